@@ -1,0 +1,4 @@
+//! Built-in applets: the modules whose implementation the emulator has.
+
+pub mod catalog;
+pub mod testapp;

@@ -1,0 +1,70 @@
+//! The card's persistent state as one serialisable value: what the card image file holds.
+
+use crate::card::Aid;
+use crate::gp::registry::{Identity, Instance, InstanceKind, LoadFile};
+use serde::{Deserialize, Serialize};
+
+/// Everything that survives power loss.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardImage {
+    /// The profile the card was made from (for `card info`).
+    pub profile: String,
+    pub atr: Vec<u8>,
+    /// Logical channels the card supports, the basic one included (1-20).
+    pub logical_channels: u8,
+    /// Card life cycle state (ISD's), `gp::registry::card_state`.
+    pub life_cycle: u8,
+    pub identity: Identity,
+    pub load_files: Vec<LoadFile>,
+    /// Registry order: the ISD first, then instances in install order (SELECT by partial AID and
+    /// GET STATUS follow this order).
+    pub instances: Vec<Instance>,
+}
+
+impl CardImage {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("card image always serialises")
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<CardImage, postcard::Error> {
+        postcard::from_bytes(b)
+    }
+
+    pub fn isd(&self) -> &Instance {
+        self.instances
+            .iter()
+            .find(|i| i.kind == InstanceKind::IssuerSecurityDomain)
+            .expect("a card image always has an ISD")
+    }
+
+    pub fn isd_mut(&mut self) -> &mut Instance {
+        self.instances
+            .iter_mut()
+            .find(|i| i.kind == InstanceKind::IssuerSecurityDomain)
+            .expect("a card image always has an ISD")
+    }
+
+    pub fn instance(&self, aid: &Aid) -> Option<&Instance> {
+        self.instances.iter().find(|i| &i.aid == aid)
+    }
+
+    pub fn instance_index(&self, aid: &Aid) -> Option<usize> {
+        self.instances.iter().position(|i| &i.aid == aid)
+    }
+
+    /// The instance implicitly selected on the basic channel: the one with the Card Reset
+    /// privilege, else the ISD (GPCS §6.6.1).
+    pub fn default_selected(&self) -> Aid {
+        use crate::gp::registry::privilege::CARD_RESET;
+        self.instances
+            .iter()
+            .find(|i| {
+                i.kind != InstanceKind::IssuerSecurityDomain
+                    && i.has_privilege(CARD_RESET)
+                    && i.is_selectable()
+            })
+            .unwrap_or_else(|| self.isd())
+            .aid
+            .clone()
+    }
+}

@@ -1,0 +1,51 @@
+//! What several subcommands share: where card images live, opening a card, hex arguments.
+
+use gpse::card::Card;
+use gpse::store::Durability;
+use std::path::PathBuf;
+
+/// The default home of card images: `$XDG_DATA_HOME/gpse` or `~/.local/share/gpse`.
+pub fn default_state_root() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("gpse");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/gpse"),
+        None => PathBuf::from("gpse-state"),
+    }
+}
+
+/// `--state DIR` for one card, defaulting to reader 0's card of `gpse serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CardDir {
+    /// Card image directory [default: $GPSE_STATE, else ~/.local/share/gpse/0, reader 0's card of `gpse serve`]
+    #[arg(long, value_name = "DIR", env = "GPSE_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+impl CardDir {
+    pub fn path(&self) -> PathBuf {
+        self.state
+            .clone()
+            .unwrap_or_else(|| default_state_root().join("0"))
+    }
+}
+
+/// Opens the card image of `dir` with full durability.
+pub fn open_card(dir: &CardDir, seed: Option<u64>) -> Result<Card, String> {
+    Card::open(&dir.path(), Durability::Fsync, seed).map_err(|e| e.to_string())
+}
+
+/// Parses a hex argument, naming it in the error.
+pub fn hex_arg(what: &str, s: &str) -> Result<Vec<u8>, String> {
+    gpse::hexutil::parse_hex(s).map_err(|e| format!("{what} '{s}': {e}"))
+}
+
+/// Parses a number written in decimal or with a 0x prefix.
+pub fn parse_num(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|_| format!("'{s}' is not a number"))
+}

@@ -1,0 +1,8 @@
+//! Cryptographic building blocks shared by the card and the host side: the card's RNG and
+//! containers for secrets.
+
+pub mod rng;
+pub mod secret;
+
+pub use rng::CardRng;
+pub use secret::SecretBytes;

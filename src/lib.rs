@@ -1,0 +1,21 @@
+//! gpse: a byte-exact emulator of the embedded secure element (GP-SE) of an Android phone, with
+//! the applets that the smartphone JPKI certificates put on it.
+//!
+//! Three ways in, one card underneath: in-process ([`card::Card`]), the vpcd virtual reader, and
+//! the script/vector runner. See `shared/DESIGN.md` for the architecture.
+#![deny(unsafe_code)]
+
+pub mod apdu;
+pub mod applets;
+pub mod card;
+pub mod crypto;
+pub mod gp;
+pub mod hexutil;
+pub mod store;
+pub mod sw;
+pub mod tlv;
+pub mod transport;
+
+pub use apdu::{Command, Response};
+pub use card::{Aid, Card, CardImage};
+pub use sw::Sw;

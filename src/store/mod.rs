@@ -1,0 +1,395 @@
+//! The card image on disk: one versioned file per card, replaced atomically per APDU.
+//!
+//! Layout of `DIR/card.gpse`:
+//!
+//! ```text
+//! 0   8  magic "GPSE-IMG"
+//! 8   2  format version (big-endian)
+//! 10  2  reserved, 0000
+//! 12  4  payload length (big-endian)
+//! 16  4  CRC-32 of the payload (big-endian)
+//! 20  n  payload (postcard-encoded card state)
+//! ```
+//!
+//! A commit writes `card.gpse.new` in chunks, fsyncs it, renames it over `card.gpse` and fsyncs
+//! the directory, so a power cut at any point leaves either the old or the new file under the
+//! image name (Java Card transaction semantics, one transaction per APDU). A leftover `.new` file
+//! is ignored and removed at the next open. The [`Tearing`] hook cuts power after the Nth write
+//! step so tests can prove this at every index. A damaged or foreign file is reported and never
+//! overwritten.
+
+mod tearing;
+
+pub use tearing::Tearing;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// File magic of a card image.
+pub const MAGIC: &[u8; 8] = b"GPSE-IMG";
+/// The image format this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 20;
+/// Bytes per write call, so a large image takes several writes (each one a tearing point).
+pub const WRITE_CHUNK: usize = 4096;
+/// The image file name inside a card directory.
+pub const IMAGE_FILE: &str = "card.gpse";
+const NEW_FILE: &str = "card.gpse.new";
+const LOCK_FILE: &str = "lock";
+
+/// How hard a commit pushes bytes to the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync the new file and the directory: survives power loss (the default).
+    #[default]
+    Fsync,
+    /// Rename without fsync: survives a process crash, not a power loss. For tests and benches.
+    NoSync,
+}
+
+/// Why an image could not be opened or written. Messages name the file and say what is wrong
+/// in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}: no card image here (create one with `gpse card init --state DIR`)")]
+    NotFound(PathBuf),
+    #[error("{0}: a card image already exists (use another --state directory, or --force)")]
+    Exists(PathBuf),
+    #[error("{0}: not a gpse card image (bad magic)")]
+    Foreign(PathBuf),
+    #[error("{0}: card image format version {1} is not supported by this gpse (supports {FORMAT_VERSION})")]
+    UnsupportedVersion(PathBuf, u16),
+    #[error("{0}: card image truncated ({1} of {2} bytes)")]
+    Truncated(PathBuf, usize, usize),
+    #[error("{0}: card image damaged (checksum mismatch)")]
+    Damaged(PathBuf),
+    #[error("{0}: card image unreadable ({1})")]
+    Decode(PathBuf, String),
+    #[error("{0}: card image is in use by another gpse process")]
+    Locked(PathBuf),
+    #[error("{0}: {1}")]
+    Io(PathBuf, io::Error),
+    #[error("power cut (tearing injection) during commit")]
+    PowerCut,
+}
+
+/// Where the bytes of one card live.
+enum Backend {
+    Dir { dir: PathBuf, _lock: File },
+    Memory { committed: Vec<u8> },
+}
+
+/// One card's persistent image.
+pub struct Store {
+    backend: Backend,
+    durability: Durability,
+    tearing: Option<Tearing>,
+    dead: bool,
+    commits: u64,
+}
+
+impl Store {
+    /// A store that keeps the image in memory only (library use, tests, benches).
+    pub fn memory() -> Store {
+        Store {
+            backend: Backend::Memory {
+                committed: Vec::new(),
+            },
+            durability: Durability::NoSync,
+            tearing: None,
+            dead: false,
+            commits: 0,
+        }
+    }
+
+    /// Creates the directory and a new image in it; refuses if an image (or anything under the
+    /// image's name) already exists unless `overwrite`.
+    pub fn create(
+        dir: &Path,
+        payload: &[u8],
+        durability: Durability,
+        overwrite: bool,
+    ) -> Result<Store, StoreError> {
+        fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
+        let lock = lock_dir(dir)?;
+        let img = dir.join(IMAGE_FILE);
+        if img.exists() && !overwrite {
+            return Err(StoreError::Exists(img));
+        }
+        let mut s = Store {
+            backend: Backend::Dir {
+                dir: dir.to_path_buf(),
+                _lock: lock,
+            },
+            durability,
+            tearing: None,
+            dead: false,
+            commits: 0,
+        };
+        s.commit(payload)?;
+        Ok(s)
+    }
+
+    /// Opens an existing image, returning the store and the payload.
+    pub fn open(dir: &Path, durability: Durability) -> Result<(Store, Vec<u8>), StoreError> {
+        let img = dir.join(IMAGE_FILE);
+        if !img.exists() {
+            return Err(StoreError::NotFound(dir.to_path_buf()));
+        }
+        let lock = lock_dir(dir)?;
+        let payload = read_image(&img)?;
+        // A `.new` left by a cut commit never became the image; drop it.
+        let _ = fs::remove_file(dir.join(NEW_FILE));
+        let s = Store {
+            backend: Backend::Dir {
+                dir: dir.to_path_buf(),
+                _lock: lock,
+            },
+            durability,
+            tearing: None,
+            dead: false,
+            commits: 0,
+        };
+        Ok((s, payload))
+    }
+
+    /// Arms power-cut injection: the write step with index `n` (0-based) and all after it fail.
+    pub fn set_tearing(&mut self, t: Option<Tearing>) {
+        self.tearing = t;
+    }
+
+    /// The tearing hook, to read how many write steps happened.
+    pub fn tearing(&self) -> Option<&Tearing> {
+        self.tearing.as_ref()
+    }
+
+    /// How many commits this store made since it was opened.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+
+    /// The card directory, when on disk.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Dir { dir, .. } => Some(dir),
+            Backend::Memory { .. } => None,
+        }
+    }
+
+    /// The last committed payload of a memory store.
+    pub fn memory_payload(&self) -> Option<&[u8]> {
+        match &self.backend {
+            Backend::Memory { committed } => Some(committed),
+            Backend::Dir { .. } => None,
+        }
+    }
+
+    fn step(&mut self) -> Result<(), StoreError> {
+        if self.dead {
+            return Err(StoreError::PowerCut);
+        }
+        if let Some(t) = &mut self.tearing {
+            if !t.step() {
+                self.dead = true;
+                return Err(StoreError::PowerCut);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the image with `payload`, atomically.
+    pub fn commit(&mut self, payload: &[u8]) -> Result<(), StoreError> {
+        let bytes = encode_image(payload);
+        let dir = match &mut self.backend {
+            Backend::Memory { committed } => {
+                *committed = payload.to_vec();
+                self.commits += 1;
+                return Ok(());
+            }
+            Backend::Dir { dir, .. } => dir.clone(),
+        };
+        let io = |e| StoreError::Io(dir.clone(), e);
+        let new = dir.join(NEW_FILE);
+        self.step()?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&new)
+            .map_err(io)?;
+        for chunk in bytes.chunks(WRITE_CHUNK) {
+            self.step()?;
+            f.write_all(chunk).map_err(io)?;
+        }
+        if self.durability == Durability::Fsync {
+            self.step()?;
+            f.sync_all().map_err(io)?;
+        }
+        drop(f);
+        self.step()?;
+        fs::rename(&new, dir.join(IMAGE_FILE)).map_err(io)?;
+        if self.durability == Durability::Fsync {
+            self.step()?;
+            File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        self.commits += 1;
+        Ok(())
+    }
+}
+
+fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let p = dir.join(LOCK_FILE);
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&p)
+        .map_err(|e| StoreError::Io(p.clone(), e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::Io(p, e)),
+    }
+}
+
+/// Header + payload.
+pub fn encode_image(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Checks the header and returns the payload. `path` is only for messages.
+pub fn decode_image(path: &Path, b: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let p = || path.to_path_buf();
+    if b.len() < MAGIC.len() || &b[..MAGIC.len()] != MAGIC {
+        // A short prefix of our magic is a truncated image, anything else is foreign.
+        if !b.is_empty() && MAGIC.starts_with(b) {
+            return Err(StoreError::Truncated(p(), b.len(), HEADER_LEN));
+        }
+        return Err(StoreError::Foreign(p()));
+    }
+    if b.len() < HEADER_LEN {
+        return Err(StoreError::Truncated(p(), b.len(), HEADER_LEN));
+    }
+    let version = u16::from_be_bytes([b[8], b[9]]);
+    if version != FORMAT_VERSION {
+        return Err(StoreError::UnsupportedVersion(p(), version));
+    }
+    let len = u32::from_be_bytes([b[12], b[13], b[14], b[15]]) as usize;
+    let crc = u32::from_be_bytes([b[16], b[17], b[18], b[19]]);
+    let want = HEADER_LEN + len;
+    if b.len() < want {
+        return Err(StoreError::Truncated(p(), b.len(), want));
+    }
+    if b.len() > want {
+        return Err(StoreError::Damaged(p()));
+    }
+    let payload = &b[HEADER_LEN..];
+    if crc32fast::hash(payload) != crc {
+        return Err(StoreError::Damaged(p()));
+    }
+    Ok(payload.to_vec())
+}
+
+fn read_image(path: &Path) -> Result<Vec<u8>, StoreError> {
+    let mut b = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut b))
+        .map_err(|e| StoreError::Io(path.to_path_buf(), e))?;
+    decode_image(path, &b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_open_commit() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("c");
+        let mut s = Store::create(&dir, b"one", Durability::Fsync, false).unwrap();
+        s.commit(b"two").unwrap();
+        drop(s);
+        let (_s, p) = Store::open(&dir, Durability::Fsync).unwrap();
+        assert_eq!(p, b"two");
+    }
+
+    #[test]
+    fn second_opener_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let _s = Store::create(d.path(), b"x", Durability::NoSync, false).unwrap();
+        assert!(matches!(
+            Store::open(d.path(), Durability::NoSync),
+            Err(StoreError::Locked(_))
+        ));
+    }
+
+    #[test]
+    fn bad_images_are_reported_not_touched() {
+        let d = tempfile::tempdir().unwrap();
+        let img = d.path().join(IMAGE_FILE);
+        let good = encode_image(b"payload");
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"hello world, not an image".to_vec(), "bad magic"),
+            (good[..5].to_vec(), "truncated"),
+            (good[..good.len() - 1].to_vec(), "truncated"),
+            (
+                {
+                    let mut g = good.clone();
+                    *g.last_mut().unwrap() ^= 1;
+                    g
+                },
+                "damaged",
+            ),
+            (
+                {
+                    let mut g = good.clone();
+                    g[9] = 9;
+                    g
+                },
+                "version 9",
+            ),
+        ];
+        for (bytes, what) in cases {
+            fs::write(&img, &bytes).unwrap();
+            let e = Store::open(d.path(), Durability::NoSync).err().unwrap();
+            assert!(e.to_string().contains(what), "{e}");
+            assert!(!e.to_string().contains('\n'));
+            assert_eq!(fs::read(&img).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn tearing_at_every_step_leaves_old_or_new() {
+        let big_old = vec![1u8; WRITE_CHUNK * 2 + 10];
+        let big_new = vec![2u8; WRITE_CHUNK * 3 + 10];
+        let mut n = 0;
+        loop {
+            let d = tempfile::tempdir().unwrap();
+            let mut s = Store::create(d.path(), &big_old, Durability::Fsync, false).unwrap();
+            s.set_tearing(Some(Tearing::cut_after(n)));
+            let r = s.commit(&big_new);
+            drop(s);
+            let (_s, p) = Store::open(d.path(), Durability::Fsync).unwrap();
+            match r {
+                Ok(()) => {
+                    assert_eq!(p, big_new);
+                    break;
+                }
+                Err(StoreError::PowerCut) => assert!(p == big_old || p == big_new, "cut at {n}"),
+                Err(e) => panic!("{e}"),
+            }
+            n += 1;
+        }
+        // create, 4 chunks, fsync, rename, dir fsync
+        assert_eq!(n, 8);
+    }
+}

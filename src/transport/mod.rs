@@ -1,0 +1,38 @@
+//! How host code reaches a card: the `Transport` trait, implemented by the in-process card and
+//! (in `pcsc`) by a PC/SC reader. Host code (GP client, TSMs, ACE, script runner) only ever sees
+//! this trait, so every host feature works against the emulator and a real card alike.
+
+use crate::card::Card;
+
+/// Why an exchange with a card failed (not a status word: the APDU did not complete).
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("{0}")]
+    Reader(String),
+    #[error("card removed")]
+    Removed,
+    #[error("card was reset by another client")]
+    ResetByOther,
+}
+
+/// A connection to one card.
+pub trait Transport {
+    /// Sends command APDU bytes, returns response bytes (data ‖ SW1 SW2).
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError>;
+    /// Warm-resets the card, returning the ATR.
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError>;
+    /// A short name for messages (`in-process`, a reader name).
+    fn name(&self) -> String;
+}
+
+impl Transport for Card {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        Ok(Card::transmit(self, apdu))
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        Ok(Card::reset(self))
+    }
+    fn name(&self) -> String {
+        "in-process".into()
+    }
+}
