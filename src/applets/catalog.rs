@@ -12,8 +12,5 @@ pub fn by_name(name: &str) -> Option<&'static ModuleImpl> {
 
 /// The module with this module AID.
 pub fn by_module_aid(aid: &Aid) -> Option<&'static ModuleImpl> {
-    MODULES
-        .iter()
-        .copied()
-        .find(|m| m.module_aid == aid.as_bytes())
+    MODULES.iter().copied().find(|m| m.module_aid == aid.as_bytes())
 }

@@ -7,10 +7,8 @@ use gpse::tlv;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
-Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00"
-)]
+#[command(after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
+Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00")]
 pub struct SendArgs {
     #[command(flatten)]
     pub dir: CardDir,
