@@ -29,7 +29,7 @@ fn main() {
     let n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(if bench { 30 } else { 1 });
     let aid = Aid::from_static(jpki::JPKI_AID);
     let mut rng = CardRng::new(None);
-    let mut run = |applet: &mut Box<dyn gpse::card::Applet>, rng: &mut CardRng, level: Option<u8>, apdu: &[u8]| {
+    let run = |applet: &mut Box<dyn gpse::card::Applet>, rng: &mut CardRng, level: Option<u8>, apdu: &[u8]| {
         let cmd = Command::parse(apdu).unwrap();
         let mut ctx = Ctx { channel: 0, aid: &aid, rng, card_life_cycle: 0x0F, security_level: level };
         applet.process(&mut ctx, &cmd)
