@@ -4,6 +4,7 @@
 mod card;
 mod common;
 mod jpki;
+mod run;
 mod send;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ pub enum Cmd {
     Card(card::CardCmd),
     /// Send APDUs to a card and print each command and response.
     Send(send::SendArgs),
+    /// Replay an APDU script (native, scriptor, apdutool, plain hex), checking expectations.
+    Run(run::RunArgs),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
 }
@@ -39,5 +42,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Card(c) => card::run(c),
         Cmd::Send(a) => send::run(a),
         Cmd::Jpki(a) => jpki::run(a),
+        Cmd::Run(a) => run::run(a),
     }
 }
