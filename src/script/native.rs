@@ -124,7 +124,7 @@ fn parse_apdu(line: &str) -> Result<Action, String> {
     Ok(Action::Apdu { chunks, expect })
 }
 
-fn key_triple(s: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), String> {
+fn key_triple(s: &str) -> Result<crate::card::profile::KeyBytes, String> {
     let hexk = |k: &str| crate::hexutil::parse_hex(k).map_err(|e| format!("key '{k}': {e}"));
     let parts: Vec<&str> = s.split(':').collect();
     let (e, m, d) = match parts.as_slice() {
