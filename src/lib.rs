@@ -17,6 +17,7 @@ pub mod store;
 pub mod sw;
 pub mod tlv;
 pub mod transport;
+pub mod vectors;
 
 pub use apdu::{Command, Response};
 pub use card::{Aid, Card, CardImage};

@@ -6,6 +6,7 @@ mod common;
 mod jpki;
 mod run;
 mod send;
+mod vectors;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +33,9 @@ pub enum Cmd {
     Send(send::SendArgs),
     /// Replay an APDU script (native, scriptor, apdutool, plain hex), checking expectations.
     Run(run::RunArgs),
+    /// Conformance vectors: run them, print a table, write JUnit XML.
+    #[command(subcommand)]
+    Vectors(vectors::VectorsCmd),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
 }
@@ -43,5 +47,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Send(a) => send::run(a),
         Cmd::Jpki(a) => jpki::run(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::Vectors(c) => vectors::run(c),
     }
 }
