@@ -6,6 +6,7 @@ mod common;
 mod jpki;
 mod run;
 mod send;
+mod trace;
 mod vectors;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ pub enum Cmd {
     /// Conformance vectors: run them, print a table, write JUnit XML.
     #[command(subcommand)]
     Vectors(vectors::VectorsCmd),
+    /// Print a script or recording with each command named and its TLV decoded.
+    Trace(trace::TraceArgs),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
 }
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Send(a) => send::run(a),
         Cmd::Jpki(a) => jpki::run(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::Trace(a) => trace::run(a),
         Cmd::Vectors(c) => vectors::run(c),
     }
 }
