@@ -16,22 +16,15 @@ use gpse::scp03::{SecurityLevel, StaticKeys};
 use std::hint::black_box;
 
 fn setup(select: &[u8]) -> (Card, HostSession) {
-    let img = Profile::default_profile()
-        .build(&Overrides::default(), &mut CardRng::new(Some(1)))
-        .unwrap();
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
     let mut card = Card::in_memory(img, Some(1)).unwrap();
     card.power_on();
     let r = card.transmit(select);
     assert_eq!(&r[r.len() - 2..], &[0x90, 0x00]);
     let k = hex::decode("404142434445464748494A4B4C4D4E4F").unwrap();
     let keys = StaticKeys::new(&k, &k, &k).unwrap();
-    let s = HostSession::open(
-        &mut card,
-        &keys,
-        &OpenOptions::new(SecurityLevel::ALL),
-        &mut CardRng::new(Some(2)),
-    )
-    .unwrap();
+    let s =
+        HostSession::open(&mut card, &keys, &OpenOptions::new(SecurityLevel::ALL), &mut CardRng::new(Some(2))).unwrap();
     (card, s)
 }
 
@@ -41,9 +34,7 @@ fn bench(c: &mut Criterion) {
     let payload: Vec<u8> = (0..64).collect();
 
     let (mut card, mut s) = setup(&hex::decode("00A404000AF047505345544553540100").unwrap());
-    let echo = Command::new(0x80, 0x01, 0x00, 0x00)
-        .with_data(payload.clone())
-        .with_ne(256);
+    let echo = Command::new(0x80, 0x01, 0x00, 0x00).with_data(payload.clone()).with_ne(256);
     g.bench_function("echo64_testapp", |b| {
         b.iter(|| {
             let r = s.transmit(&mut card, black_box(&echo)).unwrap();
@@ -53,9 +44,7 @@ fn bench(c: &mut Criterion) {
     });
 
     let (mut card, mut s) = setup(&hex::decode("00A4040008A000000151000000").unwrap());
-    let gd = Command::new(0x80, 0xCA, 0x00, 0xCF)
-        .with_data(payload)
-        .with_ne(256);
+    let gd = Command::new(0x80, 0xCA, 0x00, 0xCF).with_data(payload).with_ne(256);
     g.bench_function("get_data_isd", |b| {
         b.iter(|| {
             let r = s.transmit(&mut card, black_box(&gd)).unwrap();

@@ -11,11 +11,7 @@ fn gpse() -> Command {
 fn send_over_scp03_at_every_level() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("card");
-    gpse()
-        .args(["card", "init", "--seed", "1", "--state"])
-        .arg(&state)
-        .assert()
-        .success();
+    gpse().args(["card", "init", "--seed", "1", "--state"]).arg(&state).assert().success();
     for level in ["00", "01", "03", "11", "13", "33"] {
         let out = gpse()
             .args(["send", "--seed", "2", "--state"])
@@ -45,14 +41,7 @@ fn send_over_scp03_at_every_level() {
     let out = gpse()
         .args(["send", "--state"])
         .arg(&state)
-        .args([
-            "--scp03",
-            "404142434445464748494A4B4C4D4E4F",
-            "--level",
-            "33",
-            "--show-keys",
-            "80CA00D300",
-        ])
+        .args(["--scp03", "404142434445464748494A4B4C4D4E4F", "--level", "33", "--show-keys", "80CA00D300"])
         .assert()
         .success()
         .get_output()

@@ -26,10 +26,7 @@ fn card_with(replace: &[(&str, &str)], ov: Overrides) -> Card {
         assert!(text.contains(a), "{a}");
         text = text.replace(a, b);
     }
-    let img = Profile::parse(&text, "test")
-        .unwrap()
-        .build(&ov, &mut CardRng::new(Some(1)))
-        .unwrap();
+    let img = Profile::parse(&text, "test").unwrap().build(&ov, &mut CardRng::new(Some(1))).unwrap();
     let mut c = Card::in_memory(img, Some(1)).unwrap();
     c.power_on();
     c
@@ -65,18 +62,11 @@ fn get_kdd() -> Command {
 fn assert_closed(card: &mut Card, s: &mut HostSession) {
     let w = s.wrap(&get_kdd()).unwrap();
     if s.level().c_mac() {
-        assert_eq!(
-            card.transmit(&w.to_bytes()),
-            vec![0x69, 0x82],
-            "wrapped after failure"
-        );
+        assert_eq!(card.transmit(&w.to_bytes()), vec![0x69, 0x82], "wrapped after failure");
     }
     assert_eq!(scp::current_security_level(card, 0), 0x00);
     assert_eq!(card.transmit(&h("80CA00D300")), h("D301009000"));
-    assert_eq!(
-        scp::require_authenticated(card, 0),
-        Err(Sw::SecurityNotSatisfied)
-    );
+    assert_eq!(scp::require_authenticated(card, 0), Err(Sw::SecurityNotSatisfied));
     assert_eq!(sw(&card.transmit(&h("80CA00CF00"))), 0x9000);
 }
 
@@ -107,14 +97,8 @@ fn bad_padding_is_6982_and_ends_the_session() {
     // The card runs at C-DEC + C-MAC; this host MACs only, so it can send a ciphertext of its
     // choice: AES-CBC of 16 × 00 under the right ICV, which decrypts to a block without `80`.
     let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
-    let (mut s, ea) = HostSession::authenticate(
-        &keys(),
-        0,
-        &HC,
-        &r[..r.len() - 2],
-        SecurityLevel::C_DEC_C_MAC,
-    )
-    .unwrap();
+    let (mut s, ea) =
+        HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_DEC_C_MAC).unwrap();
     assert_eq!(card.transmit(&ea.to_bytes()), vec![0x90, 0x00]);
     s.confirm(SecurityLevel::C_MAC);
     let s_enc = AesKey::new(s.session_keys().expose()[0]).unwrap();
@@ -122,30 +106,16 @@ fn bad_padding_is_6982_and_ends_the_session() {
     s_enc.encrypt_block(&mut icv);
     let mut ct = [0u8; 16];
     s_enc.cbc_encrypt(&icv, &mut ct);
-    let w = s
-        .wrap(
-            &Command::new(0x80, 0xCA, 0x00, 0xCF)
-                .with_data(ct.to_vec())
-                .with_ne(256),
-        )
-        .unwrap();
+    let w = s.wrap(&Command::new(0x80, 0xCA, 0x00, 0xCF).with_data(ct.to_vec()).with_ne(256)).unwrap();
     assert_eq!(card.transmit(&w.to_bytes()), vec![0x69, 0x82]);
     // And a ciphertext that is not a whole number of blocks.
     let mut card = default_card();
     let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
-    let (mut s, ea) = HostSession::authenticate(
-        &keys(),
-        0,
-        &HC,
-        &r[..r.len() - 2],
-        SecurityLevel::C_DEC_C_MAC,
-    )
-    .unwrap();
+    let (mut s, ea) =
+        HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_DEC_C_MAC).unwrap();
     assert_eq!(card.transmit(&ea.to_bytes()), vec![0x90, 0x00]);
     s.confirm(SecurityLevel::C_MAC);
-    let w = s
-        .wrap(&Command::new(0x80, 0xCA, 0x00, 0xCF).with_data(vec![0; 15]))
-        .unwrap();
+    let w = s.wrap(&Command::new(0x80, 0xCA, 0x00, 0xCF).with_data(vec![0; 15])).unwrap();
     assert_eq!(card.transmit(&w.to_bytes()), vec![0x69, 0x82]);
     s.confirm(SecurityLevel::C_DEC_C_MAC);
     assert_closed(&mut card, &mut s);
@@ -190,9 +160,7 @@ fn external_authenticate_before_initialize_update_is_6982() {
     // A command between IU and EA cancels the pending authentication.
     let mut card = default_card();
     let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
-    let (mut s, ea) =
-        HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC)
-            .unwrap();
+    let (mut s, ea) = HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC).unwrap();
     assert_eq!(sw(&card.transmit(&h("80CA00CF00"))), 0x9000);
     assert_eq!(card.transmit(&ea.to_bytes()), vec![0x69, 0x82]);
     s.confirm(SecurityLevel::C_MAC);
@@ -213,9 +181,7 @@ fn external_authenticate_twice_is_6982_and_ends_the_session() {
 fn wrong_host_cryptogram_is_6300_and_wrong_ea_mac_6982() {
     let mut card = default_card();
     let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
-    let (mut s, ea) =
-        HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC)
-            .unwrap();
+    let (mut s, ea) = HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC).unwrap();
     let good = ea.to_bytes();
     let mut bad = good.clone();
     bad[5] ^= 0x80; // first cryptogram byte
@@ -227,9 +193,7 @@ fn wrong_host_cryptogram_is_6300_and_wrong_ea_mac_6982() {
     // Right cryptogram, wrong C-MAC.
     let mut card = default_card();
     let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
-    let (mut s, ea) =
-        HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC)
-            .unwrap();
+    let (mut s, ea) = HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC).unwrap();
     let mut bad = ea.to_bytes();
     bad[20] ^= 0x01;
     assert_eq!(card.transmit(&bad), vec![0x69, 0x82]);
@@ -242,10 +206,7 @@ fn malformed_ea_and_iu() {
     let mut card = default_card();
     let iu = |card: &mut Card| {
         let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
-        HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC)
-            .unwrap()
-            .1
-            .to_bytes()
+        HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::C_MAC).unwrap().1.to_bytes()
     };
     let mut ea = iu(&mut card);
     ea[3] = 0x01; // P2
@@ -261,10 +222,7 @@ fn malformed_ea_and_iu() {
     assert_eq!(card.transmit(&short), vec![0x67, 0x00]);
     // INITIALIZE UPDATE: P2, Lc (S16 is not supported), class.
     assert_eq!(card.transmit(&h("8050000108000102030405060700")), h("6A86"));
-    assert_eq!(
-        card.transmit(&h("80500000100001020304050607000102030405060700")),
-        h("6700")
-    );
+    assert_eq!(card.transmit(&h("80500000100001020304050607000102030405060700")), h("6700"));
     assert_eq!(card.transmit(&h("0050000008000102030405060700")), h("6E00"));
     assert_eq!(scp::current_security_level(&card, 0), 0);
 }
@@ -274,85 +232,44 @@ fn unknown_kvn_is_6a88() {
     let mut card = default_card();
     assert_eq!(card.transmit(&h("8050550008000102030405060700")), h("6A88"));
     // The default key set's own KVN (30) and 00 both work.
-    assert_eq!(
-        sw(&card.transmit(&h("8050300008000102030405060700"))),
-        0x9000
-    );
-    assert_eq!(
-        sw(&card.transmit(&h("8050000008000102030405060700"))),
-        0x9000
-    );
+    assert_eq!(sw(&card.transmit(&h("8050300008000102030405060700"))), 0x9000);
+    assert_eq!(sw(&card.transmit(&h("8050000008000102030405060700"))), 0x9000);
     // The counter moved twice, not for the refused KVN.
-    assert_eq!(
-        card.image().isd().keys.as_ref().unwrap().key_sets[0].seq_counter,
-        2
-    );
+    assert_eq!(card.image().isd().keys.as_ref().unwrap().key_sets[0].seq_counter, 2);
 }
 
 #[test]
 fn counter_at_max_is_6985() {
-    let mut card = card_with(
-        &[],
-        Overrides {
-            seq_counter: Some(0xFF_FFFE),
-            ..Overrides::default()
-        },
-    );
+    let mut card = card_with(&[], Overrides { seq_counter: Some(0xFF_FFFE), ..Overrides::default() });
     let r = card.transmit(&h("8050000008000102030405060700"));
     assert_eq!(sw(&r), 0x9000);
     assert_eq!(&r[29..32], &[0xFF, 0xFF, 0xFF]);
     assert_eq!(card.transmit(&h("8050000008000102030405060700")), h("6985"));
-    assert_eq!(
-        card.image().isd().keys.as_ref().unwrap().key_sets[0].seq_counter,
-        0xFF_FFFF
-    );
+    assert_eq!(card.image().isd().keys.as_ref().unwrap().key_sets[0].seq_counter, 0xFF_FFFF);
     // The committed image holds the counter too (it was persisted with the APDU).
     let img = gpse::CardImage::from_bytes(card.committed_payload()).unwrap();
-    assert_eq!(
-        img.isd().keys.as_ref().unwrap().key_sets[0].seq_counter,
-        0xFF_FFFF
-    );
+    assert_eq!(img.isd().keys.as_ref().unwrap().key_sets[0].seq_counter, 0xFF_FFFF);
 }
 
 #[test]
 fn levels_the_i_parameter_does_not_allow_are_6a86() {
     // i = 10: pseudo-random challenge, no R-MAC.
     let mut card = card_with(&[("scp_i = 0x70", "scp_i = 0x10")], Overrides::default());
-    for level in [
-        SecurityLevel::C_MAC_R_MAC,
-        SecurityLevel::C_DEC_C_MAC_R_MAC,
-        SecurityLevel::ALL,
-    ] {
+    for level in [SecurityLevel::C_MAC_R_MAC, SecurityLevel::C_DEC_C_MAC_R_MAC, SecurityLevel::ALL] {
         let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
         let (_, ea) = HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], level).unwrap();
         assert_eq!(card.transmit(&ea.to_bytes()), h("6A86"), "{level}");
         assert_eq!(scp::current_security_level(&card, 0), 0);
     }
     let mut rng = CardRng::new(Some(5));
-    let s = HostSession::open(
-        &mut card,
-        &keys(),
-        &OpenOptions::new(SecurityLevel::C_DEC_C_MAC),
-        &mut rng,
-    )
-    .unwrap();
+    let s = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_DEC_C_MAC), &mut rng).unwrap();
     assert_eq!(s.info().i, 0x10);
     // i = 30: R-MAC without R-ENC.
     let mut card = card_with(&[("scp_i = 0x70", "scp_i = 0x30")], Overrides::default());
-    assert!(HostSession::open(
-        &mut card,
-        &keys(),
-        &OpenOptions::new(SecurityLevel::ALL),
-        &mut rng
-    )
-    .is_err());
-    assert!(HostSession::open(
-        &mut card,
-        &keys(),
-        &OpenOptions::new(SecurityLevel::C_DEC_C_MAC_R_MAC),
-        &mut rng
-    )
-    .is_ok());
+    assert!(HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::ALL), &mut rng).is_err());
+    assert!(
+        HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_DEC_C_MAC_R_MAC), &mut rng).is_ok()
+    );
 }
 
 #[test]
@@ -363,18 +280,9 @@ fn random_challenge_mode_has_no_counter() {
     let b = card.transmit(&h("8050000008000102030405060700"));
     assert_eq!((a.len(), b.len()), (31, 31));
     assert_ne!(a[13..21], b[13..21]);
-    assert_eq!(
-        card.image().isd().keys.as_ref().unwrap().key_sets[0].seq_counter,
-        0
-    );
+    assert_eq!(card.image().isd().keys.as_ref().unwrap().key_sets[0].seq_counter, 0);
     let mut rng = CardRng::new(Some(5));
-    let mut s = HostSession::open(
-        &mut card,
-        &keys(),
-        &OpenOptions::new(SecurityLevel::ALL),
-        &mut rng,
-    )
-    .unwrap();
+    let mut s = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::ALL), &mut rng).unwrap();
     assert_eq!(s.info().seq_counter, None);
     let r = s.transmit(&mut card, &get_kdd()).unwrap();
     assert_eq!(r.data, h("CF0A00112233445566778899"));
@@ -389,13 +297,7 @@ fn select_close_and_reset_end_sessions_and_channels_are_independent() {
     let mut o = OpenOptions::new(SecurityLevel::ALL);
     o.channel = 1;
     let mut s1 = HostSession::open(&mut card, &keys(), &o, &mut rng).unwrap();
-    let mut s0 = HostSession::open(
-        &mut card,
-        &keys(),
-        &OpenOptions::new(SecurityLevel::C_MAC),
-        &mut rng,
-    )
-    .unwrap();
+    let mut s0 = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_MAC), &mut rng).unwrap();
     let c1 = Command::new(0x81, 0xCA, 0x00, 0xCF).with_ne(256);
     assert_eq!(s1.transmit(&mut card, &c1).unwrap().sw, Sw::Ok);
     // SELECT on channel 0 ends channel 0's session only.
@@ -417,31 +319,14 @@ fn select_close_and_reset_end_sessions_and_channels_are_independent() {
     let w = s1.wrap(&c1).unwrap();
     assert_eq!(card.transmit(&w.to_bytes()), h("6982"));
     // A reset ends every session.
-    let _s0 = HostSession::open(
-        &mut card,
-        &keys(),
-        &OpenOptions::new(SecurityLevel::C_MAC),
-        &mut rng,
-    )
-    .unwrap();
+    let _s0 = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_MAC), &mut rng).unwrap();
     card.reset();
     assert_eq!(scp::current_security_level(&card, 0), 0);
     // Selecting the test applet ends the ISD session on that channel.
-    let mut s0 = HostSession::open(
-        &mut card,
-        &keys(),
-        &OpenOptions::new(SecurityLevel::C_MAC),
-        &mut rng,
-    )
-    .unwrap();
-    assert_eq!(
-        sw(&card.transmit(&h("00A404000AF047505345544553540100"))),
-        0x9000
-    );
+    let mut s0 = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_MAC), &mut rng).unwrap();
+    assert_eq!(sw(&card.transmit(&h("00A404000AF047505345544553540100"))), 0x9000);
     assert_eq!(scp::current_security_level(&card, 0), 0);
-    let w = s0
-        .wrap(&Command::new(0x80, 0x01, 0, 0).with_data(vec![1, 2]))
-        .unwrap();
+    let w = s0.wrap(&Command::new(0x80, 0x01, 0, 0).with_data(vec![1, 2])).unwrap();
     assert_eq!(card.transmit(&w.to_bytes()), h("6982"));
 }
 

@@ -23,11 +23,7 @@ fn h(s: &str) -> Vec<u8> {
 }
 
 fn vector_file(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/vectors/scp03/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read_to_string(format!("{}/vectors/scp03/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 #[derive(Deserialize)]
@@ -126,23 +122,14 @@ fn v1_host_side_reproduces_every_byte() {
         let hc = c.host_challenge();
         let iu = initialize_update_command(0, ks.kvn, &hc).unwrap();
         assert_eq!(iu.to_bytes(), h(&c.init_upd_cmd), "{} IU", c.name);
-        let (mut s, ea) =
-            HostSession::authenticate(&keys(ks), 0, &hc, &h(&c.init_upd_rsp), c.level()).unwrap();
+        let (mut s, ea) = HostSession::authenticate(&keys(ks), 0, &hc, &h(&c.init_upd_rsp), c.level()).unwrap();
         assert_eq!(ea.to_bytes(), h(&c.ext_auth_cmd), "{} EA", c.name);
         s.confirm(c.level());
         for (n, (plain, wire)) in c.commands(&v.common).iter().enumerate() {
             let w = s.wrap(&cmd(plain)).unwrap();
-            assert_eq!(
-                hex::encode(w.to_bytes()),
-                hex::encode(wire),
-                "{} cmd {n}",
-                c.name
-            );
+            assert_eq!(hex::encode(w.to_bytes()), hex::encode(wire), "{} cmd {n}", c.name);
             if n == 0 {
-                let rsp = Response {
-                    data: h(&c.get_eid_rsp),
-                    sw: Sw::Ok,
-                };
+                let rsp = Response { data: h(&c.get_eid_rsp), sw: Sw::Ok };
                 let p = s.unwrap(&rsp).unwrap();
                 assert_eq!(p.data, h(&v.common.get_eid_rsp_plain), "{} rsp", c.name);
             }
@@ -158,29 +145,15 @@ fn v1_host_rejects_a_bad_card_cryptogram_and_a_bad_rmac() {
     let mut rsp = h(&c.init_upd_rsp);
     rsp[25] ^= 1;
     let e = HostSession::authenticate(&keys(ks), 0, &c.host_challenge(), &rsp, c.level());
-    assert!(matches!(
-        e,
-        Err(gpse::scp03::host::HostError::CardCryptogram)
-    ));
-    let (mut s, _) = HostSession::authenticate(
-        &keys(ks),
-        0,
-        &c.host_challenge(),
-        &h(&c.init_upd_rsp),
-        c.level(),
-    )
-    .unwrap();
+    assert!(matches!(e, Err(gpse::scp03::host::HostError::CardCryptogram)));
+    let (mut s, _) =
+        HostSession::authenticate(&keys(ks), 0, &c.host_challenge(), &h(&c.init_upd_rsp), c.level()).unwrap();
     s.confirm(c.level());
     s.wrap(&cmd(&h(&v.common.get_eid_cmd_plain))).unwrap();
     let mut bad = h(&c.get_eid_rsp);
     let n = bad.len();
     bad[n - 1] ^= 1;
-    assert!(s
-        .unwrap(&Response {
-            data: bad,
-            sw: Sw::Ok
-        })
-        .is_err());
+    assert!(s.unwrap(&Response { data: bad, sw: Sw::Ok }).is_err());
 }
 
 #[test]
@@ -201,18 +174,11 @@ fn v1_card_session_reproduces_every_byte() {
         };
         let (init, rsp) = Idle.initialize_update(&c.host_challenge(), &p).unwrap();
         assert_eq!(hex::encode(rsp), c.init_upd_rsp, "{} IU response", c.name);
-        let mut a = init
-            .external_authenticate(&cmd(&h(&c.ext_auth_cmd)))
-            .unwrap();
+        let mut a = init.external_authenticate(&cmd(&h(&c.ext_auth_cmd))).unwrap();
         assert_eq!(a.level(), c.level());
         for (n, (plain, wire)) in c.commands(&v.common).iter().enumerate() {
             let p = a.unwrap(&cmd(wire)).unwrap();
-            assert_eq!(
-                hex::encode(p.to_bytes()),
-                hex::encode(plain),
-                "{} cmd {n}",
-                c.name
-            );
+            assert_eq!(hex::encode(p.to_bytes()), hex::encode(plain), "{} cmd {n}", c.name);
             if n == 0 {
                 let r = a.wrap(Response::data(h(&v.common.get_eid_rsp_plain)));
                 assert_eq!(hex::encode(r.data), c.get_eid_rsp, "{} rsp", c.name);
@@ -223,30 +189,17 @@ fn v1_card_session_reproduces_every_byte() {
 }
 
 /// A card built from the default profile with another ISD AID, KDD, i and key set.
-pub fn custom_card(
-    aid: &str,
-    kdd: &str,
-    i: u8,
-    k: (&[u8], &[u8], &[u8]),
-    kvn: u8,
-    counter: u32,
-) -> Card {
+pub fn custom_card(aid: &str, kdd: &str, i: u8, k: (&[u8], &[u8], &[u8]), kvn: u8, counter: u32) -> Card {
     let text = DEFAULT_PROFILE
         .replace("aid = \"A000000151000000\"", &format!("aid = \"{aid}\""))
-        .replace(
-            "kdd = \"00112233445566778899\"",
-            &format!("kdd = \"{kdd}\""),
-        )
+        .replace("kdd = \"00112233445566778899\"", &format!("kdd = \"{kdd}\""))
         .replace("scp_i = 0x70", &format!("scp_i = 0x{i:02X}"));
     let ov = Overrides {
         keys: Some((k.0.to_vec(), k.1.to_vec(), k.2.to_vec())),
         kvn: Some(kvn),
         seq_counter: Some(counter),
     };
-    let img = Profile::parse(&text, "test")
-        .unwrap()
-        .build(&ov, &mut CardRng::new(Some(1)))
-        .unwrap();
+    let img = Profile::parse(&text, "test").unwrap().build(&ov, &mut CardRng::new(Some(1))).unwrap();
     Card::in_memory(img, Some(1)).unwrap()
 }
 
@@ -260,47 +213,23 @@ fn v1_whole_card_answers_and_accepts_the_vector_bytes() {
     for c in &v.case {
         let ks = &v.keysets[&c.keyset];
         let (enc, mac, dek) = (h(&ks.enc), h(&ks.mac), h(&ks.dek));
-        let mut card = custom_card(
-            &v.common.aid,
-            &v.common.kdd,
-            v.common.i,
-            (&enc, &mac, &dek),
-            ks.kvn,
-            c.counter() - 1,
-        );
+        let mut card =
+            custom_card(&v.common.aid, &v.common.kdd, v.common.i, (&enc, &mac, &dek), ks.kvn, c.counter() - 1);
         card.power_on();
         let r = card.transmit(&h(&format!("00A4040010{}00", v.common.aid)));
         assert_eq!(sw_of(&r), 0x9000);
         let r = card.transmit(&h(&c.init_upd_cmd));
-        assert_eq!(
-            hex::encode(&r),
-            format!("{}9000", c.init_upd_rsp),
-            "{}",
-            c.name
-        );
+        assert_eq!(hex::encode(&r), format!("{}9000", c.init_upd_rsp), "{}", c.name);
         // The incremented counter is in the card image.
         let isd = card.image().isd();
-        assert_eq!(
-            isd.keys.as_ref().unwrap().key_sets[0].seq_counter,
-            c.counter()
-        );
-        assert_eq!(
-            card.transmit(&h(&c.ext_auth_cmd)),
-            vec![0x90, 0x00],
-            "{}",
-            c.name
-        );
+        assert_eq!(isd.keys.as_ref().unwrap().key_sets[0].seq_counter, c.counter());
+        assert_eq!(card.transmit(&h(&c.ext_auth_cmd)), vec![0x90, 0x00], "{}", c.name);
         assert_eq!(scp::current_security_level(&card, 0), c.level().current());
         for (n, (_, wire)) in c.commands(&v.common).iter().enumerate() {
             // This ISD has no STORE DATA or GET STATUS: the unwrapped commands get 6D00 or
             // 6A88, never the 6982 a failed unwrap gives, and the session stays.
             let r = card.transmit(wire);
-            assert!(
-                matches!(sw_of(&r), 0x6D00 | 0x6A88),
-                "{} cmd {n}: {}",
-                c.name,
-                hex::encode(&r)
-            );
+            assert!(matches!(sw_of(&r), 0x6D00 | 0x6A88), "{} cmd {n}: {}", c.name, hex::encode(&r));
             assert_eq!(scp::current_security_level(&card, 0), c.level().current());
         }
     }
@@ -352,12 +281,7 @@ fn v3_gpp_kcvs() {
     assert_eq!(kcv(m), s.kcv_s_mac);
     assert_eq!(kcv(r), s.kcv_s_rmac);
     let raw = &v.raw_kdf;
-    let out = kdf::kdf_counter(
-        &AesKey::new(&h(&raw.key)).unwrap(),
-        &h(&raw.prefix),
-        &h(&raw.suffix),
-        raw.length,
-    );
+    let out = kdf::kdf_counter(&AesKey::new(&h(&raw.key)).unwrap(), &h(&raw.prefix), &h(&raw.suffix), raw.length);
     assert_eq!(kcv(&out), raw.kcv);
 }
 
@@ -382,10 +306,7 @@ fn put_key_components_match_the_independent_computation() {
     for c in &v.component {
         let (dek, key) = (h(&c.dek), h(&c.key));
         assert_eq!(hex::encode(kdf::kcv(&key).unwrap()), c.kcv);
-        assert_eq!(
-            hex::encode(keydata::encrypt_key(&dek, &key).unwrap()),
-            c.encrypted
-        );
+        assert_eq!(hex::encode(keydata::encrypt_key(&dek, &key).unwrap()), c.encrypted);
         let wl = keydata::key_component(&dek, &key, KeyBlockForm::WithLength).unwrap();
         assert_eq!(hex::encode(&wl), c.with_length);
         let bl = keydata::key_component(&dek, &key, KeyBlockForm::Blocks).unwrap();
@@ -412,14 +333,9 @@ fn independent_kdf(key: &[u8; 16], constant: u8, context: &[u8]) -> [u8; 8] {
 
 #[test]
 fn default_card_pseudo_random_challenge_and_cryptogram() {
-    let img = Profile::default_profile()
-        .build(&Overrides::default(), &mut CardRng::new(Some(1)))
-        .unwrap();
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
     let mut card = Card::in_memory(img, None).unwrap();
-    assert_eq!(
-        card.transmit(&h("00A4040008A000000151000000"))[..2],
-        [0x6F, 0x10]
-    );
+    assert_eq!(card.transmit(&h("00A4040008A000000151000000"))[..2], [0x6F, 0x10]);
     let r = card.transmit(&h("8050000008000102030405060700"));
     assert_eq!(r.len(), 32 + 2);
     assert_eq!(sw_of(&r), 0x9000);
@@ -446,11 +362,7 @@ fn default_card_pseudo_random_challenge_and_cryptogram() {
     assert_eq!(&r[..10], &h("00112233445566778899")[..], "KDD");
     assert_eq!(&r[10..13], &[0x30, 0x03, 0x70], "KVN, SCP03, i");
     assert_eq!(hex::encode(&r[13..21]), hex::encode(cc), "card challenge");
-    assert_eq!(
-        hex::encode(&r[21..29]),
-        hex::encode(card_cryptogram),
-        "card cryptogram"
-    );
+    assert_eq!(hex::encode(&r[21..29]), hex::encode(card_cryptogram), "card cryptogram");
     assert_eq!(&r[29..32], &[0x00, 0x00, 0x01], "sequence counter");
     // And a python3 `cryptography` one-off (same formulas) gave these bytes:
     assert_eq!(hex::encode(&r[13..29]), PYTHON_CC_CG);
@@ -477,24 +389,14 @@ fn our_host_against_our_card_every_level_and_key_size() {
         let k: Vec<u8> = (0x40..0x40 + len as u8).collect();
         let keys = StaticKeys::new(&k, &k, &k).unwrap();
         for level in SecurityLevel::LEVELS {
-            let mut card = custom_card(
-                "A000000151000000",
-                "00112233445566778899",
-                0x70,
-                (&k, &k, &k),
-                0x30,
-                0,
-            );
+            let mut card = custom_card("A000000151000000", "00112233445566778899", 0x70, (&k, &k, &k), 0x30, 0);
             card.power_on();
             let mut rng = CardRng::new(Some(len as u64));
-            let mut s =
-                HostSession::open(&mut card, &keys, &OpenOptions::new(level), &mut rng).unwrap();
+            let mut s = HostSession::open(&mut card, &keys, &OpenOptions::new(level), &mut rng).unwrap();
             assert_eq!(s.info().seq_counter, Some(1));
             for round in 0..3 {
                 // GET DATA CF (KDD), with 64 bytes of data the ISD ignores.
-                let c = Command::new(0x80, 0xCA, 0x00, 0xCF)
-                    .with_data(vec![round as u8; 64])
-                    .with_ne(256);
+                let c = Command::new(0x80, 0xCA, 0x00, 0xCF).with_data(vec![round as u8; 64]).with_ne(256);
                 let x = s.exchange(&mut card, &c).unwrap();
                 assert_eq!(x.response.sw, Sw::Ok, "AES-{} level {level}", len * 8);
                 assert_eq!(x.response.data, h("CF0A00112233445566778899"));
@@ -502,20 +404,10 @@ fn our_host_against_our_card_every_level_and_key_size() {
                     assert_ne!(&x.wire_response[..12], &x.response.data[..]);
                 }
                 // Current security level.
-                let d3 = s
-                    .transmit(
-                        &mut card,
-                        &Command::new(0x80, 0xCA, 0x00, 0xD3).with_ne(256),
-                    )
-                    .unwrap();
+                let d3 = s.transmit(&mut card, &Command::new(0x80, 0xCA, 0x00, 0xD3).with_ne(256)).unwrap();
                 assert_eq!(d3.data, vec![0xD3, 0x01, level.current()]);
                 // An error SW comes back without R-MAC and keeps the session.
-                let e = s
-                    .transmit(
-                        &mut card,
-                        &Command::new(0x80, 0xCA, 0x00, 0x77).with_ne(256),
-                    )
-                    .unwrap();
+                let e = s.transmit(&mut card, &Command::new(0x80, 0xCA, 0x00, 0x77).with_ne(256)).unwrap();
                 assert_eq!(e.sw, Sw::ReferencedDataNotFound);
                 assert_eq!(scp::current_security_level(&card, 0), level.current());
             }
@@ -525,39 +417,25 @@ fn our_host_against_our_card_every_level_and_key_size() {
 
 #[test]
 fn our_host_against_the_test_applet_on_a_logical_channel() {
-    let img = Profile::default_profile()
-        .build(&Overrides::default(), &mut CardRng::new(Some(1)))
-        .unwrap();
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
     let mut card = Card::in_memory(img, Some(3)).unwrap();
     let k = h("404142434445464748494A4B4C4D4E4F");
     let keys = StaticKeys::new(&k, &k, &k).unwrap();
     // Open channel 1 and select the test applet there.
     assert_eq!(card.transmit(&h("0070000001")), vec![0x01, 0x90, 0x00]);
-    assert_eq!(
-        sw_of(&card.transmit(&h("01A404000AF047505345544553540100"))),
-        0x9000
-    );
+    assert_eq!(sw_of(&card.transmit(&h("01A404000AF047505345544553540100"))), 0x9000);
     let mut o = OpenOptions::new(SecurityLevel::ALL);
     o.channel = 1;
     let mut s = HostSession::open(&mut card, &keys, &o, &mut CardRng::new(Some(9))).unwrap();
     let payload: Vec<u8> = (0..64).collect();
-    let x = s
-        .exchange(
-            &mut card,
-            &Command::new(0x81, 0x01, 0x00, 0x00)
-                .with_data(payload.clone())
-                .with_ne(256),
-        )
-        .unwrap();
+    let x =
+        s.exchange(&mut card, &Command::new(0x81, 0x01, 0x00, 0x00).with_data(payload.clone()).with_ne(256)).unwrap();
     assert_eq!(x.wire_command[0], 0x85);
     assert_eq!(x.response.data, payload);
     assert_eq!(x.wire_response.len(), 80 + 8 + 2);
     // The basic channel has no session.
     assert_eq!(scp::current_security_level(&card, 0), 0);
     assert_eq!(scp::current_security_level(&card, 1), 0xB3);
-    assert_eq!(
-        scp::require_authenticated(&card, 0),
-        Err(Sw::SecurityNotSatisfied)
-    );
+    assert_eq!(scp::require_authenticated(&card, 0), Err(Sw::SecurityNotSatisfied));
     assert_eq!(scp::require_authenticated(&card, 1), Ok(()));
 }

@@ -25,9 +25,7 @@ pub struct CardDir {
 
 impl CardDir {
     pub fn path(&self) -> PathBuf {
-        self.state
-            .clone()
-            .unwrap_or_else(|| default_state_root().join("0"))
+        self.state.clone().unwrap_or_else(|| default_state_root().join("0"))
     }
 }
 
@@ -51,14 +49,10 @@ pub fn parse_num(s: &str) -> Result<u64, String> {
 }
 
 /// Parses `ENC:MAC:DEK` (hex, 16/24/32 bytes each), or one key for all three.
-pub fn parse_keys(s: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), String> {
+pub fn parse_keys(s: &str) -> Result<gpse::card::profile::KeyBytes, String> {
     let parts: Vec<&str> = s.split(':').collect();
     match parts.as_slice() {
-        [e, m, d] => Ok((
-            hex_arg("ENC key", e)?,
-            hex_arg("MAC key", m)?,
-            hex_arg("DEK key", d)?,
-        )),
+        [e, m, d] => Ok((hex_arg("ENC key", e)?, hex_arg("MAC key", m)?, hex_arg("DEK key", d)?)),
         [k] => {
             let k = hex_arg("key", k)?;
             Ok((k.clone(), k.clone(), k))

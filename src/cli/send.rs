@@ -11,8 +11,7 @@ use gpse::transport::{Transport, TransportError};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
+#[command(after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
 Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00
 
 With --scp03 the APDUs are still sent in the order given. SELECT commands (CLA 0x, INS A4) go in
@@ -24,8 +23,7 @@ unwrapped (R-MAC, R-ENC). `>`/`<` show the plain command and response; -v adds t
 on the card; the next APDU that is not a SELECT opens a new one. APDUs on other channels go plain.
 Session keys are printed only with --show-keys.
 Example: gpse send --state ./card --scp03 404142434445464748494A4B4C4D4E4F --level 33 \\
-           00A4040008A000000151000000 80CA00CF00"
-)]
+           00A4040008A000000151000000 80CA00CF00")]
 pub struct SendArgs {
     #[command(flatten)]
     pub dir: CardDir,
@@ -65,8 +63,7 @@ fn parse_scp03(s: &str) -> Result<(StaticKeys, u8), String> {
         Some((k, v)) => {
             // Hex, as GP tools write key version numbers.
             let h = v.trim_start_matches("0x").trim_start_matches("0X");
-            let kvn = u8::from_str_radix(h, 16)
-                .map_err(|_| format!("--scp03: KVN '{v}' is not one hex byte"))?;
+            let kvn = u8::from_str_radix(h, 16).map_err(|_| format!("--scp03: KVN '{v}' is not one hex byte"))?;
             (k, kvn)
         }
         None => (s, 0),
@@ -110,10 +107,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
     // reproducible.
     let mut host_rng = CardRng::new(a.seed.map(|s| s ^ 0x5343_5030_3348_4F53));
     let verbose = a.verbose > 0 && !a.quiet;
-    let mut t = Traced {
-        inner: &mut card,
-        show: false,
-    };
+    let mut t = Traced { inner: &mut card, show: false };
     let mut session: Option<HostSession> = None;
     for (apdu, cmd) in apdus.iter().zip(&commands) {
         let class = Class::parse(cmd.cla).ok();
@@ -129,12 +123,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
             continue;
         }
         if session.is_none() {
-            let opts = OpenOptions {
-                kvn,
-                level: a.level,
-                host_challenge,
-                channel,
-            };
+            let opts = OpenOptions { kvn, level: a.level, host_challenge, channel };
             t.show = verbose;
             let s = HostSession::open(&mut t, &keys, &opts, &mut host_rng)
                 .map_err(|e| format!("opening the SCP03 secure channel: {e}"))?;
@@ -147,17 +136,11 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
                     i.i,
                     s.level(),
                     keys.len() * 8,
-                    i.seq_counter
-                        .map_or(String::new(), |c| format!(", sequence counter {c:06X}"))
+                    i.seq_counter.map_or(String::new(), |c| format!(", sequence counter {c:06X}"))
                 );
                 if a.show_keys {
                     let [e, m, r] = s.session_keys().expose();
-                    println!(
-                        "# session keys: S-ENC {} S-MAC {} S-RMAC {}",
-                        upper(e),
-                        upper(m),
-                        upper(r)
-                    );
+                    println!("# session keys: S-ENC {} S-MAC {} S-RMAC {}", upper(e), upper(m), upper(r));
                 }
             }
             session = Some(s);
@@ -168,9 +151,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
             print_exchange(&a, apdu, &rsp);
             continue;
         };
-        let x = s
-            .exchange(&mut t, cmd)
-            .map_err(|e| format!("secure channel: {e}"))?;
+        let x = s.exchange(&mut t, cmd).map_err(|e| format!("secure channel: {e}"))?;
         let plain = x.response.to_bytes();
         if a.quiet {
             println!("{}", upper(&plain));

@@ -27,6 +27,9 @@ impl TryFrom<&Command> for IsdCommand {
             0x50 if gp_class => Ok(IsdCommand::InitializeUpdate),
             0x82 if gp_class => Ok(IsdCommand::ExternalAuthenticate),
             0x50 | 0x82 => Err(Sw::ClaNotSupported),
+            // A SELECT the runtime could not match (unknown AID, or by file ID): the ISD has no
+            // files, so "not found", as OpenSC's probes expect (pcsc.md §12.10).
+            0xA4 => Err(Sw::FileNotFound),
             _ => Err(Sw::InsNotSupported),
         }
     }
@@ -66,19 +69,13 @@ fn get_data(card: &Card, ch: u8, tag: u16) -> Outcome {
         0x00CF => img.identity.kdd.clone(),
         0x00C1 => {
             // Sequence counter of the default key set, 3 bytes for SCP03 (§A.5, uncertain point 3).
-            let ks = keys
-                .and_then(|k| k.key_sets.first())
-                .ok_or(Sw::ReferencedDataNotFound)?;
+            let ks = keys.and_then(|k| k.key_sets.first()).ok_or(Sw::ReferencedDataNotFound)?;
             ks.seq_counter.to_be_bytes()[1..].to_vec()
         }
         // Current Security Level of this channel's session (GPCS T10-1, §11.3.3.1).
         0x00D3 => vec![scp::current_security_level(card, ch)],
         _ => return Err(Sw::ReferencedDataNotFound),
     };
-    let t = if tag > 0xFF {
-        tag as u32
-    } else {
-        tag as u32 & 0xFF
-    };
+    let t = if tag > 0xFF { tag as u32 } else { tag as u32 & 0xFF };
     Ok(Response::data(tlv::tlv(t, &value)))
 }

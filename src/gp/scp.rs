@@ -61,10 +61,7 @@ pub fn initialize_update(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Ou
     }
     let img = card.image();
     let idx = img.instance_index(sd).ok_or(Sw::ReferencedDataNotFound)?;
-    let dk = img.instances[idx]
-        .keys
-        .as_ref()
-        .ok_or(Sw::ReferencedDataNotFound)?;
+    let dk = img.instances[idx].keys.as_ref().ok_or(Sw::ReferencedDataNotFound)?;
     let ks_idx = if cmd.p1 == 0x00 {
         (!dk.key_sets.is_empty()).then_some(0)
     } else {
@@ -72,10 +69,7 @@ pub fn initialize_update(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Ou
     }
     .ok_or(Sw::ReferencedDataNotFound)?;
     let ks = &dk.key_sets[ks_idx];
-    if [&ks.enc, &ks.mac, &ks.dek]
-        .iter()
-        .any(|k| ![16, 24, 32].contains(&k.len()))
-    {
+    if [&ks.enc, &ks.mac, &ks.dek].iter().any(|k| ![16, 24, 32].contains(&k.len())) {
         return Err(Sw::ReferencedDataNotFound);
     }
     let i = dk.scp_i;
@@ -92,11 +86,7 @@ pub fn initialize_update(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Ou
         }
         // Incremented first, then used (AmdD §6.2.2.1); image_mut makes the runtime commit it.
         counter += 1;
-        if let Some(k) = card.image_mut().instances[idx]
-            .keys
-            .as_mut()
-            .and_then(|k| k.key_sets.get_mut(ks_idx))
-        {
+        if let Some(k) = card.image_mut().instances[idx].keys.as_mut().and_then(|k| k.key_sets.get_mut(ks_idx)) {
             k.seq_counter = counter;
         }
     } else {

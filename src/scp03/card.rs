@@ -59,21 +59,13 @@ impl Idle {
     /// `KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge(8) ‖ card cryptogram(8) [‖ counter(3)]`, the
     /// counter present only in pseudo-random mode (AmdD T7-2). `host_challenge` is 8 bytes
     /// (S8 mode; the caller has checked Lc).
-    pub fn initialize_update(
-        self,
-        host_challenge: &[u8],
-        p: &IuParams<'_>,
-    ) -> Result<(Initialized, Vec<u8>), Sw> {
+    pub fn initialize_update(self, host_challenge: &[u8], p: &IuParams<'_>) -> Result<(Initialized, Vec<u8>), Sw> {
         let hc: [u8; 8] = host_challenge.try_into().map_err(|_| Sw::WrongLength)?;
         let pseudo_random = p.i & i_param::PSEUDO_RANDOM != 0;
         let enc = AesKey::new(p.key_enc).map_err(|_| Sw::ReferencedDataNotFound)?;
-        let cc = if pseudo_random {
-            kdf::pseudo_random_challenge(&enc, p.counter, p.sd_aid)
-        } else {
-            p.random_challenge
-        };
-        let keys = SessionKeys::derive(p.key_enc, p.key_mac, &hc, &cc)
-            .map_err(|_| Sw::ReferencedDataNotFound)?;
+        let cc =
+            if pseudo_random { kdf::pseudo_random_challenge(&enc, p.counter, p.sd_aid) } else { p.random_challenge };
+        let keys = SessionKeys::derive(p.key_enc, p.key_mac, &hc, &cc).map_err(|_| Sw::ReferencedDataNotFound)?;
         let card_cryptogram = kdf::cryptogram(&keys.mac, constant::CARD_CRYPTOGRAM, &hc, &cc);
         let mut rsp = Vec::with_capacity(32);
         rsp.extend_from_slice(p.kdd);
@@ -83,15 +75,7 @@ impl Idle {
         if pseudo_random {
             rsp.extend_from_slice(&p.counter.to_be_bytes()[1..]);
         }
-        Ok((
-            Initialized {
-                i: p.i,
-                host_challenge: hc,
-                card_challenge: cc,
-                keys,
-            },
-            rsp,
-        ))
+        Ok((Initialized { i: p.i, host_challenge: hc, card_challenge: cc, keys }, rsp))
     }
 }
 
@@ -120,12 +104,8 @@ impl Initialized {
         if cmd.data.len() != 16 {
             return Err(Sw::WrongLength);
         }
-        let expected = kdf::cryptogram(
-            &self.keys.mac,
-            constant::HOST_CRYPTOGRAM,
-            &self.host_challenge,
-            &self.card_challenge,
-        );
+        let expected =
+            kdf::cryptogram(&self.keys.mac, constant::HOST_CRYPTOGRAM, &self.host_challenge, &self.card_challenge);
         if !ct_eq(&expected, &cmd.data[..8]) {
             return Err(Sw::AuthenticationFailed);
         }

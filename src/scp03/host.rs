@@ -58,12 +58,7 @@ pub struct OpenOptions {
 impl OpenOptions {
     /// KVN `00`, basic channel, random host challenge.
     pub fn new(level: SecurityLevel) -> OpenOptions {
-        OpenOptions {
-            kvn: 0,
-            level,
-            host_challenge: None,
-            channel: 0,
-        }
+        OpenOptions { kvn: 0, level, host_challenge: None, channel: 0 }
     }
 }
 
@@ -84,16 +79,10 @@ impl InitUpdateInfo {
     /// bytes) are not supported.
     pub fn parse(d: &[u8]) -> Result<InitUpdateInfo, HostError> {
         if d.len() != 29 && d.len() != 32 {
-            return Err(HostError::InitUpdateResponse(format!(
-                "{} bytes; SCP03 S8 gives 29 or 32",
-                d.len()
-            )));
+            return Err(HostError::InitUpdateResponse(format!("{} bytes; SCP03 S8 gives 29 or 32", d.len())));
         }
         if d[11] != SCP_ID {
-            return Err(HostError::InitUpdateResponse(format!(
-                "SCP identifier {:02X}, not 03",
-                d[11]
-            )));
+            return Err(HostError::InitUpdateResponse(format!("SCP identifier {:02X}, not 03", d[11])));
         }
         let mut cc = [0u8; 8];
         cc.copy_from_slice(&d[13..21]);
@@ -112,19 +101,13 @@ impl InitUpdateInfo {
 
 /// INITIALIZE UPDATE `8x 50 KVN 00 08 host_challenge 00` (AmdD §7.1.1; Le `00` as GPP and pySim
 /// send it).
-pub fn initialize_update_command(
-    channel: u8,
-    kvn: u8,
-    host_challenge: &[u8; 8],
-) -> Result<Command, HostError> {
+pub fn initialize_update_command(channel: u8, kvn: u8, host_challenge: &[u8; 8]) -> Result<Command, HostError> {
     if channel > 19 {
         return Err(HostError::Channel(channel));
     }
-    Ok(
-        Command::new(Class::encode(channel, true, false), 0x50, kvn, 0x00)
-            .with_data(host_challenge.to_vec())
-            .with_ne(256),
-    )
+    Ok(Command::new(Class::encode(channel, true, false), 0x50, kvn, 0x00)
+        .with_data(host_challenge.to_vec())
+        .with_ne(256))
 }
 
 /// One protected exchange: what went on the wire and the plain response.
@@ -145,13 +128,7 @@ pub struct HostSession {
 
 impl std::fmt::Debug for HostSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "HostSession(channel {}, KVN {:02X}, level {})",
-            self.channel,
-            self.info.kvn,
-            self.sm.level()
-        )
+        write!(f, "HostSession(channel {}, KVN {:02X}, level {})", self.channel, self.info.kvn, self.sm.level())
     }
 }
 
@@ -178,32 +155,16 @@ impl HostSession {
         }
         let info = InitUpdateInfo::parse(data)?;
         let sk = SessionKeys::from_static(keys, host_challenge, &info.card_challenge)?;
-        let card_cg = kdf::cryptogram(
-            &sk.mac,
-            constant::CARD_CRYPTOGRAM,
-            host_challenge,
-            &info.card_challenge,
-        );
+        let card_cg = kdf::cryptogram(&sk.mac, constant::CARD_CRYPTOGRAM, host_challenge, &info.card_challenge);
         if !ct_eq(&card_cg, &info.card_cryptogram) {
             return Err(HostError::CardCryptogram);
         }
-        let host_cg = kdf::cryptogram(
-            &sk.mac,
-            constant::HOST_CRYPTOGRAM,
-            host_challenge,
-            &info.card_challenge,
-        );
+        let host_cg = kdf::cryptogram(&sk.mac, constant::HOST_CRYPTOGRAM, host_challenge, &info.card_challenge);
         let mut sm = SecureMessaging::for_external_authenticate(sk);
         // AmdD §7.1.2: `84 82 P1 00 10 host cryptogram C-MAC`, no Le.
-        let ea = Command::new(Class::encode(channel, true, false), 0x82, level.p1(), 0x00)
-            .with_data(host_cg.to_vec());
+        let ea = Command::new(Class::encode(channel, true, false), 0x82, level.p1(), 0x00).with_data(host_cg.to_vec());
         let ea = sm.wrap_command(&ea)?;
-        let s = HostSession {
-            sm,
-            info,
-            dek: keys.dek().clone(),
-            channel,
-        };
+        let s = HostSession { sm, info, dek: keys.dek().clone(), channel };
         Ok((s, ea))
     }
 
@@ -231,19 +192,12 @@ impl HostSession {
         let iu = initialize_update_command(opts.channel, opts.kvn, &hc)?;
         let (_, rsp) = send(t, &iu)?;
         if rsp.sw != Sw::Ok {
-            return Err(HostError::Status {
-                command: "INITIALIZE UPDATE",
-                sw: rsp.sw,
-            });
+            return Err(HostError::Status { command: "INITIALIZE UPDATE", sw: rsp.sw });
         }
-        let (mut s, ea) =
-            HostSession::authenticate(keys, opts.channel, &hc, &rsp.data, opts.level)?;
+        let (mut s, ea) = HostSession::authenticate(keys, opts.channel, &hc, &rsp.data, opts.level)?;
         let (_, rsp) = send(t, &ea)?;
         if rsp.sw != Sw::Ok {
-            return Err(HostError::Status {
-                command: "EXTERNAL AUTHENTICATE",
-                sw: rsp.sw,
-            });
+            return Err(HostError::Status { command: "EXTERNAL AUTHENTICATE", sw: rsp.sw });
         }
         s.confirm(opts.level);
         Ok(s)
@@ -278,29 +232,17 @@ impl HostSession {
     }
 
     /// Wraps, sends, unwraps; returns the wire bytes too.
-    pub fn exchange<T: Transport + ?Sized>(
-        &mut self,
-        t: &mut T,
-        cmd: &Command,
-    ) -> Result<Exchange, HostError> {
+    pub fn exchange<T: Transport + ?Sized>(&mut self, t: &mut T, cmd: &Command) -> Result<Exchange, HostError> {
         let w = self.wrap(cmd)?;
         let wire_command = w.to_bytes();
         let wire_response = t.transmit(&wire_command)?;
         let r = Response::parse(&wire_response).ok_or(HostError::NoResponse)?;
         let response = self.unwrap(&r)?;
-        Ok(Exchange {
-            wire_command,
-            wire_response,
-            response,
-        })
+        Ok(Exchange { wire_command, wire_response, response })
     }
 
     /// Wraps, sends, unwraps; the plain response.
-    pub fn transmit<T: Transport + ?Sized>(
-        &mut self,
-        t: &mut T,
-        cmd: &Command,
-    ) -> Result<Response, HostError> {
+    pub fn transmit<T: Transport + ?Sized>(&mut self, t: &mut T, cmd: &Command) -> Result<Response, HostError> {
         Ok(self.exchange(t, cmd)?.response)
     }
 

@@ -28,12 +28,7 @@ pub mod constant {
 /// fixed suffix: output = PRF(prefix ‖ 01 ‖ suffix) ‖ PRF(prefix ‖ 02 ‖ suffix) ‖ …, truncated to
 /// `out_len` bytes. This is the BouncyCastle `KDFCounterBytesGenerator` form GPP uses
 /// (`GPCrypto.scp03_kdf(key, a, b, bytes)`).
-pub fn kdf_counter(
-    key: &AesKey,
-    prefix: &[u8],
-    suffix: &[u8],
-    out_len: usize,
-) -> Zeroizing<Vec<u8>> {
+pub fn kdf_counter(key: &AesKey, prefix: &[u8], suffix: &[u8], out_len: usize) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(out_len.div_ceil(BLOCK) * BLOCK));
     let mut i: u8 = 1;
     while out.len() < out_len {
@@ -55,12 +50,7 @@ pub fn derive(key: &AesKey, constant: u8, context: &[u8], l_bits: u16) -> Zeroiz
 
 /// An 8-byte cryptogram (S8 mode): card (constant 00) or host (01) with S-MAC over
 /// host challenge ‖ card challenge (AmdD §6.2.2.2-§6.2.2.3).
-pub fn cryptogram(
-    s_mac: &AesKey,
-    constant: u8,
-    host_challenge: &[u8],
-    card_challenge: &[u8],
-) -> [u8; 8] {
+pub fn cryptogram(s_mac: &AesKey, constant: u8, host_challenge: &[u8], card_challenge: &[u8]) -> [u8; 8] {
     let mut ctx = Vec::with_capacity(host_challenge.len() + card_challenge.len());
     ctx.extend_from_slice(host_challenge);
     ctx.extend_from_slice(card_challenge);
@@ -143,21 +133,12 @@ impl SessionKeys {
         host_challenge: &[u8],
         card_challenge: &[u8],
     ) -> Result<SessionKeys, BadKeyLength> {
-        SessionKeys::derive(
-            keys.enc().expose(),
-            keys.mac().expose(),
-            host_challenge,
-            card_challenge,
-        )
+        SessionKeys::derive(keys.enc().expose(), keys.mac().expose(), host_challenge, card_challenge)
     }
 
     /// S-ENC, S-MAC and S-RMAC bytes, for an explicit `--show-keys` trace only.
     pub fn expose(&self) -> [&[u8]; 3] {
-        [
-            self.raw[0].expose(),
-            self.raw[1].expose(),
-            self.raw[2].expose(),
-        ]
+        [self.raw[0].expose(), self.raw[1].expose(), self.raw[2].expose()]
     }
 }
 
@@ -184,12 +165,7 @@ mod tests {
         assert_eq!(hex::encode(m), "8b2635556e987a6b84f43d9ffc197d3f");
         assert_eq!(hex::encode(r), "3f6b2ce3b3abd9a99bd4453afa54cc7b");
         assert_eq!(
-            hex::encode(cryptogram(
-                &sk.mac,
-                constant::CARD_CRYPTOGRAM,
-                &h("b13e5f938fc108c4"),
-                &h("3eb51047495b249f")
-            )),
+            hex::encode(cryptogram(&sk.mac, constant::CARD_CRYPTOGRAM, &h("b13e5f938fc108c4"), &h("3eb51047495b249f"))),
             "66c484c1d2ef1948"
         );
         assert_eq!(format!("{sk:?}"), "SessionKeys(AES-128)");
@@ -197,14 +173,8 @@ mod tests {
 
     #[test]
     fn kcvs() {
-        assert_eq!(
-            kcv(&h("000102030405060708090a0b0c0d0e0f")).unwrap(),
-            [0xC3, 0x52, 0x80]
-        );
-        assert_eq!(
-            kcv(&h("404142434445464748494A4B4C4D4E4F")).unwrap(),
-            [0x50, 0x4A, 0x77]
-        );
+        assert_eq!(kcv(&h("000102030405060708090a0b0c0d0e0f")).unwrap(), [0xC3, 0x52, 0x80]);
+        assert_eq!(kcv(&h("404142434445464748494A4B4C4D4E4F")).unwrap(), [0x50, 0x4A, 0x77]);
         assert!(kcv(&[0; 5]).is_err());
     }
 }

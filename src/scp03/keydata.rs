@@ -47,7 +47,7 @@ pub fn key_component(dek: &[u8], key: &[u8], form: KeyBlockForm) -> Result<Vec<u
     let e = encrypt_key(dek, key)?;
     let check = kcv(key)?;
     let mut out = vec![KEY_TYPE_AES];
-    if form == KeyBlockForm::Blocks && key.len() % BLOCK == 0 {
+    if form == KeyBlockForm::Blocks && key.len().is_multiple_of(BLOCK) {
         out.push(e.len() as u8);
     } else {
         out.push(e.len() as u8 + 1);
@@ -70,17 +70,13 @@ pub fn decode_key_component(dek: &[u8], data: &[u8]) -> Result<(SecretBytes, usi
     }
     let (&l, rest) = rest.split_first().ok_or(Sw::WrongData)?;
     let block = rest.get(..l as usize).ok_or(Sw::WrongData)?;
-    let (key_len, ct) = if block.len() % BLOCK == 0 {
+    let (key_len, ct) = if block.len().is_multiple_of(BLOCK) {
         (block.len(), block)
     } else {
         let (&kl, ct) = block.split_first().ok_or(Sw::WrongData)?;
         (kl as usize, ct)
     };
-    if ct.is_empty()
-        || ct.len() % BLOCK != 0
-        || ![16, 24, 32].contains(&key_len)
-        || key_len > ct.len()
-    {
+    if ct.is_empty() || !ct.len().is_multiple_of(BLOCK) || ![16, 24, 32].contains(&key_len) || key_len > ct.len() {
         return Err(Sw::WrongData);
     }
     let mut clear = zeroize::Zeroizing::new(ct.to_vec());
@@ -88,9 +84,7 @@ pub fn decode_key_component(dek: &[u8], data: &[u8]) -> Result<(SecretBytes, usi
     let key = SecretBytes::new(clear[..key_len].to_vec());
     let mut used = 2 + l as usize;
     let kcv_len = *data.get(used).ok_or(Sw::WrongData)? as usize;
-    let given = data
-        .get(used + 1..used + 1 + kcv_len)
-        .ok_or(Sw::WrongData)?;
+    let given = data.get(used + 1..used + 1 + kcv_len).ok_or(Sw::WrongData)?;
     used += 1 + kcv_len;
     match kcv_len {
         0 => {}
@@ -129,10 +123,7 @@ mod tests {
         let mut c = key_component(&dek, &[7; 16], KeyBlockForm::WithLength).unwrap();
         let n = c.len();
         c[n - 1] ^= 1;
-        assert_eq!(
-            decode_key_component(&dek, &c).unwrap_err(),
-            Sw::SecurityNotSatisfied
-        );
+        assert_eq!(decode_key_component(&dek, &c).unwrap_err(), Sw::SecurityNotSatisfied);
         for bad in [&[][..], &[0x88], &[0x88, 0x11, 0x10], &[0x80, 0x10]] {
             assert_eq!(decode_key_component(&dek, bad).unwrap_err(), Sw::WrongData);
         }

@@ -59,14 +59,8 @@ impl SecurityLevel {
     pub const ALL: SecurityLevel = SecurityLevel(0x33);
 
     /// Every level AmdD T7-3 defines.
-    pub const LEVELS: [SecurityLevel; 6] = [
-        Self::NONE,
-        Self::C_MAC,
-        Self::C_DEC_C_MAC,
-        Self::C_MAC_R_MAC,
-        Self::C_DEC_C_MAC_R_MAC,
-        Self::ALL,
-    ];
+    pub const LEVELS: [SecurityLevel; 6] =
+        [Self::NONE, Self::C_MAC, Self::C_DEC_C_MAC, Self::C_MAC_R_MAC, Self::C_DEC_C_MAC_R_MAC, Self::ALL];
 
     /// The level coded in EXTERNAL AUTHENTICATE P1; `None` for a combination AmdD T7-3 does not
     /// define (e.g. `02`, C-DECRYPTION without C-MAC, or `21`, R-ENC without R-MAC).
@@ -116,16 +110,11 @@ impl std::str::FromStr for SecurityLevel {
     /// `00`, `01`, `03`, `11`, `13` or `33` (hex, an optional `0x` prefix).
     fn from_str(s: &str) -> Result<Self, String> {
         let t = s.trim();
-        let t = t
-            .strip_prefix("0x")
-            .or_else(|| t.strip_prefix("0X"))
-            .unwrap_or(t);
+        let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
         u8::from_str_radix(t, 16)
             .ok()
             .and_then(SecurityLevel::from_p1)
-            .ok_or_else(|| {
-                format!("security level '{s}': use 00, 01, 03, 11, 13 or 33 (AmdD T7-3)")
-            })
+            .ok_or_else(|| format!("security level '{s}': use 00, 01, 03, 11, 13 or 33 (AmdD T7-3)"))
     }
 }
 
@@ -163,11 +152,7 @@ impl StaticKeys {
         if enc.len() != mac.len() || mac.len() != dek.len() {
             return Err(KeySetError::Mixed);
         }
-        Ok(StaticKeys {
-            enc: SecretBytes::new(enc),
-            mac: SecretBytes::new(mac),
-            dek: SecretBytes::new(dek),
-        })
+        Ok(StaticKeys { enc: SecretBytes::new(enc), mac: SecretBytes::new(mac), dek: SecretBytes::new(dek) })
     }
 
     pub fn enc(&self) -> &SecretBytes {
@@ -204,24 +189,15 @@ mod tests {
         assert!(!SecurityLevel::C_MAC_R_MAC.allowed_by_i(0x10));
         assert!(SecurityLevel::C_DEC_C_MAC.allowed_by_i(0x00));
         assert_eq!(SecurityLevel::ALL.current(), 0xB3);
-        assert_eq!(
-            "0x13".parse::<SecurityLevel>().unwrap(),
-            SecurityLevel(0x13)
-        );
+        assert_eq!("0x13".parse::<SecurityLevel>().unwrap(), SecurityLevel(0x13));
         assert!("02".parse::<SecurityLevel>().is_err());
     }
 
     #[test]
     fn key_sets_check_lengths_and_hide_bytes() {
         assert!(StaticKeys::new(&[1; 16], &[1; 16], &[1; 16]).is_ok());
-        assert_eq!(
-            StaticKeys::new(&[1; 16], &[1; 24], &[1; 16]),
-            Err(KeySetError::Mixed)
-        );
-        assert_eq!(
-            StaticKeys::new(&[1; 8], &[1; 8], &[1; 8]),
-            Err(KeySetError::Length(BadKeyLength(8)))
-        );
+        assert_eq!(StaticKeys::new(&[1; 16], &[1; 24], &[1; 16]), Err(KeySetError::Mixed));
+        assert_eq!(StaticKeys::new(&[1; 8], &[1; 8], &[1; 8]), Err(KeySetError::Length(BadKeyLength(8))));
         let k = StaticKeys::new(&[0x41; 32], &[0x42; 32], &[0x43; 32]).unwrap();
         assert_eq!(format!("{k:?}"), "StaticKeys(AES-256)");
     }

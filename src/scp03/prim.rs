@@ -4,9 +4,7 @@
 //! Keys are expanded once ([`AesKey::new`]) and kept expanded for the session, so a wrapped APDU
 //! costs no key schedule. The expanded schedules zeroize on drop (`aes` crate feature `zeroize`).
 
-use aes::cipher::{
-    BlockDecrypt, BlockDecryptMut, BlockEncrypt, BlockEncryptMut, InnerIvInit, KeyInit,
-};
+use aes::cipher::{BlockDecrypt, BlockDecryptMut, BlockEncrypt, BlockEncryptMut, InnerIvInit, KeyInit};
 use aes::{Aes128, Aes192, Aes256};
 use cmac::digest::core_api::CoreWrapper;
 use cmac::digest::InnerInit;
@@ -49,15 +47,9 @@ impl AesKey {
     /// Expands a 16-, 24- or 32-byte key.
     pub fn new(key: &[u8]) -> Result<AesKey, BadKeyLength> {
         match key.len() {
-            16 => Ok(AesKey::A128(
-                Aes128::new_from_slice(key).map_err(|_| BadKeyLength(16))?,
-            )),
-            24 => Ok(AesKey::A192(
-                Aes192::new_from_slice(key).map_err(|_| BadKeyLength(24))?,
-            )),
-            32 => Ok(AesKey::A256(
-                Aes256::new_from_slice(key).map_err(|_| BadKeyLength(32))?,
-            )),
+            16 => Ok(AesKey::A128(Aes128::new_from_slice(key).map_err(|_| BadKeyLength(16))?)),
+            24 => Ok(AesKey::A192(Aes192::new_from_slice(key).map_err(|_| BadKeyLength(24))?)),
+            32 => Ok(AesKey::A256(Aes256::new_from_slice(key).map_err(|_| BadKeyLength(32))?)),
             n => Err(BadKeyLength(n)),
         }
     }
@@ -78,7 +70,7 @@ impl AesKey {
 
     /// AES-CBC encryption in place; `data` is a whole number of blocks (the caller pads).
     pub fn cbc_encrypt(&self, iv: &[u8; BLOCK], data: &mut [u8]) {
-        debug_assert_eq!(data.len() % BLOCK, 0);
+        debug_assert!(data.len().is_multiple_of(BLOCK));
         with_cipher!(self, c => {
             let mut enc = cbc::Encryptor::inner_iv_init(c.clone(), iv.into());
             for b in data.chunks_exact_mut(BLOCK) {
@@ -89,7 +81,7 @@ impl AesKey {
 
     /// AES-CBC decryption in place; `data` is a whole number of blocks.
     pub fn cbc_decrypt(&self, iv: &[u8; BLOCK], data: &mut [u8]) {
-        debug_assert_eq!(data.len() % BLOCK, 0);
+        debug_assert!(data.len().is_multiple_of(BLOCK));
         with_cipher!(self, c => {
             let mut dec = cbc::Decryptor::inner_iv_init(c.clone(), iv.into());
             for b in data.chunks_exact_mut(BLOCK) {
@@ -119,7 +111,7 @@ impl AesKey {
 /// already a multiple of 16 (AmdD §4.1.4).
 pub fn pad80(data: &mut Vec<u8>) {
     data.push(0x80);
-    while data.len() % BLOCK != 0 {
+    while !data.len().is_multiple_of(BLOCK) {
         data.push(0);
     }
 }
@@ -148,19 +140,10 @@ mod tests {
         // NIST SP 800-38B, D.1 (AES-128) Example 2 and D.3 (AES-256) Example 2.
         let k = AesKey::new(&hex::decode("2b7e151628aed2a6abf7158809cf4f3c").unwrap()).unwrap();
         let m = hex::decode("6bc1bee22e409f96e93d7e117393172a").unwrap();
-        assert_eq!(
-            hex::encode(k.cmac(&[&m])),
-            "070a16b46b4d4144f79bdd9dd04a287c"
-        );
-        let k = AesKey::new(
-            &hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            hex::encode(k.cmac(&[&m[..8], &m[8..]])),
-            "28a7023f452e8f82bd4bf28d8c37c35c"
-        );
+        assert_eq!(hex::encode(k.cmac(&[&m])), "070a16b46b4d4144f79bdd9dd04a287c");
+        let k = AesKey::new(&hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4").unwrap())
+            .unwrap();
+        assert_eq!(hex::encode(k.cmac(&[&m[..8], &m[8..]])), "28a7023f452e8f82bd4bf28d8c37c35c");
     }
 
     #[test]
@@ -187,9 +170,6 @@ mod tests {
     fn bad_key_lengths() {
         assert_eq!(AesKey::new(&[0; 15]).unwrap_err(), BadKeyLength(15));
         assert_eq!(AesKey::new(&[0; 24]).unwrap().bits(), 192);
-        assert_eq!(
-            format!("{:?}", AesKey::new(&[0; 32]).unwrap()),
-            "AesKey(AES-256)"
-        );
+        assert_eq!(format!("{:?}", AesKey::new(&[0; 32]).unwrap()), "AesKey(AES-256)");
     }
 }

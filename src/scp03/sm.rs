@@ -58,11 +58,7 @@ pub struct SecureMessaging {
 
 impl fmt::Debug for SecureMessaging {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SecureMessaging(level {}, counter {})",
-            self.level, self.counter
-        )
+        write!(f, "SecureMessaging(level {}, counter {})", self.level, self.counter)
     }
 }
 
@@ -86,12 +82,7 @@ impl SecureMessaging {
     /// A new state for EXTERNAL AUTHENTICATE: chaining value 16 × `00`, counter 0, level C-MAC
     /// (the EA command is always MAC'd and never encrypted, AmdD §7.1.2).
     pub fn for_external_authenticate(keys: SessionKeys) -> SecureMessaging {
-        SecureMessaging {
-            keys,
-            level: SecurityLevel::C_MAC,
-            chain: [0; BLOCK],
-            counter: 0,
-        }
+        SecureMessaging { keys, level: SecurityLevel::C_MAC, chain: [0; BLOCK], counter: 0 }
     }
 
     /// Switches to the level EXTERNAL AUTHENTICATE asked for, after it succeeded; the chaining
@@ -148,15 +139,7 @@ impl SecureMessaging {
         if class.chaining {
             cla |= 0x10;
         }
-        Ok(Command {
-            cla,
-            ins: cmd.ins,
-            p1: cmd.p1,
-            p2: cmd.p2,
-            data,
-            ne: cmd.ne,
-            extended: cmd.extended || lc > 255,
-        })
+        Ok(Command { cla, ins: cmd.ins, p1: cmd.p1, p2: cmd.p2, data, ne: cmd.ne, extended: cmd.extended || lc > 255 })
     }
 
     /// Card side: checks and removes the protection of a command at the session level. Any
@@ -184,7 +167,7 @@ impl SecureMessaging {
         self.chain = full;
         let mut data = body.to_vec();
         if self.level.c_dec() && !data.is_empty() {
-            if data.len() % BLOCK != 0 {
+            if !data.len().is_multiple_of(BLOCK) {
                 return Err(Sw::SecurityNotSatisfied);
             }
             let mut icv = self.counter_block();
@@ -196,15 +179,7 @@ impl SecureMessaging {
         if class.chaining {
             cla |= 0x10;
         }
-        Ok(Command {
-            cla,
-            ins: cmd.ins,
-            p1: cmd.p1,
-            p2: cmd.p2,
-            data,
-            ne: cmd.ne,
-            extended: false,
-        })
+        Ok(Command { cla, ins: cmd.ins, p1: cmd.p1, p2: cmd.p2, data, ne: cmd.ne, extended: false })
     }
 
     fn response_icv(&self) -> [u8; BLOCK] {
@@ -248,7 +223,7 @@ impl SecureMessaging {
         }
         let mut data = body.to_vec();
         if self.level.r_enc() && !data.is_empty() {
-            if data.len() % BLOCK != 0 {
+            if !data.len().is_multiple_of(BLOCK) {
                 return Err(SmError::ResponsePadding);
             }
             let icv = self.response_icv();
