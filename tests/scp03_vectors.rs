@@ -439,3 +439,22 @@ fn our_host_against_the_test_applet_on_a_logical_channel() {
     assert_eq!(scp::require_authenticated(&card, 0), Err(Sw::SecurityNotSatisfied));
     assert_eq!(scp::require_authenticated(&card, 1), Ok(()));
 }
+
+#[test]
+fn channel_19_uses_the_further_interindustry_class() {
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
+    let mut card = Card::in_memory(img, Some(3)).unwrap();
+    let k = h("404142434445464748494A4B4C4D4E4F");
+    let keys = StaticKeys::new(&k, &k, &k).unwrap();
+    for ch in [4u8, 19] {
+        assert_eq!(card.transmit(&[0x00, 0x70, 0x00, ch]), vec![0x90, 0x00]);
+        let mut o = OpenOptions::new(SecurityLevel::ALL);
+        o.channel = ch;
+        let mut s = HostSession::open(&mut card, &keys, &o, &mut CardRng::new(Some(9))).unwrap();
+        let c = Command::new(gpse::apdu::Class::encode(ch, true, false), 0xCA, 0x00, 0xCF).with_ne(256);
+        let x = s.exchange(&mut card, &c).unwrap();
+        assert_eq!(x.wire_command[0], 0xE0 + (ch - 4));
+        assert_eq!(x.response.data, h("CF0A00112233445566778899"));
+        assert_eq!(scp::current_security_level(&card, ch), 0xB3);
+    }
+}
