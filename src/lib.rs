@@ -13,6 +13,7 @@ pub mod gp;
 pub mod hexutil;
 pub mod host;
 pub mod scp03;
+pub mod script;
 pub mod store;
 pub mod sw;
 pub mod tlv;

@@ -3,6 +3,8 @@
 
 mod card;
 mod common;
+mod jpki;
+mod run;
 mod send;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,10 @@ pub enum Cmd {
     Card(card::CardCmd),
     /// Send APDUs to a card and print each command and response.
     Send(send::SendArgs),
+    /// Replay an APDU script (native, scriptor, apdutool, plain hex), checking expectations.
+    Run(run::RunArgs),
+    /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
+    Jpki(jpki::JpkiArgs),
 }
 
 /// Runs the parsed command line; `Err` is the one-line message for stderr.
@@ -35,5 +41,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     match cli.command {
         Cmd::Card(c) => card::run(c),
         Cmd::Send(a) => send::run(a),
+        Cmd::Jpki(a) => jpki::run(a),
+        Cmd::Run(a) => run::run(a),
     }
 }

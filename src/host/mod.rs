@@ -1,3 +1,4 @@
 //! Host-side clients that drive any `Transport`: the test CA, GP client, TSMs, ACE, JPKI client.
 
 pub mod ca;
+pub mod jpki;
