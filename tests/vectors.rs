@@ -14,7 +14,7 @@ fn root() -> std::path::PathBuf {
 fn every_vector_set_passes_in_process() {
     let found = vectors::discover(&root()).unwrap();
     assert!(found.len() >= 5, "{} vectors", found.len());
-    let results = vectors::run_in_process(&found, None);
+    let results = vectors::run_in_process(&found);
     let table = vectors::table(&results);
     for r in &results {
         assert!(matches!(r.outcome, VectorOutcome::Passed { .. }), "{table}\n{}", r.log);
@@ -78,7 +78,7 @@ fn check_junit(xml: &str) -> (usize, usize) {
 #[test]
 fn junit_has_one_case_per_vector_and_reports_failures() {
     let found = vectors::discover(&root()).unwrap();
-    let mut results = vectors::run_in_process(&found, None);
+    let mut results = vectors::run_in_process(&found);
     // Turn one into a failure, as a changed card would.
     results[0].outcome = VectorOutcome::Failed { message: "x.gpse:3: response mismatch (byte 0)\n  details".into() };
     let xml = junit::report(&results).unwrap();

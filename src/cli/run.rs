@@ -71,7 +71,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     });
     let opts = Options { keep_going: a.keep_going, quiet: a.quiet };
     let mut stdout = std::io::stdout();
-    let sum = runner::run(&steps, &mut card, &opts, None, &mut stdout, rec.as_mut()).map_err(|e| e.to_string())?;
+    // Host challenges the script does not fix: reproducible with --seed, random otherwise.
+    let mut opener = gpse::script::scp::opener(CardRng::new(a.seed.map(|s| s ^ 0x6770_7365_686f_7374)));
+    let sum = runner::run(&steps, &mut card, &opts, Some(&mut opener), &mut stdout, rec.as_mut())
+        .map_err(|e| e.to_string())?;
     if let (Some(path), Some(r)) = (&a.record, &rec) {
         std::fs::write(path, r.text()).map_err(|e| format!("{}: {e}", path.display()))?;
     }

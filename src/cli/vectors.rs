@@ -25,7 +25,7 @@ pub fn run(c: VectorsCmd) -> Result<ExitCode, String> {
             if found.is_empty() {
                 return Err(format!("{}: no vectors (*.gpse in set directories)", dir.display()));
             }
-            let results = vectors::run_in_process(&found, None);
+            let results = vectors::run_in_process(&found);
             print!("{}", vectors::table(&results));
             if let Some(p) = junit_path {
                 let xml = junit::report(&results)?;

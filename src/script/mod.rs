@@ -9,6 +9,7 @@ pub mod pattern;
 mod plain;
 pub mod record;
 pub mod runner;
+pub mod scp;
 pub mod trace;
 
 pub use pattern::{Pattern, PatternByte};

@@ -123,12 +123,16 @@ pub fn run_one(v: &Vector, t: &mut dyn Transport, opener: Option<&mut SessionOpe
     VectorResult { vector: v.clone(), outcome, time: start.elapsed(), log: String::from_utf8_lossy(&log).into_owned() }
 }
 
-/// Runs every vector on a fresh in-process card each.
-pub fn run_in_process(vectors: &[Vector], mut opener: Option<&mut SessionOpener>) -> Vec<VectorResult> {
+/// Runs every vector on a fresh in-process card each; `scp03 open` directives use the SCP03 host
+/// with host challenges seeded from the vector's seed.
+pub fn run_in_process(vectors: &[Vector]) -> Vec<VectorResult> {
     vectors
         .iter()
         .map(|v| match fresh_card(v) {
-            Ok(mut c) => run_one(v, &mut c, opener.as_deref_mut()),
+            Ok(mut c) => {
+                let mut opener = crate::script::scp::opener(CardRng::new(Some(v.seed)));
+                run_one(v, &mut c, Some(&mut opener))
+            }
             Err(e) => VectorResult {
                 vector: v.clone(),
                 outcome: VectorOutcome::Error { message: e },
