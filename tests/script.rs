@@ -153,3 +153,32 @@ fn include_cycles_are_refused() {
     let e = parse_file(&d.path().join("a.gpse"), None).unwrap_err();
     assert!(e.to_string().contains("b.gpse:2: include cycle"), "{e}");
 }
+
+fn exec_scp(steps: &[Step], c: &mut Card, host_seed: u64, rec: Option<&mut Recorder>) -> Summary {
+    let mut out = Vec::new();
+    let mut opener = gpse::script::scp::opener(CardRng::new(Some(host_seed)));
+    run(steps, c, &Options::default(), Some(&mut opener), &mut out, rec).unwrap()
+}
+
+#[test]
+fn seeded_recording_with_scp03_and_key_generation_replays_byte_for_byte() {
+    let steps = parse_file(&data("jpki-keygen.gpse"), None).unwrap();
+    let mut rec = Recorder::new("seeded");
+    let s = exec_scp(&steps, &mut card(11), 100, Some(&mut rec));
+    assert_eq!(s.failed, 0);
+    // The recording fixes the host challenge the runner chose and holds the exact public key.
+    let open = rec.text().lines().find(|l| l.starts_with("scp03 open")).unwrap().to_string();
+    assert_eq!(open.split_whitespace().count(), 6, "{open}");
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("rec.gpse");
+    std::fs::write(&path, rec.text()).unwrap();
+    let replay = parse_file(&path, None).unwrap();
+    // Same card seed, another host RNG: the recorded challenge is used, every byte matches.
+    let s = exec_scp(&replay, &mut card(11), 555, None);
+    assert_eq!((s.failed, s.passed), (0, s.exchanges));
+    // Another card seed: another key pair, the replay fails at the key generation line.
+    let s = exec_scp(&replay, &mut card(12), 100, None);
+    assert_eq!(s.failed, 1);
+    let line = rec.text().lines().position(|l| l.starts_with("80470001 => 7F49")).unwrap() + 1;
+    assert_eq!(s.failures[0].loc.line, line);
+}
