@@ -18,7 +18,7 @@ fn send_over_scp03_at_every_level() {
             .arg(&state)
             .args([
                 "--scp03",
-                "404142434445464748494A4B4C4D4E4F@30",
+                "404142434445464748494A4B4C4D4E4F@01",
                 "--level",
                 level,
                 "-v",
@@ -35,7 +35,7 @@ fn send_over_scp03_at_every_level() {
         assert!(out.contains("< CF0A001122334455667788999000"), "{out}");
         let current = 0x80 | u8::from_str_radix(level, 16).unwrap();
         assert!(out.contains(&format!("< D301{current:02X}9000")), "{out}");
-        assert!(out.contains(">> 8050300008"), "{out}");
+        assert!(out.contains(">> 8050010008"), "{out}");
         assert!(!out.contains("session keys"), "{out}");
     }
     let out = gpse()

@@ -360,7 +360,7 @@ fn default_card_pseudo_random_challenge_and_cryptogram() {
     };
     let card_cryptogram = independent_kdf(&s_mac, 0x00, &sctx);
     assert_eq!(&r[..10], &h("00112233445566778899")[..], "KDD");
-    assert_eq!(&r[10..13], &[0x30, 0x03, 0x70], "KVN, SCP03, i");
+    assert_eq!(&r[10..13], &[0x01, 0x03, 0x70], "KVN, SCP03, i");
     assert_eq!(hex::encode(&r[13..21]), hex::encode(cc), "card challenge");
     assert_eq!(hex::encode(&r[21..29]), hex::encode(card_cryptogram), "card cryptogram");
     assert_eq!(&r[29..32], &[0x00, 0x00, 0x01], "sequence counter");

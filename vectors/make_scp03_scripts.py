@@ -37,7 +37,7 @@ for size in ("aes128", "aes192", "aes256"):
     profile = (root.parent / "profiles" / "default.toml").read_text()
     profile = profile.replace('name = "default"', f'name = "pysim-{size}"')
     profile = profile.replace('aid = "A000000151000000"', f'aid = "{common["aid"].upper()}"')
-    profile = profile.replace("kvn = 0x30", f"kvn = 0x{ks['kvn']:02X}")
+    profile = profile.replace("kvn = 0x01", f"kvn = 0x{ks['kvn']:02X}")
     for k in ("enc", "mac", "dek"):
         profile = profile.replace(f'{k} = "404142434445464748494A4B4C4D4E4F"', f'{k} = "{ks[k].upper()}"')
     profile = profile.replace('kdd = "00112233445566778899"', f'kdd = "{common["kdd"]}"')
