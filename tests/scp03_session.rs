@@ -231,8 +231,8 @@ fn malformed_ea_and_iu() {
 fn unknown_kvn_is_6a88() {
     let mut card = default_card();
     assert_eq!(card.transmit(&h("8050550008000102030405060700")), h("6A88"));
-    // The default key set's own KVN (30) and 00 both work.
-    assert_eq!(sw(&card.transmit(&h("8050300008000102030405060700"))), 0x9000);
+    // The default key set's own KVN (01) and 00 both work.
+    assert_eq!(sw(&card.transmit(&h("8050010008000102030405060700"))), 0x9000);
     assert_eq!(sw(&card.transmit(&h("8050000008000102030405060700"))), 0x9000);
     // The counter moved twice, not for the refused KVN.
     assert_eq!(card.image().isd().keys.as_ref().unwrap().key_sets[0].seq_counter, 2);
