@@ -50,13 +50,5 @@ pub fn parse_num(s: &str) -> Result<u64, String> {
 
 /// Parses `ENC:MAC:DEK` (hex, 16/24/32 bytes each), or one key for all three.
 pub fn parse_keys(s: &str) -> Result<gpse::card::profile::KeyBytes, String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    match parts.as_slice() {
-        [e, m, d] => Ok((hex_arg("ENC key", e)?, hex_arg("MAC key", m)?, hex_arg("DEK key", d)?)),
-        [k] => {
-            let k = hex_arg("key", k)?;
-            Ok((k.clone(), k.clone(), k))
-        }
-        _ => Err("keys are ENC:MAC:DEK (or one key for all three)".into()),
-    }
+    gpse::card::profile::parse_key_triple(s)
 }

@@ -125,13 +125,7 @@ fn parse_apdu(line: &str) -> Result<Action, String> {
 }
 
 fn key_triple(s: &str) -> Result<crate::card::profile::KeyBytes, String> {
-    let hexk = |k: &str| crate::hexutil::parse_hex(k).map_err(|e| format!("key '{k}': {e}"));
-    let parts: Vec<&str> = s.split(':').collect();
-    let (e, m, d) = match parts.as_slice() {
-        [e, m, d] => (hexk(e)?, hexk(m)?, hexk(d)?),
-        [k] => (hexk(k)?, hexk(k)?, hexk(k)?),
-        _ => return Err("keys are ENC:MAC:DEK (or one key for all three)".into()),
-    };
+    let (e, m, d) = crate::card::profile::parse_key_triple(s)?;
     if ![16, 24, 32].contains(&e.len()) || e.len() != m.len() || m.len() != d.len() {
         return Err("SCP03 keys are 16, 24 or 32 bytes, all three the same length".into());
     }
