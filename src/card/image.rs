@@ -55,6 +55,24 @@ impl CardImage {
         Ok(())
     }
 
+    /// Whether instances other than the ISD may be selected: not in CARD_LOCKED or TERMINATED
+    /// (GPCS §5.1.1.4-5).
+    pub fn applications_selectable(&self) -> bool {
+        use crate::gp::registry::card_state::{CARD_LOCKED, TERMINATED};
+        !matches!(self.life_cycle, CARD_LOCKED | TERMINATED)
+    }
+
+    /// The load file with this AID.
+    pub fn load_file(&self, aid: &Aid) -> Option<&LoadFile> {
+        self.load_files.iter().find(|l| &l.aid == aid)
+    }
+
+    /// Whether an AID is taken by an instance or a load file (GPCS §11.5.2.3: AIDs are unique in
+    /// the registry).
+    pub fn aid_in_use(&self, aid: &Aid) -> bool {
+        self.instance(aid).is_some() || self.load_file(aid).is_some()
+    }
+
     pub fn isd(&self) -> &Instance {
         self.instances
             .iter()
@@ -78,11 +96,13 @@ impl CardImage {
     }
 
     /// The instance implicitly selected on the basic channel: the one with the Card Reset
-    /// privilege, else the ISD (GPCS §6.6.1).
+    /// privilege, else the ISD (GPCS §6.6.1); always the ISD when the card is CARD_LOCKED or
+    /// TERMINATED (GPCS §5.1.1.4-5).
     pub fn default_selected(&self) -> Aid {
         use crate::gp::registry::privilege::CARD_RESET;
         self.instances
             .iter()
+            .filter(|_| self.applications_selectable())
             .find(|i| i.kind != InstanceKind::IssuerSecurityDomain && i.has_privilege(CARD_RESET) && i.is_selectable())
             .unwrap_or_else(|| self.isd())
             .aid

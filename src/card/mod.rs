@@ -45,6 +45,9 @@ pub struct Channel {
     /// The SCP03 session of the security domain serving the selected instance (AmdD §5.6: a
     /// session is bound to one logical channel; GPCS §10.2.3).
     pub session: Session,
+    /// The card manager's volatile state of this channel (LOAD in progress, GET STATUS
+    /// continuation, personalization target).
+    pub(crate) gp: gp::ChannelState,
 }
 
 /// One emulated secure element.
@@ -348,6 +351,7 @@ impl Card {
                 .instances
                 .iter()
                 .filter(|i| i.is_selectable() && i.aid.starts_with(name))
+                .filter(|i| i.kind == InstanceKind::IssuerSecurityDomain || self.image.applications_selectable())
                 .map(|i| &i.aid)
                 .collect();
             let pick = if cmd.p2 & 0x03 == 0x02 {
@@ -455,6 +459,52 @@ impl Card {
     pub(crate) fn image_mut(&mut self) -> &mut CardImage {
         self.image_dirty = true;
         &mut self.image
+    }
+
+    /// The card manager's state of an open channel.
+    pub(crate) fn gp_channel_mut(&mut self, ch: u8) -> Option<&mut gp::ChannelState> {
+        self.channels.get_mut(ch as usize).and_then(|c| c.as_mut()).map(|c| &mut c.gp)
+    }
+
+    /// The card manager's state of an open channel.
+    pub(crate) fn gp_channel(&self, ch: u8) -> Option<&gp::ChannelState> {
+        self.channels.get(ch as usize).and_then(|c| c.as_ref()).map(|c| &c.gp)
+    }
+
+    /// Adds the live object of a newly installed instance (its registry entry is added by the
+    /// caller; its state is saved at this APDU's commit).
+    pub(crate) fn add_applet(&mut self, aid: Aid, applet: Box<dyn Applet>) {
+        self.applets.insert(aid, applet);
+    }
+
+    /// Drops the live object of a deleted instance.
+    pub(crate) fn remove_applet(&mut self, aid: &Aid) {
+        self.applets.remove(aid);
+    }
+
+    /// An instance was renamed (STORE DATA `4F` to the ISD): channels that have it selected
+    /// follow.
+    pub(crate) fn rename_selected(&mut self, old: &Aid, new: &Aid) {
+        for c in self.channels.iter_mut().flatten() {
+            if c.selected.as_ref() == Some(old) {
+                c.selected = Some(new.clone());
+            }
+        }
+    }
+
+    /// Whether `aid` is selected on any open channel.
+    pub fn is_selected_anywhere(&self, aid: &Aid) -> bool {
+        self.channels.iter().flatten().any(|c| c.selected.as_ref() == Some(aid))
+    }
+
+    /// Runs a command on an application on behalf of its security domain (STORE DATA during
+    /// INSTALL [for personalization], GPCS §11.11.2.1), with the SD session's level.
+    pub(crate) fn process_for_sd(&mut self, ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
+        let life_cycle = self.image.life_cycle;
+        let security_level = self.session(ch).and_then(|s| s.level()).map(|l| l.current());
+        let applet = self.applets.get_mut(aid).ok_or(Sw::ReferencedDataNotFound)?;
+        let mut ctx = Ctx { channel: ch, aid, rng: &mut self.rng, card_life_cycle: life_cycle, security_level };
+        applet.process(&mut ctx, cmd)
     }
 
     /// What is selected on a channel.

@@ -5,7 +5,10 @@ use crate::applets::catalog;
 use crate::card::image::CardImage;
 use crate::card::Aid;
 use crate::crypto::SecretBytes;
-use crate::gp::registry::{app_state, card_state, DomainKeys, Identity, Instance, InstanceKind, KeySet, LoadFile};
+use crate::gp::registry::{
+    app_state, card_state, DomainKeys, Identity, Instance, InstanceKind, KeySet, LoadFile, SD_MODULE_AID,
+    SD_PACKAGE_AID,
+};
 use crate::hexutil::parse_hex;
 use serde::Deserialize;
 
@@ -177,8 +180,8 @@ impl Profile {
         let isd = Instance {
             aid: isd_aid.clone(),
             kind: InstanceKind::IssuerSecurityDomain,
-            elf: None,
-            module: None,
+            elf: Some(Aid::from_static(SD_PACKAGE_AID)),
+            module: Some(Aid::from_static(SD_MODULE_AID)),
             life_cycle: self.life_cycle,
             privileges,
             sd: isd_aid.clone(),
@@ -194,13 +197,14 @@ impl Profile {
             }),
             state: Vec::new(),
         };
-        // Every built-in module's package is present, as in ROM.
-        let load_files = catalog::MODULES
-            .iter()
-            .map(|m| LoadFile {
-                aid: Aid::from_static(m.package_aid),
+        // The security domain package and every built-in module's package are present, as in ROM.
+        let rom = std::iter::once((SD_PACKAGE_AID, SD_MODULE_AID))
+            .chain(catalog::MODULES.iter().map(|m| (m.package_aid, m.module_aid)));
+        let load_files = rom
+            .map(|(package, module)| LoadFile {
+                aid: Aid::from_static(package),
                 version: vec![1, 0],
-                modules: vec![Aid::from_static(m.module_aid)],
+                modules: vec![Aid::from_static(module)],
                 sd: isd_aid.clone(),
                 life_cycle: app_state::ELF_LOADED,
             })

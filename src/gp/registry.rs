@@ -24,11 +24,20 @@ pub mod app_state {
     pub const ELF_LOADED: u8 = 0x01;
 }
 
-/// Privilege bits (GPCS §11.1.2, byte 1).
+/// Privilege bits (GPCS §11.1.2). Byte 1 unless named `*_B2`.
 pub mod privilege {
     pub const SECURITY_DOMAIN: u8 = 0x80;
+    pub const CARD_LOCK: u8 = 0x10;
+    pub const CARD_TERMINATE: u8 = 0x08;
     pub const CARD_RESET: u8 = 0x04;
+    /// Byte 2: Authorized Management.
+    pub const AUTHORIZED_MANAGEMENT_B2: u8 = 0x40;
 }
+
+/// The security domain package every card has in ROM, and its one module (the ISD's and every
+/// SSD's code; the AIDs real GP cards use, `globalplatform.md` §B.4).
+pub const SD_PACKAGE_AID: &[u8] = &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50];
+pub const SD_MODULE_AID: &[u8] = &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x41];
 
 /// AES key type in key information (GPCS T11-16).
 pub const KEY_TYPE_AES: u8 = 0x88;
@@ -102,12 +111,31 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// SELECTABLE or beyond, and not locked.
+    /// SELECTABLE or beyond, and not locked; the ISD always (its life cycle is the card's, and
+    /// what the card state allows is decided by the card manager, GPCS §5.1.1).
     pub fn is_selectable(&self) -> bool {
+        if self.kind == InstanceKind::IssuerSecurityDomain {
+            return true;
+        }
         self.life_cycle & app_state::LOCKED_BIT == 0 && self.life_cycle & app_state::SELECTABLE == app_state::SELECTABLE
     }
 
     pub fn has_privilege(&self, byte0_bit: u8) -> bool {
         self.privileges[0] & byte0_bit == byte0_bit
+    }
+
+    /// A security domain (the ISD or an SSD).
+    pub fn is_sd(&self) -> bool {
+        self.kind != InstanceKind::Application
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.life_cycle & app_state::LOCKED_BIT != 0
+    }
+}
+
+impl DomainKeys {
+    pub fn key_set(&self, kvn: u8) -> Option<&KeySet> {
+        self.key_sets.iter().find(|k| k.kvn == kvn)
     }
 }

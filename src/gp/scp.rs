@@ -106,6 +106,9 @@ pub fn initialize_update(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Ou
     if let Some(s) = card.session_mut(ch) {
         *s = Session::Initialized(Box::new(init));
     }
+    if let Some(g) = card.gp_channel_mut(ch) {
+        g.session_kvn = Some(kvn);
+    }
     Ok(Response::data(rsp))
 }
 

@@ -1,0 +1,101 @@
+//! DELETE (GPCS §11.2; `globalplatform.md` §B.7): card content (an instance, a load file, a load
+//! file and its instances) and key sets.
+
+use super::registry::InstanceKind;
+use crate::apdu::{Command, Response};
+use crate::card::{Aid, Card, Outcome};
+use crate::sw::Sw;
+use crate::tlv::{self, Mode};
+
+/// A typed DELETE command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delete {
+    /// `4F` (GPCS T11-22); `related` is P2 = `80`.
+    Object { aid: Aid, related: bool },
+    /// `D2 KVN` with or without `D0 id` (GPCS T11-23): the whole key set.
+    KeySet { kvn: u8 },
+}
+
+impl TryFrom<&Command> for Delete {
+    type Error = Sw;
+    fn try_from(c: &Command) -> Result<Self, Sw> {
+        let related = match c.p2 {
+            0x00 => false,
+            0x80 => true,
+            _ => return Err(Sw::IncorrectP1P2),
+        };
+        let tlvs = tlv::parse_all(&c.data, Mode::Ber).map_err(|_| Sw::WrongData)?;
+        if let Some(a) = tlv::find(&tlvs, 0x4F) {
+            return Ok(Delete::Object { aid: Aid::new(a.value).ok_or(Sw::WrongData)?, related });
+        }
+        match tlv::find(&tlvs, 0xD2).map(|t| t.value) {
+            Some(&[kvn]) => Ok(Delete::KeySet { kvn }),
+            _ => Err(Sw::WrongData),
+        }
+    }
+}
+
+/// Whether an instance may go: not the ISD, not selected anywhere, and, for an SSD, nothing
+/// associated with it any more (`6985` otherwise; GPCS §11.2.2.1). `going` lists the AIDs this
+/// same DELETE removes.
+fn check_instance(card: &Card, aid: &Aid, going: &[Aid]) -> Result<(), Sw> {
+    let img = card.image();
+    let inst = img.instance(aid).ok_or(Sw::ReferencedDataNotFound)?;
+    if inst.kind == InstanceKind::IssuerSecurityDomain || card.is_selected_anywhere(aid) {
+        return Err(Sw::ConditionsNotSatisfied);
+    }
+    if inst.is_sd() {
+        let used = img.instances.iter().any(|i| &i.sd == aid && &i.aid != aid && !going.contains(&i.aid))
+            || img.load_files.iter().any(|l| &l.sd == aid);
+        if used {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+    }
+    Ok(())
+}
+
+fn remove_instances(card: &mut Card, aids: &[Aid]) {
+    card.image_mut().instances.retain(|i| !aids.contains(&i.aid));
+    for a in aids {
+        card.remove_applet(a);
+    }
+}
+
+/// DELETE `80 E4 00 P2 Lc data 00` received by the security domain `sd`. Answers `00`.
+pub fn delete(card: &mut Card, _ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+    match Delete::try_from(cmd)? {
+        Delete::Object { aid, related } => {
+            super::isd::require_content_management(card, sd)?;
+            let img = card.image();
+            if img.instance(&aid).is_some() {
+                check_instance(card, &aid, &[])?;
+                remove_instances(card, std::slice::from_ref(&aid));
+            } else if img.load_file(&aid).is_some() {
+                let instances: Vec<Aid> =
+                    img.instances.iter().filter(|i| i.elf.as_ref() == Some(&aid)).map(|i| i.aid.clone()).collect();
+                if !instances.is_empty() && !related {
+                    return Err(Sw::ConditionsNotSatisfied);
+                }
+                for i in &instances {
+                    check_instance(card, i, &instances)?;
+                }
+                remove_instances(card, &instances);
+                card.image_mut().load_files.retain(|l| l.aid != aid);
+            } else {
+                return Err(Sw::ReferencedDataNotFound);
+            }
+        }
+        Delete::KeySet { kvn } => {
+            let idx = card.image().instance_index(sd).ok_or(Sw::ReferencedDataNotFound)?;
+            let keys = card.image().instances[idx].keys.as_ref().ok_or(Sw::ReferencedDataNotFound)?;
+            let pos = keys.key_sets.iter().position(|k| k.kvn == kvn).ok_or(Sw::ReferencedDataNotFound)?;
+            if keys.key_sets.len() == 1 {
+                return Err(Sw::ConditionsNotSatisfied);
+            }
+            if let Some(k) = card.image_mut().instances[idx].keys.as_mut() {
+                k.key_sets.remove(pos);
+            }
+        }
+    }
+    Ok(Response::data(vec![0x00]))
+}

@@ -1,0 +1,221 @@
+//! GET STATUS (GPCS §11.4; `globalplatform.md` §B.4): the registry, in the TLV format (P2 b2,
+//! GPCS T11-36/37) or the legacy one (GPCS 2.2.1 T11-35/37), paged with `6310`.
+
+use super::registry::{Instance, InstanceKind, LoadFile};
+use crate::apdu::{Command, Response};
+use crate::card::{Aid, Card, CardImage, Outcome};
+use crate::sw::Sw;
+use crate::tlv::{self, Mode, Tag};
+
+/// The largest response data: whole entries up to this many bytes, so that with R-ENC padding
+/// and the R-MAC the wrapped response still fits 256 bytes.
+pub const MAX_RESPONSE: usize = 239;
+
+/// Which part of the registry (P1, GPCS T11-33).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `80`: the ISD.
+    Isd,
+    /// `40`: applications and SSDs.
+    Applications,
+    /// `20`: Executable Load Files.
+    LoadFiles,
+    /// `10`: Executable Load Files and their modules.
+    LoadFilesAndModules,
+}
+
+/// What to list and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub scope: Scope,
+    /// P2 b2: TLV format (else legacy).
+    pub tlv_format: bool,
+    /// The AID prefix of `4F` (empty: all).
+    pub prefix: Vec<u8>,
+    /// A `5C` tag list: only these tags, in this order.
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// A typed GET STATUS command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetStatus {
+    pub query: Query,
+    /// P2 b1: next occurrences after `6310`.
+    pub next: bool,
+}
+
+/// Where a listing goes on after `6310`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Continuation {
+    query: Query,
+    next_entry: usize,
+}
+
+fn parse_tag_list(b: &[u8]) -> Result<Vec<Tag>, Sw> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] & 0x1F == 0x1F {
+            let second = *b.get(i + 1).ok_or(Sw::WrongData)?;
+            out.push(((b[i] as u32) << 8) | second as u32);
+            i += 2;
+        } else {
+            out.push(b[i] as u32);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+impl TryFrom<&Command> for GetStatus {
+    type Error = Sw;
+    fn try_from(c: &Command) -> Result<Self, Sw> {
+        let scope = match c.p1 {
+            0x80 => Scope::Isd,
+            0x40 => Scope::Applications,
+            0x20 => Scope::LoadFiles,
+            0x10 => Scope::LoadFilesAndModules,
+            _ => return Err(Sw::IncorrectP1P2),
+        };
+        if c.p2 & !0x03 != 0 || (scope == Scope::Isd && c.p2 & 0x01 != 0) {
+            return Err(Sw::IncorrectP1P2);
+        }
+        let tlvs = tlv::parse_all(&c.data, Mode::Ber).map_err(|_| Sw::WrongData)?;
+        let aid = tlv::find(&tlvs, 0x4F).ok_or(Sw::WrongData)?;
+        if aid.value.len() > 16 {
+            return Err(Sw::WrongData);
+        }
+        let tags = tlv::find(&tlvs, 0x5C).map(|t| parse_tag_list(t.value)).transpose()?;
+        Ok(GetStatus {
+            query: Query { scope, tlv_format: c.p2 & 0x02 != 0, prefix: aid.value.to_vec(), tags },
+            next: c.p2 & 0x01 != 0,
+        })
+    }
+}
+
+/// The implicit selection parameter (GPCS §11.1.8): contact interface, basic channel.
+const IMPLICIT_CONTACT_BASIC: u8 = 0x40;
+
+/// The TLVs of an application, SSD or the ISD, in GPCS T11-36 order.
+fn instance_fields(img: &CardImage, i: &Instance) -> Vec<(Tag, Vec<u8>)> {
+    let mut f = vec![(0x4F, i.aid.as_bytes().to_vec()), (0x9F70, vec![i.life_cycle]), (0xC5, i.privileges.to_vec())];
+    if img.default_selected() == i.aid {
+        f.push((0xCF, vec![IMPLICIT_CONTACT_BASIC]));
+    }
+    if let Some(elf) = &i.elf {
+        f.push((0xC4, elf.as_bytes().to_vec()));
+        if let Some(lf) = img.load_file(elf) {
+            f.push((0xCE, lf.version.clone()));
+        }
+    }
+    f.push((0xCC, i.sd.as_bytes().to_vec()));
+    f
+}
+
+/// The TLVs of a load file (GPCS T11-37); modules only for P1 = `10`.
+fn load_file_fields(lf: &LoadFile, modules: bool) -> Vec<(Tag, Vec<u8>)> {
+    let mut f = vec![(0x4F, lf.aid.as_bytes().to_vec()), (0x9F70, vec![lf.life_cycle]), (0xCE, lf.version.clone())];
+    if modules {
+        f.extend(lf.modules.iter().map(|m| (0x84, m.as_bytes().to_vec())));
+    }
+    f.push((0xCC, lf.sd.as_bytes().to_vec()));
+    f
+}
+
+fn lv(out: &mut Vec<u8>, aid: &Aid) {
+    out.push(aid.as_bytes().len() as u8);
+    out.extend_from_slice(aid.as_bytes());
+}
+
+/// Every entry of the query, encoded, in registry order.
+fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
+    let tlv_entry = |fields: Vec<(Tag, Vec<u8>)>| {
+        let mut v = Vec::new();
+        match &q.tags {
+            None => fields.iter().for_each(|(t, x)| tlv::encode(*t, x, &mut v)),
+            Some(list) => {
+                for want in list {
+                    fields.iter().filter(|(t, _)| t == want).for_each(|(t, x)| tlv::encode(*t, x, &mut v));
+                }
+            }
+        }
+        tlv::tlv(0xE3, &v)
+    };
+    let matches = |aid: &Aid| aid.starts_with(&q.prefix);
+    match q.scope {
+        Scope::Isd | Scope::Applications => img
+            .instances
+            .iter()
+            .filter(|i| (q.scope == Scope::Isd) == (i.kind == InstanceKind::IssuerSecurityDomain))
+            .filter(|i| q.scope == Scope::Isd || matches(&i.aid))
+            .map(|i| {
+                if q.tlv_format {
+                    tlv_entry(instance_fields(img, i))
+                } else {
+                    let mut v = Vec::new();
+                    lv(&mut v, &i.aid);
+                    v.extend_from_slice(&[i.life_cycle, i.privileges[0]]);
+                    v
+                }
+            })
+            .collect(),
+        Scope::LoadFiles | Scope::LoadFilesAndModules => {
+            let modules = q.scope == Scope::LoadFilesAndModules;
+            img.load_files
+                .iter()
+                .filter(|l| matches(&l.aid))
+                .map(|l| {
+                    if q.tlv_format {
+                        tlv_entry(load_file_fields(l, modules))
+                    } else {
+                        let mut v = Vec::new();
+                        lv(&mut v, &l.aid);
+                        v.extend_from_slice(&[l.life_cycle, 0x00]);
+                        if modules {
+                            v.push(l.modules.len() as u8);
+                            l.modules.iter().for_each(|m| lv(&mut v, m));
+                        }
+                        v
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// GET STATUS `80 F2 P1 P2 Lc <4F …> [5C …] 00`.
+pub fn get_status(card: &mut Card, ch: u8, cmd: &Command) -> Outcome {
+    let gs = GetStatus::try_from(cmd)?;
+    let state = card.gp_channel_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+    let (query, start) = if gs.next {
+        match state.status.take() {
+            Some(c) if c.query.scope == gs.query.scope && c.query.tlv_format == gs.query.tlv_format => {
+                (c.query, c.next_entry)
+            }
+            _ => return Err(Sw::IncorrectP1P2),
+        }
+    } else {
+        state.status = None;
+        (gs.query, 0)
+    };
+    let all = entries(card.image(), &query);
+    if all.is_empty() {
+        return Err(Sw::ReferencedDataNotFound);
+    }
+    let mut data = Vec::new();
+    let mut n = start;
+    while let Some(e) = all.get(n) {
+        if !data.is_empty() && data.len() + e.len() > MAX_RESPONSE {
+            break;
+        }
+        data.extend_from_slice(e);
+        n += 1;
+    }
+    if n < all.len() {
+        if let Some(s) = card.gp_channel_mut(ch) {
+            s.status = Some(Continuation { query, next_entry: n });
+        }
+        return Ok(Response { data, sw: Sw::MoreData });
+    }
+    Ok(Response::data(data))
+}

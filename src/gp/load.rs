@@ -1,0 +1,108 @@
+//! LOAD (GPCS §11.6; `globalplatform.md` §B.6): the blocks of a load file announced by INSTALL
+//! [for load], gathered on the channel and checked and recorded at the last block.
+
+use super::cap::CapFile;
+use super::registry::{app_state, LoadFile};
+use crate::apdu::{Command, Response};
+use crate::card::{Aid, Card, Outcome};
+use crate::sw::Sw;
+use crate::tlv::{self, Mode};
+use sha2::Digest;
+
+/// The largest load file accepted.
+pub const MAX_LOAD_FILE: usize = 64 * 1024;
+
+/// A load in progress on one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLoad {
+    elf: Aid,
+    sd: Aid,
+    hash: Vec<u8>,
+    next_block: u8,
+    data: Vec<u8>,
+}
+
+impl PendingLoad {
+    pub fn new(elf: Aid, sd: Aid, hash: Vec<u8>) -> PendingLoad {
+        PendingLoad { elf, sd, hash, next_block: 0, data: Vec::new() }
+    }
+}
+
+/// A typed LOAD command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Load<'a> {
+    pub last: bool,
+    pub block: u8,
+    pub data: &'a [u8],
+}
+
+impl<'a> TryFrom<&'a Command> for Load<'a> {
+    type Error = Sw;
+    fn try_from(c: &'a Command) -> Result<Self, Sw> {
+        let last = match c.p1 {
+            0x00 => false,
+            0x80 => true,
+            _ => return Err(Sw::IncorrectP1P2),
+        };
+        Ok(Load { last, block: c.p2, data: &c.data })
+    }
+}
+
+/// The hash of the Load File Data Block with the algorithm its length names.
+fn digest(len: usize, b: &[u8]) -> Vec<u8> {
+    match len {
+        20 => sha1::Sha1::digest(b).to_vec(),
+        32 => sha2::Sha256::digest(b).to_vec(),
+        48 => sha2::Sha384::digest(b).to_vec(),
+        _ => sha2::Sha512::digest(b).to_vec(),
+    }
+}
+
+/// The Load File Data Block of a load file `[E2 …]… C4 L LFDB` (GPCS T11-58); DAP blocks are
+/// skipped.
+fn lfdb(file: &[u8]) -> Result<&[u8], Sw> {
+    let tlvs = tlv::parse_all(file, Mode::Ber).map_err(|_| Sw::WrongData)?;
+    let (last, dap) = tlvs.split_last().ok_or(Sw::WrongData)?;
+    if last.tag != 0xC4 || dap.iter().any(|t| t.tag != 0xE2) {
+        return Err(Sw::WrongData);
+    }
+    Ok(last.value)
+}
+
+/// LOAD `80 E8 P1 P2 Lc block 00`. Any error abandons the load.
+pub fn load(card: &mut Card, ch: u8, cmd: &Command) -> Outcome {
+    let g = card.gp_channel_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+    let mut pending = g.load.take().ok_or(Sw::ConditionsNotSatisfied)?;
+    let l = Load::try_from(cmd)?;
+    if l.block != pending.next_block {
+        return Err(Sw::IncorrectP1P2);
+    }
+    if pending.data.len() + l.data.len() > MAX_LOAD_FILE {
+        return Err(Sw::NotEnoughMemory);
+    }
+    pending.data.extend_from_slice(l.data);
+    if !l.last {
+        pending.next_block = pending.next_block.checked_add(1).ok_or(Sw::IncorrectP1P2)?;
+        g.load = Some(pending);
+        return Ok(Response::data(vec![0x00]));
+    }
+    let block = lfdb(&pending.data)?;
+    if !pending.hash.is_empty() && digest(pending.hash.len(), block) != pending.hash {
+        return Err(Sw::WrongData);
+    }
+    let cap = CapFile::parse(block).map_err(|_| Sw::WrongData)?;
+    if cap.info.package_aid != pending.elf {
+        return Err(Sw::WrongData);
+    }
+    if card.image().aid_in_use(&pending.elf) {
+        return Err(Sw::ConditionsNotSatisfied);
+    }
+    card.image_mut().load_files.push(LoadFile {
+        aid: pending.elf,
+        version: cap.info.version.to_vec(),
+        modules: cap.info.applets,
+        sd: pending.sd,
+        life_cycle: app_state::ELF_LOADED,
+    });
+    Ok(Response::data(vec![0x00]))
+}

@@ -1,0 +1,128 @@
+//! PUT KEY (GPCS §11.8, AmdD §7.2; `globalplatform.md` §A.12, §B.8): adds or replaces an AES key
+//! set of the selected security domain, or one key of a set. Key components are decrypted with
+//! the static Key-DEK of the key set the current session was opened with and checked against
+//! their KCV before anything changes.
+
+use super::registry::KeySet;
+use crate::apdu::{Command, Response};
+use crate::card::{Aid, Card, Outcome};
+use crate::crypto::SecretBytes;
+use crate::scp03::kdf::kcv;
+use crate::scp03::keydata::decode_key_component;
+use crate::sw::Sw;
+
+/// The most key sets one security domain holds.
+pub const MAX_KEY_SETS: usize = 8;
+
+/// A typed PUT KEY command (the key data stays encrypted until the DEK is known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutKey<'a> {
+    /// P1 b7-b1: `00` adds a key set, else the KVN replaced.
+    pub replace: Option<u8>,
+    /// P2 b7-b1: the first key identifier.
+    pub first_id: u8,
+    /// P2 b8: several keys.
+    pub multiple: bool,
+    pub new_kvn: u8,
+    pub components: &'a [u8],
+}
+
+impl<'a> TryFrom<&'a Command> for PutKey<'a> {
+    type Error = Sw;
+    fn try_from(c: &'a Command) -> Result<Self, Sw> {
+        let replace = match c.p1 & 0x7F {
+            0 => None,
+            k => Some(k),
+        };
+        let (multiple, first_id) = (c.p2 & 0x80 != 0, c.p2 & 0x7F);
+        let ok = match (multiple, first_id) {
+            (true, 1) => true,
+            (false, 1..=3) => replace.is_some(),
+            _ => false,
+        };
+        if !ok {
+            return Err(Sw::IncorrectP1P2);
+        }
+        let (&new_kvn, components) = c.data.split_first().ok_or(Sw::WrongData)?;
+        if new_kvn == 0 || new_kvn >= 0x80 {
+            return Err(Sw::WrongData);
+        }
+        Ok(PutKey { replace, first_id, multiple, new_kvn, components })
+    }
+}
+
+/// PUT KEY `80 D8 P1 P2 Lc KVN components 00` received by the security domain `sd`. Answers
+/// `KVN ‖ KCV…`.
+pub fn put_key(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+    let pk = PutKey::try_from(cmd)?;
+    let idx = card.image().instance_index(sd).ok_or(Sw::ReferencedDataNotFound)?;
+    let session_kvn = card.gp_channel(ch).and_then(|g| g.session_kvn).ok_or(Sw::SecurityNotSatisfied)?;
+    let dk = card.image().instances[idx].keys.as_ref().ok_or(Sw::ReferencedDataNotFound)?;
+    let dek = dk.key_set(session_kvn).ok_or(Sw::SecurityNotSatisfied)?.dek.clone();
+    // Decode and check every component first: a bad one changes nothing.
+    let mut keys: Vec<SecretBytes> = Vec::new();
+    let mut rest = pk.components;
+    while !rest.is_empty() {
+        let (k, used) = decode_key_component(dek.expose(), rest)?;
+        keys.push(k);
+        rest = &rest[used..];
+    }
+    let want = if pk.multiple { 3 } else { 1 };
+    if keys.len() != want || keys.iter().any(|k| k.len() != keys[0].len()) {
+        return Err(Sw::WrongData);
+    }
+    let mut rsp = vec![pk.new_kvn];
+    for k in &keys {
+        rsp.extend_from_slice(&kcv(k.expose()).map_err(|_| Sw::WrongData)?);
+    }
+    let sets = &dk.key_sets;
+    let taken = sets.iter().any(|s| s.kvn == pk.new_kvn);
+    match pk.replace {
+        None => {
+            if taken {
+                return Err(Sw::WrongData);
+            }
+            if sets.len() >= MAX_KEY_SETS {
+                return Err(Sw::NotEnoughMemory);
+            }
+            let mut it = keys.into_iter();
+            let (enc, mac, dek) = match (it.next(), it.next(), it.next()) {
+                (Some(e), Some(m), Some(d)) => (e, m, d),
+                _ => return Err(Sw::WrongData),
+            };
+            if let Some(k) = card.image_mut().instances[idx].keys.as_mut() {
+                k.key_sets.push(KeySet { kvn: pk.new_kvn, enc, mac, dek, seq_counter: 0 });
+            }
+        }
+        Some(old) => {
+            let pos = sets.iter().position(|s| s.kvn == old).ok_or(Sw::ReferencedDataNotFound)?;
+            if pk.new_kvn != old && taken {
+                return Err(Sw::WrongData);
+            }
+            if !pk.multiple && pk.new_kvn != old {
+                return Err(Sw::WrongData);
+            }
+            let cur = &sets[pos];
+            let mut slots = [cur.enc.clone(), cur.mac.clone(), cur.dek.clone()];
+            for (n, k) in keys.into_iter().enumerate() {
+                let slot = &mut slots[pk.first_id as usize - 1 + n];
+                // Key size and type cannot change on replace (GPCS §11.8.2.3.3).
+                if slot.len() != k.len() {
+                    return Err(Sw::WrongData);
+                }
+                *slot = k;
+            }
+            let [enc, mac, dek] = slots;
+            if let Some(k) = card.image_mut().instances[idx].keys.as_mut() {
+                // A replaced key set starts its sequence counter again (AmdD §6.2.2.1).
+                k.key_sets[pos] = KeySet { kvn: pk.new_kvn, enc, mac, dek, seq_counter: 0 };
+            }
+            if old != pk.new_kvn {
+                if let Some(g) = card.gp_channel_mut(ch).filter(|g| g.session_kvn == Some(old)) {
+                    g.session_kvn = Some(pk.new_kvn);
+                }
+            }
+        }
+    }
+    Ok(Response::data(rsp))
+}

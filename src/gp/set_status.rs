@@ -1,0 +1,109 @@
+//! SET STATUS (GPCS §11.10; `globalplatform.md` §B.9): the card life cycle (lock, unlock,
+//! terminate, the pre-issuance steps) and the life cycle of applications and SSDs.
+
+use super::lifecycle::{card_transition_allowed, is_card_state};
+use super::registry::{app_state, card_state, privilege, Instance, InstanceKind};
+use crate::apdu::{Command, Response};
+use crate::card::{Aid, Card, Outcome};
+use crate::sw::Sw;
+
+/// A typed SET STATUS command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetStatus {
+    /// P1 `80`: the card (the ISD's life cycle); the data is ignored.
+    Card { to: u8 },
+    /// P1 `40`: one application or SSD; P1 `60`: an SSD and its applications.
+    Application { aid: Aid, with_associated: bool, p2: u8 },
+}
+
+impl TryFrom<&Command> for SetStatus {
+    type Error = Sw;
+    fn try_from(c: &Command) -> Result<Self, Sw> {
+        match c.p1 {
+            0x80 => {
+                if !is_card_state(c.p2) {
+                    return Err(Sw::WrongData);
+                }
+                Ok(SetStatus::Card { to: c.p2 })
+            }
+            0x40 | 0x60 => Ok(SetStatus::Application {
+                aid: Aid::new(&c.data).ok_or(Sw::WrongData)?,
+                with_associated: c.p1 == 0x60,
+                p2: c.p2,
+            }),
+            _ => Err(Sw::IncorrectP1P2),
+        }
+    }
+}
+
+/// The new life cycle of an application or SSD for P2, or `6985` (GPCS §5.3, §11.10.2.2):
+/// `80` locks, b8 = 0 unlocks a locked one, `0F` personalizes a SELECTABLE SSD.
+fn new_state(inst: &Instance, p2: u8) -> Result<u8, Sw> {
+    let lcs = inst.life_cycle;
+    if p2 & app_state::LOCKED_BIT != 0 {
+        if inst.is_locked() {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        return Ok(lcs | app_state::LOCKED_BIT);
+    }
+    if inst.is_locked() {
+        return Ok(lcs & !app_state::LOCKED_BIT);
+    }
+    if inst.kind == InstanceKind::SecurityDomain && lcs == app_state::SELECTABLE && p2 == app_state::PERSONALIZED {
+        return Ok(app_state::PERSONALIZED);
+    }
+    Err(Sw::ConditionsNotSatisfied)
+}
+
+/// SET STATUS `80 F0 P1 P2 [Lc AID]` received by the security domain `sd`.
+pub fn set_status(card: &mut Card, sd: &Aid, cmd: &Command) -> Outcome {
+    let me = card.image().instance(sd).ok_or(Sw::ReferencedDataNotFound)?.clone();
+    match SetStatus::try_from(cmd)? {
+        SetStatus::Card { to } => {
+            let from = card.image().life_cycle;
+            // Locking needs the Card Lock privilege, terminating Card Terminate (GPCS §11.1.2);
+            // the other steps are the ISD's.
+            let allowed_by_privileges = match to {
+                card_state::CARD_LOCKED => me.has_privilege(privilege::CARD_LOCK),
+                card_state::TERMINATED => me.has_privilege(privilege::CARD_TERMINATE),
+                _ => me.kind == InstanceKind::IssuerSecurityDomain,
+            };
+            if !allowed_by_privileges {
+                return Err(Sw::SecurityNotSatisfied);
+            }
+            if !card_transition_allowed(from, to) {
+                return Err(Sw::ConditionsNotSatisfied);
+            }
+            let img = card.image_mut();
+            img.life_cycle = to;
+            let isd = img.isd_mut();
+            // The ISD's own life cycle is the card's (GPCS §5.1.1).
+            isd.life_cycle = to;
+        }
+        SetStatus::Application { aid, with_associated, p2 } => {
+            let img = card.image();
+            let inst = img.instance(&aid).ok_or(Sw::ReferencedDataNotFound)?;
+            if inst.kind == InstanceKind::IssuerSecurityDomain {
+                return Err(Sw::WrongData);
+            }
+            if with_associated && !inst.is_sd() {
+                return Err(Sw::ReferencedDataNotFound);
+            }
+            let mut changes = vec![(aid.clone(), new_state(inst, p2)?)];
+            if with_associated {
+                for a in img.instances.iter().filter(|i| i.sd == aid && i.aid != aid) {
+                    // Already in the target locked/unlocked condition: left as it is.
+                    if let Ok(s) = new_state(a, p2 & app_state::LOCKED_BIT) {
+                        changes.push((a.aid.clone(), s));
+                    }
+                }
+            }
+            for (a, s) in changes {
+                if let Some(idx) = card.image().instance_index(&a) {
+                    card.image_mut().instances[idx].life_cycle = s;
+                }
+            }
+        }
+    }
+    Ok(Response::ok())
+}
