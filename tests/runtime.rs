@@ -6,7 +6,7 @@ use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::store::Durability;
 
-const ISD_FCI: &str = "6F108408A000000151000000A5049F6501FF";
+const ISD_FCI: &str = "6F5D8408A000000151000000A551734B06072A864886FC6B01600B06092A864886FC6B020203630906072A864886FC6B03640B06092A864886FC6B040370650D060B2A864886FC6B0507020000660C060A2B060104012A026E01039F6501FF";
 const SELECT_ISD: &str = "00A4040008A000000151000000";
 const SELECT_TEST: &str = "00A404000AF0475053455445535401";
 
@@ -24,7 +24,7 @@ fn tx(c: &mut Card, apdu: &str) -> String {
 #[test]
 fn select_isd_returns_the_real_card_fci() {
     let mut c = card();
-    // The FCI real ISDs send (globalplatform.md §B.2).
+    // The FCI real ISDs send (globalplatform.md §B.2), with the SD management data (73).
     assert_eq!(tx(&mut c, SELECT_ISD), format!("{ISD_FCI}9000"));
     // With Le, and the empty-AID form of GPCS §11.9.2.3 / GPP discovery `00A4040000`.
     assert_eq!(tx(&mut c, "00A4040008A00000015100000000"), format!("{ISD_FCI}9000"));

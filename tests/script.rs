@@ -58,7 +58,7 @@ fn scriptor_plain_and_apdutool_files_run_unchanged() {
     assert_eq!(ap[3].loc.line, 9);
     let (_, out) = exec(&ap, &mut card(1), false, None);
     // LE 0x7F is kept as the command's Le (apdutool sends case 2/4 commands).
-    assert!(out.contains("> 00A4040008A0000001510000007F\n< 6F108408A000000151000000A5049F6501FF9000"), "{out}");
+    assert!(out.contains("> 00A4040008A0000001510000007F\n< 6F5D8408A000000151000000A551734B06072A864886FC6B01600B06092A864886FC6B020203630906072A864886FC6B03640B06092A864886FC6B040370650D060B2A864886FC6B0507020000660C060A2B060104012A026E01039F6501FF9000"), "{out}");
     assert!(out.contains("> 80010000030102037F\n"), "{out}");
     assert!(out.contains("< 0102039000"));
 }

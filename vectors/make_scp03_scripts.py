@@ -15,12 +15,13 @@ root = pathlib.Path(__file__).resolve().parent
 v = tomllib.loads((root / "scp03" / "pysim_v1.toml").read_text())
 common = v["common"]
 # What this emulator's ISD answers to each plain command after a successful unwrap.
+# Successful answers carry an R-MAC (and R-ENC) at the higher levels, hence the `*` masks.
 isd_answer = {
-    "get_eid_cmd": "6D00",  # STORE DATA BF3E (eUICC GET EID): not an ISD command here
-    "case1": "6D00",  # GET STATUS
-    "case2": "6A88",  # GET DATA 66
-    "case3": "6D00",
-    "case4": "6D00",
+    "get_eid_cmd": "6A88",  # STORE DATA BF3E (eUICC GET EID): not a tag this ISD stores
+    "case1": "6A80",  # GET STATUS without search criteria
+    "case2": "* 9000",  # GET DATA 66: card data
+    "case3": "6A80",  # GET STATUS of ELFs, prefix 1234; its 5C says 5 bytes and 4 follow: malformed
+    "case4": "* 9000",  # GET STATUS of the ISD
 }
 for size in ("aes128", "aes192", "aes256"):
     ks = v["keysets"][size]
