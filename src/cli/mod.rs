@@ -3,6 +3,7 @@
 
 mod card;
 mod common;
+mod gp;
 mod jpki;
 mod run;
 mod send;
@@ -41,6 +42,9 @@ pub enum Cmd {
     Trace(trace::TraceArgs),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
+    /// GlobalPlatform card management over SCP03: list, info, load, install, delete, put-key,
+    /// lock, unlock, create-ssd.
+    Gp(gp::GpArgs),
 }
 
 /// Runs the parsed command line; `Err` is the one-line message for stderr.
@@ -49,6 +53,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Card(c) => card::run(c),
         Cmd::Send(a) => send::run(a),
         Cmd::Jpki(a) => jpki::run(a),
+        Cmd::Gp(a) => gp::run(a),
         Cmd::Run(a) => run::run(a),
         Cmd::Trace(a) => trace::run(a),
         Cmd::Vectors(c) => vectors::run(c),

@@ -1,0 +1,389 @@
+//! A GlobalPlatform client over any [`Transport`], with GlobalPlatformPro's common verbs: it
+//! selects a security domain, opens SCP03 ([`HostSession`]) and sends the card content
+//! management commands of `applet-spec/isd.md` (GPCS ch. 11), against the emulator or a card.
+
+use crate::apdu::{Class, Command, Response};
+use crate::card::Aid;
+use crate::gp::cap::{CapFile, CapInfo};
+use crate::gp::registry::privilege;
+use crate::scp03::host::{HostError, HostSession, OpenOptions};
+use crate::scp03::keydata::KeyBlockForm;
+use crate::scp03::{SecurityLevel, StaticKeys};
+use crate::sw::Sw;
+use crate::tlv::{self, Mode};
+use crate::transport::{Transport, TransportError};
+use sha2::Digest;
+
+/// The GP default ISD AID (GPCS H.1.3).
+pub const DEFAULT_ISD: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00];
+
+/// LOAD block size: with C-DECRYPTION padding (to 240) and the C-MAC (8) a block still fits a
+/// short APDU.
+pub const LOAD_BLOCK: usize = 224;
+
+/// Why a GP operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GpError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("{what}: card answered {sw} ({})", sw.meaning())]
+    Card { what: String, sw: Sw },
+    #[error("{0}")]
+    Data(String),
+}
+
+/// What kind of registry entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Isd,
+    /// An application or a supplementary security domain (privilege byte 1 b8 tells).
+    Application,
+    LoadFile,
+}
+
+/// One GET STATUS entry (GPCS T11-36/37).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryEntry {
+    pub kind: EntryKind,
+    pub aid: Aid,
+    pub life_cycle: u8,
+    pub privileges: Vec<u8>,
+    pub implicit_selection: Vec<u8>,
+    pub load_file: Option<Aid>,
+    pub version: Vec<u8>,
+    pub modules: Vec<Aid>,
+    pub sd: Option<Aid>,
+}
+
+impl RegistryEntry {
+    /// A supplementary security domain (or the ISD).
+    pub fn is_sd(&self) -> bool {
+        self.kind == EntryKind::Isd || self.privileges.first().is_some_and(|p| p & privilege::SECURITY_DOMAIN != 0)
+    }
+
+    fn parse(kind: EntryKind, e3: &[u8]) -> Result<RegistryEntry, GpError> {
+        let bad = |w: &str| GpError::Data(format!("GET STATUS entry: {w}"));
+        let tlvs = tlv::parse_all(e3, Mode::Ber).map_err(|e| bad(&e.to_string()))?;
+        let aid_of = |v: &[u8]| Aid::new(v).ok_or_else(|| bad("AID length"));
+        let mut e = RegistryEntry {
+            kind,
+            aid: aid_of(tlv::find(&tlvs, 0x4F).ok_or_else(|| bad("no 4F"))?.value)?,
+            life_cycle: tlv::find(&tlvs, 0x9F70).and_then(|t| t.value.first().copied()).unwrap_or(0),
+            privileges: Vec::new(),
+            implicit_selection: Vec::new(),
+            load_file: None,
+            version: Vec::new(),
+            modules: Vec::new(),
+            sd: None,
+        };
+        for t in &tlvs {
+            match t.tag {
+                0xC5 => e.privileges = t.value.to_vec(),
+                0xCF => e.implicit_selection.extend_from_slice(t.value),
+                0xC4 => e.load_file = Some(aid_of(t.value)?),
+                0xCE => e.version = t.value.to_vec(),
+                0x84 => e.modules.push(aid_of(t.value)?),
+                0xCC => e.sd = Some(aid_of(t.value)?),
+                _ => {}
+            }
+        }
+        Ok(e)
+    }
+}
+
+/// The names of life cycle states, as GPP prints them (GPCS T11-4/5/6).
+pub fn life_cycle_name(kind: EntryKind, lcs: u8) -> String {
+    match (kind, lcs) {
+        (EntryKind::Isd, 0x01) => "OP_READY".into(),
+        (EntryKind::Isd, 0x07) => "INITIALIZED".into(),
+        (EntryKind::Isd, 0x0F) => "SECURED".into(),
+        (EntryKind::Isd, 0x7F) => "CARD_LOCKED".into(),
+        (EntryKind::Isd, 0xFF) => "TERMINATED".into(),
+        (EntryKind::LoadFile, 0x01) => "LOADED".into(),
+        (_, l) if l & 0x80 != 0 => "LOCKED".into(),
+        (_, 0x03) => "INSTALLED".into(),
+        (_, 0x07) => "SELECTABLE".into(),
+        (_, 0x0F) => "PERSONALIZED".into(),
+        (_, l) => format!("{l:02X}"),
+    }
+}
+
+/// Privilege names of the bits set (GPCS §11.1.2; GPP `Privilege`).
+pub fn privilege_names(p: &[u8]) -> Vec<&'static str> {
+    const NAMES: [(usize, u8, &str); 22] = [
+        (0, 0x80, "SecurityDomain"),
+        (0, 0x40, "DAPVerification"),
+        (0, 0x20, "DelegatedManagement"),
+        (0, 0x10, "CardLock"),
+        (0, 0x08, "CardTerminate"),
+        (0, 0x04, "CardReset"),
+        (0, 0x02, "CVMManagement"),
+        (0, 0x01, "MandatedDAPVerification"),
+        (1, 0x80, "TrustedPath"),
+        (1, 0x40, "AuthorizedManagement"),
+        (1, 0x20, "TokenVerification"),
+        (1, 0x10, "GlobalDelete"),
+        (1, 0x08, "GlobalLock"),
+        (1, 0x04, "GlobalRegistry"),
+        (1, 0x02, "FinalApplication"),
+        (1, 0x01, "GlobalService"),
+        (2, 0x80, "ReceiptGeneration"),
+        (2, 0x40, "CipheredLoadFileDataBlock"),
+        (2, 0x20, "ContactlessActivation"),
+        (2, 0x10, "ContactlessSelfActivation"),
+        (2, 0x08, "PrivacyTrusted"),
+        (0, 0x00, ""),
+    ];
+    NAMES.iter().filter(|(i, b, _)| *b != 0 && p.get(*i).is_some_and(|x| x & b != 0)).map(|(_, _, n)| *n).collect()
+}
+
+/// An open GP session with one security domain.
+pub struct GpClient<'t, T: Transport + ?Sized> {
+    t: &'t mut T,
+    s: HostSession,
+    sd: Aid,
+}
+
+impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
+    /// Selects `sd` (the ISD by GPP's discovery `00A4040000` when `None`) on the basic channel
+    /// and opens SCP03 with `keys`, key set `kvn` (`00` = the card's first) at `level`.
+    pub fn open(
+        t: &'t mut T,
+        sd: Option<&Aid>,
+        keys: &StaticKeys,
+        kvn: u8,
+        level: SecurityLevel,
+        rng: &mut dyn rand_core::RngCore,
+    ) -> Result<GpClient<'t, T>, GpError> {
+        let select = match sd {
+            Some(a) => Command::new(0x00, 0xA4, 0x04, 0x00).with_data(a.as_bytes().to_vec()).with_ne(256),
+            None => Command::new(0x00, 0xA4, 0x04, 0x00).with_ne(256),
+        };
+        let raw = t.transmit(&select.to_bytes())?;
+        let r = Response::parse(&raw).ok_or_else(|| GpError::Data("no response to SELECT".into()))?;
+        if !matches!(r.sw, Sw::Ok | Sw::SelectedFileInvalidated) {
+            return Err(GpError::Card { what: "SELECT of the security domain".into(), sw: r.sw });
+        }
+        let sd = match sd {
+            Some(a) => a.clone(),
+            None => fci_aid(&r.data).unwrap_or_else(|| Aid::from_static(&DEFAULT_ISD)),
+        };
+        let opts = OpenOptions { kvn, level, host_challenge: None, channel: 0 };
+        let s = HostSession::open(t, keys, &opts, rng)?;
+        Ok(GpClient { t, s, sd })
+    }
+
+    /// The security domain this session talks to.
+    pub fn sd(&self) -> &Aid {
+        &self.sd
+    }
+
+    /// The SCP03 session (for its KVN and level).
+    pub fn session(&self) -> &HostSession {
+        &self.s
+    }
+
+    /// Sends a GP command (CLA `80`) in the session; the plain response.
+    pub fn transmit(&mut self, cmd: &Command) -> Result<Response, GpError> {
+        let mut c = cmd.clone();
+        c.cla = Class::encode(self.s.channel(), true, false);
+        Ok(self.s.transmit(self.t, &c)?)
+    }
+
+    fn expect_ok(&mut self, what: &str, cmd: Command) -> Result<Vec<u8>, GpError> {
+        let r = self.transmit(&cmd)?;
+        if r.sw != Sw::Ok {
+            return Err(GpError::Card { what: what.to_string(), sw: r.sw });
+        }
+        Ok(r.data)
+    }
+
+    /// GET DATA: the whole TLV the card returns.
+    pub fn get_data(&mut self, tag: u16) -> Result<Vec<u8>, GpError> {
+        let [p1, p2] = tag.to_be_bytes();
+        self.expect_ok(&format!("GET DATA {tag:04X}"), Command::new(0x80, 0xCA, p1, p2).with_ne(256))
+    }
+
+    /// GET STATUS of one part of the registry (P1 `80`, `40`, `20` or `10`), TLV format, every
+    /// page (`6310`); an empty list for `6A88`.
+    pub fn get_status(&mut self, p1: u8) -> Result<Vec<RegistryEntry>, GpError> {
+        let kind = match p1 {
+            0x80 => EntryKind::Isd,
+            0x40 => EntryKind::Application,
+            _ => EntryKind::LoadFile,
+        };
+        let mut out = Vec::new();
+        let mut p2 = 0x02;
+        loop {
+            let cmd = Command::new(0x80, 0xF2, p1, p2).with_data(vec![0x4F, 0x00]).with_ne(256);
+            let r = self.transmit(&cmd)?;
+            match r.sw {
+                Sw::Ok | Sw::MoreData => {
+                    for e in tlv::parse_all(&r.data, Mode::Ber).map_err(|e| GpError::Data(e.to_string()))? {
+                        if e.tag == 0xE3 {
+                            out.push(RegistryEntry::parse(kind, e.value)?);
+                        }
+                    }
+                    if r.sw == Sw::Ok {
+                        return Ok(out);
+                    }
+                    p2 = 0x03;
+                }
+                Sw::ReferencedDataNotFound if p2 == 0x02 => return Ok(out),
+                sw => return Err(GpError::Card { what: format!("GET STATUS {p1:02X}"), sw }),
+            }
+        }
+    }
+
+    /// The whole registry: the ISD, applications and SSDs, load files with their modules.
+    pub fn registry(&mut self) -> Result<Vec<RegistryEntry>, GpError> {
+        let mut all = self.get_status(0x80)?;
+        all.extend(self.get_status(0x40)?);
+        all.extend(self.get_status(0x10)?);
+        Ok(all)
+    }
+
+    /// Loads a CAP file (zip or components): INSTALL [for load] with the SHA-256 of the Load
+    /// File Data Block, then LOAD blocks of `C4 L LFDB` (GPCS §11.5.2.3.1, §11.6).
+    pub fn load(&mut self, cap: &[u8], sd: Option<&Aid>) -> Result<CapInfo, GpError> {
+        let cap = CapFile::parse(cap).map_err(|e| GpError::Data(e.to_string()))?;
+        let lfdb = cap.load_file_data_block();
+        let hash = sha2::Sha256::digest(&lfdb);
+        let mut data = lv(cap.info.package_aid.as_bytes());
+        data.extend(lv(sd.map_or(&[][..], |a| a.as_bytes())));
+        data.extend(lv(&hash));
+        data.extend([0x00, 0x00]); // no load parameters, no token
+        self.expect_ok("INSTALL [for load]", Command::new(0x80, 0xE6, 0x02, 0x00).with_data(data).with_ne(256))?;
+        let file = tlv::tlv(0xC4, &lfdb);
+        let blocks: Vec<&[u8]> = file.chunks(LOAD_BLOCK).collect();
+        for (n, b) in blocks.iter().enumerate() {
+            let p1 = if n + 1 == blocks.len() { 0x80 } else { 0x00 };
+            let cmd = Command::new(0x80, 0xE8, p1, n as u8).with_data(b.to_vec()).with_ne(256);
+            self.expect_ok(&format!("LOAD block {n}"), cmd)?;
+        }
+        Ok(cap.info)
+    }
+
+    /// INSTALL [for install (and make selectable)] (GPCS §11.5.2.3.2); `params` is the value of
+    /// `C9` (GPP `buildInstallData`).
+    pub fn install(
+        &mut self,
+        elf: &Aid,
+        module: &Aid,
+        instance: &Aid,
+        privileges: &[u8],
+        params: &[u8],
+        make_selectable: bool,
+    ) -> Result<(), GpError> {
+        let mut data = lv(elf.as_bytes());
+        data.extend(lv(module.as_bytes()));
+        data.extend(lv(instance.as_bytes()));
+        data.extend(lv(privileges));
+        data.extend(ber_lv(&tlv::tlv(0xC9, params)));
+        data.push(0x00);
+        let p1 = if make_selectable { 0x0C } else { 0x04 };
+        self.expect_ok("INSTALL [for install]", Command::new(0x80, 0xE6, p1, 0x00).with_data(data).with_ne(256))?;
+        Ok(())
+    }
+
+    /// INSTALL [for make selectable] (GPP's form: no token length).
+    pub fn make_selectable(&mut self, app: &Aid, privileges: &[u8]) -> Result<(), GpError> {
+        let mut data = vec![0x00, 0x00];
+        data.extend(lv(app.as_bytes()));
+        data.extend(lv(privileges));
+        data.push(0x00);
+        self.expect_ok(
+            "INSTALL [for make selectable]",
+            Command::new(0x80, 0xE6, 0x08, 0x00).with_data(data).with_ne(256),
+        )?;
+        Ok(())
+    }
+
+    /// INSTALL [for extradition] of an application or load file to another SD.
+    pub fn extradite(&mut self, object: &Aid, to: &Aid) -> Result<(), GpError> {
+        let mut data = lv(to.as_bytes());
+        data.push(0x00);
+        data.extend(lv(object.as_bytes()));
+        data.extend([0x00, 0x00, 0x00]);
+        self.expect_ok("INSTALL [for extradition]", Command::new(0x80, 0xE6, 0x10, 0x00).with_data(data).with_ne(256))?;
+        Ok(())
+    }
+
+    /// Creates an SSD: INSTALL [for install and make selectable] of the ROM SD module.
+    pub fn create_ssd(&mut self, aid: &Aid, privileges: &[u8]) -> Result<(), GpError> {
+        use crate::gp::registry::{SD_MODULE_AID, SD_PACKAGE_AID};
+        self.install(&Aid::from_static(SD_PACKAGE_AID), &Aid::from_static(SD_MODULE_AID), aid, privileges, &[], true)
+    }
+
+    /// DELETE of an object; `related` deletes a load file with its instances (P2 `80`).
+    pub fn delete(&mut self, aid: &Aid, related: bool) -> Result<(), GpError> {
+        let p2 = if related { 0x80 } else { 0x00 };
+        let cmd = Command::new(0x80, 0xE4, 0x00, p2).with_data(tlv::tlv(0x4F, aid.as_bytes())).with_ne(256);
+        self.expect_ok(&format!("DELETE {aid}"), cmd)?;
+        Ok(())
+    }
+
+    /// PUT KEY of a whole AES key set, added (`replace` `None`) or replacing a KVN; the keys
+    /// are encrypted with this session's static DEK (GPP `GPSession.putKeys`). Returns the
+    /// card's `KVN ‖ KCVs`, checked against the keys.
+    pub fn put_key_set(
+        &mut self,
+        replace: Option<u8>,
+        new_kvn: u8,
+        enc: &[u8],
+        mac: &[u8],
+        dek: &[u8],
+    ) -> Result<Vec<u8>, GpError> {
+        let mut data = vec![new_kvn];
+        let mut want = vec![new_kvn];
+        for k in [enc, mac, dek] {
+            data.extend(self.s.key_component(k, KeyBlockForm::WithLength)?);
+            want.extend(crate::scp03::kdf::kcv(k).map_err(HostError::from)?);
+        }
+        let cmd = Command::new(0x80, 0xD8, replace.unwrap_or(0), 0x81).with_data(data).with_ne(256);
+        let r = self.expect_ok("PUT KEY", cmd)?;
+        if r != want {
+            return Err(GpError::Data(format!(
+                "PUT KEY answered {}, expected {}",
+                hex::encode_upper(&r),
+                hex::encode_upper(&want)
+            )));
+        }
+        Ok(r)
+    }
+
+    /// SET STATUS of an application or SSD: lock (`80`) or unlock (`00`).
+    pub fn set_app_locked(&mut self, aid: &Aid, lock: bool) -> Result<(), GpError> {
+        let cmd = Command::new(0x80, 0xF0, 0x40, if lock { 0x80 } else { 0x00 }).with_data(aid.as_bytes().to_vec());
+        self.expect_ok(&format!("SET STATUS {aid}"), cmd)?;
+        Ok(())
+    }
+
+    /// SET STATUS of the card life cycle (GPCS §11.10): `7F` lock, `0F` unlock, `FF` terminate.
+    pub fn set_card_state(&mut self, state: u8) -> Result<(), GpError> {
+        self.expect_ok("SET STATUS card", Command::new(0x80, 0xF0, 0x80, state))?;
+        Ok(())
+    }
+}
+
+/// The SD AID of an FCI (`6F … 84 AID`).
+pub fn fci_aid(fci: &[u8]) -> Option<Aid> {
+    let top = tlv::parse_all(fci, Mode::Ber).ok()?;
+    let inner = tlv::find(&top, 0x6F)?.children(Mode::Ber).ok()?;
+    Aid::new(tlv::find(&inner, 0x84)?.value)
+}
+
+fn lv(b: &[u8]) -> Vec<u8> {
+    let mut v = vec![b.len() as u8];
+    v.extend_from_slice(b);
+    v
+}
+
+fn ber_lv(b: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    tlv::encode_len(b.len(), &mut v);
+    v.extend_from_slice(b);
+    v
+}
