@@ -1,0 +1,635 @@
+//! The card manager, row by row from `applet-spec/isd.md`: exact response bytes of every command,
+//! the card and application life cycles, SSDs, PUT KEY, and power cuts at every write of
+//! INSTALL, DELETE and PUT KEY.
+
+use gpse::apdu::{Command, Response};
+use gpse::card::profile::{Overrides, Profile};
+use gpse::card::{Card, CardImage};
+use gpse::crypto::CardRng;
+use gpse::gp::cap::{build_applet_cap, AppletCapSpec, CapFile};
+use gpse::host::gp::{GpClient, GpError};
+use gpse::scp03::host::{HostSession, OpenOptions};
+use gpse::scp03::keydata::{key_component, KeyBlockForm};
+use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::store::{Durability, Tearing};
+use gpse::Sw;
+use std::path::Path;
+
+const K: &str = "404142434445464748494A4B4C4D4E4F";
+const K30: &str = "303132333435363738393A3B3C3D3E3F";
+const FCI: &str = "6F5D8408A000000151000000A551734B06072A864886FC6B01600B06092A864886FC6B020203630906072A864886FC6B03640B06092A864886FC6B040370650D060B2A864886FC6B0507020000660C060A2B060104012A026E01039F6501FF";
+const CRD: &str = "734B06072A864886FC6B01600B06092A864886FC6B020203630906072A864886FC6B03640B06092A864886FC6B040370650D060B2A864886FC6B0507020000660C060A2B060104012A026E0103";
+const ISD_E3: &str = "E32D4F08A0000001510000009F70010FC5039EFE80CF0140C407A0000001515350CE020100CC08A000000151000000";
+const TESTAPP_E3: &str =
+    "E32E4F0AF04750534554455354019F700107C503000000C409F04750534554455354CE020100CC08A000000151000000";
+const JPKI_E3: &str = "E32B4F0AD392F0002601000000019F700107C503000000C406D392F0002601CE020100CC08A000000151000000";
+const TESTAPP_PKG: &str = "F04750534554455354";
+const TESTAPP_MOD: &str = "F0475053455445535401";
+
+fn h(s: &str) -> Vec<u8> {
+    hex::decode(s.replace(' ', "")).unwrap()
+}
+
+fn image() -> CardImage {
+    Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap()
+}
+
+fn card() -> Card {
+    let mut c = Card::in_memory(image(), Some(1)).unwrap();
+    c.power_on();
+    c
+}
+
+fn keys(k: &str) -> StaticKeys {
+    let k = h(k);
+    StaticKeys::new(&k, &k, &k).unwrap()
+}
+
+fn open_kvn<'a>(card: &'a mut Card, k: &str, kvn: u8) -> Result<GpClient<'a, Card>, GpError> {
+    GpClient::open(card, None, &keys(k), kvn, SecurityLevel::ALL, &mut CardRng::new(Some(9)))
+}
+
+fn open(card: &mut Card) -> GpClient<'_, Card> {
+    open_kvn(card, K, 0).unwrap()
+}
+
+/// A plain command in the session; the plain response in hex.
+fn x(c: &mut GpClient<'_, Card>, apdu: &str) -> String {
+    let cmd = Command::parse(&h(apdu)).unwrap();
+    hex::encode_upper(c.transmit(&cmd).unwrap().to_bytes())
+}
+
+/// A command outside any session.
+fn tx(c: &mut Card, apdu: &str) -> String {
+    hex::encode_upper(c.transmit(&h(apdu)))
+}
+
+fn aid(s: &str) -> gpse::Aid {
+    s.parse().unwrap()
+}
+
+fn cap(package: &str, applet: &str) -> Vec<u8> {
+    build_applet_cap(&AppletCapSpec {
+        package_name: "t/p".into(),
+        package_aid: aid(package),
+        version: [1, 1],
+        applet_aid: aid(applet),
+    })
+}
+
+/// `hdr Lc data 00`.
+fn apdu_lc(hdr: &str, data: &str) -> String {
+    let d = data.replace(' ', "");
+    format!("{hdr}{:02X}{d}00", d.len() / 2)
+}
+
+fn lv(b: &[u8]) -> String {
+    format!("{:02X}{}", b.len(), hex::encode_upper(b))
+}
+
+#[test]
+fn select_fci_with_management_data() {
+    let mut c = card();
+    assert_eq!(tx(&mut c, "00A4040008A000000151000000"), format!("{FCI}9000"));
+    assert_eq!(tx(&mut c, "00A4040000"), format!("{FCI}9000"));
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+}
+
+#[test]
+fn get_data_rows() {
+    let mut c = card();
+    assert_eq!(tx(&mut c, "80CA006600"), format!("664D{CRD}9000"));
+    // The real card of globalplatform.md §B.3, byte for byte.
+    assert_eq!(
+        tx(&mut c, "80CA006600"),
+        "664D734B06072A864886FC6B01600B06092A864886FC6B020203630906072A864886FC6B03640B06092A864886FC6B040370650D060B2A864886FC6B0507020000660C060A2B060104012A026E01039000"
+    );
+    assert_eq!(
+        tx(&mut c, "80CA00E000"),
+        "E012C00401018810C000402018810C00403018810".replace("C000402", "C00402") + "9000"
+    );
+    assert_eq!(tx(&mut c, "80CA006700"), "6718A0098001038101708201078103FF9E0082031E16008301029000");
+    assert_eq!(tx(&mut c, "80CAFF2100"), "FF210A810200028204001000009000");
+    assert_eq!(tx(&mut c, "80CA00C100"), "C1030000009000");
+    assert_eq!(tx(&mut c, "80CA5F5000"), "6A88");
+    assert_eq!(tx(&mut c, "80CA00C200"), "6A88");
+}
+
+#[test]
+fn every_management_command_needs_a_secure_channel() {
+    let mut c = card();
+    for apdu in [
+        "80F28002024F0000",
+        "80E602000300000000",
+        "80E800000100",
+        "80E400000C4F0AF047505345544553540100",
+        "80D8008100",
+        "80F0408000",
+        "80E2900003420100",
+    ] {
+        assert_eq!(tx(&mut c, apdu), "6982", "{apdu}");
+    }
+    // GP commands in the ISO class, unknown INS.
+    assert_eq!(tx(&mut c, "00F28002024F0000"), "6E00");
+    assert_eq!(tx(&mut c, "80AA000000"), "6D00");
+}
+
+#[test]
+fn get_status_rows() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F28002024F0000"), format!("{ISD_E3}9000"));
+    assert_eq!(x(&mut s, "80F24002024F0000"), format!("{TESTAPP_E3}{JPKI_E3}9000"));
+    let elfs = x(&mut s, "80F22002024F0000");
+    assert!(
+        elfs.starts_with("E31B4F07A00000015153509F700101CE020100CC08A000000151000000E31D4F09F04750534554455354"),
+        "{elfs}"
+    );
+    let with_modules = x(&mut s, "80F21002024F0000");
+    assert!(
+        with_modules.starts_with("E3254F07A00000015153509F700101CE0201008408A000000151535041CC08"),
+        "{with_modules}"
+    );
+    assert!(with_modules.contains("8408A000000151535041CC08"), "{with_modules}");
+    // Legacy format.
+    assert_eq!(x(&mut s, "80F28000024F0000"), "08A0000001510000000F9E9000");
+    assert_eq!(x(&mut s, "80F24000024F0000"), "0AF047505345544553540107000AD392F00026010000000107009000");
+    // Search by AID prefix, tag list.
+    assert_eq!(x(&mut s, "80F2400207 4F05D392F00026 00"), format!("{JPKI_E3}9000"));
+    assert_eq!(x(&mut s, "80F28002074F005C034F9F7000"), "E30E4F08A0000001510000009F70010F9000");
+    // Errors.
+    assert_eq!(x(&mut s, "80F2400204 4F02 1234 00"), "6A88");
+    assert_eq!(x(&mut s, "80F2400200"), "6A80");
+    assert_eq!(x(&mut s, "80F2400202 5C00 00"), "6A80");
+    assert_eq!(x(&mut s, "80F20102024F0000"), "6A86");
+    assert_eq!(x(&mut s, "80F24006024F0000"), "6A86");
+    assert_eq!(x(&mut s, "80F28003024F0000"), "6A86");
+    assert_eq!(x(&mut s, "80F24003024F0000"), "6A86");
+}
+
+#[test]
+fn get_status_pages_with_6310() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    for n in 0..8u8 {
+        s.install(
+            &aid(TESTAPP_PKG),
+            &aid(TESTAPP_MOD),
+            &aid(&format!("F04750534554455354{n:02X}{n:02X}")),
+            &[0],
+            &[],
+            true,
+        )
+        .unwrap();
+    }
+    let first = x(&mut s, "80F24002024F0000");
+    assert!(first.ends_with("6310"), "{first}");
+    let data = h(&first[..first.len() - 4]);
+    assert!(data.len() <= 239);
+    // Pages of whole entries until 9000.
+    let mut pages = 1;
+    loop {
+        let rest = x(&mut s, "80F24003024F0000");
+        pages += 1;
+        assert!(rest.len() / 2 - 2 <= 239, "{rest}");
+        if rest.ends_with("9000") {
+            break;
+        }
+        assert!(rest.ends_with("6310"), "{rest}");
+    }
+    assert_eq!(pages, 3);
+    // Ten entries in all.
+    assert_eq!(s.get_status(0x40).unwrap().len(), 10);
+    // A "next" after the end: nothing to continue.
+    assert_eq!(x(&mut s, "80F24003024F0000"), "6A86");
+}
+
+fn install_for_load(elf: &str, sd: &str, hash: &[u8]) -> String {
+    format!(
+        "80E60200{:02X}{}{}{}0000 00",
+        3 + elf.len() / 2 + sd.len() / 2 + hash.len() + 2,
+        lv(&h(elf)),
+        lv(&h(sd)),
+        lv(hash)
+    )
+    .replace(' ', "")
+}
+
+fn install_apdu(p1: u8, elf: &str, module: &str, inst: &str, privs: &str, params: &str) -> String {
+    let data = format!("{}{}{}{}{}00", lv(&h(elf)), lv(&h(module)), lv(&h(inst)), lv(&h(privs)), lv(&h(params)));
+    format!("80E6{p1:02X}00{:02X}{data}00", data.len() / 2)
+}
+
+fn load_blocks(s: &mut GpClient<'_, Card>, file: &[u8]) -> String {
+    let blocks: Vec<&[u8]> = file.chunks(200).collect();
+    let mut last = String::new();
+    for (n, b) in blocks.iter().enumerate() {
+        let p1 = if n + 1 == blocks.len() { 0x80 } else { 0 };
+        last = x(s, &format!("80E8{p1:02X}{n:02X}{:02X}{}00", b.len(), hex::encode(b)));
+        if n + 1 < blocks.len() {
+            assert_eq!(last, "009000");
+        }
+    }
+    last
+}
+
+#[test]
+fn install_for_load_and_load_rows() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    let capfile = cap("F0475053455445535F", "F0475053455445535F01");
+    let lfdb = CapFile::parse(&capfile).unwrap().load_file_data_block();
+    let file = gpse::tlv::tlv(0xC4, &lfdb);
+    // Already in the registry; unknown SD.
+    assert_eq!(x(&mut s, &install_for_load(TESTAPP_PKG, "", &[])), "6985");
+    assert_eq!(x(&mut s, &install_for_load("F0475053455445535F", "A000000151000001", &[])), "6A88");
+    // LOAD without INSTALL [for load].
+    assert_eq!(x(&mut s, "80E8800003C4010000"), "6985");
+    // Out-of-sequence block: abandoned.
+    assert_eq!(x(&mut s, &install_for_load("F0475053455445535F", "", &[])), "009000");
+    assert_eq!(x(&mut s, "80E8000103C4010000"), "6A86");
+    assert_eq!(x(&mut s, "80E8000003C4010000"), "6985");
+    // Wrong hash.
+    assert_eq!(x(&mut s, &install_for_load("F0475053455445535F", "", &[0; 32])), "009000");
+    assert_eq!(load_blocks(&mut s, &file), "6A80");
+    // Package AID not the announced one.
+    assert_eq!(x(&mut s, &install_for_load("F0475053455445535E", "", &[])), "009000");
+    assert_eq!(load_blocks(&mut s, &file), "6A80");
+    // Not a load file.
+    assert_eq!(x(&mut s, &install_for_load("F0475053455445535F", "", &[])), "009000");
+    assert_eq!(x(&mut s, "80E8800003C101 0000"), "6A80");
+    // Right hash, with the SHA-256 of the LFDB: recorded.
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(&lfdb);
+    assert_eq!(x(&mut s, &install_for_load("F0475053455445535F", "A000000151000000", &hash)), "009000");
+    assert_eq!(load_blocks(&mut s, &file), "009000");
+    let elf = x(&mut s, "80F210020B 4F09F0475053455445535F 00");
+    assert_eq!(elf, "E3294F09F0475053455445535F9F700101CE020101840AF0475053455445535F01CC08A0000001510000009000");
+    // Its module has no native code: refused with 6985, nothing changes.
+    assert_eq!(
+        x(
+            &mut s,
+            &install_apdu(0x0C, "F0475053455445535F", "F0475053455445535F01", "F0475053455445535F02", "00", "C900")
+        ),
+        "6985"
+    );
+}
+
+#[test]
+fn install_rows() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    let new = "F0475053455445535403";
+    assert_eq!(x(&mut s, &install_apdu(0x0C, "F0475053455445535F", TESTAPP_MOD, new, "00", "C900")), "6A88");
+    assert_eq!(x(&mut s, &install_apdu(0x0C, TESTAPP_PKG, "F0475053455445535499", new, "00", "C900")), "6A88");
+    assert_eq!(x(&mut s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, TESTAPP_MOD, "00", "C900")), "6985");
+    assert_eq!(x(&mut s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, new, "00", "EF00")), "6A80");
+    assert_eq!(x(&mut s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, new, "0000", "C900")), "6A80");
+    assert_eq!(x(&mut s, &install_apdu(0x04, TESTAPP_PKG, TESTAPP_MOD, new, "04", "C900")), "6A80");
+    assert_eq!(x(&mut s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, new, "80", "C900")), "6A80");
+    assert_eq!(x(&mut s, &install_apdu(0x0E, TESTAPP_PKG, TESTAPP_MOD, new, "00", "C900")), "6A86");
+    // [for install]: INSTALLED, not selectable; then [for make selectable].
+    assert_eq!(x(&mut s, &install_apdu(0x04, TESTAPP_PKG, TESTAPP_MOD, new, "00", "C900")), "009000");
+    assert_eq!(
+        x(&mut s, "80F240020C4F0AF047505345544553540300"),
+        format!("E32E4F0A{new}9F700103C503000000C409F04750534554455354CE020100CC08A0000001510000009000")
+    );
+    assert_eq!(x(&mut s, &apdu_lc("80E60800", &format!("0000{}010400", lv(&h(new))))), "009000");
+    assert_eq!(x(&mut s, &apdu_lc("80E60800", &format!("0000{}010400", lv(&h(new))))), "6985");
+    assert_eq!(x(&mut s, &apdu_lc("80E60800", &format!("0000{}0104", lv(&h("F0475053455445535499"))))), "6A88");
+    // It got the Card Reset privilege: implicitly selected from now on (CF 01 40).
+    assert_eq!(
+        x(&mut s, "80F240020C4F0AF047505345544553540300"),
+        format!("E3314F0A{new}9F700107C503040000CF0140C409F04750534554455354CE020100CC08A0000001510000009000")
+    );
+    drop(s);
+    c.power_off();
+    c.power_on();
+    assert_eq!(c.selected(0).unwrap().to_string(), new);
+    assert_eq!(tx(&mut c, "8001000002CAFE00"), "CAFE9000");
+}
+
+#[test]
+fn extradition_registry_update_and_personalization() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    s.create_ssd(&aid("A00000015153504101"), &[0x80, 0x00, 0x00]).unwrap();
+    // Extradition of the test applet to the SSD.
+    s.extradite(&aid(TESTAPP_MOD), &aid("A00000015153504101")).unwrap();
+    assert_eq!(x(&mut s, &apdu_lc("80E61000", "09A0000001515350410100 0AF0475053455445535499000000")), "6A88");
+    assert_eq!(x(&mut s, &apdu_lc("80E61000", "08A000000151000001 00 0AF0475053455445535401 000000")), "6A88");
+    let e = s.get_status(0x40).unwrap();
+    assert_eq!(
+        e.iter().find(|e| e.aid.to_string() == TESTAPP_MOD).unwrap().sd.as_ref().unwrap().to_string(),
+        "A00000015153504101"
+    );
+    // Registry update: back to the ISD, privileges 000000 → 020000 (CVM management).
+    assert_eq!(
+        x(&mut s, &apdu_lc("80E64000", "08A000000151000000 00 0AF0475053455445535401 03020000 00 00")),
+        "009000"
+    );
+    let e = s.get_status(0x40).unwrap();
+    let t = e.iter().find(|e| e.aid.to_string() == TESTAPP_MOD).unwrap();
+    assert_eq!(t.sd.as_ref().unwrap().to_string(), "A000000151000000");
+    assert_eq!(t.privileges, vec![0x02, 0, 0]);
+    // Personalization: STORE DATA goes to the application (the test applet does not know INS E2).
+    assert_eq!(x(&mut s, &apdu_lc("80E62000", "0000 0AF0475053455445535401 000000")), "009000");
+    assert_eq!(x(&mut s, "80E2800003420100"), "6D00");
+    // After the last block, STORE DATA is the ISD's again.
+    assert_eq!(x(&mut s, "80E2800003990100"), "6A88");
+    assert_eq!(x(&mut s, &apdu_lc("80E62000", "0000 0AF0475053455445535499 000000")), "6A88");
+    assert_eq!(x(&mut s, &apdu_lc("80E62000", "0000 09A00000015153504101 000000")), "6985");
+}
+
+#[test]
+fn delete_rows() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80E400000A4F08A00000015100000000"), "6985");
+    assert_eq!(x(&mut s, "80E400000B4F09F0475053455445535400"), "6985");
+    assert_eq!(x(&mut s, "80E400000C4F0AF047505345544553549900"), "6A88");
+    assert_eq!(x(&mut s, "80E40001 0C4F0AF047505345544553540100"), "6A86");
+    assert_eq!(x(&mut s, "80E400000300010000"), "6A80");
+    // The SD package has the ISD as instance: never deleted.
+    assert_eq!(x(&mut s, "80E4008009 4F07A0000001515350 00"), "6985");
+    // Selected on another channel.
+    drop(s);
+    assert_eq!(tx(&mut c, "0070000001"), "019000");
+    assert_eq!(tx(&mut c, "01A404000AF0475053455445535401"), "9000");
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80E400000C4F0AF047505345544553540100"), "6985");
+    drop(s);
+    assert_eq!(tx(&mut c, "00708001"), "9000");
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80E400000C4F0AF047505345544553540100"), "009000");
+    assert_eq!(x(&mut s, "80E400000B4F09F0475053455445535400"), "009000");
+    // JPKI with its package in one DELETE [object and related].
+    assert_eq!(x(&mut s, "80E4008008 4F06D392F0002601 00"), "009000");
+    assert_eq!(x(&mut s, "80F24002024F0000"), "6A88");
+    drop(s);
+    assert!(c.image().instances.len() == 1 && c.image().load_files.len() == 1);
+}
+
+#[test]
+fn put_key_adds_replaces_and_refuses_a_wrong_kcv() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    let k30 = h(K30);
+    let kcv = hex::encode_upper(gpse::scp03::kdf::kcv(&k30).unwrap());
+    assert_eq!(hex::encode_upper(s.put_key_set(None, 0x30, &k30, &k30, &k30).unwrap()), format!("30{kcv}{kcv}{kcv}"));
+    drop(s);
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    // The key information template now lists both sets.
+    assert_eq!(
+        tx(&mut c, "80CA00E000"),
+        "E024C00401018810C00402018810C00403018810C00401308810C00402308810C00403308810".to_owned() + "9000"
+    );
+    // KVN 30 opens SCP03.
+    let mut s = open_kvn(&mut c, K30, 0x30).unwrap();
+    assert_eq!(s.session().info().kvn, 0x30);
+    // Replace KVN 30 by new keys, KVN 30 again (its counter restarts).
+    let k31 = h("505152535455565758595A5B5C5D5E5F");
+    s.put_key_set(Some(0x30), 0x30, &k31, &k31, &k31).unwrap();
+    drop(s);
+    assert!(open_kvn(&mut c, K30, 0x30).is_err());
+    let mut s = open_kvn(&mut c, "505152535455565758595A5B5C5D5E5F", 0x30).unwrap();
+    // Errors.
+    assert_eq!(x(&mut s, "80D8008100"), "6A80");
+    assert_eq!(x(&mut s, "80D8000100"), "6A86");
+    assert_eq!(x(&mut s, "80D8008200"), "6A86");
+    let dek = h("505152535455565758595A5B5C5D5E5F");
+    let comp = key_component(&dek, &k30, KeyBlockForm::WithLength).unwrap();
+    let three = format!("{0}{0}{0}", hex::encode(&comp));
+    assert_eq!(x(&mut s, &format!("80D80081{:02X}01{three}00", 1 + comp.len() * 3)), "6A80"); // KVN 01 exists
+    assert_eq!(x(&mut s, &format!("80D84481{:02X}44{three}00", 1 + comp.len() * 3)), "6A88"); // no KVN 44
+    assert_eq!(x(&mut s, &format!("80D80081{:02X}32{}00", 1 + comp.len(), hex::encode(&comp))), "6A80"); // one key
+                                                                                                         // A wrong KCV: 6982, and nothing changes (a card error is not a secure messaging failure:
+                                                                                                         // the session goes on).
+    let mut bad = comp.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    let wrong = format!("{}{}{}", hex::encode(&comp), hex::encode(&comp), hex::encode(&bad));
+    let before = s_image(&mut s);
+    assert_eq!(x(&mut s, &format!("80D80081{:02X}32{wrong}00", 1 + comp.len() * 3)), "6982");
+    assert_eq!(s_image(&mut s), before);
+    // Single-key replace of the DEK of KVN 30 (P2 03).
+    let dek2 = key_component(&dek, &h(K), KeyBlockForm::Blocks).unwrap();
+    assert_eq!(x(&mut s, &format!("80D83003{:02X}30{}00", 1 + dek2.len(), hex::encode(&dek2))), "30504A779000");
+    // Delete key set 01, then the last one cannot go.
+    assert_eq!(x(&mut s, "80E4000003D2010100"), "009000");
+    assert_eq!(x(&mut s, "80E4000003D2013000"), "6985");
+    assert_eq!(x(&mut s, "80E4000003D2017700"), "6A88");
+}
+
+/// The key information as the card reports it (the image stand-in for "nothing changed").
+fn s_image(s: &mut GpClient<'_, Card>) -> Vec<u8> {
+    s.get_data(0x00E0).unwrap()
+}
+
+#[test]
+fn put_key_response_is_kvn_and_kcvs() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    let k = h(K);
+    // KCV of 404142…4F is 504A77 (globalplatform.md §A.14 V3).
+    assert_eq!(s.put_key_set(None, 0x30, &k, &k, &k).unwrap(), h("30504A77504A77504A77"));
+}
+
+#[test]
+fn card_life_cycle() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F0800F"), "6985"); // already SECURED
+    assert_eq!(x(&mut s, "80F08007"), "6985"); // backwards
+    assert_eq!(x(&mut s, "80F08055"), "6A80");
+    assert_eq!(x(&mut s, "80F0807F"), "9000");
+    assert_eq!(x(&mut s, "80F28002024F0000"), ISD_E3.replace("9F70010F", "9F70017F") + "9000");
+    // CARD_LOCKED: no content management; SET STATUS and GET STATUS stay.
+    assert_eq!(x(&mut s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, "F0475053455445535403", "00", "C900")), "6985");
+    assert_eq!(x(&mut s, "80E400000C4F0AF047505345544553540100"), "6985");
+    assert_eq!(x(&mut s, "80E2900003420100"), "6985");
+    drop(s);
+    // Only the ISD can be selected; a reset selects it. (Selecting the ISD first ends the session,
+    // so that the refused SELECT reaches it plain.)
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "6A82");
+    assert_eq!(tx(&mut c, "00A4040008A000000151000000"), format!("{FCI}9000"));
+    c.power_off();
+    c.power_on();
+    assert_eq!(c.selected(0).unwrap().to_string(), "A000000151000000");
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F0800F"), "9000");
+    drop(s);
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "9000");
+    assert_eq!(tx(&mut c, "00A4040008A000000151000000"), format!("{FCI}9000"));
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F080FF"), "9000");
+    drop(s);
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    // TERMINATED: GET DATA only.
+    assert_eq!(tx(&mut c, "80CA004200"), "4204475053459000");
+    assert_eq!(tx(&mut c, "8050000008000102030405060700"), "6985");
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "6A82");
+    c.power_off();
+    c.power_on();
+    assert_eq!(tx(&mut c, "80CA9F7F00").len(), (3 + 42 + 2) * 2);
+}
+
+#[test]
+fn pre_issuance_states_go_forward() {
+    let mut img = image();
+    img.life_cycle = 0x01;
+    img.isd_mut().life_cycle = 0x01;
+    let mut c = Card::in_memory(img, Some(1)).unwrap();
+    c.power_on();
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F08007"), "9000");
+    assert_eq!(x(&mut s, "80F08001"), "6985");
+    assert_eq!(x(&mut s, "80F0807F"), "6985"); // lock only from SECURED
+    assert_eq!(x(&mut s, "80F0800F"), "9000");
+}
+
+#[test]
+fn application_lock_and_unlock() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F040800AF0475053455445535401"), "9000");
+    assert_eq!(x(&mut s, "80F040800AF0475053455445535401"), "6985");
+    assert!(x(&mut s, "80F240020C4F0AF047505345544553540100").contains("9F700187"));
+    assert_eq!(x(&mut s, "80F040800AF0475053455445535499"), "6A88");
+    assert_eq!(x(&mut s, "80F0408008A000000151000000"), "6A80");
+    assert_eq!(x(&mut s, "80F0608008A000000151000000"), "6A80");
+    assert_eq!(x(&mut s, "80F0208008A000000151000000"), "6A86");
+    drop(s);
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "6A82");
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F040000AF0475053455445535401"), "9000");
+    assert_eq!(x(&mut s, "80F040000AF0475053455445535401"), "6985");
+    drop(s);
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "9000");
+}
+
+#[test]
+fn store_data_to_the_isd() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80E290000A 4203112233 4503445566"), "9000");
+    assert_eq!(x(&mut s, "80E29000 05 BF3E025C00"), "6A88");
+    assert_eq!(x(&mut s, "80E2900002 4201"), "6A80");
+    assert_eq!(x(&mut s, "80E2880003420100"), "6A80");
+    assert_eq!(x(&mut s, "80E2900103420100"), "6A86");
+    assert_eq!(s.get_data(0x42).unwrap(), h("4203112233"));
+    assert_eq!(s.get_data(0x45).unwrap(), h("4503445566"));
+    // Rename the ISD (GPP --rename-isd); an AID in use is refused.
+    assert_eq!(x(&mut s, "80E290000C4F0AF0475053455445535401"), "6985");
+    assert_eq!(x(&mut s, "80E290000A4F08A000000151000099"), "9000");
+    drop(s);
+    c.power_off();
+    c.power_on();
+    assert_eq!(tx(&mut c, "00A4040008A000000151000000"), "6A82");
+    let r = tx(&mut c, "00A4040000");
+    assert!(r.starts_with("6F5D8408A000000151000099"), "{r}");
+    assert_eq!(c.image().load_files[0].sd.to_string(), "A000000151000099");
+}
+
+#[test]
+fn ssd_with_its_own_keys_and_secure_channel() {
+    let mut c = card();
+    let ssd = aid("A00000015153504101");
+    let mut s = open(&mut c);
+    s.create_ssd(&ssd, &[0x80, 0x00, 0x00]).unwrap();
+    assert_eq!(
+        s.create_ssd(&ssd, &[0x80]).unwrap_err().to_string(),
+        "INSTALL [for install]: card answered 6985 (conditions of use not satisfied)"
+    );
+    let e = s.get_status(0x40).unwrap();
+    let ssd_entry = e.iter().find(|e| e.aid == ssd).unwrap();
+    assert!(ssd_entry.is_sd());
+    assert_eq!(ssd_entry.life_cycle, 0x07);
+    // Move the test applet under the SSD: it then uses the SSD's secure channel.
+    s.extradite(&aid(TESTAPP_MOD), &ssd).unwrap();
+    drop(s);
+    let mut s =
+        GpClient::open(&mut c, Some(&ssd), &keys(K), 0, SecurityLevel::ALL, &mut CardRng::new(Some(2))).unwrap();
+    // Its own key set: PUT KEY there changes only the SSD.
+    let k30 = h(K30);
+    s.put_key_set(None, 0x30, &k30, &k30, &k30).unwrap();
+    assert_eq!(
+        x(&mut s, "80CA00E000"),
+        "E024C00401018810C00402018810C00403018810C00401308810C00402308810C00403308810".to_owned() + "9000"
+    );
+    // An SSD without Authorized Management does no content management.
+    assert_eq!(x(&mut s, "80E400000C4F0AF047505345544553540100"), "6982");
+    assert_eq!(x(&mut s, "80F0800F"), "6982");
+    // SD personalized.
+    drop(s);
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    assert_eq!(tx(&mut c, "80CA00E000"), "E012C00401018810C00402018810C00403018810".to_owned() + "9000");
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F040 0F 09A00000015153504101"), "9000");
+    // The SSD still has an application: DELETE refused.
+    assert_eq!(x(&mut s, "80E400000B4F09A0000001515350410100"), "6985");
+    drop(s);
+    // The test applet opens SCP03 with the SSD's key set 30.
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "9000");
+    let opts =
+        gpse::scp03::host::OpenOptions { kvn: 0x30, level: SecurityLevel::C_MAC, host_challenge: None, channel: 0 };
+    let mut hs = gpse::scp03::host::HostSession::open(&mut c, &keys(K30), &opts, &mut CardRng::new(Some(4))).unwrap();
+    let r = hs.transmit(&mut c, &Command::new(0x80, 0x01, 0, 0).with_data(vec![0xAB])).unwrap();
+    assert_eq!(r, Response::data(vec![0xAB]));
+    let mut s = open(&mut c);
+    s.extradite(&aid(TESTAPP_MOD), &aid("A000000151000000")).unwrap();
+    s.delete(&ssd, false).unwrap();
+}
+
+/// Runs `apdu` against a fresh card image, once counting writes and then cut at each write;
+/// reopened, the card must hold the image from before or after (`tests/jpki_card.rs` pattern).
+fn power_cut_everywhere(name: &str, apdu: &dyn Fn(&mut Card, &mut HostSession) -> Response) {
+    let run = |dir: &Path, cut: Option<u64>| -> (Vec<u8>, Vec<u8>, Option<u64>) {
+        let mut card = Card::create(dir, image(), Durability::Fsync, Some(3), false).unwrap();
+        card.power_on();
+        let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel: 0 };
+        let mut s = HostSession::open(&mut card, &keys(K), &opts, &mut CardRng::new(Some(5))).unwrap();
+        let before = card.committed_payload().to_vec();
+        card.store_mut().set_tearing(Some(match cut {
+            Some(n) => Tearing::cut_after(n),
+            None => Tearing::count_only(),
+        }));
+        let r = apdu(&mut card, &mut s);
+        assert!(cut.is_some() || r.sw == Sw::Ok, "{name}: {r:?}");
+        let steps = card.store_mut().tearing().unwrap().steps();
+        let after = card.committed_payload().to_vec();
+        drop(card);
+        let reopened = Card::open(dir, Durability::Fsync, None).unwrap().committed_payload().to_vec();
+        assert!(cut.is_some() || reopened == after, "{name}: uncut run must leave the after-image");
+        (before, reopened, cut.is_none().then_some(steps))
+    };
+    let d = tempfile::tempdir().unwrap();
+    let (before, after, steps) = run(d.path(), None);
+    assert_ne!(before, after, "{name}: the command must change the image");
+    let steps = steps.unwrap();
+    assert!(steps >= 3, "{name}: {steps} write steps");
+    for n in 0..steps {
+        let d = tempfile::tempdir().unwrap();
+        let (b, got, _) = run(d.path(), Some(n));
+        assert!(b == before, "{name}: the setup must be reproducible");
+        assert!(got == before || got == after, "{name}: cut at write {n} left a third state");
+    }
+}
+
+fn wrapped(card: &mut Card, s: &mut HostSession, apdu: &str) -> Response {
+    s.transmit(card, &Command::parse(&h(apdu)).unwrap()).unwrap_or_else(|_| Response::status(Sw::MemoryFailure))
+}
+
+#[test]
+fn power_cuts_in_install_delete_and_put_key() {
+    power_cut_everywhere("INSTALL", &|c, s| {
+        wrapped(c, s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, "F0475053455445535402", "00", "C900"))
+    });
+    power_cut_everywhere("DELETE", &|c, s| wrapped(c, s, "80E40080084F06D392F000260100"));
+    let comp = hex::encode(key_component(&h(K), &h(K30), KeyBlockForm::WithLength).unwrap());
+    power_cut_everywhere("PUT KEY", &|c, s| {
+        wrapped(c, s, &format!("80D80081{:02X}30{comp}{comp}{comp}00", 1 + comp.len() * 3 / 2))
+    });
+}
