@@ -7,6 +7,7 @@ mod jpki;
 mod run;
 mod send;
 mod trace;
+mod tsm;
 mod vectors;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ pub enum Cmd {
     Vectors(vectors::VectorsCmd),
     /// Print a script or recording with each command named and its TLV decoded.
     Trace(trace::TraceArgs),
+    /// The service's roles: SP-TSM personalisation of the JPKI applet, the app's activation.
+    Tsm(tsm::TsmArgs),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
 }
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Jpki(a) => jpki::run(a),
         Cmd::Run(a) => run::run(a),
         Cmd::Trace(a) => trace::run(a),
+        Cmd::Tsm(a) => tsm::run(a),
         Cmd::Vectors(c) => vectors::run(c),
     }
 }
