@@ -1,6 +1,7 @@
 //! The command line: parses arguments (clap derive) and calls into the library. Every error is
 //! one line on stderr and a non-zero exit.
 
+mod ace;
 mod card;
 mod common;
 mod jpki;
@@ -29,6 +30,9 @@ pub enum Cmd {
     Card(card::CardCmd),
     /// Send APDUs to a card and print each command and response.
     Send(send::SendArgs),
+    /// Android's access control: the ARA-M rules and the decision for an app.
+    #[command(subcommand)]
+    Ace(ace::AceCmd),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
 }
@@ -39,5 +43,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Card(c) => card::run(c),
         Cmd::Send(a) => send::run(a),
         Cmd::Jpki(a) => jpki::run(a),
+        Cmd::Ace(c) => ace::run(c),
     }
 }
