@@ -393,3 +393,52 @@ fn an_ara_that_fails_denies_everything() {
     assert_eq!(ace.refresh(&mut f).unwrap(), Refresh::Reloaded);
     assert!(ace.check_open(&hashes, Some(&jpki)).allowed);
 }
+
+#[test]
+fn cli_rules_and_check() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("card");
+    let gpse = || {
+        let mut c = assert_cmd::Command::cargo_bin("gpse").unwrap();
+        c.env_remove("GPSE_STATE");
+        c
+    };
+    gpse().args(["card", "init", "--seed", "1", "--state"]).arg(&dir).assert().success();
+    let out = gpse().args(["ace", "rules", "--state"]).arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(lines[0].starts_with("refresh tag ") && lines[0].ends_with(", 1 rule(s)"), "{s}");
+    assert_eq!(
+        &lines[1..],
+        [
+            "rule 1: AID D392F000260100000001, app SHA-1 2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD -> APDU always, NFC -",
+            "  E229E1224F0AD392F000260100000001C1142660FE4D4AEB9AF3A70D607B36422DB913BCCFFDE303D00101",
+        ]
+    );
+    let check = |hash: &str, aid: &str, apdu: Option<&str>| {
+        let mut c = gpse();
+        c.args(["ace", "check", "--state"]).arg(&dir).args(["--cert-hash", hash, "--aid", aid]);
+        if let Some(a) = apdu {
+            c.args(["--apdu", a]);
+        }
+        let o = c.output().unwrap();
+        (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
+    };
+    let (code, out, _) = check(TEST_HASH, JPKI_AID, None);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().next(), Some("allowed"));
+    assert!(out.contains("rule: case A (this AID, this app): AID D392F000260100000001"), "{out}");
+    let (code, out, _) = check(TEST_HASH, JPKI_AID, Some("00A4020C020001"));
+    assert_eq!((code, out.lines().next()), (0, Some("allowed")));
+    let (code, out, _) = check(OTHER_HASH, JPKI_AID, None);
+    assert_eq!((code, out.lines().next()), (1, Some("denied")));
+    assert!(out.contains("reason: AID has a specific access rule with a different hash. (Case A)"), "{out}");
+    let (code, out, _) = check(TEST_HASH, "A000000151000000", None);
+    assert_eq!((code, out.lines().next()), (1, Some("denied")));
+    // Errors: one line, exit 2.
+    for (hash, aid) in [("1234", JPKI_AID), (TEST_HASH, "D392"), (TEST_HASH, "zz")] {
+        let (code, out, err) = check(hash, aid, None);
+        assert_eq!((code, out.as_str(), err.lines().count()), (2, "", 1), "{hash} {aid}: {err}");
+    }
+}
