@@ -375,7 +375,7 @@ impl Applet for AraM {
             }
             AraCommand::StoreData { p1, p2, data } => {
                 // Checked before anything else, as a GP applet's `SecureChannel.unwrap` would.
-                if !ctx.security_level.is_some_and(|l| l & UPDATE_LEVEL == UPDATE_LEVEL) {
+                if ctx.security_level.is_none_or(|l| l & UPDATE_LEVEL != UPDATE_LEVEL) {
                     return Err(Sw::SecurityNotSatisfied);
                 }
                 let sc = StoreCommand::parse(p1, p2, &data)?;

@@ -247,11 +247,12 @@ impl Ace {
         }
     }
 
-    fn find(&self, hashes: &[Vec<u8>], aid: Option<&[u8]>) -> Result<Found, Decision> {
+    /// The rule search, or why everything is denied.
+    fn find(&self, hashes: &[Vec<u8>], aid: Option<&[u8]>) -> Result<Found, String> {
         if let Some(why) = self.blanket_denial() {
-            return Err(Decision::denied(why, None));
+            return Err(why);
         }
-        self.cache.find_access_rule(aid, hashes).ok_or_else(|| Decision::denied("no access rule found!", None))
+        self.cache.find_access_rule(aid, hashes).ok_or_else(|| "no access rule found!".to_string())
     }
 
     /// May an app whose signing certificates hash to `hashes` (Android tries SHA-1 and SHA-256 of
@@ -259,7 +260,7 @@ impl Ace {
     pub fn check_open(&self, hashes: &[Vec<u8>], aid: Option<&[u8]>) -> Decision {
         let f = match self.find(hashes, aid) {
             Ok(f) => f,
-            Err(d) => return d,
+            Err(why) => return Decision::denied(why, None),
         };
         let nfc = f.access.nfc == cache::Access::Allowed;
         if !f.access.channel_allowed() {
