@@ -1,6 +1,7 @@
 //! The command line: parses arguments (clap derive) and calls into the library. Every error is
 //! one line on stderr and a non-zero exit.
 
+mod ace;
 mod card;
 mod common;
 mod jpki;
@@ -42,6 +43,9 @@ pub enum Cmd {
     Trace(trace::TraceArgs),
     /// The service's roles: SP-TSM personalisation of the JPKI applet, the app's activation.
     Tsm(tsm::TsmArgs),
+    /// Android's access control: the ARA-M rules and the decision for an app.
+    #[command(subcommand)]
+    Ace(ace::AceCmd),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
 }
@@ -56,5 +60,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Trace(a) => trace::run(a),
         Cmd::Tsm(a) => tsm::run(a),
         Cmd::Vectors(c) => vectors::run(c),
+        Cmd::Ace(c) => ace::run(c),
     }
 }
