@@ -7,6 +7,7 @@
 //! [`Ace::nfc_event_allowed`] are pure, over the cached state. A reader that shows "an app's view"
 //! of the SE calls `refresh` before each channel open (Android's `checkRefreshTag`), then checks.
 
+pub mod app_view;
 pub mod cache;
 pub mod parse;
 
