@@ -4,6 +4,7 @@
 mod card;
 mod common;
 mod send;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,8 @@ pub enum Cmd {
     Card(card::CardCmd),
     /// Send APDUs to a card and print each command and response.
     Send(send::SendArgs),
+    /// Serve card images behind pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line; `Err` is the one-line message for stderr.
@@ -35,5 +38,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     match cli.command {
         Cmd::Card(c) => card::run(c),
         Cmd::Send(a) => send::run(a),
+        Cmd::Serve(a) => serve::run(a),
     }
 }

@@ -1,6 +1,6 @@
 //! `gpse send`: APDUs in order to one powered card.
 
-use super::common::{hex_arg, open_card, parse_num, CardDir};
+use super::common::{hex_arg, open_transport, parse_num, CardDir};
 use gpse::apdu::{Command, Response};
 use gpse::hexutil::upper;
 use gpse::tlv;
@@ -14,6 +14,10 @@ Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00"
 pub struct SendArgs {
     #[command(flatten)]
     pub dir: CardDir,
+    /// Talk to the card in this PC/SC reader (name, number, or unique part of the name) instead
+    /// of the card image of --state.
+    #[arg(long, value_name = "NAME", env = "GPSE_READER")]
+    pub reader: Option<String>,
     /// Print only the responses, one hex line each.
     #[arg(long, short)]
     pub quiet: bool,
@@ -36,10 +40,11 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         .enumerate()
         .map(|(i, s)| hex_arg(&format!("APDU {}", i + 1), s))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut card = open_card(&a.dir, a.seed)?;
-    card.power_on();
+    let mut card = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
     for apdu in apdus {
-        let rsp = card.transmit(&apdu);
+        let rsp = card
+            .transmit(&apdu)
+            .map_err(|e| format!("{}: {e}", card.name()))?;
         if a.quiet {
             println!("{}", upper(&rsp));
             continue;
