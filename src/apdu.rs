@@ -40,15 +40,7 @@ pub struct Command {
 impl Command {
     /// A command with no data and no Le (case 1).
     pub fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Command {
-            cla,
-            ins,
-            p1,
-            p2,
-            data: Vec::new(),
-            ne: None,
-            extended: false,
-        }
+        Command { cla, ins, p1, p2, data: Vec::new(), ne: None, extended: false }
     }
 
     /// Adds a data field.
@@ -138,9 +130,11 @@ impl Command {
         Ok(c)
     }
 
-    /// Whether the wire form needs extended length fields.
+    /// Whether the wire form needs extended length fields (a case 1 command has none).
     pub fn needs_extended(&self) -> bool {
-        self.extended || self.data.len() > 255 || self.ne.is_some_and(|n| n > MAX_NE_SHORT)
+        (self.extended && self.case() != Case::One)
+            || self.data.len() > 255
+            || self.ne.is_some_and(|n| n > MAX_NE_SHORT)
     }
 
     /// The wire bytes: short form unless the data, Ne or [`Command::extended`] need extended.
@@ -149,10 +143,7 @@ impl Command {
     /// When the data is longer than 65535 bytes or Ne is 0 or above 65536; both are programming
     /// errors of the caller, not of card input.
     pub fn to_bytes(&self) -> Vec<u8> {
-        assert!(
-            self.data.len() <= 65535,
-            "command data longer than 65535 bytes"
-        );
+        assert!(self.data.len() <= 65535, "command data longer than 65535 bytes");
         if let Some(ne) = self.ne {
             assert!((1..=MAX_NE_EXTENDED).contains(&ne), "Ne out of range: {ne}");
         }
@@ -218,26 +209,17 @@ pub struct Response {
 impl Response {
     /// `9000` with no data.
     pub fn ok() -> Self {
-        Response {
-            data: Vec::new(),
-            sw: Sw::Ok,
-        }
+        Response { data: Vec::new(), sw: Sw::Ok }
     }
 
     /// `9000` with data.
     pub fn data(data: impl Into<Vec<u8>>) -> Self {
-        Response {
-            data: data.into(),
-            sw: Sw::Ok,
-        }
+        Response { data: data.into(), sw: Sw::Ok }
     }
 
     /// A status word alone.
     pub fn status(sw: Sw) -> Self {
-        Response {
-            data: Vec::new(),
-            sw,
-        }
+        Response { data: Vec::new(), sw }
     }
 
     /// Splits wire bytes into data and SW; fewer than two bytes is not a response.
@@ -246,10 +228,7 @@ impl Response {
             return None;
         }
         let (d, s) = b.split_at(b.len() - 2);
-        Some(Response {
-            data: d.to_vec(),
-            sw: Sw::from_bytes(s[0], s[1]),
-        })
+        Some(Response { data: d.to_vec(), sw: Sw::from_bytes(s[0], s[1]) })
     }
 
     /// The wire bytes.
@@ -354,24 +333,15 @@ mod tests {
         let c2 = p("00B0000000").unwrap();
         assert_eq!((c2.case(), c2.ne), (Case::Two, Some(256)));
         let c3 = p("00A4040C02AABB").unwrap();
-        assert_eq!(
-            (c3.case(), c3.data.clone()),
-            (Case::Three, vec![0xAA, 0xBB])
-        );
+        assert_eq!((c3.case(), c3.data.clone()), (Case::Three, vec![0xAA, 0xBB]));
         let c4 = p("00A4040008A00000015100000000").unwrap();
-        assert_eq!(
-            (c4.case(), c4.ne, c4.data.len()),
-            (Case::Four, Some(256), 8)
-        );
+        assert_eq!((c4.case(), c4.ne, c4.data.len()), (Case::Four, Some(256), 8));
     }
 
     #[test]
     fn the_four_cases_extended() {
         let c2 = p("00B00000000000").unwrap();
-        assert_eq!(
-            (c2.case(), c2.ne, c2.extended),
-            (Case::Two, Some(65536), true)
-        );
+        assert_eq!((c2.case(), c2.ne, c2.extended), (Case::Two, Some(65536), true));
         let c2b = p("80020000000400").unwrap();
         assert_eq!(c2b.ne, Some(1024));
         let mut b = hex::decode("8001000000012C").unwrap();
@@ -394,7 +364,8 @@ mod tests {
             "00A4040002AA",
             "00A4040002AABBCCDD",
             "00A404000000",
-            "00010000000001",
+            "000100000001",
+            "0001000000000001",
         ] {
             assert_eq!(p(h), Err(Sw::WrongLength), "{h}");
         }
@@ -421,10 +392,7 @@ mod tests {
                 for sm in [false, true] {
                     let cla = Class::encode(ch, prop, sm);
                     let c = Class::parse(cla).unwrap();
-                    assert_eq!(
-                        (c.channel, c.proprietary, c.secure_messaging),
-                        (ch, prop, sm)
-                    );
+                    assert_eq!((c.channel, c.proprietary, c.secure_messaging), (ch, prop, sm));
                 }
             }
         }

@@ -12,18 +12,12 @@ pub enum HexError {
 /// Parses hex, ignoring white space, `:` separators and a leading `0x`.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, HexError> {
     let s = s.trim();
-    let s = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    let digits: Vec<char> = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != ':')
-        .collect();
+    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let digits: Vec<char> = s.chars().filter(|c| !c.is_whitespace() && *c != ':').collect();
     if let Some(&c) = digits.iter().find(|c| !c.is_ascii_hexdigit()) {
         return Err(HexError::BadDigit(c));
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(HexError::OddLength);
     }
     Ok(digits

@@ -11,6 +11,7 @@ pub mod card;
 pub mod crypto;
 pub mod gp;
 pub mod hexutil;
+pub mod host;
 pub mod store;
 pub mod sw;
 pub mod tlv;

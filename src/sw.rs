@@ -38,6 +38,8 @@ pub enum Sw {
     ChannelNotSupported,
     /// 6882: secure messaging not supported.
     SecureMessagingNotSupported,
+    /// 6981: command incompatible with file structure (READ BINARY of a key or PIN EF).
+    CommandIncompatible,
     /// 6982: security status not satisfied.
     SecurityNotSatisfied,
     /// 6983: authentication method blocked.
@@ -92,6 +94,7 @@ impl Sw {
             Sw::WrongLength => 0x6700,
             Sw::ChannelNotSupported => 0x6881,
             Sw::SecureMessagingNotSupported => 0x6882,
+            Sw::CommandIncompatible => 0x6981,
             Sw::SecurityNotSatisfied => 0x6982,
             Sw::AuthMethodBlocked => 0x6983,
             Sw::ReferenceDataNotUsable => 0x6984,
@@ -128,6 +131,7 @@ impl Sw {
             0x6700 => Sw::WrongLength,
             0x6881 => Sw::ChannelNotSupported,
             0x6882 => Sw::SecureMessagingNotSupported,
+            0x6981 => Sw::CommandIncompatible,
             0x6982 => Sw::SecurityNotSatisfied,
             0x6983 => Sw::AuthMethodBlocked,
             0x6984 => Sw::ReferenceDataNotUsable,
@@ -181,6 +185,7 @@ impl Sw {
             Sw::WrongLength => "wrong length",
             Sw::ChannelNotSupported => "logical channel not supported or not open",
             Sw::SecureMessagingNotSupported => "secure messaging not supported",
+            Sw::CommandIncompatible => "command incompatible with file structure",
             Sw::SecurityNotSatisfied => "security status not satisfied",
             Sw::AuthMethodBlocked => "authentication method blocked",
             Sw::ReferenceDataNotUsable => "reference data not usable",

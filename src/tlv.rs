@@ -124,8 +124,7 @@ pub fn parse_one(input: &[u8], mode: Mode) -> Result<(Tlv<'_>, &[u8]), TlvError>
     let tag = tag?;
     let (i, len) = nom_len(i, mode).map_err(trunc)?;
     let len = len?;
-    let (rest, value): (&[u8], &[u8]) =
-        take::<_, _, nom::error::Error<&[u8]>>(len)(i).map_err(trunc)?;
+    let (rest, value): (&[u8], &[u8]) = take::<_, _, nom::error::Error<&[u8]>>(len)(i).map_err(trunc)?;
     Ok((Tlv { tag, value }, rest))
 }
 
@@ -245,21 +244,12 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(
-            parse_all(&[0x4F, 0x02, 0x01], Mode::Ber),
-            Err(TlvError::Truncated)
-        );
+        assert_eq!(parse_all(&[0x4F, 0x02, 0x01], Mode::Ber), Err(TlvError::Truncated));
         assert_eq!(parse_all(&[0x4F], Mode::Ber), Err(TlvError::Truncated));
-        assert_eq!(
-            parse_all(&[0x4F, 0x80], Mode::Ber),
-            Err(TlvError::BadLength)
-        );
+        assert_eq!(parse_all(&[0x4F, 0x80], Mode::Ber), Err(TlvError::BadLength));
         assert_eq!(parse_all(&[0x9F], Mode::Ber), Err(TlvError::Truncated));
         assert_eq!(parse_all(&[0x00, 0x00], Mode::Ber), Err(TlvError::BadTag));
-        assert_eq!(
-            parse_all(&[0x5F, 0x81, 0x82, 0x83, 0x01, 0x00], Mode::Ber),
-            Err(TlvError::BadTag)
-        );
+        assert_eq!(parse_all(&[0x5F, 0x81, 0x82, 0x83, 0x01, 0x00], Mode::Ber), Err(TlvError::BadTag));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::card::{Aid, ModuleImpl};
 
 /// Every built-in module.
-pub static MODULES: &[&ModuleImpl] = &[&super::testapp::MODULE];
+pub static MODULES: &[&ModuleImpl] = &[&super::testapp::MODULE, &super::jpki::MODULE];
 
 /// The module with this name (as profiles write it).
 pub fn by_name(name: &str) -> Option<&'static ModuleImpl> {
@@ -12,8 +12,5 @@ pub fn by_name(name: &str) -> Option<&'static ModuleImpl> {
 
 /// The module with this module AID.
 pub fn by_module_aid(aid: &Aid) -> Option<&'static ModuleImpl> {
-    MODULES
-        .iter()
-        .copied()
-        .find(|m| m.module_aid == aid.as_bytes())
+    MODULES.iter().copied().find(|m| m.module_aid == aid.as_bytes())
 }

@@ -42,17 +42,11 @@ pub struct TestApp {
 }
 
 fn install(_params: &[u8], _rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
-    Ok(Box::new(TestApp {
-        p: Persistent::new(State::default()),
-        volatile_counter: 0,
-    }))
+    Ok(Box::new(TestApp { p: Persistent::new(State::default()), volatile_counter: 0 }))
 }
 
 fn restore(state: &[u8]) -> Result<Box<dyn Applet>, String> {
-    Ok(Box::new(TestApp {
-        p: Persistent::restore(state).map_err(|e| e.to_string())?,
-        volatile_counter: 0,
-    }))
+    Ok(Box::new(TestApp { p: Persistent::restore(state).map_err(|e| e.to_string())?, volatile_counter: 0 }))
 }
 
 impl Applet for TestApp {
@@ -62,11 +56,7 @@ impl Applet for TestApp {
         }
         match cmd.ins {
             0x01 => Ok(Response::data(cmd.data.clone())),
-            0x02 => Ok(Response::data(
-                (0..cmd.p1p2() as usize)
-                    .map(|i| i as u8)
-                    .collect::<Vec<u8>>(),
-            )),
+            0x02 => Ok(Response::data((0..cmd.p1p2() as usize).map(|i| i as u8).collect::<Vec<u8>>())),
             0x03 => {
                 self.p.counter = self.p.counter.wrapping_add(1);
                 Ok(Response::data(self.p.counter.to_be_bytes().to_vec()))

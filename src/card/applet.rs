@@ -89,10 +89,7 @@ impl<T: Serialize + DeserializeOwned> Persistent<T> {
 
     /// Restores from image bytes (clean).
     pub fn restore(bytes: &[u8]) -> Result<Self, postcard::Error> {
-        Ok(Persistent {
-            value: postcard::from_bytes(bytes)?,
-            dirty: false,
-        })
+        Ok(Persistent { value: postcard::from_bytes(bytes)?, dirty: false })
     }
 
     /// The image bytes.
@@ -120,6 +117,11 @@ impl<T> DerefMut for Persistent<T> {
     }
 }
 
+/// Creates a fresh instance from INSTALL parameters (the `C9` value).
+pub type InstallFn = fn(params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw>;
+/// Re-creates an instance from its saved persistent state.
+pub type RestoreFn = fn(state: &[u8]) -> Result<Box<dyn Applet>, String>;
+
 /// How an applet implementation is created: fresh at INSTALL, or from its saved bytes when a
 /// card image is opened. One per module the emulator can run (see `applets::catalog`).
 pub struct ModuleImpl {
@@ -132,7 +134,7 @@ pub struct ModuleImpl {
     /// The instance AID the default profile gives it.
     pub default_instance_aid: &'static [u8],
     /// A new instance from INSTALL parameters (the `C9` value).
-    pub install: fn(params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw>,
+    pub install: InstallFn,
     /// An instance from its saved persistent state.
-    pub restore: fn(state: &[u8]) -> Result<Box<dyn Applet>, String>,
+    pub restore: RestoreFn,
 }

@@ -22,9 +22,7 @@ impl Card {
     fn open_channel(&mut self, origin: u8, cmd: &Command) -> Outcome {
         let n = self.channels.len() as u8;
         let ch = match cmd.p2 {
-            0x00 => (1..n)
-                .find(|&c| !self.channel_open(c))
-                .ok_or(Sw::FunctionNotSupported)?,
+            0x00 => (1..n).find(|&c| !self.channel_open(c)).ok_or(Sw::FunctionNotSupported)?,
             c if c < 20 => {
                 if c >= n {
                     return Err(Sw::FunctionNotSupported);
@@ -40,19 +38,11 @@ impl Card {
         self.channels[ch as usize] = Some(Channel::default());
         // From the basic channel the new channel gets the default application; from channel N
         // the application selected on N (GPCS §11.7.2; Java Card multiselection).
-        let app = if origin == 0 {
-            Some(self.image.default_selected())
-        } else {
-            self.selected(origin).cloned()
-        };
+        let app = if origin == 0 { Some(self.image.default_selected()) } else { self.selected(origin).cloned() };
         if let Some(app) = app {
             let _ = self.select_instance(ch, &app, &Command::new(0x00, 0xA4, 0x04, 0x00));
         }
-        Ok(if cmd.p2 == 0x00 {
-            Response::data(vec![ch])
-        } else {
-            Response::ok()
-        })
+        Ok(if cmd.p2 == 0x00 { Response::data(vec![ch]) } else { Response::ok() })
     }
 
     fn close_channel(&mut self, origin: u8, p2: u8) -> Outcome {

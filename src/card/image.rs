@@ -26,8 +26,33 @@ impl CardImage {
         postcard::to_stdvec(self).expect("card image always serialises")
     }
 
-    pub fn from_bytes(b: &[u8]) -> Result<CardImage, postcard::Error> {
-        postcard::from_bytes(b)
+    /// Decodes and checks the invariants the runtime relies on, so a damaged payload that still
+    /// decodes is refused here and never reaches the card.
+    pub fn from_bytes(b: &[u8]) -> Result<CardImage, String> {
+        let img: CardImage = postcard::from_bytes(b).map_err(|e| e.to_string())?;
+        img.validate()?;
+        Ok(img)
+    }
+
+    /// The invariants the runtime relies on.
+    pub fn validate(&self) -> Result<(), String> {
+        let isds = self.instances.iter().filter(|i| i.kind == InstanceKind::IssuerSecurityDomain).count();
+        if isds != 1 {
+            return Err(format!("{isds} issuer security domains, expected 1"));
+        }
+        if self.instances.first().map(|i| i.kind) != Some(InstanceKind::IssuerSecurityDomain) {
+            return Err("the ISD is not the first registry entry".into());
+        }
+        if !(1..=20).contains(&self.logical_channels) {
+            return Err(format!("{} logical channels", self.logical_channels));
+        }
+        for (n, i) in self.instances.iter().enumerate() {
+            if self.instances[..n].iter().any(|j| j.aid == i.aid) {
+                return Err(format!("instance {} appears twice", i.aid));
+            }
+        }
+        crate::card::profile::check_atr(&self.atr)?;
+        Ok(())
     }
 
     pub fn isd(&self) -> &Instance {
@@ -58,11 +83,7 @@ impl CardImage {
         use crate::gp::registry::privilege::CARD_RESET;
         self.instances
             .iter()
-            .find(|i| {
-                i.kind != InstanceKind::IssuerSecurityDomain
-                    && i.has_privilege(CARD_RESET)
-                    && i.is_selectable()
-            })
+            .find(|i| i.kind != InstanceKind::IssuerSecurityDomain && i.has_privilege(CARD_RESET) && i.is_selectable())
             .unwrap_or_else(|| self.isd())
             .aid
             .clone()

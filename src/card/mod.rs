@@ -96,6 +96,7 @@ impl Card {
         seed: Option<u64>,
         origin: &str,
     ) -> Result<Card, CardError> {
+        image.validate().map_err(|e| CardError::Content(origin.to_string(), e))?;
         let applets = instantiate(&image).map_err(|e| CardError::Content(origin.to_string(), e))?;
         let n = image.logical_channels as usize;
         Ok(Card {
@@ -223,10 +224,7 @@ impl Card {
                 _ => {}
             }
         }
-        let target = self.channels[ch as usize]
-            .as_ref()
-            .and_then(|c| c.selected.clone())
-            .ok_or(Sw::FileNotFound)?;
+        let target = self.channels[ch as usize].as_ref().and_then(|c| c.selected.clone()).ok_or(Sw::FileNotFound)?;
         self.process_on(ch, &target, cmd)
     }
 
@@ -237,25 +235,14 @@ impl Card {
     /// Runs a command on an instance: security domains go to the card manager, applets to their
     /// implementation.
     fn process_on(&mut self, ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
-        let kind = self
-            .image
-            .instance(aid)
-            .map(|i| i.kind)
-            .ok_or(Sw::FileNotFound)?;
+        let kind = self.image.instance(aid).map(|i| i.kind).ok_or(Sw::FileNotFound)?;
         match kind {
-            InstanceKind::IssuerSecurityDomain | InstanceKind::SecurityDomain => {
-                gp::process(self, ch, aid, cmd)
-            }
+            InstanceKind::IssuerSecurityDomain | InstanceKind::SecurityDomain => gp::process(self, ch, aid, cmd),
             InstanceKind::Application => {
                 let life_cycle = self.image.life_cycle;
                 let applet = self.applets.get_mut(aid).ok_or(Sw::FileNotFound)?;
-                let mut ctx = Ctx {
-                    channel: ch,
-                    aid,
-                    rng: &mut self.rng,
-                    card_life_cycle: life_cycle,
-                    security_level: None,
-                };
+                let mut ctx =
+                    Ctx { channel: ch, aid, rng: &mut self.rng, card_life_cycle: life_cycle, security_level: None };
                 applet.process(&mut ctx, cmd)
             }
         }
@@ -277,9 +264,7 @@ impl Card {
             // GPCS §11.9.2.3: Lc and data may be omitted when selecting the ISD.
             Some(self.image.isd().aid.clone())
         } else {
-            let current = self.channels[ch as usize]
-                .as_ref()
-                .and_then(|c| c.selected.clone());
+            let current = self.channels[ch as usize].as_ref().and_then(|c| c.selected.clone());
             let matches: Vec<&Aid> = self
                 .image
                 .instances
@@ -289,10 +274,7 @@ impl Card {
                 .collect();
             let pick = if cmd.p2 & 0x03 == 0x02 {
                 // Next occurrence: the match after the current one, or the first.
-                match current
-                    .as_ref()
-                    .and_then(|c| matches.iter().position(|a| *a == c))
-                {
+                match current.as_ref().and_then(|c| matches.iter().position(|a| *a == c)) {
                     Some(p) => matches.get(p + 1).copied(),
                     None => matches.first().copied(),
                 }
@@ -308,25 +290,14 @@ impl Card {
     /// Makes `aid` the selection of channel `ch`, deselecting what was there.
     fn select_instance(&mut self, ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
         self.deselect_channel(ch);
-        let kind = self
-            .image
-            .instance(aid)
-            .map(|i| i.kind)
-            .ok_or(Sw::FileNotFound)?;
+        let kind = self.image.instance(aid).map(|i| i.kind).ok_or(Sw::FileNotFound)?;
         let r = match kind {
-            InstanceKind::IssuerSecurityDomain | InstanceKind::SecurityDomain => {
-                gp::select(self, ch, aid, cmd)
-            }
+            InstanceKind::IssuerSecurityDomain | InstanceKind::SecurityDomain => gp::select(self, ch, aid, cmd),
             InstanceKind::Application => {
                 let life_cycle = self.image.life_cycle;
                 let applet = self.applets.get_mut(aid).ok_or(Sw::FileNotFound)?;
-                let mut ctx = Ctx {
-                    channel: ch,
-                    aid,
-                    rng: &mut self.rng,
-                    card_life_cycle: life_cycle,
-                    security_level: None,
-                };
+                let mut ctx =
+                    Ctx { channel: ch, aid, rng: &mut self.rng, card_life_cycle: life_cycle, security_level: None };
                 applet.select(&mut ctx, cmd)
             }
         };
@@ -339,24 +310,15 @@ impl Card {
     }
 
     fn deselect_channel(&mut self, ch: u8) {
-        let Some(prev) = self
-            .channels
-            .get_mut(ch as usize)
-            .and_then(|c| c.as_mut())
-            .and_then(|c| c.selected.take())
+        let Some(prev) = self.channels.get_mut(ch as usize).and_then(|c| c.as_mut()).and_then(|c| c.selected.take())
         else {
             return;
         };
         gp::on_deselect(self, ch);
         let life_cycle = self.image.life_cycle;
         if let Some(a) = self.applets.get_mut(&prev) {
-            let mut ctx = Ctx {
-                channel: ch,
-                aid: &prev,
-                rng: &mut self.rng,
-                card_life_cycle: life_cycle,
-                security_level: None,
-            };
+            let mut ctx =
+                Ctx { channel: ch, aid: &prev, rng: &mut self.rng, card_life_cycle: life_cycle, security_level: None };
             a.deselect(&mut ctx);
         }
     }
@@ -405,11 +367,13 @@ impl Card {
     }
 
     /// The RNG, for card-manager code.
+    #[allow(dead_code)] // the card manager's SCP03 and key generation use it
     pub(crate) fn rng(&mut self) -> &mut CardRng {
         &mut self.rng
     }
 
     /// Mutable image access for card-manager code; marks the image for commit.
+    #[allow(dead_code)] // the card manager's content management and sequence counter use it
     pub(crate) fn image_mut(&mut self) -> &mut CardImage {
         self.image_dirty = true;
         &mut self.image
@@ -417,38 +381,22 @@ impl Card {
 
     /// What is selected on a channel.
     pub fn selected(&self, ch: u8) -> Option<&Aid> {
-        self.channels
-            .get(ch as usize)
-            .and_then(|c| c.as_ref())
-            .and_then(|c| c.selected.as_ref())
+        self.channels.get(ch as usize).and_then(|c| c.as_ref()).and_then(|c| c.selected.as_ref())
     }
 
     /// Channels currently open.
     pub fn open_channels(&self) -> Vec<u8> {
-        (0..self.channels.len() as u8)
-            .filter(|&c| self.channel_open(c))
-            .collect()
+        (0..self.channels.len() as u8).filter(|&c| self.channel_open(c)).collect()
     }
 }
 
 /// Live applet objects for every application instance of an image.
 fn instantiate(image: &CardImage) -> Result<HashMap<Aid, Box<dyn Applet>>, String> {
     let mut out = HashMap::new();
-    for inst in image
-        .instances
-        .iter()
-        .filter(|i| i.kind == InstanceKind::Application)
-    {
-        let module = inst
-            .module
-            .as_ref()
-            .ok_or_else(|| format!("instance {} has no module", inst.aid))?;
-        let m = catalog::by_module_aid(module).ok_or_else(|| {
-            format!(
-                "instance {} needs module {module}, which this gpse does not have",
-                inst.aid
-            )
-        })?;
+    for inst in image.instances.iter().filter(|i| i.kind == InstanceKind::Application) {
+        let module = inst.module.as_ref().ok_or_else(|| format!("instance {} has no module", inst.aid))?;
+        let m = catalog::by_module_aid(module)
+            .ok_or_else(|| format!("instance {} needs module {module}, which this gpse does not have", inst.aid))?;
         let a = (m.restore)(&inst.state).map_err(|e| format!("instance {}: {e}", inst.aid))?;
         out.insert(inst.aid.clone(), a);
     }

@@ -30,11 +30,7 @@ pub struct OwnerPin {
 impl OwnerPin {
     /// A PIN with `try_limit` tries, all remaining.
     pub fn new(value: &[u8], try_limit: u8) -> Self {
-        OwnerPin {
-            value: SecretBytes::new(value.to_vec()),
-            try_limit,
-            tries_left: try_limit,
-        }
+        OwnerPin { value: SecretBytes::new(value.to_vec()), try_limit, tries_left: try_limit }
     }
 
     pub fn tries_left(&self) -> u8 {
@@ -59,9 +55,7 @@ impl OwnerPin {
             self.tries_left = self.try_limit;
             PinCheck::Verified
         } else {
-            PinCheck::Wrong {
-                tries_left: self.tries_left,
-            }
+            PinCheck::Wrong { tries_left: self.tries_left }
         }
     }
 

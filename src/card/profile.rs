@@ -5,9 +5,7 @@ use crate::applets::catalog;
 use crate::card::image::CardImage;
 use crate::card::Aid;
 use crate::crypto::SecretBytes;
-use crate::gp::registry::{
-    app_state, card_state, DomainKeys, Identity, Instance, InstanceKind, KeySet, LoadFile,
-};
+use crate::gp::registry::{app_state, card_state, DomainKeys, Identity, Instance, InstanceKind, KeySet, LoadFile};
 use crate::hexutil::parse_hex;
 use serde::Deserialize;
 
@@ -24,10 +22,7 @@ pub enum ProfileError {
 }
 
 fn bad(field: &'static str, why: impl Into<String>) -> ProfileError {
-    ProfileError::Field {
-        field,
-        why: why.into(),
-    }
+    ProfileError::Field { field, why: why.into() }
 }
 
 /// A profile as written in TOML.
@@ -97,11 +92,14 @@ fn no_privileges() -> String {
     "000000".into()
 }
 
+/// ENC, MAC and DEK key bytes.
+pub type KeyBytes = (Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// Overrides from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     /// ENC, MAC, DEK.
-    pub keys: Option<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    pub keys: Option<KeyBytes>,
     pub kvn: Option<u8>,
     pub seq_counter: Option<u32>,
 }
@@ -109,8 +107,7 @@ pub struct Overrides {
 impl Profile {
     /// Parses TOML text; `origin` names the file in messages.
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
-        toml::from_str(text)
-            .map_err(|e| ProfileError::Toml(origin.to_string(), e.message().replace('\n', " ")))
+        toml::from_str(text).map_err(|e| ProfileError::Toml(origin.to_string(), e.message().replace('\n', " ")))
     }
 
     /// The built-in default.
@@ -119,36 +116,21 @@ impl Profile {
     }
 
     /// A new card image from this profile. The RNG is used by applets that make data at install.
-    pub fn build(
-        &self,
-        ov: &Overrides,
-        rng: &mut crate::crypto::CardRng,
-    ) -> Result<CardImage, ProfileError> {
-        let hexf =
-            |field: &'static str, s: &str| parse_hex(s).map_err(|e| bad(field, e.to_string()));
+    pub fn build(&self, ov: &Overrides, rng: &mut crate::crypto::CardRng) -> Result<CardImage, ProfileError> {
+        let hexf = |field: &'static str, s: &str| parse_hex(s).map_err(|e| bad(field, e.to_string()));
         let atr = hexf("atr", &self.atr)?;
         check_atr(&atr).map_err(|w| bad("atr", w))?;
         if !(1..=20).contains(&self.logical_channels) {
             return Err(bad("logical_channels", "must be 1 to 20"));
         }
-        if ![
-            card_state::OP_READY,
-            card_state::INITIALIZED,
-            card_state::SECURED,
-        ]
-        .contains(&self.life_cycle)
-        {
+        if ![card_state::OP_READY, card_state::INITIALIZED, card_state::SECURED].contains(&self.life_cycle) {
             return Err(bad("life_cycle", "must be 0x01, 0x07 or 0x0F"));
         }
         let isd_aid = aid("isd.aid", &self.isd.aid)?;
         let privileges = privs("isd.privileges", &self.isd.privileges)?;
         let (enc, mac, dek) = match &ov.keys {
             Some(k) => k.clone(),
-            None => (
-                hexf("isd.enc", &self.isd.enc)?,
-                hexf("isd.mac", &self.isd.mac)?,
-                hexf("isd.dek", &self.isd.dek)?,
-            ),
+            None => (hexf("isd.enc", &self.isd.enc)?, hexf("isd.mac", &self.isd.mac)?, hexf("isd.dek", &self.isd.dek)?),
         };
         for k in [&enc, &mac, &dek] {
             if ![16, 24, 32].contains(&k.len()) {
@@ -156,24 +138,15 @@ impl Profile {
             }
         }
         if enc.len() != mac.len() || mac.len() != dek.len() {
-            return Err(bad(
-                "isd keys",
-                "ENC, MAC and DEK must have the same length (AmdD §6.1)",
-            ));
+            return Err(bad("isd keys", "ENC, MAC and DEK must have the same length (AmdD §6.1)"));
         }
         let kvn = ov.kvn.unwrap_or(self.isd.kvn);
         if kvn == 0 {
-            return Err(bad(
-                "isd.kvn",
-                "KVN 00 means 'first available' in INITIALIZE UPDATE; use 01-7F",
-            ));
+            return Err(bad("isd.kvn", "KVN 00 means 'first available' in INITIALIZE UPDATE; use 01-7F"));
         }
         let seq_counter = ov.seq_counter.unwrap_or(self.isd.seq_counter);
         if seq_counter > 0xFF_FFFF {
-            return Err(bad(
-                "isd.seq_counter",
-                "the SCP03 sequence counter is 3 bytes",
-            ));
+            return Err(bad("isd.seq_counter", "the SCP03 sequence counter is 3 bytes"));
         }
         let identity = Identity {
             cplc: hexf("identity.cplc", &self.identity.cplc)?,
@@ -220,19 +193,15 @@ impl Profile {
             .collect();
         let mut instances = vec![isd];
         for a in &self.applets {
-            let m = catalog::by_name(&a.module).ok_or_else(|| {
-                bad(
-                    "applets.module",
-                    format!("no built-in module named '{}'", a.module),
-                )
-            })?;
+            let m = catalog::by_name(&a.module)
+                .ok_or_else(|| bad("applets.module", format!("no built-in module named '{}'", a.module)))?;
             let inst_aid = aid("applets.aid", &a.aid)?;
             if instances.iter().any(|i: &Instance| i.aid == inst_aid) {
                 return Err(bad("applets.aid", format!("{inst_aid} is used twice")));
             }
             let params = hexf("applets.params", &a.params)?;
-            let applet = (m.install)(&params, rng)
-                .map_err(|sw| bad("applets.params", format!("install refused with {sw}")))?;
+            let applet =
+                (m.install)(&params, rng).map_err(|sw| bad("applets.params", format!("install refused with {sw}")))?;
             instances.push(Instance {
                 aid: inst_aid,
                 kind: InstanceKind::Application,
@@ -258,14 +227,12 @@ impl Profile {
 }
 
 fn aid(field: &'static str, s: &str) -> Result<Aid, ProfileError> {
-    s.parse()
-        .map_err(|e: crate::card::aid::AidError| bad(field, e.to_string()))
+    s.parse().map_err(|e: crate::card::aid::AidError| bad(field, e.to_string()))
 }
 
 fn privs(field: &'static str, s: &str) -> Result<[u8; 3], ProfileError> {
     let b = parse_hex(s).map_err(|e| bad(field, e.to_string()))?;
-    b.try_into()
-        .map_err(|_| bad(field, "privileges are 3 bytes"))
+    b.try_into().map_err(|_| bad(field, "privileges are 3 bytes"))
 }
 
 /// Checks an ATR's structure (ISO 7816-3 §8.2): TS, T0, the interface bytes T0 announces, the
@@ -307,10 +274,7 @@ pub fn check_atr(atr: &[u8]) -> Result<(), String> {
     }
     let want = i + hist + usize::from(need_tck);
     if atr.len() != want {
-        return Err(format!(
-            "ATR length {} does not match its structure ({want})",
-            atr.len()
-        ));
+        return Err(format!("ATR length {} does not match its structure ({want})", atr.len()));
     }
     if need_tck && atr[1..].iter().fold(0u8, |a, b| a ^ b) != 0 {
         return Err("ATR checksum TCK is wrong".into());
@@ -333,12 +297,8 @@ mod tests {
 
     #[test]
     fn default_profile_builds() {
-        let img = Profile::default_profile()
-            .build(
-                &Overrides::default(),
-                &mut crate::crypto::CardRng::new(Some(1)),
-            )
-            .unwrap();
+        let img =
+            Profile::default_profile().build(&Overrides::default(), &mut crate::crypto::CardRng::new(Some(1))).unwrap();
         assert_eq!(img.isd().aid.to_string(), "A000000151000000");
         assert_eq!(img.isd().keys.as_ref().unwrap().scp_i, 0x70);
         assert_eq!(
@@ -352,10 +312,7 @@ mod tests {
         let p = DEFAULT_PROFILE.replace("kdd = \"00112233445566778899\"", "kdd = \"0011\"");
         let e = Profile::parse(&p, "x")
             .unwrap()
-            .build(
-                &Overrides::default(),
-                &mut crate::crypto::CardRng::new(Some(1)),
-            )
+            .build(&Overrides::default(), &mut crate::crypto::CardRng::new(Some(1)))
             .unwrap_err();
         assert!(e.to_string().contains("identity.kdd"), "{e}");
         let e = Profile::parse("name = 1", "f.toml").unwrap_err();

@@ -1,7 +1,7 @@
 //! `gpse card`: create and inspect card images.
 
 use super::common::{hex_arg, open_card, parse_num, CardDir};
-use gpse::card::profile::{Overrides, Profile};
+use gpse::card::profile::{KeyBytes, Overrides, Profile};
 use gpse::card::{Card, CardEvent};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
@@ -58,8 +58,7 @@ pub fn run(c: CardCmd) -> Result<ExitCode, String> {
         CardCmd::Info(a) => info(a),
         CardCmd::FactoryReset(a) => {
             let mut card = open_card(&a.dir, None)?;
-            card.deliver_event(CardEvent::FactoryReset)
-                .map_err(|sw| format!("factory reset failed with {sw}"))?;
+            card.deliver_event(CardEvent::FactoryReset).map_err(|sw| format!("factory reset failed with {sw}"))?;
             println!("factory reset delivered to {}", a.dir.path().display());
             Ok(ExitCode::SUCCESS)
         }
@@ -67,14 +66,10 @@ pub fn run(c: CardCmd) -> Result<ExitCode, String> {
 }
 
 /// Parses `ENC:MAC:DEK`.
-pub fn parse_keys(s: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), String> {
+pub fn parse_keys(s: &str) -> Result<KeyBytes, String> {
     let parts: Vec<&str> = s.split(':').collect();
     match parts.as_slice() {
-        [e, m, d] => Ok((
-            hex_arg("ENC key", e)?,
-            hex_arg("MAC key", m)?,
-            hex_arg("DEK key", d)?,
-        )),
+        [e, m, d] => Ok((hex_arg("ENC key", e)?, hex_arg("MAC key", m)?, hex_arg("DEK key", d)?)),
         [k] => {
             let k = hex_arg("key", k)?;
             Ok((k.clone(), k.clone(), k))
@@ -93,25 +88,16 @@ fn init(a: InitArgs) -> Result<ExitCode, String> {
     };
     let ov = Overrides {
         keys: a.keys.as_deref().map(parse_keys).transpose()?,
-        kvn: a
-            .kvn
-            .map(|k| u8::try_from(k).map_err(|_| "--kvn is one byte".to_string()))
-            .transpose()?,
+        kvn: a.kvn.map(|k| u8::try_from(k).map_err(|_| "--kvn is one byte".to_string())).transpose()?,
         seq_counter: a
             .seq_counter
             .map(|s| u32::try_from(s).map_err(|_| "--seq-counter is 3 bytes".to_string()))
             .transpose()?,
     };
-    let image = profile
-        .build(&ov, &mut CardRng::new(a.seed))
-        .map_err(|e| e.to_string())?;
+    let image = profile.build(&ov, &mut CardRng::new(a.seed)).map_err(|e| e.to_string())?;
     let dir = a.dir.path();
     Card::create(&dir, image, Durability::Fsync, a.seed, a.force).map_err(|e| e.to_string())?;
-    println!(
-        "card created in {} from profile {}",
-        dir.display(),
-        profile.name
-    );
+    println!("card created in {} from profile {}", dir.display(), profile.name);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -124,20 +110,11 @@ fn info(a: InfoArgs) -> Result<ExitCode, String> {
     println!("life cycle:  {:02X}", img.life_cycle);
     println!("channels:    {}", img.logical_channels);
     println!("CPLC:        {}", upper(&img.identity.cplc));
-    println!(
-        "IIN / CIN:   {} / {}",
-        upper(&img.identity.iin),
-        upper(&img.identity.cin)
-    );
+    println!("IIN / CIN:   {} / {}", upper(&img.identity.iin), upper(&img.identity.cin));
     println!("KDD:         {}", upper(&img.identity.kdd));
     for lf in &img.load_files {
         let mods: Vec<String> = lf.modules.iter().map(|m| m.to_string()).collect();
-        println!(
-            "load file    {} v{} modules {}",
-            lf.aid,
-            upper(&lf.version),
-            mods.join(",")
-        );
+        println!("load file    {} v{} modules {}", lf.aid, upper(&lf.version), mods.join(","));
     }
     for i in &img.instances {
         println!(

@@ -25,9 +25,7 @@ pub struct CardDir {
 
 impl CardDir {
     pub fn path(&self) -> PathBuf {
-        self.state
-            .clone()
-            .unwrap_or_else(|| default_state_root().join("0"))
+        self.state.clone().unwrap_or_else(|| default_state_root().join("0"))
     }
 }
 

@@ -7,10 +7,8 @@ use gpse::tlv;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
-Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00"
-)]
+#[command(after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
+Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00")]
 pub struct SendArgs {
     #[command(flatten)]
     pub dir: CardDir,
@@ -42,9 +40,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut card = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
     for apdu in apdus {
-        let rsp = card
-            .transmit(&apdu)
-            .map_err(|e| format!("{}: {e}", card.name()))?;
+        let rsp = card.transmit(&apdu).map_err(|e| format!("{}: {e}", card.name()))?;
         if a.quiet {
             println!("{}", upper(&rsp));
             continue;

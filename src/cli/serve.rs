@@ -16,13 +16,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Needs pcscd with vsmartcard's vpcd driver (scripts/install-deps, scripts/pcscd-start).
+#[command(after_help = "Needs pcscd with vsmartcard's vpcd driver (scripts/install-deps, scripts/pcscd-start).
 Reader slot i (\"Virtual PCD 00 0i\" with Debian's vpcd configuration, which has 2 slots) gets
 the card image DIR/i, created from the built-in default profile when missing.
 Ctrl-C or SIGTERM finishes the APDU in flight and exits 0; every APDU is already committed.
-Example: gpse serve --state ./cards --readers 2 -v"
-)]
+Example: gpse serve --state ./cards --readers 2 -v")]
 pub struct ServeArgs {
     /// Directory of the card images: reader i uses DIR/i [default: ~/.local/share/gpse]
     #[arg(long, value_name = "DIR")]
@@ -50,35 +48,21 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     let root = a.state.clone().unwrap_or_else(default_state_root);
     let n = a.readers;
     if u32::from(a.port) + u32::from(n) - 1 > 0xFFFF || a.port == 0 {
-        return Err(format!(
-            "--port {} with --readers {n} leaves the TCP port range",
-            a.port
-        ));
+        return Err(format!("--port {} with --readers {n} leaves the TCP port range", a.port));
     }
     std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     // One `serve` per state directory, and one per vpcd port (a second card on a vpcd port
     // would wait unaccepted in its backlog, silently).
-    let _root_lock = lock_with_pid(
-        &root.join(SERVE_LOCK),
-        &root.display().to_string(),
-        |pid, _| {
-            format!(
-                "{}: already served by another `gpse serve`{pid}; stop it first or use another --state",
-                root.display()
-            )
-        },
-    )?;
+    let _root_lock = lock_with_pid(&root.join(SERVE_LOCK), &root.display().to_string(), |pid, _| {
+        format!("{}: already served by another `gpse serve`{pid}; stop it first or use another --state", root.display())
+    })?;
     let mut port_locks = Vec::new();
     for i in 0..n {
         let port = a.port + i;
         let p = std::env::temp_dir().join(format!("gpse-vpcd-{port}.lock"));
-        port_locks.push(lock_with_pid(
-            &p,
-            &root.display().to_string(),
-            |pid, who| {
-                format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}")
-            },
-        )?);
+        port_locks.push(lock_with_pid(&p, &root.display().to_string(), |pid, who| {
+            format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}")
+        })?);
     }
     let mut cards = Vec::new();
     for i in 0..n {
@@ -89,11 +73,9 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     let stop = Arc::new(Stop::new());
     {
         let stop = stop.clone();
-        let mut signals = signal_hook::iterator::Signals::new([
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-        ])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        let mut signals =
+            signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
+                .map_err(|e| format!("cannot install signal handlers: {e}"))?;
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
                 stop.stop();
@@ -105,23 +87,13 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     for (i, dir, mut card) in cards {
         let cfg = vpcd::Config::local(a.port + i);
         let stop = stop.clone();
-        let tag = if n > 1 {
-            format!("[{i}] ")
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "gpse serve: {tag}card {} on vpcd 127.0.0.1:{}",
-            dir.display(),
-            cfg.addr.port()
-        );
+        let tag = if n > 1 { format!("[{i}] ") } else { String::new() };
+        eprintln!("gpse serve: {tag}card {} on vpcd 127.0.0.1:{}", dir.display(), cfg.addr.port());
         let h = std::thread::Builder::new()
             .name(format!("vpcd-{i}"))
             .spawn(move || {
                 let addr = cfg.addr;
-                vpcd::serve(&cfg, &mut card, &stop, &mut |e| {
-                    log_event(&tag, verbose, addr, e)
-                });
+                vpcd::serve(&cfg, &mut card, &stop, &mut |e| log_event(&tag, verbose, addr, e));
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         workers.push(h);
@@ -144,16 +116,9 @@ fn open_or_create(dir: &Path, seed: Option<u64>) -> Result<Card, String> {
         Ok(c) => Ok(c),
         Err(CardError::Store(StoreError::NotFound(_))) => {
             let profile = Profile::default_profile();
-            let image = profile
-                .build(&Overrides::default(), &mut CardRng::new(seed))
-                .map_err(|e| e.to_string())?;
-            let c = Card::create(dir, image, Durability::Fsync, seed, false)
-                .map_err(|e| e.to_string())?;
-            eprintln!(
-                "gpse serve: created card {} from profile {}",
-                dir.display(),
-                profile.name
-            );
+            let image = profile.build(&Overrides::default(), &mut CardRng::new(seed)).map_err(|e| e.to_string())?;
+            let c = Card::create(dir, image, Durability::Fsync, seed, false).map_err(|e| e.to_string())?;
+            eprintln!("gpse serve: created card {} from profile {}", dir.display(), profile.name);
             Ok(c)
         }
         Err(CardError::Store(StoreError::Locked(d))) => Err(format!(
@@ -166,11 +131,7 @@ fn open_or_create(dir: &Path, seed: Option<u64>) -> Result<Card, String> {
 
 /// Takes an exclusive lock on `path` and writes our pid (and `what`) into it; when another
 /// process holds it, `busy(" (pid N)", " on STATE")` makes the message.
-fn lock_with_pid(
-    path: &Path,
-    what: &str,
-    busy: impl Fn(&str, &str) -> String,
-) -> Result<File, String> {
+fn lock_with_pid(path: &Path, what: &str, busy: impl Fn(&str, &str) -> String) -> Result<File, String> {
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
@@ -184,15 +145,8 @@ fn lock_with_pid(
             let mut s = String::new();
             let _ = f.read_to_string(&mut s);
             let mut parts = s.trim().splitn(2, ' ');
-            let pid = parts
-                .next()
-                .filter(|p| !p.is_empty())
-                .map(|p| format!(" (pid {p})"))
-                .unwrap_or_default();
-            let who = parts
-                .next()
-                .map(|w| format!(" with state {w}"))
-                .unwrap_or_default();
+            let pid = parts.next().filter(|p| !p.is_empty()).map(|p| format!(" (pid {p})")).unwrap_or_default();
+            let who = parts.next().map(|w| format!(" with state {w}")).unwrap_or_default();
             return Err(busy(&pid, &who));
         }
         Err(TryLockError::Error(e)) => return Err(format!("{}: {e}", path.display())),
@@ -213,11 +167,7 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) 
                 (2.., Some(r)) => format!("  ({} {})", r.sw, r.sw.meaning()),
                 _ => String::new(),
             };
-            eprint!(
-                "{tag}> {}\n{tag}< {}{decoded}\n",
-                upper(command),
-                upper(response)
-            );
+            eprint!("{tag}> {}\n{tag}< {}{decoded}\n", upper(command), upper(response));
         }
         Event::Waiting(err) => eprintln!(
             "gpse serve: {tag}waiting for vpcd on {addr} ({err}); is pcscd with vpcd running? (scripts/pcscd-start)"
@@ -238,8 +188,8 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) 
         Event::UnknownControl(c) => {
             eprintln!("gpse serve: {tag}ignored unknown vpcd control byte {c:02X}")
         }
-        Event::ResponseTooLong(len) => eprintln!(
-            "gpse serve: {tag}response of {len} bytes exceeds vpcd's 65535-byte frame; answered 6700"
-        ),
+        Event::ResponseTooLong(len) => {
+            eprintln!("gpse serve: {tag}response of {len} bytes exceeds vpcd's 65535-byte frame; answered 6700")
+        }
     }
 }

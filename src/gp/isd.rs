@@ -18,6 +18,9 @@ impl TryFrom<&Command> for IsdCommand {
     fn try_from(c: &Command) -> Result<Self, Sw> {
         match c.ins {
             0xCA => Ok(IsdCommand::GetData { tag: c.p1p2() }),
+            // A SELECT the runtime could not match (unknown AID, or by file ID): the ISD has no
+            // files, so "not found", as OpenSC's probes expect (pcsc.md §12.10).
+            0xA4 => Err(Sw::FileNotFound),
             _ => Err(Sw::InsNotSupported),
         }
     }
@@ -55,17 +58,11 @@ fn get_data(card: &Card, tag: u16) -> Outcome {
         0x00CF => img.identity.kdd.clone(),
         0x00C1 => {
             // Sequence counter of the default key set, 3 bytes for SCP03 (§A.5, uncertain point 3).
-            let ks = keys
-                .and_then(|k| k.key_sets.first())
-                .ok_or(Sw::ReferencedDataNotFound)?;
+            let ks = keys.and_then(|k| k.key_sets.first()).ok_or(Sw::ReferencedDataNotFound)?;
             ks.seq_counter.to_be_bytes()[1..].to_vec()
         }
         _ => return Err(Sw::ReferencedDataNotFound),
     };
-    let t = if tag > 0xFF {
-        tag as u32
-    } else {
-        tag as u32 & 0xFF
-    };
+    let t = if tag > 0xFF { tag as u32 } else { tag as u32 & 0xFF };
     Ok(Response::data(tlv::tlv(t, &value)))
 }

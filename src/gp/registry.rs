@@ -104,8 +104,7 @@ pub struct Instance {
 impl Instance {
     /// SELECTABLE or beyond, and not locked.
     pub fn is_selectable(&self) -> bool {
-        self.life_cycle & app_state::LOCKED_BIT == 0
-            && self.life_cycle & app_state::SELECTABLE == app_state::SELECTABLE
+        self.life_cycle & app_state::LOCKED_BIT == 0 && self.life_cycle & app_state::SELECTABLE == app_state::SELECTABLE
     }
 
     pub fn has_privilege(&self, byte0_bit: u8) -> bool {

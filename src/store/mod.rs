@@ -93,9 +93,7 @@ impl Store {
     /// A store that keeps the image in memory only (library use, tests, benches).
     pub fn memory() -> Store {
         Store {
-            backend: Backend::Memory {
-                committed: Vec::new(),
-            },
+            backend: Backend::Memory { committed: Vec::new() },
             durability: Durability::NoSync,
             tearing: None,
             dead: false,
@@ -105,12 +103,7 @@ impl Store {
 
     /// Creates the directory and a new image in it; refuses if an image (or anything under the
     /// image's name) already exists unless `overwrite`.
-    pub fn create(
-        dir: &Path,
-        payload: &[u8],
-        durability: Durability,
-        overwrite: bool,
-    ) -> Result<Store, StoreError> {
+    pub fn create(dir: &Path, payload: &[u8], durability: Durability, overwrite: bool) -> Result<Store, StoreError> {
         fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         let lock = lock_dir(dir)?;
         let img = dir.join(IMAGE_FILE);
@@ -118,10 +111,7 @@ impl Store {
             return Err(StoreError::Exists(img));
         }
         let mut s = Store {
-            backend: Backend::Dir {
-                dir: dir.to_path_buf(),
-                _lock: lock,
-            },
+            backend: Backend::Dir { dir: dir.to_path_buf(), _lock: lock },
             durability,
             tearing: None,
             dead: false,
@@ -142,10 +132,7 @@ impl Store {
         // A `.new` left by a cut commit never became the image; drop it.
         let _ = fs::remove_file(dir.join(NEW_FILE));
         let s = Store {
-            backend: Backend::Dir {
-                dir: dir.to_path_buf(),
-                _lock: lock,
-            },
+            backend: Backend::Dir { dir: dir.to_path_buf(), _lock: lock },
             durability,
             tearing: None,
             dead: false,
@@ -212,12 +199,7 @@ impl Store {
         let io = |e| StoreError::Io(dir.clone(), e);
         let new = dir.join(NEW_FILE);
         self.step()?;
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&new)
-            .map_err(io)?;
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&new).map_err(io)?;
         for chunk in bytes.chunks(WRITE_CHUNK) {
             self.step()?;
             f.write_all(chunk).map_err(io)?;
@@ -301,9 +283,7 @@ pub fn decode_image(path: &Path, b: &[u8]) -> Result<Vec<u8>, StoreError> {
 
 fn read_image(path: &Path) -> Result<Vec<u8>, StoreError> {
     let mut b = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut b))
-        .map_err(|e| StoreError::Io(path.to_path_buf(), e))?;
+    File::open(path).and_then(|mut f| f.read_to_end(&mut b)).map_err(|e| StoreError::Io(path.to_path_buf(), e))?;
     decode_image(path, &b)
 }
 
@@ -326,10 +306,7 @@ mod tests {
     fn second_opener_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let _s = Store::create(d.path(), b"x", Durability::NoSync, false).unwrap();
-        assert!(matches!(
-            Store::open(d.path(), Durability::NoSync),
-            Err(StoreError::Locked(_))
-        ));
+        assert!(matches!(Store::open(d.path(), Durability::NoSync), Err(StoreError::Locked(_))));
     }
 
     #[test]

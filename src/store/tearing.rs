@@ -10,18 +10,12 @@ pub struct Tearing {
 impl Tearing {
     /// Counts steps and lets the first `n` through; step `n` fails.
     pub fn cut_after(n: u64) -> Self {
-        Tearing {
-            cut_at: Some(n),
-            steps: 0,
-        }
+        Tearing { cut_at: Some(n), steps: 0 }
     }
 
     /// Only counts.
     pub fn count_only() -> Self {
-        Tearing {
-            cut_at: None,
-            steps: 0,
-        }
+        Tearing { cut_at: None, steps: 0 }
     }
 
     /// How many steps were allowed so far.

@@ -20,29 +20,23 @@ pub struct PcscTransport {
 
 impl std::fmt::Debug for PcscTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PcscTransport")
-            .field("reader", &self.reader)
-            .finish()
+        f.debug_struct("PcscTransport").field("reader", &self.reader).finish()
     }
 }
 
 fn establish() -> Result<Context, TransportError> {
     Context::establish(Scope::User).map_err(|e| match e {
-        Error::NoService | Error::ServiceStopped => TransportError::Reader(
-            "PC/SC service not running: start pcscd (scripts/pcscd-start)".into(),
-        ),
+        Error::NoService | Error::ServiceStopped => {
+            TransportError::Reader("PC/SC service not running: start pcscd (scripts/pcscd-start)".into())
+        }
         e => TransportError::Reader(format!("PC/SC: {e}")),
     })
 }
 
 fn readers_of(ctx: &Context) -> Result<Vec<String>, TransportError> {
-    let names = ctx
-        .list_readers_owned()
-        .map_err(|e| TransportError::Reader(format!("PC/SC: cannot list readers: {e}")))?;
-    Ok(names
-        .into_iter()
-        .map(|n| n.to_string_lossy().into_owned())
-        .collect())
+    let names =
+        ctx.list_readers_owned().map_err(|e| TransportError::Reader(format!("PC/SC: cannot list readers: {e}")))?;
+    Ok(names.into_iter().map(|n| n.to_string_lossy().into_owned()).collect())
 }
 
 /// The names of the PC/SC readers present, in PC/SC order (empty when there are none).
@@ -58,34 +52,21 @@ pub fn pick_reader(readers: &[String], spec: &str) -> Result<String, TransportEr
     }
     if readers.is_empty() {
         return Err(TransportError::Reader(
-            "no PC/SC reader present (for the emulator: is `gpse serve` running, and pcscd with vpcd?)"
-                .into(),
+            "no PC/SC reader present (for the emulator: is `gpse serve` running, and pcscd with vpcd?)".into(),
         ));
     }
-    let list = || {
-        readers
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("{i}: {r}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = || readers.iter().enumerate().map(|(i, r)| format!("{i}: {r}")).collect::<Vec<_>>().join(", ");
     if let Ok(i) = spec.parse::<usize>() {
-        return readers.get(i).cloned().ok_or_else(|| {
-            TransportError::Reader(format!("no reader number {i}; readers are {}", list()))
-        });
+        return readers
+            .get(i)
+            .cloned()
+            .ok_or_else(|| TransportError::Reader(format!("no reader number {i}; readers are {}", list())));
     }
     let hits: Vec<&String> = readers.iter().filter(|r| r.contains(spec)).collect();
     match hits.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(TransportError::Reader(format!(
-            "no reader '{spec}'; readers are {}",
-            list()
-        ))),
-        _ => Err(TransportError::Reader(format!(
-            "reader '{spec}' is ambiguous; readers are {}",
-            list()
-        ))),
+        [] => Err(TransportError::Reader(format!("no reader '{spec}'; readers are {}", list()))),
+        _ => Err(TransportError::Reader(format!("reader '{spec}' is ambiguous; readers are {}", list()))),
     }
 }
 
@@ -94,12 +75,8 @@ fn map_err(reader: &str, e: Error) -> TransportError {
         Error::RemovedCard => TransportError::Removed,
         Error::ResetCard => TransportError::ResetByOther,
         Error::NoSmartcard => TransportError::Reader(format!("no card in reader '{reader}'")),
-        Error::UnknownReader | Error::ReaderUnavailable => {
-            TransportError::Reader(format!("reader '{reader}' is gone"))
-        }
-        Error::NoService | Error::ServiceStopped => {
-            TransportError::Reader("PC/SC service (pcscd) stopped".into())
-        }
+        Error::UnknownReader | Error::ReaderUnavailable => TransportError::Reader(format!("reader '{reader}' is gone")),
+        Error::NoService | Error::ServiceStopped => TransportError::Reader("PC/SC service (pcscd) stopped".into()),
         Error::NotTransacted => TransportError::Reader(format!(
             "reader '{reader}': the card did not answer (removed, or message over 65535 bytes?)"
         )),
@@ -113,21 +90,16 @@ impl PcscTransport {
     pub fn connect(spec: &str) -> Result<PcscTransport, TransportError> {
         let ctx = establish()?;
         let reader = pick_reader(&readers_of(&ctx)?, spec)?;
-        let cname = CString::new(reader.clone())
-            .map_err(|_| TransportError::Reader("reader name contains NUL".into()))?;
+        let cname =
+            CString::new(reader.clone()).map_err(|_| TransportError::Reader("reader name contains NUL".into()))?;
         let card = match ctx.connect(&cname, ShareMode::Shared, Protocols::T1) {
             Ok(c) => c,
-            Err(Error::ProtoMismatch) => ctx
-                .connect(&cname, ShareMode::Shared, Protocols::ANY)
-                .map_err(|e| map_err(&reader, e))?,
+            Err(Error::ProtoMismatch) => {
+                ctx.connect(&cname, ShareMode::Shared, Protocols::ANY).map_err(|e| map_err(&reader, e))?
+            }
             Err(e) => return Err(map_err(&reader, e)),
         };
-        Ok(PcscTransport {
-            card,
-            _ctx: ctx,
-            reader,
-            rbuf: vec![0u8; MAX_BUFFER_SIZE_EXTENDED],
-        })
+        Ok(PcscTransport { card, _ctx: ctx, reader, rbuf: vec![0u8; MAX_BUFFER_SIZE_EXTENDED] })
     }
 
     /// The reader's name.
@@ -137,10 +109,7 @@ impl PcscTransport {
 
     /// The card's ATR as the reader reports it.
     pub fn atr(&self) -> Result<Vec<u8>, TransportError> {
-        self.card
-            .status2_owned()
-            .map(|s| s.atr().to_vec())
-            .map_err(|e| map_err(&self.reader, e))
+        self.card.status2_owned().map(|s| s.atr().to_vec()).map_err(|e| map_err(&self.reader, e))
     }
 
     /// Reconnects the same handle without resetting the card: after [`TransportError::Removed`]
@@ -154,10 +123,7 @@ impl PcscTransport {
 
 impl Transport for PcscTransport {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.card
-            .transmit(apdu, &mut self.rbuf)
-            .map(|r| r.to_vec())
-            .map_err(|e| map_err(&self.reader, e))
+        self.card.transmit(apdu, &mut self.rbuf).map(|r| r.to_vec()).map_err(|e| map_err(&self.reader, e))
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
@@ -186,9 +152,6 @@ mod tests {
         assert!(e.contains("ambiguous") && !e.contains('\n'), "{e}");
         let e = pick_reader(&r, "7").unwrap_err().to_string();
         assert!(e.contains("no reader number 7"), "{e}");
-        assert!(pick_reader(&[], "x")
-            .unwrap_err()
-            .to_string()
-            .contains("no PC/SC reader"));
+        assert!(pick_reader(&[], "x").unwrap_err().to_string().contains("no PC/SC reader"));
     }
 }

@@ -95,10 +95,7 @@ pub enum Event<'a> {
     /// An unknown control byte, ignored.
     UnknownControl(u8),
     /// A command APDU and the response sent.
-    Apdu {
-        command: &'a [u8],
-        response: &'a [u8],
-    },
+    Apdu { command: &'a [u8], response: &'a [u8] },
     /// The response was too long to frame and was replaced by `6700`.
     ResponseTooLong(usize),
 }
@@ -121,10 +118,7 @@ impl std::fmt::Display for Ended {
         match self {
             Ended::Closed => write!(f, "vpcd closed the connection"),
             Ended::HalfFrame { got, want } => {
-                write!(
-                    f,
-                    "connection lost in the middle of a message ({got} of {want} bytes)"
-                )
+                write!(f, "connection lost in the middle of a message ({got} of {want} bytes)")
             }
             Ended::Stopped => write!(f, "stopped"),
             Ended::Io(e) => write!(f, "connection error: {e}"),
@@ -174,10 +168,7 @@ impl Stop {
     /// Sleeps up to `d`; returns true when stopped.
     fn sleep(&self, d: Duration) -> bool {
         let s = self.lock();
-        let (s, _) = self
-            .cv
-            .wait_timeout_while(s, d, |s| !s.stopped)
-            .unwrap_or_else(PoisonError::into_inner);
+        let (s, _) = self.cv.wait_timeout_while(s, d, |s| !s.stopped).unwrap_or_else(PoisonError::into_inner);
         s.stopped
     }
 
@@ -211,22 +202,14 @@ pub struct Config {
 impl Config {
     /// 127.0.0.1:`port` with the default back-off.
     pub fn local(port: u16) -> Config {
-        Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            backoff: DEFAULT_BACKOFF,
-        }
+        Config { addr: SocketAddr::from(([127, 0, 0, 1], port)), backoff: DEFAULT_BACKOFF }
     }
 }
 
 /// Connects to vpcd and serves `card` until `stop` is triggered, reconnecting after every
 /// disconnection (pcscd absent, stopped or restarted). The card is powered off at every
 /// disconnection and when the loop ends.
-pub fn serve<C: VirtualCard>(
-    cfg: &Config,
-    card: &mut C,
-    stop: &Stop,
-    log: &mut dyn FnMut(&Event<'_>),
-) {
+pub fn serve<C: VirtualCard>(cfg: &Config, card: &mut C, stop: &Stop, log: &mut dyn FnMut(&Event<'_>)) {
     let mut waiting_reported = false;
     while !stop.is_stopped() {
         let stream = match TcpStream::connect(cfg.addr) {
@@ -282,13 +265,7 @@ pub fn serve_connection<C: VirtualCard>(
         let mut hdr = [0u8; 2];
         match read_full(&mut stream, &mut hdr) {
             Ok(()) => {}
-            Err(ReadEnd::Eof(0)) => {
-                return if stop.is_stopped() {
-                    Ended::Stopped
-                } else {
-                    Ended::Closed
-                }
-            }
+            Err(ReadEnd::Eof(0)) => return if stop.is_stopped() { Ended::Stopped } else { Ended::Closed },
             Err(e) => return e.into_ended(2, stop),
         }
         let n = u16::from_be_bytes(hdr) as usize;
@@ -327,10 +304,7 @@ pub fn serve_connection<C: VirtualCard>(
                 if too_long {
                     log(&Event::ResponseTooLong(len));
                 }
-                log(&Event::Apdu {
-                    command: msg,
-                    response: &rsp,
-                });
+                log(&Event::Apdu { command: msg, response: &rsp });
             }
         }
     }
@@ -338,8 +312,7 @@ pub fn serve_connection<C: VirtualCard>(
 
 /// Writes one message (length ‖ data) in one write.
 fn send(stream: &mut TcpStream, out: &mut Vec<u8>, data: &[u8]) -> io::Result<()> {
-    let len = u16::try_from(data.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "message too long"))?;
+    let len = u16::try_from(data.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "message too long"))?;
     out.clear();
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(data);
@@ -366,10 +339,7 @@ impl Ended {
     /// Counts the 2 header bytes in a half frame cut inside the payload.
     fn plus_header(self) -> Ended {
         match self {
-            Ended::HalfFrame { got, want } => Ended::HalfFrame {
-                got: got + 2,
-                want: want + 2,
-            },
+            Ended::HalfFrame { got, want } => Ended::HalfFrame { got: got + 2, want: want + 2 },
             e => e,
         }
     }
@@ -447,10 +417,7 @@ mod tests {
     #[test]
     fn protocol_split_writes_half_frames_and_reconnect() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let cfg = Config {
-            addr: l.local_addr().unwrap(),
-            backoff: Duration::from_millis(20),
-        };
+        let cfg = Config { addr: l.local_addr().unwrap(), backoff: Duration::from_millis(20) };
         let stop = Arc::new(Stop::new());
         let st = stop.clone();
         let h = std::thread::spawn(move || {

@@ -1,0 +1,108 @@
+//! One JPKI key pair: its state, key, certificates and PIN, as persisted.
+
+use crate::card::OwnerPin;
+use crate::crypto::SecretBytes;
+use crate::sw::Sw;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::traits::PublicKeyParts;
+use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use serde::{Deserialize, Serialize};
+
+use super::command::PairId;
+
+/// Lifecycle of a pair (`applet-spec/jpki.md`, "Pair states").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PairState {
+    Empty,
+    KeyGenerated,
+    AwaitingPin,
+    TemporaryPin,
+    Active,
+}
+
+impl PairState {
+    /// The status byte of PAIR STATUS.
+    pub fn code(self) -> u8 {
+        match self {
+            PairState::Empty => 0,
+            PairState::KeyGenerated => 1,
+            PairState::AwaitingPin => 2,
+            PairState::TemporaryPin => 3,
+            PairState::Active => 4,
+        }
+    }
+
+    /// Whether the pair has a PIN a user may present.
+    pub fn has_usable_pin(self) -> bool {
+        matches!(self, PairState::TemporaryPin | PairState::Active)
+    }
+}
+
+/// What persists of one pair. The private key is PKCS#1 DER in a zeroizing container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair {
+    pub state: PairState,
+    pub key: Option<SecretBytes>,
+    pub cert: Option<Vec<u8>>,
+    pub ca_cert: Option<Vec<u8>>,
+    pub pin: Option<OwnerPin>,
+}
+
+impl Pair {
+    pub fn empty() -> Pair {
+        Pair { state: PairState::Empty, key: None, cert: None, ca_cert: None, pin: None }
+    }
+
+    /// The private key, parsed.
+    pub fn private_key(&self) -> Option<RsaPrivateKey> {
+        self.key.as_ref().and_then(|k| RsaPrivateKey::from_pkcs1_der(k.expose()).ok())
+    }
+
+    /// Stores a freshly generated key.
+    pub fn set_key(&mut self, key: &RsaPrivateKey) -> Result<(), Sw> {
+        let der = key.to_pkcs1_der().map_err(|_| Sw::ExecutionError)?;
+        self.key = Some(SecretBytes::new(der.as_bytes().to_vec()));
+        self.state = PairState::KeyGenerated;
+        Ok(())
+    }
+}
+
+/// PIN policy per pair (J§4; seeds.md §2): auth = 4 ASCII digits, 3 tries; sign = 6-16 of
+/// `A-Z0-9`, 5 tries.
+pub fn pin_well_formed(pair: PairId, pin: &[u8]) -> bool {
+    match pair {
+        PairId::Auth => pin.len() == 4 && pin.iter().all(u8::is_ascii_digit),
+        PairId::Sign => {
+            (6..=16).contains(&pin.len()) && pin.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        }
+    }
+}
+
+/// Try limits (OpenSC `jpki.h`, J§4).
+pub fn try_limit(pair: PairId) -> u8 {
+    match pair {
+        PairId::Auth => 3,
+        PairId::Sign => 5,
+    }
+}
+
+/// The ISO 7816-8 public key template `7F49 {81 n, 82 e}`.
+pub fn public_key_template(key: &RsaPublicKey) -> Vec<u8> {
+    let mut inner = crate::tlv::tlv(0x81, &key.n().to_bytes_be());
+    inner.extend(crate::tlv::tlv(0x82, &key.e().to_bytes_be()));
+    crate::tlv::tlv(0x7F49, &inner)
+}
+
+/// The RSA public key inside a DER X.509 certificate, if it is one.
+pub fn certificate_public_key(der: &[u8]) -> Option<RsaPublicKey> {
+    use der::{Decode, Encode};
+    use rsa::pkcs8::DecodePublicKey;
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let spki = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
+    RsaPublicKey::from_public_key_der(&spki).ok()
+}
+
+/// The public exponent JPKI keys use.
+pub fn exponent() -> BigUint {
+    BigUint::from(65537u32)
+}

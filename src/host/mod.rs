@@ -1,0 +1,3 @@
+//! Host-side clients that drive any `Transport`: the test CA, GP client, TSMs, ACE, JPKI client.
+
+pub mod ca;
