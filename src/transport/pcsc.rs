@@ -123,7 +123,15 @@ impl PcscTransport {
 
 impl Transport for PcscTransport {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.card.transmit(apdu, &mut self.rbuf).map(|r| r.to_vec()).map_err(|e| map_err(&self.reader, e))
+        let rsp = self.card.transmit(apdu, &mut self.rbuf).map_err(|e| map_err(&self.reader, e))?;
+        // vpcd reports success with no bytes when the card's connection closed mid-APDU.
+        if rsp.len() < 2 {
+            return Err(TransportError::Reader(format!(
+                "reader '{}': the card answered no status word (removed during the command?)",
+                self.reader
+            )));
+        }
+        Ok(rsp.to_vec())
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, TransportError> {

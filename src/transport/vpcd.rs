@@ -24,7 +24,8 @@
 //!
 //! When the connection drops (pcscd stopped or restarted, or a frame cut in the middle), the
 //! card loses power as a real card pulled from a reader would: volatile state is reset, the
-//! image stays as the last per-APDU commit left it. [`serve`] then reconnects with a back-off.
+//! image stays as the last per-APDU commit left it. [`serve`] then reconnects after a pause long
+//! enough for pcscd to see the slot empty ([`DEFAULT_SETTLE`]).
 
 use crate::card::Card;
 use crate::sw::Sw;
@@ -40,6 +41,12 @@ pub const DEFAULT_PORT: u16 = 35963;
 pub const MAX_MESSAGE: usize = 0xFFFF;
 /// Pause between connection attempts when vpcd is not listening.
 pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(500);
+/// Pause before connecting where a card may just have left the slot: at start (a previous card
+/// process may have died a moment ago) and after a lost connection. pcscd polls presence every
+/// 400 ms, and vpcd accepts a waiting card only inside that poll; a card that connects before
+/// pcscd has seen the slot empty replaces the old one unnoticed, and after a client's failed
+/// transmit or reset in that gap pcsc-lite 1.9.9 keeps reporting the reader empty for good.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(600);
 
 /// Control bytes from vpcd.
 pub const CTRL_POWER_OFF: u8 = 0x00;
@@ -195,14 +202,16 @@ pub struct Config {
     /// vpcd's listening address (127.0.0.1:PORT: vpcd listens on all interfaces, the card only
     /// ever connects over loopback).
     pub addr: SocketAddr,
-    /// Pause between connection attempts.
+    /// Pause between connection attempts while vpcd is not listening.
     pub backoff: Duration,
+    /// Pause before the first connection and after a lost one ([`DEFAULT_SETTLE`]).
+    pub settle: Duration,
 }
 
 impl Config {
     /// 127.0.0.1:`port` with the default back-off.
     pub fn local(port: u16) -> Config {
-        Config { addr: SocketAddr::from(([127, 0, 0, 1], port)), backoff: DEFAULT_BACKOFF }
+        Config { addr: SocketAddr::from(([127, 0, 0, 1], port)), backoff: DEFAULT_BACKOFF, settle: DEFAULT_SETTLE }
     }
 }
 
@@ -211,6 +220,10 @@ impl Config {
 /// disconnection and when the loop ends.
 pub fn serve<C: VirtualCard>(cfg: &Config, card: &mut C, stop: &Stop, log: &mut dyn FnMut(&Event<'_>)) {
     let mut waiting_reported = false;
+    if stop.sleep(cfg.settle) {
+        card.power_off();
+        return;
+    }
     while !stop.is_stopped() {
         let stream = match TcpStream::connect(cfg.addr) {
             Ok(s) => s,
@@ -242,7 +255,7 @@ pub fn serve<C: VirtualCard>(cfg: &Config, card: &mut C, stop: &Stop, log: &mut 
             break;
         }
         log(&Event::Disconnected(&ended));
-        if stop.sleep(cfg.backoff) {
+        if stop.sleep(cfg.settle) {
             break;
         }
     }
@@ -417,7 +430,11 @@ mod tests {
     #[test]
     fn protocol_split_writes_half_frames_and_reconnect() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let cfg = Config { addr: l.local_addr().unwrap(), backoff: Duration::from_millis(20) };
+        let cfg = Config {
+            addr: l.local_addr().unwrap(),
+            backoff: Duration::from_millis(20),
+            settle: Duration::from_millis(20),
+        };
         let stop = Arc::new(Stop::new());
         let st = stop.clone();
         let h = std::thread::spawn(move || {
