@@ -297,11 +297,26 @@ fn e2e_pcsc() {
     assert_eq!(tx(&mut c0, "8006000000"), "000000019000");
     assert_eq!(tx(&mut c0, "8006000000"), "000000029000");
     assert_eq!(tx(&mut c1, "8006000000"), "000000019000");
+    // pcscd's GET ATR presence polls (every 400 ms) leave volatile state alone.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(tx(&mut c0, "8006000000"), "000000039000");
     // A warm reset by the client drops volatile state and the selection.
     assert_eq!(up(&c1.reset().unwrap()), ATR);
     assert_eq!(tx(&mut c1, SELECT_TEST), "9000");
     assert_eq!(tx(&mut c1, "8006000000"), "000000019000");
     drop(c1);
+
+    say("e2e_pcsc: a command too long for vpcd drops the card; gpse serve reconnects");
+    let mut huge = vec![0x80, 0x01, 0x00, 0x00, 0x00, 0xFF, 0xFF];
+    huge.resize(7 + 0xFFFF, 0x11);
+    huge.extend_from_slice(&[0x00, 0x00]);
+    assert!(c0.transmit(&huge).is_err());
+    drop(c0);
+    let mut c0 = wait_card(R0, &serve);
+    assert_eq!(tx(&mut c0, SELECT_TEST), "9000");
+    assert_eq!(counter(&mut c0), 5, "persistent state kept");
+    assert_eq!(tx(&mut c0, "8006000000"), "000000019000", "volatile state lost with the power");
+    assert!(serve.log().contains("[0] disconnected (vpcd closed the connection)"), "{}", serve.log());
 
     say("e2e_pcsc: gpse send --reader");
     let bin = env!("CARGO_BIN_EXE_gpse");
