@@ -12,10 +12,13 @@ pub mod crypto;
 pub mod gp;
 pub mod hexutil;
 pub mod host;
+pub mod scp03;
+pub mod script;
 pub mod store;
 pub mod sw;
 pub mod tlv;
 pub mod transport;
+pub mod vectors;
 
 pub use apdu::{Command, Response};
 pub use card::{Aid, Card, CardImage};

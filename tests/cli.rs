@@ -145,3 +145,41 @@ fn version_and_help() {
     let out = gpse().arg("--help").output().unwrap();
     assert!(String::from_utf8(out.stdout).unwrap().contains("Examples:"));
 }
+
+#[test]
+fn run_replays_scripts_records_and_reports() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let d = tempfile::tempdir().unwrap();
+    init(d.path());
+    let out = gpse().args(["run", "--state"]).arg(d.path()).arg(data.join("native-basic.gpse")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.ends_with("native-basic.gpse: 14 exchanges, 14 expectations met, 0 not met\n"), "{s}");
+    // Record on a fresh seeded card, replay it.
+    let rec = d.path().join("rec.gpse");
+    let out = gpse()
+        .args(["run", "--fresh", "--seed", "5", "-q", "--record"])
+        .arg(&rec)
+        .arg(data.join("apdutool.scr"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = fs::read_to_string(&rec).unwrap();
+    assert!(text.starts_with("# recorded by gpse"), "{text}");
+    assert!(text.contains("80010000030102037F => 0102039000"), "{text}");
+    let out = gpse().args(["run", "--fresh", "--seed", "5", "-q"]).arg(&rec).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // A mismatch: exit 1 and the line.
+    let bad = d.path().join("bad.gpse");
+    fs::write(&bad, "00A4040008A000000151000000 => 6A82\n").unwrap();
+    let out = gpse().args(["run", "--fresh", "-q"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("bad.gpse:1: response mismatch"));
+    // A malformed script: exit 2, one line, nothing sent to the card.
+    let before = fs::read(d.path().join("card.gpse")).unwrap();
+    fs::write(&bad, "00A404000AF0475053455445535401\n8003000000\nchannel 99\n").unwrap();
+    let out = gpse().args(["run", "--state"]).arg(d.path()).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("bad.gpse:3: channel '99'"));
+    assert_eq!(fs::read(d.path().join("card.gpse")).unwrap(), before);
+}

@@ -326,6 +326,12 @@ fn e2e_pcsc() {
     assert_eq!(lines.len(), 2, "{out}");
     assert_eq!(lines[0], ISD_FCI);
     assert_eq!(lines[1], cplc);
+    // Host code over PC/SC: an SCP03 session (C-MAC, C-DEC, R-MAC, R-ENC) with the ISD.
+    let k = "404142434445464748494A4B4C4D4E4F";
+    let (st, out, err) = tool(bin, &["send", "--reader", R1, "--scp03", k, "--level", "33", SELECT_ISD, "80CA9F7F00"]);
+    assert!(st.success(), "{err}");
+    assert!(out.contains("# SCP03 session on channel 0"), "{out}");
+    assert!(out.contains(&format!("< {cplc}")), "{out}");
     let (st, _, err) = tool(bin, &["send", "--reader", "No Such Reader", SELECT_ISD]);
     assert!(!st.success());
     assert!(err.contains("no reader 'No Such Reader'; readers are 0: Virtual PCD 00 00"), "{err}");

@@ -12,6 +12,10 @@
 //! | 06 | increment the volatile counter (cleared on reset) | the new counter, 4 bytes |
 //!
 //! Other INS: `6D00`; an interindustry CLA: `6E00`.
+//!
+//! It uses its security domain's SCP03 secure channel ([`Applet::uses_secure_channel`]):
+//! INITIALIZE UPDATE and EXTERNAL AUTHENTICATE (INS `50`/`82`) open a session with the ISD's keys
+//! while it is selected, and its commands are then unwrapped and its responses wrapped.
 
 use crate::apdu::{Command, Response};
 use crate::card::{Applet, Ctx, ModuleImpl, Outcome, Persistent};
@@ -76,6 +80,10 @@ impl Applet for TestApp {
 
     fn power_reset(&mut self) {
         self.volatile_counter = 0;
+    }
+
+    fn uses_secure_channel(&self) -> bool {
+        true
     }
 
     fn take_dirty(&mut self) -> bool {

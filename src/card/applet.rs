@@ -71,6 +71,16 @@ pub trait Applet: Send {
     fn on_event(&mut self, ev: CardEvent) {
         let _ = ev;
     }
+
+    /// Whether this applet uses the secure channel of its associated security domain, as a Java
+    /// Card applet does that hands INITIALIZE UPDATE and EXTERNAL AUTHENTICATE to
+    /// `GPSystem.getSecureChannel().processSecurity()` and unwraps its commands with it (GP Card
+    /// API `SecureChannel`). When `true`, the runtime answers those two commands (CLA `8x`/`Cx`,
+    /// INS `50`/`82`) with the SD's keys, unwraps every command on the channel while a session is
+    /// open, wraps the responses, and passes the level in [`Ctx::security_level`].
+    fn uses_secure_channel(&self) -> bool {
+        false
+    }
 }
 
 /// Persistent applet state: reads are free, any mutable access marks it dirty, and the runtime

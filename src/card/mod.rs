@@ -23,6 +23,7 @@ use crate::applets::catalog;
 use crate::crypto::CardRng;
 use crate::gp;
 use crate::gp::registry::InstanceKind;
+use crate::scp03::card::Session;
 use crate::store::{Durability, Store, StoreError};
 use crate::sw::Sw;
 use std::collections::HashMap;
@@ -37,10 +38,13 @@ pub enum CardError {
     Content(String, String),
 }
 
-/// What is selected on one open logical channel.
+/// What is selected on one open logical channel, and its secure channel session.
 #[derive(Debug, Clone, Default)]
 pub struct Channel {
     pub selected: Option<Aid>,
+    /// The SCP03 session of the security domain serving the selected instance (AmdD §5.6: a
+    /// session is bound to one logical channel; GPCS §10.2.3).
+    pub session: Session,
 }
 
 /// One emulated secure element.
@@ -175,7 +179,16 @@ impl Card {
     pub fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
         let rsp = match Command::parse(apdu) {
             Ok(cmd) => self.transmit_command(&cmd),
-            Err(sw) => Response::status(sw),
+            Err(sw) => {
+                // A malformed APDU on a channel with a secure channel session is a failed
+                // command of that session: the session ends (AmdD §5.6).
+                if let Some(ch) = apdu.first().and_then(|&c| Class::parse(c).ok()) {
+                    if let Some(s) = self.session_mut(ch.channel) {
+                        s.take();
+                    }
+                }
+                Response::status(sw)
+            }
         };
         rsp.to_bytes()
     }
@@ -225,7 +238,72 @@ impl Card {
             }
         }
         let target = self.channels[ch as usize].as_ref().and_then(|c| c.selected.clone()).ok_or(Sw::FileNotFound)?;
-        self.process_on(ch, &target, cmd)
+        let Some(sd) = self.secure_channel_provider(&target) else {
+            return self.process_on(ch, &target, cmd);
+        };
+        // Secure channel (AmdD §5.6, §7.1; GPCS §10.2.3). INITIALIZE UPDATE and EXTERNAL
+        // AUTHENTICATE go to the session handling itself, never through unwrap.
+        if class.proprietary && matches!(cmd.ins, 0x50 | 0x82) {
+            if sd == target {
+                return self.process_on(ch, &target, cmd);
+            }
+            return match cmd.ins {
+                0x50 => gp::scp::initialize_update(self, ch, &sd, cmd),
+                _ => gp::scp::external_authenticate(self, ch, cmd),
+            };
+        }
+        let session = self.session_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+        match session {
+            Session::Authenticated(a) => {
+                // Every command is checked against the session level; a failure ends the
+                // session and the command does nothing (AmdD §5.6).
+                let plain = match a.unwrap(cmd) {
+                    Ok(p) => p,
+                    Err(sw) => {
+                        session.take();
+                        return Err(sw);
+                    }
+                };
+                let rsp = self.process_on(ch, &target, &plain).unwrap_or_else(Response::status);
+                match self.session_mut(ch) {
+                    Some(Session::Authenticated(a)) => Ok(a.wrap(rsp)),
+                    _ => Ok(rsp),
+                }
+            }
+            _ => {
+                // EXTERNAL AUTHENTICATE must immediately follow INITIALIZE UPDATE (GPCS D.4.2):
+                // any other command cancels a pending authentication.
+                session.take();
+                if class.secure_messaging {
+                    // Secure messaging without a session (GP Card API `SecureChannel.unwrap`).
+                    return Err(Sw::SecurityNotSatisfied);
+                }
+                self.process_on(ch, &target, cmd)
+            }
+        }
+    }
+
+    /// The security domain whose secure channel serves `aid`: itself for a security domain, the
+    /// associated one for an applet that uses its SD's secure channel
+    /// ([`Applet::uses_secure_channel`]), `None` otherwise.
+    fn secure_channel_provider(&self, aid: &Aid) -> Option<Aid> {
+        let inst = self.image.instance(aid)?;
+        match inst.kind {
+            InstanceKind::IssuerSecurityDomain | InstanceKind::SecurityDomain => Some(aid.clone()),
+            InstanceKind::Application => {
+                self.applets.get(aid).filter(|a| a.uses_secure_channel()).map(|_| inst.sd.clone())
+            }
+        }
+    }
+
+    /// The secure channel session of an open channel.
+    pub(crate) fn session_mut(&mut self, ch: u8) -> Option<&mut Session> {
+        self.channels.get_mut(ch as usize).and_then(|c| c.as_mut()).map(|c| &mut c.session)
+    }
+
+    /// The secure channel session of an open channel.
+    pub fn session(&self, ch: u8) -> Option<&Session> {
+        self.channels.get(ch as usize).and_then(|c| c.as_ref()).map(|c| &c.session)
     }
 
     fn channel_open(&self, ch: u8) -> bool {
@@ -240,9 +318,9 @@ impl Card {
             InstanceKind::IssuerSecurityDomain | InstanceKind::SecurityDomain => gp::process(self, ch, aid, cmd),
             InstanceKind::Application => {
                 let life_cycle = self.image.life_cycle;
+                let security_level = self.session(ch).and_then(|s| s.level()).map(|l| l.current());
                 let applet = self.applets.get_mut(aid).ok_or(Sw::FileNotFound)?;
-                let mut ctx =
-                    Ctx { channel: ch, aid, rng: &mut self.rng, card_life_cycle: life_cycle, security_level: None };
+                let mut ctx = Ctx { channel: ch, aid, rng: &mut self.rng, card_life_cycle: life_cycle, security_level };
                 applet.process(&mut ctx, cmd)
             }
         }

@@ -95,6 +95,20 @@ fn no_privileges() -> String {
 /// ENC, MAC and DEK key bytes.
 pub type KeyBytes = (Vec<u8>, Vec<u8>, Vec<u8>);
 
+/// Parses `ENC:MAC:DEK` (hex; one key alone stands for all three), as the CLI and scripts write
+/// key sets. Lengths are checked where the keys are used.
+pub fn parse_key_triple(s: &str) -> Result<KeyBytes, String> {
+    let hexk = |what: &str, k: &str| parse_hex(k).map_err(|e| format!("{what} key '{k}': {e}"));
+    match s.split(':').collect::<Vec<_>>().as_slice() {
+        [e, m, d] => Ok((hexk("ENC", e)?, hexk("MAC", m)?, hexk("DEK", d)?)),
+        [k] => {
+            let k = hexk("the", k)?;
+            Ok((k.clone(), k.clone(), k))
+        }
+        _ => Err("keys are ENC:MAC:DEK (or one key for all three)".into()),
+    }
+}
+
 /// Overrides from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {

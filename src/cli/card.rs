@@ -1,7 +1,7 @@
 //! `gpse card`: create and inspect card images.
 
-use super::common::{hex_arg, open_card, parse_num, CardDir};
-use gpse::card::profile::{KeyBytes, Overrides, Profile};
+use super::common::{open_card, parse_keys, parse_num, CardDir};
+use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardEvent};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
@@ -62,19 +62,6 @@ pub fn run(c: CardCmd) -> Result<ExitCode, String> {
             println!("factory reset delivered to {}", a.dir.path().display());
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-/// Parses `ENC:MAC:DEK`.
-pub fn parse_keys(s: &str) -> Result<KeyBytes, String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    match parts.as_slice() {
-        [e, m, d] => Ok((hex_arg("ENC key", e)?, hex_arg("MAC key", m)?, hex_arg("DEK key", d)?)),
-        [k] => {
-            let k = hex_arg("key", k)?;
-            Ok((k.clone(), k.clone(), k))
-        }
-        _ => Err("--keys takes ENC:MAC:DEK (or one key for all three)".into()),
     }
 }
 

@@ -3,8 +3,13 @@
 
 mod card;
 mod common;
+mod jpki;
+mod run;
 mod send;
 mod serve;
+mod trace;
+mod tsm;
+mod vectors;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +34,17 @@ pub enum Cmd {
     Card(card::CardCmd),
     /// Send APDUs to a card and print each command and response.
     Send(send::SendArgs),
+    /// Replay an APDU script (native, scriptor, apdutool, plain hex), checking expectations.
+    Run(run::RunArgs),
+    /// Conformance vectors: run them, print a table, write JUnit XML.
+    #[command(subcommand)]
+    Vectors(vectors::VectorsCmd),
+    /// Print a script or recording with each command named and its TLV decoded.
+    Trace(trace::TraceArgs),
+    /// The service's roles: SP-TSM personalisation of the JPKI applet, the app's activation.
+    Tsm(tsm::TsmArgs),
+    /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
+    Jpki(jpki::JpkiArgs),
     /// Serve card images behind pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
     Serve(serve::ServeArgs),
 }
@@ -38,6 +54,11 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     match cli.command {
         Cmd::Card(c) => card::run(c),
         Cmd::Send(a) => send::run(a),
+        Cmd::Jpki(a) => jpki::run(a),
+        Cmd::Run(a) => run::run(a),
+        Cmd::Trace(a) => trace::run(a),
+        Cmd::Tsm(a) => tsm::run(a),
+        Cmd::Vectors(c) => vectors::run(c),
         Cmd::Serve(a) => serve::run(a),
     }
 }

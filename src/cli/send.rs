@@ -1,14 +1,29 @@
-//! `gpse send`: APDUs in order to one powered card.
+//! `gpse send`: APDUs in order to one powered card, optionally inside an SCP03 secure channel.
 
-use super::common::{hex_arg, open_transport, parse_num, CardDir};
-use gpse::apdu::{Command, Response};
+use super::common::{hex_arg, open_transport, parse_keys, parse_num, CardDir};
+use gpse::apdu::{Class, Command, Response};
+use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
+use gpse::scp03::host::{HostSession, OpenOptions};
+use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::tlv;
+use gpse::transport::{Transport, TransportError};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
-Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00")]
+Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00
+
+With --scp03 the APDUs are still sent in the order given. SELECT commands (CLA 0x, INS A4) go in
+plain. Before the first other APDU, a secure channel is opened with the security domain selected
+on that APDU's logical channel (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE at --level), and that APDU
+and the following ones on the same channel are wrapped (C-MAC, C-DECRYPTION) and their responses
+unwrapped (R-MAC, R-ENC). `>`/`<` show the plain command and response; -v adds the wire bytes
+(`>>`/`<<`), including INITIALIZE UPDATE and EXTERNAL AUTHENTICATE. A later SELECT ends the session
+on the card; the next APDU that is not a SELECT opens a new one. APDUs on other channels go plain.
+Session keys are printed only with --show-keys.
+Example: gpse send --state ./card --scp03 404142434445464748494A4B4C4D4E4F --level 33 \\
+           00A4040008A000000151000000 80CA00CF00")]
 pub struct SendArgs {
     #[command(flatten)]
     pub dir: CardDir,
@@ -19,15 +34,47 @@ pub struct SendArgs {
     /// Print only the responses, one hex line each.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Also print a decoded view (status word meaning, TLV structure).
+    /// Also print a decoded view (status word meaning, TLV structure) and, with --scp03, the
+    /// wire bytes.
     #[arg(long, short, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Seed the card's RNG for reproducible challenges and keys.
+    /// Seed the card's RNG for reproducible challenges and keys (also seeds the host challenge).
     #[arg(long, value_parser = parse_num)]
     pub seed: Option<u64>,
+    /// Open an SCP03 secure channel with these static keys: ENC:MAC:DEK (hex, 16/24/32 bytes
+    /// each) or one key for all three, with an optional key version number in hex (default 00:
+    /// the card's first key set), e.g. 404142434445464748494A4B4C4D4E4F@30.
+    #[arg(long, value_name = "ENC:MAC:DEK[@KVN]")]
+    pub scp03: Option<String>,
+    /// SCP03 security level (EXTERNAL AUTHENTICATE P1): 00, 01 (C-MAC), 03 (+C-DEC),
+    /// 11 (C-MAC+R-MAC), 13 (C-DEC+C-MAC+R-MAC) or 33 (all).
+    #[arg(long, default_value = "01", requires = "scp03")]
+    pub level: SecurityLevel,
+    /// The 8-byte host challenge (hex) instead of a random one.
+    #[arg(long, value_name = "HEX", requires = "scp03")]
+    pub host_challenge: Option<String>,
+    /// Print the SCP03 session keys (S-ENC, S-MAC, S-RMAC). They are never printed otherwise.
+    #[arg(long, requires = "scp03")]
+    pub show_keys: bool,
     /// The APDUs, hex (spaces inside one argument are fine when quoted).
     #[arg(required = true, value_name = "APDU")]
     pub apdus: Vec<String>,
+}
+
+/// `ENC:MAC:DEK[@KVN]`.
+fn parse_scp03(s: &str) -> Result<(StaticKeys, u8), String> {
+    let (k, kvn) = match s.rsplit_once('@') {
+        Some((k, v)) => {
+            // Hex, as GP tools write key version numbers.
+            let h = v.trim_start_matches("0x").trim_start_matches("0X");
+            let kvn = u8::from_str_radix(h, 16).map_err(|_| format!("--scp03: KVN '{v}' is not one hex byte"))?;
+            (k, kvn)
+        }
+        None => (s, 0),
+    };
+    let (e, m, d) = parse_keys(k).map_err(|e| format!("--scp03: {e}"))?;
+    let keys = StaticKeys::new(&e, &m, &d).map_err(|e| format!("--scp03: {e}"))?;
+    Ok((keys, kvn))
 }
 
 pub fn run(a: SendArgs) -> Result<ExitCode, String> {
@@ -38,20 +85,135 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         .enumerate()
         .map(|(i, s)| hex_arg(&format!("APDU {}", i + 1), s))
         .collect::<Result<Vec<_>, _>>()?;
+    let scp = a.scp03.as_deref().map(parse_scp03).transpose()?;
+    let host_challenge = match &a.host_challenge {
+        Some(h) => Some(
+            <[u8; 8]>::try_from(hex_arg("--host-challenge", h)?)
+                .map_err(|_| "--host-challenge is 8 bytes".to_string())?,
+        ),
+        None => None,
+    };
     let mut card = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
-    for apdu in apdus {
-        let rsp = card.transmit(&apdu).map_err(|e| format!("{}: {e}", card.name()))?;
-        if a.quiet {
-            println!("{}", upper(&rsp));
+    let Some((keys, kvn)) = scp else {
+        for apdu in apdus {
+            let rsp = card.transmit(&apdu).map_err(|e| format!("{}: {e}", card.name()))?;
+            print_exchange(&a, &apdu, &rsp);
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let commands = apdus
+        .iter()
+        .enumerate()
+        .map(|(i, b)| Command::parse(b).map_err(|sw| format!("APDU {}: malformed ({sw})", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Host challenges: OS randomness, or a stream of their own when --seed makes the card
+    // reproducible.
+    let mut host_rng = CardRng::new(a.seed.map(|s| s ^ 0x5343_5030_3348_4F53));
+    let verbose = a.verbose > 0 && !a.quiet;
+    let mut t = Traced { inner: &mut *card, show: false };
+    let mut session: Option<HostSession> = None;
+    for (apdu, cmd) in apdus.iter().zip(&commands) {
+        let class = Class::parse(cmd.cla).ok();
+        let is_select = class.is_some_and(|c| !c.proprietary) && cmd.ins == 0xA4;
+        let channel = class.map_or(0, |c| c.channel);
+        if is_select {
+            if session.as_ref().is_some_and(|s| s.channel() == channel) && !a.quiet {
+                println!("# SELECT ends the secure channel session on channel {channel}");
+            }
+            session = session.filter(|s| s.channel() != channel);
+            let rsp = t.transmit(apdu).map_err(|e| e.to_string())?;
+            print_exchange(&a, apdu, &rsp);
             continue;
         }
-        println!("> {}", upper(&apdu));
-        println!("< {}", upper(&rsp));
+        if session.is_none() {
+            let opts = OpenOptions { kvn, level: a.level, host_challenge, channel };
+            t.show = verbose;
+            let s = HostSession::open(&mut t, &keys, &opts, &mut host_rng)
+                .map_err(|e| format!("opening the SCP03 secure channel: {e}"))?;
+            t.show = false;
+            if !a.quiet {
+                let i = s.info();
+                println!(
+                    "# SCP03 session on channel {channel}: KVN {:02X}, i {:02X}, level {}, AES-{}{}",
+                    i.kvn,
+                    i.i,
+                    s.level(),
+                    keys.len() * 8,
+                    i.seq_counter.map_or(String::new(), |c| format!(", sequence counter {c:06X}"))
+                );
+                if a.show_keys {
+                    let [e, m, r] = s.session_keys().expose();
+                    println!("# session keys: S-ENC {} S-MAC {} S-RMAC {}", upper(e), upper(m), upper(r));
+                }
+            }
+            session = Some(s);
+        }
+        let s = session.as_mut().filter(|s| s.channel() == channel);
+        let Some(s) = s else {
+            let rsp = t.transmit(apdu).map_err(|e| e.to_string())?;
+            print_exchange(&a, apdu, &rsp);
+            continue;
+        };
+        let x = s.exchange(&mut t, cmd).map_err(|e| format!("secure channel: {e}"))?;
+        let plain = x.response.to_bytes();
+        if a.quiet {
+            println!("{}", upper(&plain));
+            continue;
+        }
+        println!("> {}", upper(&cmd.to_bytes()));
+        if verbose {
+            println!(">> {}", upper(&x.wire_command));
+            println!("<< {}", upper(&x.wire_response));
+        }
+        println!("< {}", upper(&plain));
         if a.verbose > 0 {
-            print_decoded(&apdu, &rsp);
+            print_decoded(&cmd.to_bytes(), &plain);
+        }
+        if !x.response.sw.is_success_or_warning() && s.level().c_mac() {
+            // The card may have ended the session (a security error does); GP commands that
+            // follow would fail, so say so rather than guess.
+            if x.response.sw == gpse::Sw::SecurityNotSatisfied {
+                println!("# 6982: the card ended the secure channel session");
+                session = None;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the wire exchanges of INITIALIZE UPDATE and EXTERNAL AUTHENTICATE with -v.
+struct Traced<'a> {
+    inner: &'a mut dyn Transport,
+    show: bool,
+}
+
+impl Transport for Traced<'_> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let r = self.inner.transmit(apdu)?;
+        if self.show {
+            println!(">> {}", upper(apdu));
+            println!("<< {}", upper(&r));
+        }
+        Ok(r)
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.inner.reset()
+    }
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+}
+
+fn print_exchange(a: &SendArgs, apdu: &[u8], rsp: &[u8]) {
+    if a.quiet {
+        println!("{}", upper(rsp));
+        return;
+    }
+    println!("> {}", upper(apdu));
+    println!("< {}", upper(rsp));
+    if a.verbose > 0 {
+        print_decoded(apdu, rsp);
+    }
 }
 
 fn print_decoded(apdu: &[u8], rsp: &[u8]) {

@@ -3,6 +3,7 @@
 
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, Card, Outcome};
+use crate::gp::scp;
 use crate::sw::Sw;
 use crate::tlv;
 
@@ -11,13 +12,21 @@ use crate::tlv;
 enum IsdCommand {
     /// GET DATA with the tag in P1P2 (GPCS §11.3).
     GetData { tag: u16 },
+    /// INITIALIZE UPDATE (AmdD §7.1.1), GP class only.
+    InitializeUpdate,
+    /// EXTERNAL AUTHENTICATE (AmdD §7.1.2), GP class only.
+    ExternalAuthenticate,
 }
 
 impl TryFrom<&Command> for IsdCommand {
     type Error = Sw;
     fn try_from(c: &Command) -> Result<Self, Sw> {
+        let gp_class = c.cla & 0x80 != 0;
         match c.ins {
             0xCA => Ok(IsdCommand::GetData { tag: c.p1p2() }),
+            0x50 if gp_class => Ok(IsdCommand::InitializeUpdate),
+            0x82 if gp_class => Ok(IsdCommand::ExternalAuthenticate),
+            0x50 | 0x82 => Err(Sw::ClaNotSupported),
             // A SELECT the runtime could not match (unknown AID, or by file ID): the ISD has no
             // files, so "not found", as OpenSC's probes expect (pcsc.md §12.10).
             0xA4 => Err(Sw::FileNotFound),
@@ -39,15 +48,17 @@ pub fn select(card: &mut Card, _ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
 }
 
 /// Commands for the ISD.
-pub fn process(card: &mut Card, _ch: u8, _aid: &Aid, cmd: &Command) -> Outcome {
+pub fn process(card: &mut Card, ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
     match IsdCommand::try_from(cmd)? {
-        IsdCommand::GetData { tag } => get_data(card, tag),
+        IsdCommand::GetData { tag } => get_data(card, ch, tag),
+        IsdCommand::InitializeUpdate => scp::initialize_update(card, ch, aid, cmd),
+        IsdCommand::ExternalAuthenticate => scp::external_authenticate(card, ch, cmd),
     }
 }
 
 /// GET DATA returns the full TLV whatever the class (what real cards do; `globalplatform.md`
 /// §B.3 uncertain point 4).
-fn get_data(card: &Card, tag: u16) -> Outcome {
+fn get_data(card: &Card, ch: u8, tag: u16) -> Outcome {
     let img = card.image();
     let isd = img.isd();
     let keys = isd.keys.as_ref();
@@ -61,6 +72,8 @@ fn get_data(card: &Card, tag: u16) -> Outcome {
             let ks = keys.and_then(|k| k.key_sets.first()).ok_or(Sw::ReferencedDataNotFound)?;
             ks.seq_counter.to_be_bytes()[1..].to_vec()
         }
+        // Current Security Level of this channel's session (GPCS T10-1, §11.3.3.1).
+        0x00D3 => vec![scp::current_security_level(card, ch)],
         _ => return Err(Sw::ReferencedDataNotFound),
     };
     let t = if tag > 0xFF { tag as u32 } else { tag as u32 & 0xFF };

@@ -5,6 +5,7 @@
 
 pub mod isd;
 pub mod registry;
+pub mod scp;
 
 use crate::apdu::Command;
 use crate::card::{Aid, Card, Outcome};
@@ -19,12 +20,15 @@ pub fn process(card: &mut Card, ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
     isd::process(card, ch, aid, cmd)
 }
 
-/// The security domain on channel `ch` is being deselected (its secure channel session ends).
+/// The instance on channel `ch` is being deselected (SELECT of another application, channel
+/// close): the channel's secure channel session ends (AmdD §5.6; GPCS §10.2.3).
 pub fn on_deselect(card: &mut Card, ch: u8) {
-    let _ = (card, ch);
+    scp::end_session(card, ch);
 }
 
-/// Power off, on or reset: sessions end.
+/// Power off, on or reset: every session ends (AmdD §5.6).
 pub fn on_power_reset(card: &mut Card) {
-    let _ = card;
+    for ch in card.open_channels() {
+        scp::end_session(card, ch);
+    }
 }

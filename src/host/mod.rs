@@ -1,3 +1,5 @@
 //! Host-side clients that drive any `Transport`: the test CA, GP client, TSMs, ACE, JPKI client.
 
 pub mod ca;
+pub mod jpki;
+pub mod tsm;

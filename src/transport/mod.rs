@@ -24,6 +24,10 @@ pub trait Transport {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError>;
     /// Warm-resets the card, returning the ATR.
     fn reset(&mut self) -> Result<Vec<u8>, TransportError>;
+    /// Power off and on (cold reset), returning the ATR; a reader without power control resets.
+    fn power_cycle(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.reset()
+    }
     /// A short name for messages (`in-process`, a reader name).
     fn name(&self) -> String;
 }
@@ -34,6 +38,10 @@ impl Transport for Card {
     }
     fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
         Ok(Card::reset(self))
+    }
+    fn power_cycle(&mut self) -> Result<Vec<u8>, TransportError> {
+        Card::power_off(self);
+        Ok(Card::power_on(self))
     }
     fn name(&self) -> String {
         "in-process".into()

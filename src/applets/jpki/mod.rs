@@ -393,6 +393,12 @@ impl Applet for Jpki {
         self.p.save()
     }
 
+    /// The management path runs inside the SP-TSM's secure channel, opened through this applet
+    /// on its own logical channel (GP Card API `SecureChannel` of the associated SD).
+    fn uses_secure_channel(&self) -> bool {
+        true
+    }
+
     fn on_event(&mut self, ev: CardEvent) {
         match ev {
             CardEvent::FactoryReset => {

@@ -1,0 +1,179 @@
+//! The card side of SCP03 as a state machine whose states are types:
+//! [`Idle`] → (INITIALIZE UPDATE) → [`Initialized`] → (EXTERNAL AUTHENTICATE) →
+//! [`Authenticated`]. Each transition consumes the old state; a failed transition leaves
+//! nothing, which is [`Session::Idle`] again (AmdD §5.2: after a failure the host restarts from
+//! INITIALIZE UPDATE).
+//!
+//! This module knows nothing of the card image: the security domain code (`gp::scp`) finds the
+//! key set, bumps and persists the sequence counter and hands over what INITIALIZE UPDATE needs
+//! in [`IuParams`].
+
+use super::kdf::{self, constant, SessionKeys};
+use super::prim::{ct_eq, AesKey};
+use super::sm::SecureMessaging;
+use super::{i_param, SecurityLevel, SCP_ID};
+use crate::apdu::{Class, Command, Response};
+use crate::sw::Sw;
+use std::fmt;
+
+/// What INITIALIZE UPDATE needs from the security domain.
+pub struct IuParams<'a> {
+    /// The key version number of the key set chosen (returned in the response).
+    pub kvn: u8,
+    /// Static Key-ENC and Key-MAC of that key set.
+    pub key_enc: &'a [u8],
+    pub key_mac: &'a [u8],
+    /// The SCP03 i parameter (AmdD T5-1).
+    pub i: u8,
+    /// Key diversification data, 10 bytes (AmdD T7-2).
+    pub kdd: &'a [u8],
+    /// The security domain's AID (context of the pseudo-random challenge, AmdD §6.2.2.1).
+    pub sd_aid: &'a [u8],
+    /// The sequence counter after this INITIALIZE UPDATE incremented it (pseudo-random mode).
+    pub counter: u32,
+    /// The challenge to use when i does not ask for a pseudo-random one (from the card RNG).
+    pub random_challenge: [u8; 8],
+}
+
+/// No session, or the last one ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Idle;
+
+/// INITIALIZE UPDATE done; EXTERNAL AUTHENTICATE expected next.
+#[derive(Clone)]
+pub struct Initialized {
+    i: u8,
+    host_challenge: [u8; 8],
+    card_challenge: [u8; 8],
+    keys: SessionKeys,
+}
+
+/// Mutual authentication done: commands are unwrapped and responses wrapped at `level`.
+#[derive(Clone)]
+pub struct Authenticated {
+    sm: SecureMessaging,
+}
+
+impl Idle {
+    /// INITIALIZE UPDATE (AmdD §7.1.1): derives the session keys and answers
+    /// `KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge(8) ‖ card cryptogram(8) [‖ counter(3)]`, the
+    /// counter present only in pseudo-random mode (AmdD T7-2). `host_challenge` is 8 bytes
+    /// (S8 mode; the caller has checked Lc).
+    pub fn initialize_update(self, host_challenge: &[u8], p: &IuParams<'_>) -> Result<(Initialized, Vec<u8>), Sw> {
+        let hc: [u8; 8] = host_challenge.try_into().map_err(|_| Sw::WrongLength)?;
+        let pseudo_random = p.i & i_param::PSEUDO_RANDOM != 0;
+        let enc = AesKey::new(p.key_enc).map_err(|_| Sw::ReferencedDataNotFound)?;
+        let cc =
+            if pseudo_random { kdf::pseudo_random_challenge(&enc, p.counter, p.sd_aid) } else { p.random_challenge };
+        let keys = SessionKeys::derive(p.key_enc, p.key_mac, &hc, &cc).map_err(|_| Sw::ReferencedDataNotFound)?;
+        let card_cryptogram = kdf::cryptogram(&keys.mac, constant::CARD_CRYPTOGRAM, &hc, &cc);
+        let mut rsp = Vec::with_capacity(32);
+        rsp.extend_from_slice(p.kdd);
+        rsp.extend_from_slice(&[p.kvn, SCP_ID, p.i]);
+        rsp.extend_from_slice(&cc);
+        rsp.extend_from_slice(&card_cryptogram);
+        if pseudo_random {
+            rsp.extend_from_slice(&p.counter.to_be_bytes()[1..]);
+        }
+        Ok((Initialized { i: p.i, host_challenge: hc, card_challenge: cc, keys }, rsp))
+    }
+}
+
+impl Initialized {
+    /// EXTERNAL AUTHENTICATE `84 82 P1 00 10 host_cryptogram(8) C-MAC(8)` (AmdD §7.1.2):
+    ///
+    /// * P2 not `00`, or P1 not a level of AmdD T7-3: `6A86`; a level the i parameter does not
+    ///   allow (R-MAC or R-ENC without support): `6A86` too (AmdD §7.1.2.1 lists only "incorrect
+    ///   P1 P2" for this);
+    /// * Lc not 16: `6700`;
+    /// * wrong host cryptogram: `6300` (GPCS T D-9/E-12);
+    /// * right cryptogram but no SM indication in the CLA or a wrong C-MAC: `6982`, the security
+    ///   error of AmdD §5.6 (`globalplatform.md` open point 2).
+    ///
+    /// The EA is MAC'd with chaining value 16 × `00` and never encrypted; the encryption counter
+    /// stays 0 (AmdD §6.2.6).
+    pub fn external_authenticate(self, cmd: &Command) -> Result<Authenticated, Sw> {
+        let class = Class::parse(cmd.cla)?;
+        if cmd.p2 != 0x00 {
+            return Err(Sw::IncorrectP1P2);
+        }
+        let level = SecurityLevel::from_p1(cmd.p1).ok_or(Sw::IncorrectP1P2)?;
+        if !level.allowed_by_i(self.i) {
+            return Err(Sw::IncorrectP1P2);
+        }
+        if cmd.data.len() != 16 {
+            return Err(Sw::WrongLength);
+        }
+        let expected =
+            kdf::cryptogram(&self.keys.mac, constant::HOST_CRYPTOGRAM, &self.host_challenge, &self.card_challenge);
+        if !ct_eq(&expected, &cmd.data[..8]) {
+            return Err(Sw::AuthenticationFailed);
+        }
+        if !class.secure_messaging {
+            return Err(Sw::SecurityNotSatisfied);
+        }
+        let mut sm = SecureMessaging::for_external_authenticate(self.keys);
+        sm.unwrap_command(cmd)?;
+        sm.set_level(level);
+        Ok(Authenticated { sm })
+    }
+}
+
+impl Authenticated {
+    pub fn level(&self) -> SecurityLevel {
+        self.sm.level()
+    }
+
+    /// Checks and removes the protection of a command (see [`SecureMessaging::unwrap_command`]).
+    pub fn unwrap(&mut self, cmd: &Command) -> Result<Command, Sw> {
+        self.sm.unwrap_command(cmd)
+    }
+
+    /// Adds R-ENC and R-MAC to a response as the level asks.
+    pub fn wrap(&mut self, rsp: Response) -> Response {
+        self.sm.wrap_response(rsp)
+    }
+}
+
+/// The session state of one logical channel, as the runtime stores it.
+#[derive(Clone, Default)]
+pub enum Session {
+    #[default]
+    Idle,
+    Initialized(Box<Initialized>),
+    Authenticated(Box<Authenticated>),
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Session::Idle => f.write_str("Idle"),
+            Session::Initialized(_) => f.write_str("Initialized"),
+            Session::Authenticated(a) => write!(f, "Authenticated({})", a.level()),
+        }
+    }
+}
+
+impl Session {
+    /// Takes the state out, leaving `Idle` (every transition consumes the old state).
+    pub fn take(&mut self) -> Session {
+        std::mem::take(self)
+    }
+
+    /// The level of an authenticated session.
+    pub fn level(&self) -> Option<SecurityLevel> {
+        match self {
+            Session::Authenticated(a) => Some(a.level()),
+            _ => None,
+        }
+    }
+
+    /// The Current Security Level byte (GPCS T10-1): `00` without an authenticated session.
+    pub fn current_security_level(&self) -> u8 {
+        self.level().map_or(0x00, SecurityLevel::current)
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        matches!(self, Session::Authenticated(_))
+    }
+}

@@ -1,0 +1,253 @@
+//! The host side of SCP03 over any [`Transport`]: INITIALIZE UPDATE, card cryptogram check,
+//! EXTERNAL AUTHENTICATE, then wrapping of commands and unwrapping of responses (AmdD §6-§7).
+//! Nothing here knows whether the card is emulated: it only sends APDUs.
+//!
+//! ```no_run
+//! use gpse::scp03::{host::{HostSession, OpenOptions}, SecurityLevel, StaticKeys};
+//! # fn f(t: &mut dyn gpse::transport::Transport) -> Result<(), gpse::scp03::host::HostError> {
+//! let k = [0x40u8, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
+//! let keys = StaticKeys::new(&k, &k, &k).unwrap();
+//! let mut s = HostSession::open(t, &keys, &OpenOptions::new(SecurityLevel::ALL), &mut rand_core::OsRng)?;
+//! let rsp = s.transmit(t, &gpse::Command::parse(&[0x80, 0xCA, 0x00, 0xCF, 0x00]).unwrap())?;
+//! # Ok(()) }
+//! ```
+
+use super::kdf::{self, constant, SessionKeys};
+use super::keydata::{self, KeyBlockForm};
+use super::prim::ct_eq;
+use super::sm::{SecureMessaging, SmError};
+use super::{BadKeyLength, SecurityLevel, StaticKeys, SCP_ID};
+use crate::apdu::{Class, Command, Response};
+use crate::sw::Sw;
+use crate::transport::{Transport, TransportError};
+use rand_core::RngCore;
+
+/// Why the host side could not open or use a session.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("the card's answer is not a response APDU (fewer than 2 bytes)")]
+    NoResponse,
+    #[error("{command} answered {sw} ({})", sw.meaning())]
+    Status { command: &'static str, sw: Sw },
+    #[error("INITIALIZE UPDATE response: {0}")]
+    InitUpdateResponse(String),
+    #[error("the card cryptogram does not verify: wrong keys, or not this card's key set")]
+    CardCryptogram,
+    #[error("logical channel {0} is out of range (0-19)")]
+    Channel(u8),
+    #[error(transparent)]
+    Key(#[from] BadKeyLength),
+    #[error(transparent)]
+    Sm(#[from] SmError),
+}
+
+/// How to open a session.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Key version number for INITIALIZE UPDATE P1; `00` = the card's first key set.
+    pub kvn: u8,
+    pub level: SecurityLevel,
+    /// A given host challenge (vectors, reproducible traces); random when `None`.
+    pub host_challenge: Option<[u8; 8]>,
+    /// The logical channel (0-19) whose selected security domain opens the session.
+    pub channel: u8,
+}
+
+impl OpenOptions {
+    /// KVN `00`, basic channel, random host challenge.
+    pub fn new(level: SecurityLevel) -> OpenOptions {
+        OpenOptions { kvn: 0, level, host_challenge: None, channel: 0 }
+    }
+}
+
+/// The INITIALIZE UPDATE response, parsed (AmdD T7-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitUpdateInfo {
+    pub kdd: Vec<u8>,
+    pub kvn: u8,
+    pub i: u8,
+    pub card_challenge: [u8; 8],
+    pub card_cryptogram: [u8; 8],
+    /// Present in pseudo-random mode (32-byte response).
+    pub seq_counter: Option<u32>,
+}
+
+impl InitUpdateInfo {
+    /// 29 bytes, or 32 with the sequence counter; SCP identifier `03`. The S16 forms (45/48
+    /// bytes) are not supported.
+    pub fn parse(d: &[u8]) -> Result<InitUpdateInfo, HostError> {
+        if d.len() != 29 && d.len() != 32 {
+            return Err(HostError::InitUpdateResponse(format!("{} bytes; SCP03 S8 gives 29 or 32", d.len())));
+        }
+        if d[11] != SCP_ID {
+            return Err(HostError::InitUpdateResponse(format!("SCP identifier {:02X}, not 03", d[11])));
+        }
+        let mut cc = [0u8; 8];
+        cc.copy_from_slice(&d[13..21]);
+        let mut cg = [0u8; 8];
+        cg.copy_from_slice(&d[21..29]);
+        Ok(InitUpdateInfo {
+            kdd: d[..10].to_vec(),
+            kvn: d[10],
+            i: d[12],
+            card_challenge: cc,
+            card_cryptogram: cg,
+            seq_counter: (d.len() == 32).then(|| u32::from_be_bytes([0, d[29], d[30], d[31]])),
+        })
+    }
+}
+
+/// INITIALIZE UPDATE `8x 50 KVN 00 08 host_challenge 00` (AmdD §7.1.1; Le `00` as GPP and pySim
+/// send it).
+pub fn initialize_update_command(channel: u8, kvn: u8, host_challenge: &[u8; 8]) -> Result<Command, HostError> {
+    if channel > 19 {
+        return Err(HostError::Channel(channel));
+    }
+    Ok(Command::new(Class::encode(channel, true, false), 0x50, kvn, 0x00)
+        .with_data(host_challenge.to_vec())
+        .with_ne(256))
+}
+
+/// One protected exchange: what went on the wire and the plain response.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub wire_command: Vec<u8>,
+    pub wire_response: Vec<u8>,
+    pub response: Response,
+}
+
+/// An open host-side session.
+pub struct HostSession {
+    sm: SecureMessaging,
+    info: InitUpdateInfo,
+    dek: crate::crypto::SecretBytes,
+    channel: u8,
+}
+
+impl std::fmt::Debug for HostSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostSession(channel {}, KVN {:02X}, level {})", self.channel, self.info.kvn, self.sm.level())
+    }
+}
+
+fn send<T: Transport + ?Sized>(t: &mut T, cmd: &Command) -> Result<(Vec<u8>, Response), HostError> {
+    let wire = t.transmit(&cmd.to_bytes())?;
+    let rsp = Response::parse(&wire).ok_or(HostError::NoResponse)?;
+    Ok((wire, rsp))
+}
+
+impl HostSession {
+    /// Step two of opening, without I/O: checks the INITIALIZE UPDATE response (`data` without
+    /// the SW) and the card cryptogram, derives the session keys and returns the session (not yet
+    /// at `level`: it is set when the card accepted the returned EXTERNAL AUTHENTICATE, see
+    /// [`HostSession::confirm`]) and the EXTERNAL AUTHENTICATE command to send.
+    pub fn authenticate(
+        keys: &StaticKeys,
+        channel: u8,
+        host_challenge: &[u8; 8],
+        data: &[u8],
+        level: SecurityLevel,
+    ) -> Result<(HostSession, Command), HostError> {
+        if channel > 19 {
+            return Err(HostError::Channel(channel));
+        }
+        let info = InitUpdateInfo::parse(data)?;
+        let sk = SessionKeys::from_static(keys, host_challenge, &info.card_challenge)?;
+        let card_cg = kdf::cryptogram(&sk.mac, constant::CARD_CRYPTOGRAM, host_challenge, &info.card_challenge);
+        if !ct_eq(&card_cg, &info.card_cryptogram) {
+            return Err(HostError::CardCryptogram);
+        }
+        let host_cg = kdf::cryptogram(&sk.mac, constant::HOST_CRYPTOGRAM, host_challenge, &info.card_challenge);
+        let mut sm = SecureMessaging::for_external_authenticate(sk);
+        // AmdD §7.1.2: `84 82 P1 00 10 host cryptogram C-MAC`, no Le.
+        let ea = Command::new(Class::encode(channel, true, false), 0x82, level.p1(), 0x00).with_data(host_cg.to_vec());
+        let ea = sm.wrap_command(&ea)?;
+        let s = HostSession { sm, info, dek: keys.dek().clone(), channel };
+        Ok((s, ea))
+    }
+
+    /// The card accepted EXTERNAL AUTHENTICATE: from now on the session runs at `level`.
+    pub fn confirm(&mut self, level: SecurityLevel) {
+        self.sm.set_level(level);
+    }
+
+    /// Opens a session on `opts.channel`: INITIALIZE UPDATE, checks, EXTERNAL AUTHENTICATE.
+    /// The security domain must already be selected on that channel.
+    pub fn open<T: Transport + ?Sized, R: RngCore + ?Sized>(
+        t: &mut T,
+        keys: &StaticKeys,
+        opts: &OpenOptions,
+        rng: &mut R,
+    ) -> Result<HostSession, HostError> {
+        let hc = match opts.host_challenge {
+            Some(h) => h,
+            None => {
+                let mut h = [0u8; 8];
+                rng.fill_bytes(&mut h);
+                h
+            }
+        };
+        let iu = initialize_update_command(opts.channel, opts.kvn, &hc)?;
+        let (_, rsp) = send(t, &iu)?;
+        if rsp.sw != Sw::Ok {
+            return Err(HostError::Status { command: "INITIALIZE UPDATE", sw: rsp.sw });
+        }
+        let (mut s, ea) = HostSession::authenticate(keys, opts.channel, &hc, &rsp.data, opts.level)?;
+        let (_, rsp) = send(t, &ea)?;
+        if rsp.sw != Sw::Ok {
+            return Err(HostError::Status { command: "EXTERNAL AUTHENTICATE", sw: rsp.sw });
+        }
+        s.confirm(opts.level);
+        Ok(s)
+    }
+
+    pub fn level(&self) -> SecurityLevel {
+        self.sm.level()
+    }
+
+    pub fn channel(&self) -> u8 {
+        self.channel
+    }
+
+    /// What the card said in INITIALIZE UPDATE.
+    pub fn info(&self) -> &InitUpdateInfo {
+        &self.info
+    }
+
+    /// The session keys, for an explicit `--show-keys` trace only.
+    pub fn session_keys(&self) -> &SessionKeys {
+        self.sm.session_keys()
+    }
+
+    /// Protects a command at the session level (C-DEC, C-MAC).
+    pub fn wrap(&mut self, cmd: &Command) -> Result<Command, HostError> {
+        Ok(self.sm.wrap_command(cmd)?)
+    }
+
+    /// Verifies and removes the response protection (R-MAC, R-ENC).
+    pub fn unwrap(&mut self, rsp: &Response) -> Result<Response, HostError> {
+        Ok(self.sm.unwrap_response(rsp)?)
+    }
+
+    /// Wraps, sends, unwraps; returns the wire bytes too.
+    pub fn exchange<T: Transport + ?Sized>(&mut self, t: &mut T, cmd: &Command) -> Result<Exchange, HostError> {
+        let w = self.wrap(cmd)?;
+        let wire_command = w.to_bytes();
+        let wire_response = t.transmit(&wire_command)?;
+        let r = Response::parse(&wire_response).ok_or(HostError::NoResponse)?;
+        let response = self.unwrap(&r)?;
+        Ok(Exchange { wire_command, wire_response, response })
+    }
+
+    /// Wraps, sends, unwraps; the plain response.
+    pub fn transmit<T: Transport + ?Sized>(&mut self, t: &mut T, cmd: &Command) -> Result<Response, HostError> {
+        Ok(self.exchange(t, cmd)?.response)
+    }
+
+    /// A PUT KEY key component for `key`, encrypted with this key set's static Key-DEK.
+    pub fn key_component(&self, key: &[u8], form: KeyBlockForm) -> Result<Vec<u8>, HostError> {
+        Ok(keydata::key_component(self.dek.expose(), key, form)?)
+    }
+}

@@ -1,0 +1,131 @@
+//! Key data for PUT KEY under SCP03 (AmdD §6.2.8, §7.2; GPCS §11.8.2.3): the new key encrypted
+//! with the static Key-DEK (AES-CBC, ICV zero; there is no session DEK in SCP03), with its key
+//! check value.
+//!
+//! Two codings of one AES key component exist and cards accept both (`globalplatform.md` §A.12):
+//!
+//! * [`KeyBlockForm::WithLength`], AmdD T7-10 and what GPP sends:
+//!   `88 | L | key length | E(key) | 03 | KCV`;
+//! * [`KeyBlockForm::Blocks`], GPCS T11-71 and what pySim sends for whole-block keys:
+//!   `88 | L | E(key) | 03 | KCV`.
+//!
+//! The card tells them apart by whether the component length is a multiple of 16
+//! (GPCS §11.8.2.3.3).
+
+use super::kdf::kcv;
+use super::prim::{AesKey, BadKeyLength, BLOCK};
+use crate::crypto::SecretBytes;
+use crate::sw::Sw;
+
+/// AES key type (GPCS T11-16).
+pub const KEY_TYPE_AES: u8 = 0x88;
+
+/// How a key component is coded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyBlockForm {
+    /// `88 L keylen E(key) 03 KCV` (AmdD T7-10; GPP `GPSession.encodeKey`).
+    WithLength,
+    /// `88 L E(key) 03 KCV` (GPCS T11-71; pySim). Only for 16- and 32-byte keys; a 24-byte key
+    /// is always sent [`KeyBlockForm::WithLength`].
+    Blocks,
+}
+
+/// E(key): AES-CBC with the static Key-DEK and a zero ICV. 16- and 32-byte keys are not padded;
+/// a 24-byte key gets 8 pad bytes, which AmdD §7.2.1 leaves arbitrary and this emulator makes
+/// `00` so that the result is reproducible.
+pub fn encrypt_key(dek: &[u8], key: &[u8]) -> Result<Vec<u8>, BadKeyLength> {
+    let k = AesKey::new(dek)?;
+    AesKey::new(key)?;
+    let mut data = key.to_vec();
+    data.resize(key.len().div_ceil(BLOCK) * BLOCK, 0);
+    k.cbc_encrypt(&[0; BLOCK], &mut data);
+    Ok(data)
+}
+
+/// One AES key component for the PUT KEY data field: type, lengths, E(key), KCV.
+pub fn key_component(dek: &[u8], key: &[u8], form: KeyBlockForm) -> Result<Vec<u8>, BadKeyLength> {
+    let e = encrypt_key(dek, key)?;
+    let check = kcv(key)?;
+    let mut out = vec![KEY_TYPE_AES];
+    if form == KeyBlockForm::Blocks && key.len().is_multiple_of(BLOCK) {
+        out.push(e.len() as u8);
+    } else {
+        out.push(e.len() as u8 + 1);
+        out.push(key.len() as u8);
+    }
+    out.extend_from_slice(&e);
+    out.push(3);
+    out.extend_from_slice(&check);
+    Ok(out)
+}
+
+/// Card side: decodes one AES key component at the start of `data`, decrypting with Key-DEK and
+/// checking the KCV when one is present. Returns the key and the bytes consumed. A malformed
+/// component is `6A80`; a KCV mismatch `6982` (GPCS T11-78).
+pub fn decode_key_component(dek: &[u8], data: &[u8]) -> Result<(SecretBytes, usize), Sw> {
+    let k = AesKey::new(dek).map_err(|_| Sw::ReferencedDataNotFound)?;
+    let (&ty, rest) = data.split_first().ok_or(Sw::WrongData)?;
+    if ty != KEY_TYPE_AES {
+        return Err(Sw::WrongData);
+    }
+    let (&l, rest) = rest.split_first().ok_or(Sw::WrongData)?;
+    let block = rest.get(..l as usize).ok_or(Sw::WrongData)?;
+    let (key_len, ct) = if block.len().is_multiple_of(BLOCK) {
+        (block.len(), block)
+    } else {
+        let (&kl, ct) = block.split_first().ok_or(Sw::WrongData)?;
+        (kl as usize, ct)
+    };
+    if ct.is_empty() || !ct.len().is_multiple_of(BLOCK) || ![16, 24, 32].contains(&key_len) || key_len > ct.len() {
+        return Err(Sw::WrongData);
+    }
+    let mut clear = zeroize::Zeroizing::new(ct.to_vec());
+    k.cbc_decrypt(&[0; BLOCK], &mut clear);
+    let key = SecretBytes::new(clear[..key_len].to_vec());
+    let mut used = 2 + l as usize;
+    let kcv_len = *data.get(used).ok_or(Sw::WrongData)? as usize;
+    let given = data.get(used + 1..used + 1 + kcv_len).ok_or(Sw::WrongData)?;
+    used += 1 + kcv_len;
+    match kcv_len {
+        0 => {}
+        3 => {
+            let want = kcv(key.expose()).map_err(|_| Sw::WrongData)?;
+            if !super::prim::ct_eq(&want, given) {
+                return Err(Sw::SecurityNotSatisfied);
+            }
+        }
+        _ => return Err(Sw::WrongData),
+    }
+    Ok((key, used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_length_and_form() {
+        let dek = [0x20u8; 16];
+        for len in [16, 24, 32] {
+            let key: Vec<u8> = (0..len as u8).collect();
+            for form in [KeyBlockForm::WithLength, KeyBlockForm::Blocks] {
+                let c = key_component(&dek, &key, form).unwrap();
+                let (k, used) = decode_key_component(&dek, &c).unwrap();
+                assert_eq!(k.expose(), &key[..]);
+                assert_eq!(used, c.len());
+            }
+        }
+    }
+
+    #[test]
+    fn bad_kcv_is_6982_and_garbage_6a80() {
+        let dek = [0x20u8; 16];
+        let mut c = key_component(&dek, &[7; 16], KeyBlockForm::WithLength).unwrap();
+        let n = c.len();
+        c[n - 1] ^= 1;
+        assert_eq!(decode_key_component(&dek, &c).unwrap_err(), Sw::SecurityNotSatisfied);
+        for bad in [&[][..], &[0x88], &[0x88, 0x11, 0x10], &[0x80, 0x10]] {
+            assert_eq!(decode_key_component(&dek, bad).unwrap_err(), Sw::WrongData);
+        }
+    }
+}

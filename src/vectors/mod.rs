@@ -1,0 +1,162 @@
+//! Conformance vectors: sets of native scripts under `vectors/<set>/`, each set with a README
+//! naming its source and, optionally, the card profile its vectors need (`profile.toml`). Every
+//! `*.gpse` file is one vector (one test case). The same runner serves `cargo test`, `gpse
+//! vectors run` and real readers.
+
+pub mod junit;
+
+use crate::card::profile::{Overrides, Profile};
+use crate::card::Card;
+use crate::crypto::CardRng;
+use crate::script::runner::{self, Options, SessionOpener};
+use crate::script::{parse_file, Format};
+use crate::transport::Transport;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// One vector file.
+#[derive(Clone, Debug)]
+pub struct Vector {
+    pub set: String,
+    pub name: String,
+    pub path: PathBuf,
+    /// The profile of a fresh in-process card for this vector (the set's `profile.toml`).
+    pub profile: Option<PathBuf>,
+    /// Card RNG seed (`# seed: N` in the file), for reproducible challenges.
+    pub seed: u64,
+}
+
+/// A vector's result.
+#[derive(Clone, Debug)]
+pub struct VectorResult {
+    pub vector: Vector,
+    pub outcome: VectorOutcome,
+    pub time: Duration,
+    /// What the runner printed (exchanges, mismatch reports).
+    pub log: String,
+}
+
+/// Pass, fail (a mismatch) or error (could not run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VectorOutcome {
+    Passed { checks: usize },
+    Failed { message: String },
+    Error { message: String },
+}
+
+/// Finds every vector under `root` (sets are its sub-directories, or `root` itself), sorted.
+pub fn discover(root: &Path) -> Result<Vec<Vector>, String> {
+    let mut sets: Vec<PathBuf> = vec![];
+    if has_gpse(root) {
+        sets.push(root.to_path_buf());
+    }
+    let rd = std::fs::read_dir(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    for e in rd.flatten() {
+        if e.path().is_dir() && has_gpse(&e.path()) {
+            sets.push(e.path());
+        }
+    }
+    sets.sort();
+    let mut out = Vec::new();
+    for dir in sets {
+        if !dir.join("README.md").exists() {
+            return Err(format!("{}: a vector set needs a README.md naming its source", dir.display()));
+        }
+        let set = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let profile = Some(dir.join("profile.toml")).filter(|p| p.exists());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "gpse"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let seed = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("# seed:").and_then(|s| s.trim().parse().ok()))
+                .unwrap_or(1);
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push(Vector { set: set.clone(), name, path, profile: profile.clone(), seed });
+        }
+    }
+    Ok(out)
+}
+
+fn has_gpse(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().any(|e| e.path().extension().is_some_and(|x| x == "gpse")))
+        .unwrap_or(false)
+}
+
+/// A new in-process card for a vector.
+pub fn fresh_card(v: &Vector) -> Result<Card, String> {
+    let profile = match &v.profile {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Profile::parse(&text, &p.display().to_string()).map_err(|e| e.to_string())?
+        }
+        None => Profile::default_profile(),
+    };
+    let img = profile.build(&Overrides::default(), &mut CardRng::new(Some(v.seed))).map_err(|e| e.to_string())?;
+    let mut c = Card::in_memory(img, Some(v.seed)).map_err(|e| e.to_string())?;
+    c.power_on();
+    Ok(c)
+}
+
+/// Runs one vector on `t` (which the caller has put in the vector's starting state).
+pub fn run_one(v: &Vector, t: &mut dyn Transport, opener: Option<&mut SessionOpener>) -> VectorResult {
+    let start = Instant::now();
+    let mut log = Vec::new();
+    let outcome = match parse_file(&v.path, Some(Format::Native)) {
+        Err(e) => VectorOutcome::Error { message: e.to_string() },
+        Ok(steps) => match runner::run(&steps, t, &Options { keep_going: false, quiet: false }, opener, &mut log, None)
+        {
+            Err(e) => VectorOutcome::Error { message: e.to_string() },
+            Ok(s) if s.failed > 0 => {
+                VectorOutcome::Failed { message: s.failures.first().map(|f| f.report()).unwrap_or_default() }
+            }
+            Ok(s) => VectorOutcome::Passed { checks: s.passed },
+        },
+    };
+    VectorResult { vector: v.clone(), outcome, time: start.elapsed(), log: String::from_utf8_lossy(&log).into_owned() }
+}
+
+/// Runs every vector on a fresh in-process card each; `scp03 open` directives use the SCP03 host
+/// with host challenges seeded from the vector's seed.
+pub fn run_in_process(vectors: &[Vector]) -> Vec<VectorResult> {
+    vectors
+        .iter()
+        .map(|v| match fresh_card(v) {
+            Ok(mut c) => {
+                let mut opener = crate::script::scp::opener(CardRng::new(Some(v.seed)));
+                run_one(v, &mut c, Some(&mut opener))
+            }
+            Err(e) => VectorResult {
+                vector: v.clone(),
+                outcome: VectorOutcome::Error { message: e },
+                time: Duration::ZERO,
+                log: String::new(),
+            },
+        })
+        .collect()
+}
+
+/// The pass/fail table people read.
+pub fn table(results: &[VectorResult]) -> String {
+    let w = results.iter().map(|r| r.vector.set.len() + r.vector.name.len() + 1).max().unwrap_or(10).max(6);
+    let mut s = format!("{:<w$}  {:<6}  {}\n", "vector", "result", "detail");
+    for r in results {
+        let id = format!("{}/{}", r.vector.set, r.vector.name);
+        let (res, detail) = match &r.outcome {
+            VectorOutcome::Passed { checks } => ("pass", format!("{checks} checks")),
+            VectorOutcome::Failed { message } => ("FAIL", message.lines().next().unwrap_or("").to_string()),
+            VectorOutcome::Error { message } => ("ERROR", message.clone()),
+        };
+        s.push_str(&format!("{id:<w$}  {res:<6}  {detail}\n"));
+    }
+    let passed = results.iter().filter(|r| matches!(r.outcome, VectorOutcome::Passed { .. })).count();
+    s.push_str(&format!("vectors: {} of {} passed\n", passed, results.len()));
+    s
+}

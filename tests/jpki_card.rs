@@ -1,0 +1,250 @@
+//! The JPKI applet on a whole card: management over the SP-TSM's SCP03 session on the applet's
+//! own channel, the user path through the runtime, power cuts during key generation, certificate
+//! store and PIN change, and the factory-reset wipe checked on the image file itself.
+
+use gpse::apdu::{Command, Response};
+use gpse::card::profile::{Overrides, Profile};
+use gpse::card::{Card, CardEvent, CardImage};
+use gpse::crypto::CardRng;
+use gpse::host::ca::{public_key_from_template, TestCa};
+use gpse::host::jpki::{JpkiClient, Pair, PinStatus};
+use gpse::scp03::host::{HostSession, OpenOptions};
+use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::store::{Durability, Tearing};
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::traits::PrivateKeyParts;
+use rsa::RsaPrivateKey;
+use std::path::Path;
+
+const SELECT_JPKI_CH1: &str = "01A4040C0AD392F000260100000001";
+
+fn h(s: &str) -> Vec<u8> {
+    hex::decode(s).unwrap()
+}
+
+fn image() -> CardImage {
+    Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap()
+}
+
+fn keys() -> StaticKeys {
+    let k = h("404142434445464748494A4B4C4D4E4F");
+    StaticKeys::new(&k, &k, &k).unwrap()
+}
+
+/// Opens channel 1, selects the JPKI AP on it and opens the SP-TSM's session there.
+fn tsm_session(card: &mut Card, level: SecurityLevel) -> HostSession {
+    card.power_on();
+    assert_eq!(card.transmit(&h("0070000001")), h("019000"));
+    assert_eq!(card.transmit(&h(SELECT_JPKI_CH1)), h("9000"));
+    let opts = OpenOptions { kvn: 0, level, host_challenge: Some([7; 8]), channel: 1 };
+    HostSession::open(card, &keys(), &opts, &mut CardRng::new(Some(5))).unwrap()
+}
+
+fn tsm(card: &mut Card, s: &mut HostSession, cmd: Command) -> Response {
+    let mut cmd = cmd;
+    cmd.cla = 0x81;
+    s.transmit(card, &cmd).unwrap()
+}
+
+fn generate(card: &mut Card, s: &mut HostSession, pair: u8) -> rsa::RsaPublicKey {
+    let r = tsm(card, s, Command::new(0x80, 0x47, 0x00, pair).with_ne(256));
+    assert_eq!(r.sw, gpse::Sw::Ok);
+    public_key_from_template(&r.data).unwrap()
+}
+
+fn store_cert(card: &mut Card, s: &mut HostSession, pair: u8, der: &[u8]) -> Response {
+    // Two blocks, each short enough for a wrapped short APDU.
+    let mut last = gpse::Response::status(gpse::Sw::Ok);
+    let chunks: Vec<&[u8]> = der.chunks(200).collect();
+    for (i, c) in chunks.iter().enumerate() {
+        let p1 = if i + 1 == chunks.len() { 0x80 } else { 0x00 };
+        last = tsm(card, s, Command::new(0x80, 0xD0, p1, pair).with_data(c.to_vec()));
+        if last.sw != gpse::Sw::Ok {
+            return last;
+        }
+    }
+    last
+}
+
+fn ca() -> TestCa {
+    TestCa::new(&mut CardRng::new(Some(77)), "gpse JPKI test CA").unwrap()
+}
+
+#[test]
+fn personalise_over_scp03_then_use_as_the_app() {
+    let mut ca = ca();
+    let mut card = Card::in_memory(image(), Some(3)).unwrap();
+    // Plain management on the JPKI channel is refused.
+    card.power_on();
+    assert_eq!(card.transmit(&h("0070000001")), h("019000"));
+    assert_eq!(card.transmit(&h(SELECT_JPKI_CH1)), h("9000"));
+    assert_eq!(card.transmit(&h("81470001")), h("6982"));
+    // With only C-MAC, key generation works but setting a PIN (which needs C-DEC) does not.
+    let mut s = tsm_session(&mut card, SecurityLevel::C_MAC);
+    let pk = generate(&mut card, &mut s, 1);
+    let cert = ca.issue(&pk, "auth").unwrap();
+    assert_eq!(store_cert(&mut card, &mut s, 1, &cert).sw, gpse::Sw::Ok);
+    let r = tsm(&mut card, &mut s, Command::new(0x80, 0xD2, 0x00, 0x01).with_data(b"4711".to_vec()));
+    assert_eq!(r.sw, gpse::Sw::SecurityNotSatisfied);
+    // A fresh session at C-DEC + C-MAC + R-MAC + R-ENC sets the temporary PIN.
+    let mut s = tsm_session(&mut card, SecurityLevel::ALL);
+    let r = tsm(&mut card, &mut s, Command::new(0x80, 0xD2, 0x00, 0x01).with_data(b"4711".to_vec()));
+    assert_eq!(r.sw, gpse::Sw::Ok);
+    let st = tsm(&mut card, &mut s, Command::new(0x80, 0xCA, 0x00, 0x01).with_ne(256));
+    assert_eq!(st.data, h("DF01050303030100"));
+    // The app (basic channel, no secure channel): activate, then sign.
+    let mut app = JpkiClient::open(&mut card).unwrap();
+    assert_eq!(app.pin_status(Pair::Auth).unwrap(), PinStatus::TriesLeft(3));
+    assert!(app.sign(Pair::Auth, b"4711", &[1; 51]).is_err(), "a temporary PIN never signs");
+    app.change_pin(Pair::Auth, b"4711", b"2468").unwrap();
+    let digest = gpse::host::jpki::sha256_digest_info(&[0x5A; 32]);
+    let sig = app.sign(Pair::Auth, b"2468", &digest).unwrap();
+    pk.verify(rsa::Pkcs1v15Sign::new_unprefixed(), &digest, &sig).unwrap();
+    let der = app.read_certificate(Pair::Auth, false).unwrap();
+    assert_eq!(der, cert);
+}
+
+/// Runs `setup` on a fresh on-disk card, then `apdu` with a power cut at every write step of its
+/// commit; after each cut the reopened image must be the before- or the after-image.
+fn power_cut_everywhere(
+    name: &str,
+    setup: &dyn Fn(&mut Card) -> HostSession,
+    apdu: &dyn Fn(&mut Card, &mut HostSession) -> Response,
+) {
+    let run = |dir: &Path, cut: Option<u64>| -> (Vec<u8>, Vec<u8>, Option<u64>) {
+        let mut card = Card::create(dir, image(), Durability::Fsync, Some(3), false).unwrap();
+        let mut s = setup(&mut card);
+        let before = card.committed_payload().to_vec();
+        card.store_mut().set_tearing(Some(match cut {
+            Some(n) => Tearing::cut_after(n),
+            None => Tearing::count_only(),
+        }));
+        let _ = apdu(&mut card, &mut s);
+        let steps = card.store_mut().tearing().unwrap().steps();
+        let after = card.committed_payload().to_vec();
+        drop(card);
+        let reopened = Card::open(dir, Durability::Fsync, None).unwrap().committed_payload().to_vec();
+        assert!(cut.is_some() || reopened == after, "{name}: uncut run must leave the after-image");
+        (before, reopened, cut.is_none().then_some(steps))
+    };
+    let d = tempfile::tempdir().unwrap();
+    let (before, after, steps) = run(d.path(), None);
+    assert_ne!(before, after, "{name}: the command must change the image");
+    let steps = steps.unwrap();
+    assert!(steps >= 5, "{name}: {steps} write steps");
+    for n in 0..steps {
+        let d = tempfile::tempdir().unwrap();
+        let (b, got, _) = run(d.path(), Some(n));
+        assert!(b == before, "{name}: the setup must be reproducible");
+        assert!(got == before || got == after, "{name}: cut at write {n} left a third state");
+    }
+}
+
+#[test]
+fn power_cuts_during_keygen_cert_store_and_pin_change() {
+    // The seeded card makes the same key every run, so one certificate fits every run.
+    let pk = {
+        let mut card = Card::in_memory(image(), Some(3)).unwrap();
+        let mut s = tsm_session(&mut card, SecurityLevel::ALL);
+        generate(&mut card, &mut s, 2)
+    };
+    let cert = ca().issue(&pk, "sign").unwrap();
+
+    power_cut_everywhere("key generation", &|c| tsm_session(c, SecurityLevel::ALL), &|c, s| {
+        tsm(c, s, Command::new(0x80, 0x47, 0x00, 0x02).with_ne(256))
+    });
+    let cert2 = cert.clone();
+    power_cut_everywhere(
+        "certificate store",
+        &|c| {
+            let mut s = tsm_session(c, SecurityLevel::ALL);
+            assert_eq!(generate(c, &mut s, 2), pk);
+            // All but the last block.
+            let n = cert2.len() - 100;
+            assert_eq!(
+                tsm(c, &mut s, Command::new(0x80, 0xD0, 0x00, 0x02).with_data(cert2[..n].to_vec())).sw,
+                gpse::Sw::Ok
+            );
+            s
+        },
+        &|c, s| tsm(c, s, Command::new(0x80, 0xD0, 0x80, 0x02).with_data(cert[cert.len() - 100..].to_vec())),
+    );
+    let cert3 = cert.clone();
+    power_cut_everywhere(
+        "PIN change",
+        &|c| {
+            let mut s = tsm_session(c, SecurityLevel::ALL);
+            generate(c, &mut s, 2);
+            assert_eq!(store_cert(c, &mut s, 2, &cert3).sw, gpse::Sw::Ok);
+            assert_eq!(
+                tsm(c, &mut s, Command::new(0x80, 0xD2, 0x00, 0x02).with_data(b"TEMP01".to_vec())).sw,
+                gpse::Sw::Ok
+            );
+            let mut app = JpkiClient::open(c).unwrap();
+            app.verify(Pair::Sign, b"TEMP01").unwrap();
+            s
+        },
+        &|c, _| Response::parse(&c.transmit(&[&h("0024018008")[..], b"MYPASS99"].concat())).unwrap(),
+    );
+}
+
+/// The PKCS#1 private keys held in a JPKI instance's saved state.
+fn private_keys_in(state: &[u8]) -> Vec<RsaPrivateKey> {
+    let mut out = Vec::new();
+    for i in 0..state.len().saturating_sub(12) {
+        // RSAPrivateKey ::= SEQUENCE { version 0, modulus INTEGER (2048 bits) …}
+        if state[i] == 0x30
+            && state[i + 1] == 0x82
+            && state[i + 4..i + 11] == [0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01]
+        {
+            let len = u16::from_be_bytes([state[i + 2], state[i + 3]]) as usize + 4;
+            if let Ok(k) = RsaPrivateKey::from_pkcs1_der(&state[i..(i + len).min(state.len())]) {
+                out.push(k);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn factory_reset_leaves_no_private_key_byte_in_the_image_file() {
+    let mut ca = ca();
+    let d = tempfile::tempdir().unwrap();
+    let mut card = Card::create(d.path(), image(), Durability::Fsync, Some(3), false).unwrap();
+    let mut s = tsm_session(&mut card, SecurityLevel::ALL);
+    for pair in [1u8, 2] {
+        let pk = generate(&mut card, &mut s, pair);
+        let cert = ca.issue(&pk, "x").unwrap();
+        assert_eq!(store_cert(&mut card, &mut s, pair, &cert).sw, gpse::Sw::Ok);
+    }
+    let jpki_aid = gpse::Aid::from_static(gpse::applets::jpki::JPKI_AID);
+    let state = card.image().instance(&jpki_aid).unwrap().state.clone();
+    let keys = private_keys_in(&state);
+    assert_eq!(keys.len(), 2, "both private keys are in the image before the reset");
+    let file = d.path().join("card.gpse");
+    let secrets: Vec<Vec<u8>> = keys
+        .iter()
+        .flat_map(|k| {
+            let mut v: Vec<Vec<u8>> = k.primes().iter().map(|p| p.to_bytes_be()).collect();
+            v.push(k.d().to_bytes_be());
+            v
+        })
+        .collect();
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(32).any(|w| needle.windows(32).any(|n| n == w));
+    let before = std::fs::read(&file).unwrap();
+    assert!(secrets.iter().all(|sec| contains(&before, sec)));
+    card.deliver_event(CardEvent::FactoryReset).unwrap();
+    drop(card);
+    let after = std::fs::read(&file).unwrap();
+    for sec in &secrets {
+        assert!(!contains(&after, sec), "a 32-byte run of an old private key survived the wipe");
+    }
+    // The applet answers as freshly installed.
+    let mut card = Card::open(d.path(), Durability::Fsync, None).unwrap();
+    card.power_on();
+    let mut app = JpkiClient::open(&mut card).unwrap();
+    assert_eq!(app.pin_status(Pair::Auth).unwrap(), PinStatus::NotUsable);
+    assert_eq!(app.pin_status(Pair::Sign).unwrap(), PinStatus::NotUsable);
+    let fresh = Card::in_memory(image(), Some(3)).unwrap();
+    assert_eq!(card.image().instance(&jpki_aid).unwrap().state, fresh.image().instance(&jpki_aid).unwrap().state);
+}

@@ -1,0 +1,88 @@
+//! The conformance vector sets in `vectors/`, run in-process as `gpse vectors run` runs them, and
+//! the JUnit XML checked for the structure CI tools read.
+
+use gpse::vectors::{self, junit, VectorOutcome};
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use std::path::Path;
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
+}
+
+#[test]
+fn every_vector_set_passes_in_process() {
+    let found = vectors::discover(&root()).unwrap();
+    assert!(found.len() >= 5, "{} vectors", found.len());
+    let results = vectors::run_in_process(&found);
+    let table = vectors::table(&results);
+    for r in &results {
+        assert!(matches!(r.outcome, VectorOutcome::Passed { .. }), "{table}\n{}", r.log);
+    }
+}
+
+/// The elements and attributes of the JUnit schema that Jenkins, GitLab and the GitHub test
+/// reporters read (Ant's `junit` task format): `testsuites/testsuite/testcase` with `name`,
+/// `tests`, `failures`, `errors`, `classname`, `time`, and `failure`/`error` with `message`.
+fn check_junit(xml: &str) -> (usize, usize) {
+    let mut r = Reader::from_str(xml);
+    let mut stack: Vec<String> = Vec::new();
+    let (mut cases, mut failures) = (0, 0);
+    loop {
+        let (e, empty) = match r.read_event().unwrap() {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(_) => {
+                stack.pop();
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+        let attrs: Vec<String> =
+            e.attributes().map(|a| String::from_utf8(a.unwrap().key.as_ref().to_vec()).unwrap()).collect();
+        let need: &[&str] = match name.as_str() {
+            "testsuites" => &["tests", "failures", "errors"],
+            "testsuite" => &["name", "tests", "failures", "errors"],
+            "testcase" => &["name", "classname", "time"],
+            "failure" | "error" => &["message", "type"],
+            _ => &[],
+        };
+        for a in need {
+            assert!(attrs.iter().any(|x| x == a), "<{name}> without {a}: {xml}");
+        }
+        let parent = stack.last().map(String::as_str);
+        match name.as_str() {
+            "testsuites" => assert_eq!(parent, None),
+            "testsuite" => assert_eq!(parent, Some("testsuites")),
+            "testcase" => {
+                assert_eq!(parent, Some("testsuite"));
+                cases += 1
+            }
+            "failure" | "error" => {
+                assert_eq!(parent, Some("testcase"));
+                failures += 1
+            }
+            "system-out" | "system-err" | "description" => assert_eq!(parent, Some("testcase"), "<{name}>"),
+            other => panic!("unexpected element <{other}>"),
+        }
+        if !empty {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty());
+    (cases, failures)
+}
+
+#[test]
+fn junit_has_one_case_per_vector_and_reports_failures() {
+    let found = vectors::discover(&root()).unwrap();
+    let mut results = vectors::run_in_process(&found);
+    // Turn one into a failure, as a changed card would.
+    results[0].outcome = VectorOutcome::Failed { message: "x.gpse:3: response mismatch (byte 0)\n  details".into() };
+    let xml = junit::report(&results).unwrap();
+    let (cases, failures) = check_junit(&xml);
+    assert_eq!((cases, failures), (found.len(), 1));
+    assert!(xml.contains(r#"message="x.gpse:3: response mismatch (byte 0)""#), "{xml}");
+}
