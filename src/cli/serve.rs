@@ -77,8 +77,14 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
             signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
                 .map_err(|e| format!("cannot install signal handlers: {e}"))?;
         std::thread::spawn(move || {
-            if signals.forever().next().is_some() {
+            let mut sigs = signals.forever();
+            if sigs.next().is_some() {
                 stop.stop();
+            }
+            // A second signal while stopping: leave at once (commits are atomic per APDU).
+            if sigs.next().is_some() {
+                eprintln!("gpse serve: second signal, exiting now");
+                std::process::exit(130);
             }
         });
     }
