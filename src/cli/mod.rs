@@ -7,6 +7,7 @@ mod common;
 mod jpki;
 mod run;
 mod send;
+mod serve;
 mod trace;
 mod tsm;
 mod vectors;
@@ -48,6 +49,8 @@ pub enum Cmd {
     Ace(ace::AceCmd),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
+    /// Serve card images behind pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line; `Err` is the one-line message for stderr.
@@ -61,5 +64,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Tsm(a) => tsm::run(a),
         Cmd::Vectors(c) => vectors::run(c),
         Cmd::Ace(c) => ace::run(c),
+        Cmd::Serve(a) => serve::run(a),
     }
 }
