@@ -1,7 +1,7 @@
 //! `gpse ace`: the card's access rules as Android's SecureElement service reads them, and its
 //! decision for an app (`gpse::host::ace`, `applet-spec/ara-m.md`).
 
-use super::common::{hex_arg, open_card, CardDir};
+use super::common::{hex_arg, open_transport, CardDir};
 use gpse::host::ace::{describe_ar, describe_key, Ace, AraState};
 use gpse::transport::Transport;
 use std::process::ExitCode;
@@ -23,12 +23,18 @@ pub enum AceCmd {
 pub struct RulesArgs {
     #[command(flatten)]
     pub dir: CardDir,
+    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
+    #[arg(long, value_name = "NAME", conflicts_with = "state")]
+    pub reader: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub dir: CardDir,
+    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
+    #[arg(long, value_name = "NAME", conflicts_with = "state")]
+    pub reader: Option<String>,
     /// SHA-1 (20 bytes) or SHA-256 (32 bytes) of the app's signing certificate, hex; repeat for
     /// several (Android tries both hashes of every signing certificate).
     #[arg(long = "cert-hash", value_name = "HASH", required = true)]
@@ -48,22 +54,15 @@ pub fn run(c: AceCmd) -> Result<ExitCode, String> {
     }
 }
 
-/// The one place a card is reached: swap this for a PC/SC reader (`--reader`) later.
-fn connect(dir: &CardDir) -> Result<Box<dyn Transport>, String> {
-    let mut card = open_card(dir, None)?;
-    card.power_on();
-    Ok(Box::new(card))
-}
-
-fn read(dir: &CardDir) -> Result<Ace, String> {
-    let mut t = connect(dir)?;
+fn read(dir: &CardDir, reader: Option<&str>) -> Result<Ace, String> {
+    let mut t: Box<dyn Transport> = open_transport(dir, reader, None)?;
     let mut ace = Ace::new();
     ace.refresh(t.as_mut()).map_err(|e| format!("{}: {e}", t.name()))?;
     Ok(ace)
 }
 
 fn rules(a: RulesArgs) -> Result<ExitCode, String> {
-    let ace = read(&a.dir)?;
+    let ace = read(&a.dir, a.reader.as_deref())?;
     match ace.state() {
         AraState::Ready => {}
         AraState::Absent => return Err("no ARA-M on the card (SELECT A00000015141434C00 answered 6A82)".into()),
@@ -104,7 +103,7 @@ fn check(a: CheckArgs) -> Result<ExitCode, String> {
         }
     };
     let apdu = a.apdu.as_deref().map(|s| hex_arg("--apdu", s)).transpose()?;
-    let ace = read(&a.dir)?;
+    let ace = read(&a.dir, a.reader.as_deref())?;
     let d = match &apdu {
         Some(x) => ace.check_apdu(&hashes, aid.as_deref(), x),
         None => ace.check_open(&hashes, aid.as_deref()),

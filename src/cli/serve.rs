@@ -13,7 +13,10 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use gpse::host::ace::app_view::AppView;
+use gpse::script::record;
+use gpse::sw::Sw;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Needs pcscd with vsmartcard's vpcd driver (scripts/install-deps, scripts/pcscd-start).
@@ -40,6 +43,15 @@ pub struct ServeArgs {
     /// and power events.
     #[arg(long, short, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Record every APDU and response (and power events) as a native script with expectations;
+    /// with several readers, reader i (i > 0) records to FILE.i.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Add a reader (the slot after the --readers ones) that shows card 0 as the app with this
+    /// signing-certificate hash (SHA-1 or SHA-256, hex; repeat for several) sees it over OMAPI:
+    /// every SELECT and APDU passes the ARA-M rules first, refusals answer 6982.
+    #[arg(long = "app", value_name = "CERT_HASH")]
+    pub app: Vec<String>,
 }
 
 const SERVE_LOCK: &str = "serve.lock";
@@ -64,11 +76,32 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
             format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}")
         })?);
     }
-    let mut cards = Vec::new();
+    let app_hashes = a
+        .app
+        .iter()
+        .map(|h| {
+            let b = super::common::hex_arg("--app", h)?;
+            if b.len() == 20 || b.len() == 32 { Ok(b) } else { Err(format!("--app {h}: a SHA-1 (20 bytes) or SHA-256 (32 bytes) hash")) }
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let slots = n + u16::from(!app_hashes.is_empty());
+    if u32::from(a.port) + u32::from(slots) - 1 > 0xFFFF {
+        return Err(format!("--port {} with {slots} readers leaves the TCP port range", a.port));
+    }
+    let mut cards: Vec<(u16, PathBuf, Box<dyn vpcd::VirtualCard + Send>)> = Vec::new();
+    let mut shared0 = None;
     for i in 0..n {
         let dir = root.join(i.to_string());
         let seed = a.seed.map(|s| s.wrapping_add(u64::from(i)));
-        cards.push((i, dir.clone(), open_or_create(&dir, seed)?));
+        let card = Arc::new(Mutex::new(open_or_create(&dir, seed)?));
+        if i == 0 {
+            shared0 = Some(card.clone());
+        }
+        cards.push((i, dir.clone(), Box::new(SharedCard(card))));
+    }
+    if let (false, Some(card)) = (app_hashes.is_empty(), shared0) {
+        let view = AppView::new(app_hashes.clone());
+        cards.push((n, root.join("0"), Box::new(AppCard { card, view })));
     }
     let stop = Arc::new(Stop::new());
     {
@@ -93,13 +126,23 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     for (i, dir, mut card) in cards {
         let cfg = vpcd::Config::local(a.port + i);
         let stop = stop.clone();
-        let tag = if n > 1 { format!("[{i}] ") } else { String::new() };
-        eprintln!("gpse serve: {tag}card {} on vpcd 127.0.0.1:{}", dir.display(), cfg.addr.port());
+        let tag = if slots > 1 { format!("[{i}] ") } else { String::new() };
+        let what = if i == n { "the app's view of card" } else { "card" };
+        eprintln!("gpse serve: {tag}{what} {} on vpcd 127.0.0.1:{}", dir.display(), cfg.addr.port());
+        let mut rec = match &a.record {
+            Some(f) => Some(Recording::create(&record_path(f, i), &dir, a.seed)?),
+            None => None,
+        };
         let h = std::thread::Builder::new()
             .name(format!("vpcd-{i}"))
             .spawn(move || {
                 let addr = cfg.addr;
-                vpcd::serve(&cfg, &mut card, &stop, &mut |e| log_event(&tag, verbose, addr, e));
+                vpcd::serve(&cfg, &mut card, &stop, &mut |e| {
+                    log_event(&tag, verbose, addr, e);
+                    if let Some(r) = rec.as_mut() {
+                        r.event(e);
+                    }
+                });
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         workers.push(h);
@@ -114,6 +157,104 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     }
     eprintln!("gpse serve: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A card shared by the readers that show it (the privileged reader and the app's view).
+struct SharedCard(Arc<Mutex<Card>>);
+
+fn locked(c: &Arc<Mutex<Card>>) -> std::sync::MutexGuard<'_, Card> {
+    // A reader thread that panicked mid-APDU left a card whose image is still the last commit.
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl vpcd::VirtualCard for SharedCard {
+    fn atr(&self) -> Vec<u8> {
+        locked(&self.0).atr().to_vec()
+    }
+    fn power_on(&mut self) {
+        locked(&self.0).power_on();
+    }
+    fn power_off(&mut self) {
+        locked(&self.0).power_off();
+    }
+    fn reset(&mut self) {
+        locked(&self.0).reset();
+    }
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        locked(&self.0).transmit(apdu)
+    }
+}
+
+/// Card 0 as one app sees it through the ACE. Power events of this reader only forget the app's
+/// channels: on the phone an app cannot power the SE off.
+struct AppCard {
+    card: Arc<Mutex<Card>>,
+    view: AppView,
+}
+
+impl vpcd::VirtualCard for AppCard {
+    fn atr(&self) -> Vec<u8> {
+        locked(&self.card).atr().to_vec()
+    }
+    fn power_on(&mut self) {
+        self.view.reset();
+    }
+    fn power_off(&mut self) {
+        self.view.reset();
+    }
+    fn reset(&mut self) {
+        self.view.reset();
+    }
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let mut card = locked(&self.card);
+        self.view.transmit(&mut *card, apdu).unwrap_or_else(|_| Sw::Unknown.to_bytes().to_vec())
+    }
+}
+
+/// `FILE` for reader 0, `FILE.i` for reader i.
+fn record_path(f: &Path, i: u16) -> PathBuf {
+    if i == 0 {
+        return f.to_path_buf();
+    }
+    let mut s = f.as_os_str().to_owned();
+    s.push(format!(".{i}"));
+    PathBuf::from(s)
+}
+
+/// A live recording: lines are written and flushed as they happen, so a killed serve leaves a
+/// recording up to its last APDU.
+struct Recording {
+    out: std::io::BufWriter<File>,
+}
+
+impl Recording {
+    fn create(path: &Path, card: &Path, seed: Option<u64>) -> Result<Recording, String> {
+        let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut r = Recording { out: std::io::BufWriter::new(f) };
+        r.line(&format!(
+            "# recorded by gpse {} serve from card {}{}",
+            env!("CARGO_PKG_VERSION"),
+            card.display(),
+            seed.map(|s| format!(", seed {s}")).unwrap_or_default()
+        ));
+        Ok(r)
+    }
+
+    fn line(&mut self, l: &str) {
+        let _ = writeln!(self.out, "{l}");
+        let _ = self.out.flush();
+    }
+
+    fn event(&mut self, e: &Event<'_>) {
+        match e {
+            Event::Apdu { command, response } => self.line(&record::exchange_line(command, response)),
+            // A power-on is a cold reset; a warm reset is a reset (power-off alone changes nothing
+            // a script can see).
+            Event::Control(vpcd::CTRL_POWER_ON) => self.line("power cycle"),
+            Event::Control(vpcd::CTRL_RESET) => self.line("reset"),
+            _ => {}
+        }
+    }
 }
 
 /// Opens `dir`'s card image, creating it from the built-in default profile when there is none.

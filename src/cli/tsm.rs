@@ -1,7 +1,7 @@
 //! `gpse tsm`: the service's roles as host-side operations over SCP03. SP-TSM: setup,
 //! reset-pin, unblock, erase-pair, status; the app: activate.
 
-use super::common::{open_card, parse_keys, CardDir};
+use super::common::{open_transport, parse_keys, CardDir};
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
 use gpse::host::jpki::{JpkiClient, Pair};
@@ -14,6 +14,9 @@ use std::process::ExitCode;
 pub struct TsmArgs {
     #[command(flatten)]
     pub dir: CardDir,
+    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
+    #[arg(long, value_name = "NAME", conflicts_with = "state")]
+    pub reader: Option<String>,
     /// The JPKI applet's security domain keys, ENC:MAC:DEK (the SP-TSM's; default: the test keys).
     #[arg(long, default_value = "404142434445464748494A4B4C4D4E4F")]
     pub keys: String,
@@ -97,6 +100,17 @@ pub enum TsmCmd {
     },
     /// SP-TSM: the state and tries of both pairs.
     Status,
+    /// SEI-TSM: store the ARA-M rule that lets the app with this signing-certificate hash reach
+    /// an applet (the keys are then the ISD's).
+    #[command(after_help = "Example: gpse tsm --reader 0 ara-allow --cert-hash 0102…14 --aid D392F000260100000001")]
+    AraAllow {
+        /// SHA-1 or SHA-256 of the app's signing certificate, hex.
+        #[arg(long)]
+        cert_hash: String,
+        /// The applet AID, hex.
+        #[arg(long)]
+        aid: String,
+    },
     /// The app: verify the temporary PIN, then change it to the user's PIN.
     Activate {
         #[arg(long, value_enum)]
@@ -111,8 +125,7 @@ pub enum TsmCmd {
 pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
     let (e, m, d) = parse_keys(&a.keys)?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| e.to_string())?;
-    let mut card = open_card(&a.dir, None)?;
-    card.power_on();
+    let mut card = open_transport(&a.dir, a.reader.as_deref(), None)?;
     let mut rng = CardRng::new(None);
     let err = |e: gpse::host::tsm::sp::TsmError| e.to_string();
     if let TsmCmd::Activate { pair, temp_pin, pin } = &a.cmd {
@@ -120,12 +133,22 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
             PairArg::Auth => Pair::Auth,
             PairArg::Sign => Pair::Sign,
         };
-        let mut app = JpkiClient::open(&mut card).map_err(|e| e.to_string())?;
+        let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
         app.change_pin(p, temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
         println!("PIN set by the user");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut s = SpSession::open(&mut card, &keys, a.kvn, &mut rng).map_err(err)?;
+    if let TsmCmd::AraAllow { cert_hash, aid } = &a.cmd {
+        let hash = super::common::hex_arg("--cert-hash", cert_hash)?;
+        if hash.len() != 20 && hash.len() != 32 {
+            return Err("--cert-hash is a SHA-1 (20 bytes) or SHA-256 (32 bytes) hash".into());
+        }
+        let aid: gpse::Aid = aid.parse().map_err(|e: gpse::card::aid::AidError| e.to_string())?;
+        gpse::host::tsm::sei::allow_app(card.as_mut(), &keys, a.kvn, &mut rng, aid.as_bytes(), &hash).map_err(err)?;
+        println!("ARA-M rule stored: {} may reach {aid}", hex::encode_upper(&hash));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = SpSession::open(card.as_mut(), &keys, a.kvn, &mut rng).map_err(err)?;
     match a.cmd {
         TsmCmd::Setup { pairs, design, auth_pin, sign_pin, ca_dir, out_dir } => {
             let mut ca = if ca_dir.join("ca.key").exists() {
@@ -181,7 +204,7 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
                 );
             }
         }
-        TsmCmd::Activate { .. } => return Err("activate runs without the SP-TSM session".into()),
+        TsmCmd::Activate { .. } | TsmCmd::AraAllow { .. } => return Err("handled without the SP-TSM session".into()),
     }
     s.close().map_err(err)?;
     Ok(ExitCode::SUCCESS)

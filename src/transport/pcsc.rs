@@ -141,6 +141,14 @@ impl Transport for PcscTransport {
         self.atr()
     }
 
+    /// SCardReconnect(UNPOWER_CARD): vpcd sends power off, then power on (pcsc.md §4).
+    fn power_cycle(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.card
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::UnpowerCard)
+            .map_err(|e| map_err(&self.reader, e))?;
+        self.atr()
+    }
+
     fn name(&self) -> String {
         self.reader.clone()
     }

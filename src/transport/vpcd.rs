@@ -69,6 +69,24 @@ pub trait VirtualCard {
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8>;
 }
 
+impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
+    fn atr(&self) -> Vec<u8> {
+        (**self).atr()
+    }
+    fn power_on(&mut self) {
+        (**self).power_on()
+    }
+    fn power_off(&mut self) {
+        (**self).power_off()
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        (**self).transmit(apdu)
+    }
+}
+
 impl VirtualCard for Card {
     fn atr(&self) -> Vec<u8> {
         Card::atr(self).to_vec()
