@@ -7,15 +7,15 @@ use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardError};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
+use gpse::host::ace::app_view::AppView;
+use gpse::script::record;
 use gpse::store::{Durability, StoreError};
+use gpse::sw::Sw;
 use gpse::transport::vpcd::{self, Event, Stop};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use gpse::host::ace::app_view::AppView;
-use gpse::script::record;
-use gpse::sw::Sw;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
@@ -81,7 +81,11 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
         .iter()
         .map(|h| {
             let b = super::common::hex_arg("--app", h)?;
-            if b.len() == 20 || b.len() == 32 { Ok(b) } else { Err(format!("--app {h}: a SHA-1 (20 bytes) or SHA-256 (32 bytes) hash")) }
+            if b.len() == 20 || b.len() == 32 {
+                Ok(b)
+            } else {
+                Err(format!("--app {h}: a SHA-1 (20 bytes) or SHA-256 (32 bytes) hash"))
+            }
         })
         .collect::<Result<Vec<_>, String>>()?;
     let slots = n + u16::from(!app_hashes.is_empty());

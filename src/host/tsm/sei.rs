@@ -46,7 +46,8 @@ pub fn ara_store(
         (sw, _) => return Err(TsmError::Card { what: "MANAGE CHANNEL open", sw }),
     };
     let result = (|| {
-        let sel = Command::new(Class::encode(ch, false, false), 0xA4, 0x04, 0x00).with_data(ARA_M_AID.to_vec()).with_ne(256);
+        let sel =
+            Command::new(Class::encode(ch, false, false), 0xA4, 0x04, 0x00).with_data(ARA_M_AID.to_vec()).with_ne(256);
         let r = plain(t, &sel)?;
         if r.sw != Sw::Ok {
             return Err(TsmError::Card { what: "SELECT ARA-M", sw: r.sw });
