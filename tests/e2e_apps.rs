@@ -273,28 +273,58 @@ fn app_view(tmp: &Path) {
     drop(app);
     drop(serve);
 
-    // The JPKI app's own hash (the default profile's rule) reaches JPKI and reads its token; a
-    // pyscard client plays the app.
-    let serve = Serve::start(&tmp.join("app2"), &["--app", JPKI_HASH]);
+    // The JPKI app's own hash (the default profile's rule) reaches JPKI on a personalised card
+    // and reads its authentication certificate after the PIN (a pyscard client plays the app).
+    let root2 = tmp.join("app2");
+    let card = root2.join("0");
+    assert!(gpse_plain(&["card", "init", "--state", card.to_str().unwrap()]).status.success());
+    let certs = tmp.join("app2-certs");
+    gpse(
+        &[
+            "tsm",
+            "setup",
+            "--pairs",
+            "auth",
+            "--ca-dir",
+            tmp.join("ca").to_str().unwrap(),
+            "--out-dir",
+            certs.to_str().unwrap(),
+        ],
+        &card,
+    );
+    gpse(&["tsm", "activate", "--pair", "auth", "--temp-pin", "0000", "--pin", "1234"], &card);
+    let cert = std::fs::read(certs.join("auth.crt")).unwrap();
+    let serve = Serve::start(&root2, &["--app", JPKI_HASH]);
     // Ready when an APDU goes through (a restarted reader can look present for a moment).
     let t0 = Instant::now();
     while wait_reader(R1, &serve).transmit(&h(SELECT_JPKI)).is_err() {
         assert!(t0.elapsed() < Duration::from_secs(15), "{}", serve.log());
         std::thread::sleep(Duration::from_millis(100));
     }
-    let py = "from smartcard.scard import *\n\
+    let py = "import sys\n\
+        from smartcard.scard import *\n\
         ctx = SCardEstablishContext(SCARD_SCOPE_USER)[1]\n\
         rc, card, proto = SCardConnect(ctx, 'Virtual PCD 00 01', SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1)\n\
         assert rc == 0, rc\n\
-        for apdu in ['00A4040C0AD392F000260100000001', '00A4020C020006', '00B0000010', '00A4040008A000000151000000']:\n\
+        def tx(apdu):\n\
         \x20   rc, rsp = SCardTransmit(card, SCARD_PCI_T1, list(bytes.fromhex(apdu)))\n\
-        \x20   print(bytes(rsp).hex().upper())\n";
+        \x20   assert rc == 0, rc\n\
+        \x20   return bytes(rsp)\n\
+        for apdu in ['00A4040C0AD392F000260100000001', '00A4020C020018', '002000800431323334', '00A4020C02000A']:\n\
+        \x20   print(tx(apdu).hex().upper())\n\
+        head = tx('00B0000004')\n\
+        total = int.from_bytes(head[2:4], 'big') + 4\n\
+        der = b''\n\
+        while len(der) < total:\n\
+        \x20   n = min(256, total - len(der))\n\
+        \x20   der += tx('00B0%04X%02X' % (len(der), n % 256))[:-2]\n\
+        print(der.hex().upper())\n\
+        print(tx('00A4040008A000000151000000').hex().upper())\n";
     let (st, out, err) = tool("/usr/bin/python3", &["-c", py]);
     assert!(st.success(), "{out}{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "9000");
-    assert_eq!(lines[1], "9000");
-    assert_eq!(lines[2], format!("{}9000", hex::encode_upper(b"JPKIAPGPSETOKEN ")));
-    assert_eq!(lines[3], "6982");
+    assert_eq!(&lines[..4], &["9000", "9000", "9000", "9000"], "{out}");
+    assert_eq!(lines[4], hex::encode_upper(&cert), "the app reads the certificate the SP-TSM stored");
+    assert_eq!(lines[5], "6982", "the ISD stays out of the app's reach");
     drop(serve);
 }
