@@ -6,6 +6,7 @@ mod card;
 mod common;
 mod jpki;
 mod run;
+mod scenario;
 mod send;
 mod serve;
 mod trace;
@@ -47,6 +48,9 @@ pub enum Cmd {
     /// Android's access control: the ARA-M rules and the decision for an app.
     #[command(subcommand)]
     Ace(ace::AceCmd),
+    /// Lifecycle scenarios across phones, TSMs, the test CA and the revocation list.
+    #[command(subcommand)]
+    Scenario(scenario::ScenarioCmd),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
     /// Serve card images behind pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
@@ -60,6 +64,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Send(a) => send::run(a),
         Cmd::Jpki(a) => jpki::run(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::Scenario(c) => scenario::run(c),
         Cmd::Trace(a) => trace::run(a),
         Cmd::Tsm(a) => tsm::run(a),
         Cmd::Vectors(c) => vectors::run(c),

@@ -3,4 +3,5 @@
 pub mod ace;
 pub mod ca;
 pub mod jpki;
+pub mod scenario;
 pub mod tsm;
