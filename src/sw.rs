@@ -28,6 +28,11 @@ pub enum Sw {
     VerifyFailed(u8),
     /// 6300: authentication of the host cryptogram failed (GPCS T D-9).
     AuthenticationFailed,
+    /// 6381: access rule stored, but a rule for the same target already exists (SEAC v1.1 as
+    /// pySim `sw_aram` cites it; the ARA-M never sends it, `applet-spec/ara-m.md`).
+    RuleAlreadyExists,
+    /// 6382: access rule stored, unknown BER-TLVs in it were discarded (SEAC v1.1, pySim `sw_aram`).
+    UnknownDataDiscarded,
     /// 6400: execution error, no specific diagnosis.
     ExecutionError,
     /// 6581: memory failure.
@@ -64,6 +69,9 @@ pub enum Sw {
     IncorrectP1P2,
     /// 6A88: referenced data not found.
     ReferencedDataNotFound,
+    /// 6A89: already exists (ISO 7816-4 "file already exists"; SEAC "conflicting access rule
+    /// already exists").
+    AlreadyExists,
     /// 6B00: wrong parameters (offset outside the EF).
     WrongP1P2,
     /// 6Cxx: wrong Le, xx is the exact length.
@@ -89,6 +97,8 @@ impl Sw {
             Sw::MoreData => 0x6310,
             Sw::VerifyFailed(n) => 0x63C0 | (n as u16 & 0x0F),
             Sw::AuthenticationFailed => 0x6300,
+            Sw::RuleAlreadyExists => 0x6381,
+            Sw::UnknownDataDiscarded => 0x6382,
             Sw::ExecutionError => 0x6400,
             Sw::MemoryFailure => 0x6581,
             Sw::WrongLength => 0x6700,
@@ -107,6 +117,7 @@ impl Sw {
             Sw::NotEnoughMemory => 0x6A84,
             Sw::IncorrectP1P2 => 0x6A86,
             Sw::ReferencedDataNotFound => 0x6A88,
+            Sw::AlreadyExists => 0x6A89,
             Sw::WrongP1P2 => 0x6B00,
             Sw::WrongLe(n) => 0x6C00 | n as u16,
             Sw::InsNotSupported => 0x6D00,
@@ -126,6 +137,8 @@ impl Sw {
             0x6310 => Sw::MoreData,
             0x63C0..=0x63CF => Sw::VerifyFailed((v & 0x0F) as u8),
             0x6300 => Sw::AuthenticationFailed,
+            0x6381 => Sw::RuleAlreadyExists,
+            0x6382 => Sw::UnknownDataDiscarded,
             0x6400 => Sw::ExecutionError,
             0x6581 => Sw::MemoryFailure,
             0x6700 => Sw::WrongLength,
@@ -144,6 +157,7 @@ impl Sw {
             0x6A84 => Sw::NotEnoughMemory,
             0x6A86 => Sw::IncorrectP1P2,
             0x6A88 => Sw::ReferencedDataNotFound,
+            0x6A89 => Sw::AlreadyExists,
             0x6B00 => Sw::WrongP1P2,
             0x6C00..=0x6CFF => Sw::WrongLe(v as u8),
             0x6D00 => Sw::InsNotSupported,
@@ -180,6 +194,8 @@ impl Sw {
             Sw::MoreData => "more data available",
             Sw::VerifyFailed(_) => "verification failed, tries left in SW2",
             Sw::AuthenticationFailed => "authentication of host cryptogram failed",
+            Sw::RuleAlreadyExists => "stored, but a rule for the same target already exists",
+            Sw::UnknownDataDiscarded => "stored, unknown data objects discarded",
             Sw::ExecutionError => "execution error",
             Sw::MemoryFailure => "memory failure",
             Sw::WrongLength => "wrong length",
@@ -198,6 +214,7 @@ impl Sw {
             Sw::NotEnoughMemory => "not enough memory",
             Sw::IncorrectP1P2 => "incorrect P1 P2",
             Sw::ReferencedDataNotFound => "referenced data not found",
+            Sw::AlreadyExists => "already exists (conflicting access rule)",
             Sw::WrongP1P2 => "wrong parameters P1 P2 (offset)",
             Sw::WrongLe(_) => "wrong Le, exact length in SW2",
             Sw::InsNotSupported => "instruction not supported",

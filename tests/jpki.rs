@@ -392,3 +392,78 @@ fn runtime_selection_of_the_jpki_ap() {
     assert_eq!(t("00A4020C020018"), "9000");
     assert_eq!(t("00200080"), "6984");
 }
+
+#[test]
+fn remaining_rows_of_the_spec() {
+    let mut ca = ca();
+    let mut h = H::new();
+    let pk = h.personalise(&mut ca, 1);
+    h.personalise(&mut ca, 2);
+    assert_eq!(h.tsm(&apdu("80D20001", b"1111")), "9000");
+    assert_eq!(h.tsm(&apdu("80D20002", b"TEMP22")), "9000");
+    // VERIFY by SFI (P2 = 80|SFI), without a prior SELECT EF (J§4 jsapdu/myna-card form).
+    h.select(0);
+    assert_eq!(h.tx("00200098"), "63C3");
+    assert_eq!(h.tx("0020009B"), "63C5");
+    assert_eq!(h.tx(&apdu("00200098", b"1111")), "9000");
+    assert_eq!(h.tx(&apdu("00240180", b"2222")), "9000");
+    // Key by SFI in COMPUTE DIGITAL SIGNATURE (P2 = 97), without SELECT EF (J§5 optional).
+    let r = h.tx(&format!("802A009720{}00", "11".repeat(32)));
+    assert!(r.ends_with("9000") && r.len() == 516, "{r}");
+    pk.verify(Pkcs1v15Sign::new_unprefixed(), &[0x11; 32], &hex::decode(&r[..512]).unwrap()).unwrap();
+    // Unknown SFI; READ BINARY with data or without Le; CHANGE with P1 00; P1 b8 with SFI 0.
+    assert_eq!(h.tx("00B0990000"), "6A82");
+    assert_eq!(h.tx("00B00000020102"), "6700");
+    assert_eq!(h.tx("00B00000"), "6700");
+    assert_eq!(h.tx(&apdu("00240080", b"3333")), "6A86");
+    assert_eq!(h.tx("00B0800000"), "6A86");
+    // Management state errors: unblock / reset of an erased pair, a too large certificate.
+    assert_eq!(h.tsm("80EE0001"), "9000");
+    assert_eq!(h.tsm("80D40001"), "6985");
+    assert_eq!(h.tsm(&apdu("80D20201", b"1234")), "6985");
+    assert!(h.tsm("80470001").ends_with("9000"));
+    let big = store_cert(0x00, 1, &[0x30; 4000]);
+    assert_eq!(h.tsm(&big), "9000");
+    assert_eq!(h.tsm(&big), "9000");
+    assert_eq!(h.tsm(&store_cert(0x80, 1, &[0x30; 200])), "6A84");
+    // The certificate upload state was dropped: a proper certificate still goes in after it.
+    assert_eq!(status(&mut h, 1), "DF010501000300009000");
+}
+
+/// The APDU trace of `pkcs15-tool --list-certificates` (J§7) on a personalised applet: the answers
+/// OpenSC's JPKI driver needs, byte for byte where the reference fixes them.
+#[test]
+fn opensc_list_certificates_trace() {
+    let mut ca = ca();
+    let mut h = H::new();
+    h.personalise(&mut ca, 1);
+    h.personalise(&mut ca, 2);
+    assert_eq!(h.tsm(&apdu("80D20001", b"1111")), "9000");
+    assert_eq!(h.tsm(&apdu("80D20002", b"TEMP22")), "9000");
+    h.select(0);
+    h.select(0);
+    // Steps 4-5: the PIN counters, without a PIN verified (63C3 / 63C5).
+    assert_eq!(h.tx("00A4020C020018"), "9000");
+    assert_eq!(h.tx("00200080"), "63C3");
+    assert_eq!(h.tx("00A4020C02001B"), "9000");
+    assert_eq!(h.tx("00200080"), "63C5");
+    // Step 6: each certificate EF, a 4-byte header read then 256-byte chunks.
+    for (fid, free) in [("000B", true), ("0002", true), ("000A", false), ("0001", false)] {
+        assert_eq!(h.tx(&format!("00A4020C02{fid}")), "9000");
+        let head = h.tx("00B0000004");
+        if !free {
+            // Step 7: the sign certificate (and on the GP-SE the auth one) without a PIN: 6982.
+            assert_eq!(head, "6982", "{fid}");
+            continue;
+        }
+        assert!(head.starts_with("3082") && head.ends_with("9000"), "{fid}: {head}");
+        let total = usize::from_str_radix(&head[4..8], 16).unwrap() + 4;
+        let mut off = 0;
+        while off < total {
+            let le = (total - off).min(256);
+            let r = h.tx(&format!("00B0{off:04X}{:02X}", le % 256));
+            assert_eq!(r.len(), (le + 2) * 2, "{fid} at {off}");
+            off += le;
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use crate::card::{Aid, ModuleImpl};
 
 /// Every built-in module.
-pub static MODULES: &[&ModuleImpl] = &[&super::testapp::MODULE, &super::jpki::MODULE];
+pub static MODULES: &[&ModuleImpl] = &[&super::testapp::MODULE, &super::jpki::MODULE, &super::ara_m::MODULE];
 
 /// The module with this name (as profiles write it).
 pub fn by_name(name: &str) -> Option<&'static ModuleImpl> {

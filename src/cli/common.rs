@@ -48,6 +48,26 @@ pub fn parse_num(s: &str) -> Result<u64, String> {
     r.map_err(|_| format!("'{s}' is not a number"))
 }
 
+/// `--reader NAME` when given (a PC/SC reader: exact name, number, or unique part of a name),
+/// else the card image of `dir`, in-process and powered on. The shared way for subcommands to
+/// reach a card.
+pub fn open_transport(
+    dir: &CardDir,
+    reader: Option<&str>,
+    seed: Option<u64>,
+) -> Result<Box<dyn gpse::transport::Transport>, String> {
+    match reader {
+        Some(r) => gpse::transport::pcsc::PcscTransport::connect(r)
+            .map(|t| Box::new(t) as Box<dyn gpse::transport::Transport>)
+            .map_err(|e| e.to_string()),
+        None => {
+            let mut card = open_card(dir, seed)?;
+            card.power_on();
+            Ok(Box::new(card))
+        }
+    }
+}
+
 /// Parses `ENC:MAC:DEK` (hex, 16/24/32 bytes each), or one key for all three.
 pub fn parse_keys(s: &str) -> Result<gpse::card::profile::KeyBytes, String> {
     gpse::card::profile::parse_key_triple(s)

@@ -1,7 +1,7 @@
 //! `gpse jpki`: the JPKI user path for people and scripts (status, verify, change-pin, sign,
 //! read-cert).
 
-use super::common::{open_card, CardDir};
+use super::common::{open_transport, CardDir};
 use gpse::hexutil::upper;
 use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair, PinStatus};
 use sha2::{Digest, Sha256};
@@ -12,6 +12,9 @@ use std::process::ExitCode;
 pub struct JpkiArgs {
     #[command(flatten)]
     pub dir: CardDir,
+    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
+    #[arg(long, value_name = "NAME", conflicts_with = "state")]
+    pub reader: Option<String>,
     #[command(subcommand)]
     pub cmd: JpkiCmd,
 }
@@ -88,9 +91,8 @@ pub enum JpkiCmd {
 }
 
 pub fn run(a: JpkiArgs) -> Result<ExitCode, String> {
-    let mut card = open_card(&a.dir, None)?;
-    card.power_on();
-    let mut c = JpkiClient::open(&mut card).map_err(|e| e.to_string())?;
+    let mut card = open_transport(&a.dir, a.reader.as_deref(), None)?;
+    let mut c = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
     let e = |e: gpse::host::jpki::JpkiError| e.to_string();
     match a.cmd {
         JpkiCmd::Status => {

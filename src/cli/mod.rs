@@ -1,13 +1,17 @@
 //! The command line: parses arguments (clap derive) and calls into the library. Every error is
 //! one line on stderr and a non-zero exit.
 
+mod ace;
 mod card;
 mod common;
 mod gp;
 mod jpki;
 mod run;
+mod scenario;
 mod send;
+mod serve;
 mod trace;
+mod tsm;
 mod vectors;
 
 use clap::{Parser, Subcommand};
@@ -40,11 +44,21 @@ pub enum Cmd {
     Vectors(vectors::VectorsCmd),
     /// Print a script or recording with each command named and its TLV decoded.
     Trace(trace::TraceArgs),
+    /// The service's roles: SP-TSM personalisation of the JPKI applet, the app's activation.
+    Tsm(tsm::TsmArgs),
+    /// Android's access control: the ARA-M rules and the decision for an app.
+    #[command(subcommand)]
+    Ace(ace::AceCmd),
+    /// Lifecycle scenarios across phones, TSMs, the test CA and the revocation list.
+    #[command(subcommand)]
+    Scenario(scenario::ScenarioCmd),
     /// The JPKI user path: PIN status, verify, change PIN, sign, read certificates.
     Jpki(jpki::JpkiArgs),
     /// GlobalPlatform card management over SCP03: list, info, load, install, delete, put-key,
     /// lock, unlock, create-ssd.
     Gp(gp::GpArgs),
+    /// Serve card images behind pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line; `Err` is the one-line message for stderr.
@@ -55,7 +69,11 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Jpki(a) => jpki::run(a),
         Cmd::Gp(a) => gp::run(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::Scenario(c) => scenario::run(c),
         Cmd::Trace(a) => trace::run(a),
+        Cmd::Tsm(a) => tsm::run(a),
         Cmd::Vectors(c) => vectors::run(c),
+        Cmd::Ace(c) => ace::run(c),
+        Cmd::Serve(a) => serve::run(a),
     }
 }

@@ -1,7 +1,7 @@
 //! `gpse run`: replay an APDU script (native, scriptor, apdutool or plain hex) against a card,
 //! checking expectations; optionally record what happened as a native script.
 
-use super::common::{open_card, parse_num, CardDir};
+use super::common::{open_transport, parse_num, CardDir};
 use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
@@ -20,8 +20,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub dir: CardDir,
     /// Run on a new in-memory card from the default profile (or --profile) instead of a card image.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["state", "reader"])]
     pub fresh: bool,
+    /// A PC/SC reader instead of a card image (name, number, or unique part of the name): the same
+    /// script against gpse serve or a real card.
+    #[arg(long, value_name = "NAME", conflicts_with = "state")]
+    pub reader: Option<String>,
     /// Profile for --fresh.
     #[arg(long, requires = "fresh")]
     pub profile: Option<PathBuf>,
@@ -56,11 +60,12 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
             None => Profile::default_profile(),
         };
         let img = profile.build(&Overrides::default(), &mut CardRng::new(a.seed)).map_err(|e| e.to_string())?;
-        Card::in_memory(img, a.seed).map_err(|e| e.to_string())?
+        let mut c = Card::in_memory(img, a.seed).map_err(|e| e.to_string())?;
+        c.power_on();
+        Box::new(c) as Box<dyn gpse::transport::Transport>
     } else {
-        open_card(&a.dir, a.seed)?
+        open_transport(&a.dir, a.reader.as_deref(), a.seed)?
     };
-    card.power_on();
     let mut rec = a.record.as_ref().map(|_| {
         Recorder::new(&format!(
             "recorded by gpse {} from {}{}",
@@ -73,7 +78,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let mut stdout = std::io::stdout();
     // Host challenges the script does not fix: reproducible with --seed, random otherwise.
     let mut opener = gpse::script::scp::opener(CardRng::new(a.seed.map(|s| s ^ 0x6770_7365_686f_7374)));
-    let sum = runner::run(&steps, &mut card, &opts, Some(&mut opener), &mut stdout, rec.as_mut())
+    let sum = runner::run(&steps, card.as_mut(), &opts, Some(&mut opener), &mut stdout, rec.as_mut())
         .map_err(|e| e.to_string())?;
     if let (Some(path), Some(r)) = (&a.record, &rec) {
         std::fs::write(path, r.text()).map_err(|e| format!("{}: {e}", path.display()))?;

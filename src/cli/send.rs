@@ -1,6 +1,6 @@
 //! `gpse send`: APDUs in order to one powered card, optionally inside an SCP03 secure channel.
 
-use super::common::{hex_arg, open_card, parse_keys, parse_num, CardDir};
+use super::common::{hex_arg, open_transport, parse_keys, parse_num, CardDir};
 use gpse::apdu::{Class, Command, Response};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
@@ -27,6 +27,10 @@ Example: gpse send --state ./card --scp03 404142434445464748494A4B4C4D4E4F --lev
 pub struct SendArgs {
     #[command(flatten)]
     pub dir: CardDir,
+    /// Talk to the card in this PC/SC reader (name, number, or unique part of the name) instead
+    /// of the card image of --state.
+    #[arg(long, value_name = "NAME", env = "GPSE_READER")]
+    pub reader: Option<String>,
     /// Print only the responses, one hex line each.
     #[arg(long, short)]
     pub quiet: bool,
@@ -89,11 +93,10 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         ),
         None => None,
     };
-    let mut card = open_card(&a.dir, a.seed)?;
-    card.power_on();
+    let mut card = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
     let Some((keys, kvn)) = scp else {
         for apdu in apdus {
-            let rsp = card.transmit(&apdu);
+            let rsp = card.transmit(&apdu).map_err(|e| format!("{}: {e}", card.name()))?;
             print_exchange(&a, &apdu, &rsp);
         }
         return Ok(ExitCode::SUCCESS);
@@ -107,7 +110,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
     // reproducible.
     let mut host_rng = CardRng::new(a.seed.map(|s| s ^ 0x5343_5030_3348_4F53));
     let verbose = a.verbose > 0 && !a.quiet;
-    let mut t = Traced { inner: &mut card, show: false };
+    let mut t = Traced { inner: &mut *card, show: false };
     let mut session: Option<HostSession> = None;
     for (apdu, cmd) in apdus.iter().zip(&commands) {
         let class = Class::parse(cmd.cla).ok();

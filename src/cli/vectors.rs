@@ -15,17 +15,27 @@ pub enum VectorsCmd {
         /// Also write JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Run against a PC/SC reader (gpse serve or a real card) instead of fresh in-process
+        /// cards; each vector starts with a power cycle.
+        #[arg(long, value_name = "NAME")]
+        reader: Option<String>,
     },
 }
 
 pub fn run(c: VectorsCmd) -> Result<ExitCode, String> {
     match c {
-        VectorsCmd::Run { dir, junit: junit_path } => {
+        VectorsCmd::Run { dir, junit: junit_path, reader } => {
             let found = vectors::discover(&dir)?;
             if found.is_empty() {
                 return Err(format!("{}: no vectors (*.gpse in set directories)", dir.display()));
             }
-            let results = vectors::run_in_process(&found);
+            let results = match reader {
+                Some(r) => {
+                    let mut t = gpse::transport::pcsc::PcscTransport::connect(&r).map_err(|e| e.to_string())?;
+                    vectors::run_on(&found, &mut t)
+                }
+                None => vectors::run_in_process(&found),
+            };
             print!("{}", vectors::table(&results));
             if let Some(p) = junit_path {
                 let xml = junit::report(&results)?;

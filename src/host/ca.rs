@@ -45,6 +45,29 @@ impl TestCa {
         Ok(TestCa { key, name, cert_der: cert.to_der().map_err(err)?, next_serial: 2 })
     }
 
+    /// Saves the CA (private key as PKCS#8 DER, certificate, next serial) in `dir`, so separate
+    /// runs of the CLI issue under the same CA. Test material: the key is stored unencrypted.
+    pub fn save(&self, dir: &std::path::Path) -> Result<(), CaError> {
+        use rsa::pkcs8::EncodePrivateKey;
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let key = self.key.to_pkcs8_der().map_err(err)?;
+        std::fs::write(dir.join("ca.key"), key.as_bytes()).map_err(err)?;
+        std::fs::write(dir.join("ca.crt"), &self.cert_der).map_err(err)?;
+        std::fs::write(dir.join("serial"), self.next_serial.to_string()).map_err(err)?;
+        Ok(())
+    }
+
+    /// Loads a CA saved by [`TestCa::save`].
+    pub fn load(dir: &std::path::Path) -> Result<TestCa, CaError> {
+        use rsa::pkcs8::DecodePrivateKey;
+        let key = RsaPrivateKey::from_pkcs8_der(&std::fs::read(dir.join("ca.key")).map_err(err)?).map_err(err)?;
+        let cert_der = std::fs::read(dir.join("ca.crt")).map_err(err)?;
+        let cert = x509_cert::Certificate::from_der(&cert_der).map_err(err)?;
+        let name = cert.tbs_certificate.subject.clone();
+        let next_serial = std::fs::read_to_string(dir.join("serial")).map_err(err)?.trim().parse().map_err(err)?;
+        Ok(TestCa { key, name, cert_der, next_serial })
+    }
+
     /// The CA's own certificate (DER).
     pub fn certificate(&self) -> &[u8] {
         &self.cert_der

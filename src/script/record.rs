@@ -23,22 +23,14 @@ impl Recorder {
 
     /// One command and its (plain) response.
     pub fn exchange(&mut self, cmd: &[u8], rsp: &[u8]) {
-        let _ = writeln!(self.text, "{} => {}", upper(cmd), upper(rsp));
+        let _ = writeln!(self.text, "{}", exchange_line(cmd, rsp));
     }
 
     /// A directive.
     pub fn action(&mut self, a: &Action) {
-        let line = match a {
-            Action::Reset => "reset".to_string(),
-            Action::PowerCycle => "power cycle".to_string(),
-            Action::Channel(c) => format!("channel {c}"),
-            Action::Scp03Close => "scp03 close".to_string(),
-            Action::Scp03Open(p) => scp03_line(p),
-            Action::Set { name, value } => format!("set ${name} {}", upper(value)),
-            Action::Echo(s) => format!("echo {s}"),
-            Action::Apdu { .. } => return,
-        };
-        let _ = writeln!(self.text, "{line}");
+        if let Some(line) = action_line(a) {
+            let _ = writeln!(self.text, "{line}");
+        }
     }
 
     /// A comment line.
@@ -50,6 +42,25 @@ impl Recorder {
     pub fn text(&self) -> &str {
         &self.text
     }
+}
+
+/// `COMMAND => RESPONSE`, the exact response as the expectation.
+pub fn exchange_line(cmd: &[u8], rsp: &[u8]) -> String {
+    format!("{} => {}", upper(cmd), upper(rsp))
+}
+
+/// The native directive line of an action (`None` for an APDU).
+pub fn action_line(a: &Action) -> Option<String> {
+    Some(match a {
+        Action::Reset => "reset".to_string(),
+        Action::PowerCycle => "power cycle".to_string(),
+        Action::Channel(c) => format!("channel {c}"),
+        Action::Scp03Close => "scp03 close".to_string(),
+        Action::Scp03Open(p) => scp03_line(p),
+        Action::Set { name, value } => format!("set ${name} {}", upper(value)),
+        Action::Echo(s) => format!("echo {s}"),
+        Action::Apdu { .. } => return None,
+    })
 }
 
 fn scp03_line(p: &Scp03Open) -> String {

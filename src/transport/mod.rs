@@ -2,6 +2,9 @@
 //! (in `pcsc`) by a PC/SC reader. Host code (GP client, TSMs, ACE, script runner) only ever sees
 //! this trait, so every host feature works against the emulator and a real card alike.
 
+pub mod pcsc;
+pub mod vpcd;
+
 use crate::card::Card;
 
 /// Why an exchange with a card failed (not a status word: the APDU did not complete).

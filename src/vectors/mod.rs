@@ -143,6 +143,26 @@ pub fn run_in_process(vectors: &[Vector]) -> Vec<VectorResult> {
         .collect()
 }
 
+/// Runs every vector on one transport (a reader): a power cycle before each, so each starts
+/// from a freshly powered card. Vectors that need their set's profile pass only on such a card.
+pub fn run_on(vectors: &[Vector], t: &mut dyn Transport) -> Vec<VectorResult> {
+    vectors
+        .iter()
+        .map(|v| {
+            if let Err(e) = t.power_cycle() {
+                return VectorResult {
+                    vector: v.clone(),
+                    outcome: VectorOutcome::Error { message: e.to_string() },
+                    time: Duration::ZERO,
+                    log: String::new(),
+                };
+            }
+            let mut opener = crate::script::scp::opener(CardRng::new(Some(v.seed)));
+            run_one(v, t, Some(&mut opener))
+        })
+        .collect()
+}
+
 /// The pass/fail table people read.
 pub fn table(results: &[VectorResult]) -> String {
     let w = results.iter().map(|r| r.vector.set.len() + r.vector.name.len() + 1).max().unwrap_or(10).max(6);

@@ -1,0 +1,404 @@
+//! ARA-M, the Access Rule Application Master of GP SE Access Control: the access rules Android's
+//! SecureElement service reads before it lets an app talk to an applet of the embedded SE.
+//!
+//! The contract (every command, state and status word, with sources and decisions) is
+//! `applet-spec/ara-m.md`; the facts are in `shared/reference/globalplatform.md` §C. Reads (GET DATA)
+//! are open to anyone; updates (STORE DATA) need an authenticated SCP03 session with C-MAC of
+//! the ARA-M's security domain on the channel (`Ctx::security_level`).
+
+pub mod rules;
+
+use crate::apdu::{Command, Response};
+use crate::card::{Applet, Ctx, ModuleImpl, Outcome, Persistent};
+use crate::crypto::CardRng;
+use crate::sw::Sw;
+use crate::tlv;
+use rand_core::RngCore;
+use rules::{AidRef, NewRule, RefKey, Search, StoredRule};
+use serde::{Deserialize, Serialize};
+
+/// The ARA-M instance AID (`AraController.ARA_M_AID`, GP test applet, pySim `ADF_ARAM`).
+pub const ARA_M_AID: &[u8] = &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C, 0x00];
+/// The package (load file) AID of the built-in ARA-M.
+pub const PACKAGE_AID: &[u8] = &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C];
+
+/// The most data one response carries (bmartel `APDU_CHUNK`; fits Le `00` and T=0 readers).
+pub const CHUNK: usize = 255;
+/// The largest rule set (sum of the REF-AR-DO TLVs), so that `FF40 82 LL LL …` stays within a
+/// Java Card short (0x7FFF) as on a real ARA-M.
+pub const MAX_RULE_SET: usize = 0x7FFF - 5;
+/// AUTHENTICATED | C_MAC (GPCS T10-1): what STORE DATA needs.
+pub const UPDATE_LEVEL: u8 = 0x81;
+/// The interface version this ARA-M reports in GET DATA [Config] (`E6`: major, minor, patch).
+pub const INTERFACE_VERSION: [u8; 3] = [1, 1, 0];
+/// The Response-AR-DO of a conflict (NEVER): the GP test applet's `RESPONSE_GET_SPECIFIC_DENIED`.
+const NEVER_AR_DO: [u8; 8] = [0xE3, 0x06, 0xD0, 0x01, 0x00, 0xD1, 0x01, 0x00];
+const LOGICAL_CHANNELS: usize = 20;
+
+/// The ARA-M module.
+pub static MODULE: ModuleImpl = ModuleImpl {
+    name: "ara-m",
+    package_aid: PACKAGE_AID,
+    module_aid: ARA_M_AID,
+    default_instance_aid: ARA_M_AID,
+    install,
+    restore,
+};
+
+/// What survives power loss.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct State {
+    /// Newest first (bmartel `RuleEntry` prepends; pySim's export lists rules in reverse store order).
+    rules: Vec<StoredRule>,
+    refresh_tag: [u8; 8],
+}
+
+/// A GET ALL answer not yet fully read with NEXT, per logical channel.
+#[derive(Clone, Debug)]
+struct Pending {
+    data: Vec<u8>,
+    offset: usize,
+}
+
+/// The ARA-M applet.
+pub struct AraM {
+    p: Persistent<State>,
+    pending: Vec<Option<Pending>>,
+}
+
+fn new_tag(rng: &mut CardRng, old: &[u8; 8]) -> [u8; 8] {
+    loop {
+        let mut t = [0u8; 8];
+        rng.fill_bytes(&mut t);
+        if &t != old {
+            return t;
+        }
+    }
+}
+
+/// Install parameters: zero or more REF-AR-DOs, stored in order as successive STORE DATA would.
+fn install(params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
+    let mut state = State { rules: Vec::new(), refresh_tag: [0; 8] };
+    for t in tlv::parse_all(params, tlv::Mode::Der).map_err(|_| Sw::WrongData)? {
+        if t.tag != rules::TAG_REF_AR_DO {
+            return Err(Sw::WrongData);
+        }
+        let rule = rules::validate_ref_ar_do(t.value)?;
+        check_store(&state.rules, &rule)?;
+        state.rules.insert(0, rule.stored);
+    }
+    state.refresh_tag = new_tag(rng, &[0; 8]);
+    Ok(Box::new(AraM::with_state(Persistent::new(state))))
+}
+
+fn restore(bytes: &[u8]) -> Result<Box<dyn Applet>, String> {
+    let p: Persistent<State> = Persistent::restore(bytes).map_err(|e| e.to_string())?;
+    if let Some(n) = p.rules.iter().position(|r| r.key().is_none() || r.ar().is_none()) {
+        return Err(format!("ARA-M rule {} is damaged", n + 1));
+    }
+    Ok(Box::new(AraM::with_state(p)))
+}
+
+/// Whether a new rule may join the set: one rule per REF-DO, and the size limit.
+fn check_store(existing: &[StoredRule], rule: &NewRule) -> Result<(), Sw> {
+    if existing.iter().any(|r| r.key().as_ref() == Some(&rule.key)) {
+        return Err(Sw::AlreadyExists);
+    }
+    let size: usize = existing.iter().map(|r| r.to_tlv().len()).sum::<usize>() + rule.stored.to_tlv().len();
+    if size > MAX_RULE_SET {
+        return Err(Sw::NotEnoughMemory);
+    }
+    Ok(())
+}
+
+/// ARA-M commands, parsed from the APDU once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AraCommand {
+    /// GET DATA `FF40`.
+    GetAll,
+    /// GET DATA `FF60`.
+    GetNext,
+    /// GET DATA `FF50` with a REF-DO.
+    GetSpecific { aid: AidRef, hash: Vec<u8> },
+    /// GET DATA `DF20`.
+    GetRefreshTag,
+    /// GET DATA `DF21` with the device's interface version.
+    GetConfig { device_version: [u8; 3] },
+    /// STORE DATA: parsed further once the secure channel has been checked.
+    StoreData { p1: u8, p2: u8, data: Vec<u8> },
+}
+
+impl TryFrom<&Command> for AraCommand {
+    type Error = Sw;
+    fn try_from(c: &Command) -> Result<Self, Sw> {
+        // A SELECT the runtime forwarded (no instance has that AID): not found, as the ISD says.
+        if c.cla & 0x80 == 0 && c.ins == 0xA4 && c.p1 == 0x04 {
+            return Err(Sw::FileNotFound);
+        }
+        if !matches!(c.cla, 0x80..=0x83 | 0xC0..=0xCF) {
+            return Err(Sw::ClaNotSupported);
+        }
+        match c.ins {
+            0xCA => {
+                let no_data = |cmd: AraCommand| if c.data.is_empty() { Ok(cmd) } else { Err(Sw::WrongLength) };
+                match c.p1p2() {
+                    0xFF40 => no_data(AraCommand::GetAll),
+                    0xFF60 => no_data(AraCommand::GetNext),
+                    0xDF20 => no_data(AraCommand::GetRefreshTag),
+                    0xFF50 => {
+                        let t = rules::der_single(&c.data)?;
+                        if t.tag != rules::TAG_REF_DO {
+                            return Err(Sw::WrongData);
+                        }
+                        let k = rules::validate_ref_do(t.value)?.value;
+                        Ok(AraCommand::GetSpecific { aid: k.aid, hash: k.hash })
+                    }
+                    0xDF21 => {
+                        let t = rules::der_single(&c.data)?;
+                        let kids = rules::der_children(t.value)?;
+                        match (t.tag, kids.as_slice()) {
+                            (0xE4, [v]) if v.tag == 0xE6 && v.value.len() == 3 => {
+                                Ok(AraCommand::GetConfig { device_version: [v.value[0], v.value[1], v.value[2]] })
+                            }
+                            _ => Err(Sw::WrongData),
+                        }
+                    }
+                    _ => Err(Sw::IncorrectP1P2),
+                }
+            }
+            0xE2 => Ok(AraCommand::StoreData { p1: c.p1, p2: c.p2, data: c.data.clone() }),
+            _ => Err(Sw::InsNotSupported),
+        }
+    }
+}
+
+/// The command DO of a STORE DATA (SEAC v1.1 Table 5-1 as pySim lists it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreCommand {
+    /// `F0`: Command-Store-REF-AR-DO.
+    Store(NewRule),
+    /// `F1 00`.
+    DeleteAll,
+    /// `F1 {4F|C0}`.
+    DeleteAid(AidRef),
+    /// `F1 {E1}`.
+    DeleteRef(RefKey),
+    /// `F1 {E2}`.
+    DeleteRule(NewRule),
+    /// `F2 00`: Command-UpdateRefreshTag.
+    UpdateRefreshTag,
+    /// `F3 {4F|C0}`: Command-Get.
+    Get(AidRef),
+    /// `F4 00`: Command-Get-All.
+    GetAll,
+    /// `F5 00`: Command-Get-Next.
+    GetNext,
+}
+
+impl StoreCommand {
+    /// Parses P1 P2 and the data field (`applet-spec/ara-m.md`, STORE DATA checks).
+    pub fn parse(p1: u8, p2: u8, data: &[u8]) -> Result<StoreCommand, Sw> {
+        if !matches!(p1, 0x90 | 0x91) || p2 != 0x00 {
+            return Err(Sw::IncorrectP1P2);
+        }
+        let t = rules::der_single(data)?;
+        let empty = |cmd: StoreCommand| if t.value.is_empty() { Ok(cmd) } else { Err(Sw::WrongData) };
+        let cmd = match t.tag {
+            0xF0 => {
+                let e2 = rules::der_single(t.value)?;
+                if e2.tag != rules::TAG_REF_AR_DO {
+                    return Err(Sw::WrongData);
+                }
+                StoreCommand::Store(rules::validate_ref_ar_do(e2.value)?)
+            }
+            0xF1 if t.value.is_empty() => StoreCommand::DeleteAll,
+            0xF1 => {
+                let inner = rules::der_single(t.value)?;
+                match inner.tag {
+                    rules::TAG_REF_DO => StoreCommand::DeleteRef(rules::validate_ref_do(inner.value)?.value),
+                    rules::TAG_REF_AR_DO => StoreCommand::DeleteRule(rules::validate_ref_ar_do(inner.value)?),
+                    _ => StoreCommand::DeleteAid(rules::validate_aid_ref(&inner)?),
+                }
+            }
+            0xF2 => empty(StoreCommand::UpdateRefreshTag)?,
+            0xF3 => StoreCommand::Get(rules::validate_aid_ref(&rules::der_single(t.value)?)?),
+            0xF4 => empty(StoreCommand::GetAll)?,
+            0xF5 => empty(StoreCommand::GetNext)?,
+            // Known SEAC DOs this ARA-M does not implement (pySim `sw_aram` 6981).
+            0xF6 | 0xF7 | 0xF8 | 0xE7 => return Err(Sw::CommandIncompatible),
+            _ => return Err(Sw::WrongData),
+        };
+        // A case-3 STORE DATA must not return data (GPCS §11.11.3.1).
+        if matches!(cmd, StoreCommand::Get(_) | StoreCommand::GetAll | StoreCommand::GetNext) && p1 != 0x91 {
+            return Err(Sw::IncorrectP1P2);
+        }
+        Ok(cmd)
+    }
+}
+
+/// `Ok` with data, or `6Cxx` when the command's Le asks for less (ISO 7816-4 §5.3.4).
+fn reply(ne: Option<usize>, data: Vec<u8>) -> Outcome {
+    match ne {
+        Some(n) if n < data.len() => Err(Sw::WrongLe(data.len() as u8)),
+        _ => Ok(Response::data(data)),
+    }
+}
+
+impl AraM {
+    fn with_state(p: Persistent<State>) -> AraM {
+        AraM { p, pending: vec![None; LOGICAL_CHANNELS] }
+    }
+
+    /// The rules, newest first, as REF-AR-DO TLVs.
+    pub fn rules(&self) -> Vec<Vec<u8>> {
+        self.p.rules.iter().map(StoredRule::to_tlv).collect()
+    }
+
+    /// The refresh tag.
+    pub fn refresh_tag(&self) -> [u8; 8] {
+        self.p.refresh_tag
+    }
+
+    fn slot(&mut self, ch: u8) -> Option<&mut Option<Pending>> {
+        self.pending.get_mut(ch as usize)
+    }
+
+    /// Answers `FF40 L rules…`, in 255-byte blocks with the rest left for NEXT.
+    fn send_all(&mut self, ch: u8, ne: Option<usize>, rules: &[&StoredRule]) -> Outcome {
+        let value: Vec<u8> = rules.iter().flat_map(|r| r.to_tlv()).collect();
+        let full = tlv::tlv(0xFF40, &value);
+        if full.len() <= CHUNK {
+            let r = reply(ne, full)?;
+            if let Some(s) = self.slot(ch) {
+                *s = None;
+            }
+            return Ok(r);
+        }
+        let r = reply(ne, full[..CHUNK].to_vec())?;
+        if let Some(s) = self.slot(ch) {
+            *s = Some(Pending { data: full, offset: CHUNK });
+        }
+        Ok(r)
+    }
+
+    fn send_next(&mut self, ch: u8, ne: Option<usize>) -> Outcome {
+        let Some(Some(p)) = self.pending.get_mut(ch as usize) else {
+            return Err(Sw::ConditionsNotSatisfied);
+        };
+        let end = (p.offset + CHUNK).min(p.data.len());
+        let r = reply(ne, p.data[p.offset..end].to_vec())?;
+        p.offset = end;
+        if end == p.data.len() {
+            self.pending[ch as usize] = None;
+        }
+        Ok(r)
+    }
+
+    fn get_all(&mut self, ch: u8, ne: Option<usize>) -> Outcome {
+        let rules = self.p.rules.clone();
+        self.send_all(ch, ne, &rules.iter().collect::<Vec<_>>())
+    }
+
+    fn get_specific(&self, ne: Option<usize>, aid: &AidRef, hash: &[u8]) -> Outcome {
+        let ar = match rules::search(&self.p.rules, aid, hash) {
+            Search::Found(r) => r.ar_do.clone(),
+            Search::Never => NEVER_AR_DO.to_vec(),
+            Search::NotFound => Vec::new(),
+        };
+        reply(ne, tlv::tlv(0xFF50, &ar))
+    }
+
+    fn store(&mut self, ctx: &mut Ctx<'_>, cmd: StoreCommand, ne: Option<usize>) -> Outcome {
+        let ch = ctx.channel;
+        // Each update computes the new rule list first; nothing persistent changes on refusal.
+        let (rules, sw) = match cmd {
+            StoreCommand::Store(rule) => {
+                check_store(&self.p.rules, &rule)?;
+                let sw = if rule.discarded { Sw::UnknownDataDiscarded } else { Sw::Ok };
+                let mut rules = vec![rule.stored];
+                rules.extend(self.p.rules.iter().cloned());
+                (rules, sw)
+            }
+            StoreCommand::DeleteAll => (Vec::new(), Sw::Ok),
+            StoreCommand::DeleteAid(aid) => self.delete_where(|k, _| k.aid == aid)?,
+            StoreCommand::DeleteRef(key) => self.delete_where(|k, _| *k == key)?,
+            StoreCommand::DeleteRule(rule) => {
+                self.delete_where(|k, r| *k == rule.key && r.ar() == Some(rule.ar.clone()))?
+            }
+            StoreCommand::UpdateRefreshTag => (self.p.rules.clone(), Sw::Ok),
+            StoreCommand::Get(aid) => {
+                let rules = self.p.rules.clone();
+                let found: Vec<&StoredRule> = rules.iter().filter(|r| r.key().is_some_and(|k| k.aid == aid)).collect();
+                if found.is_empty() {
+                    return Err(Sw::ReferencedDataNotFound);
+                }
+                return self.send_all(ch, ne, &found);
+            }
+            StoreCommand::GetAll => return self.get_all(ch, ne),
+            StoreCommand::GetNext => return self.send_next(ch, ne),
+        };
+        let tag = new_tag(ctx.rng, &self.p.refresh_tag);
+        let st = &mut *self.p;
+        st.rules = rules;
+        st.refresh_tag = tag;
+        Ok(Response::status(sw))
+    }
+
+    /// The rule list without the rules `pred` picks; `6A88` when it picks none.
+    fn delete_where(&self, pred: impl Fn(&RefKey, &StoredRule) -> bool) -> Result<(Vec<StoredRule>, Sw), Sw> {
+        let keep: Vec<StoredRule> =
+            self.p.rules.iter().filter(|r| !r.key().is_some_and(|k| pred(&k, r))).cloned().collect();
+        if keep.len() == self.p.rules.len() {
+            return Err(Sw::ReferencedDataNotFound);
+        }
+        Ok((keep, Sw::Ok))
+    }
+}
+
+impl Applet for AraM {
+    fn deselect(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(s) = self.slot(ctx.channel) {
+            *s = None;
+        }
+    }
+
+    fn process(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
+        let ne = cmd.ne;
+        match AraCommand::try_from(cmd)? {
+            AraCommand::GetAll => self.get_all(ctx.channel, ne),
+            AraCommand::GetNext => self.send_next(ctx.channel, ne),
+            AraCommand::GetSpecific { aid, hash } => self.get_specific(ne, &aid, &hash),
+            AraCommand::GetRefreshTag => reply(ne, tlv::tlv(0xDF20, &self.p.refresh_tag)),
+            AraCommand::GetConfig { device_version: _ } => {
+                let e5 = tlv::tlv(0xE5, &tlv::tlv(0xE6, &INTERFACE_VERSION));
+                reply(ne, tlv::tlv(0xDF21, &e5))
+            }
+            AraCommand::StoreData { p1, p2, data } => {
+                // Checked before anything else, as a GP applet's `SecureChannel.unwrap` would.
+                if ctx.security_level.is_none_or(|l| l & UPDATE_LEVEL != UPDATE_LEVEL) {
+                    return Err(Sw::SecurityNotSatisfied);
+                }
+                let sc = StoreCommand::parse(p1, p2, &data)?;
+                self.store(ctx, sc, ne)
+            }
+        }
+    }
+
+    fn power_reset(&mut self) {
+        self.pending.iter_mut().for_each(|p| *p = None);
+    }
+
+    fn take_dirty(&mut self) -> bool {
+        self.p.take_dirty()
+    }
+
+    fn save(&self) -> Vec<u8> {
+        self.p.save()
+    }
+
+    /// Rule updates arrive inside the SEI-TSM's secure channel of the ISD, opened through this
+    /// applet on its channel (GP Card API `SecureChannel`).
+    fn uses_secure_channel(&self) -> bool {
+        true
+    }
+}

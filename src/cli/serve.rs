@@ -1,0 +1,346 @@
+//! `gpse serve`: the card(s) behind vsmartcard's vpcd, so every PC/SC client sees them in a
+//! reader. Reader slot i connects to 127.0.0.1:(PORT+i) and serves the card image `DIR/i`.
+
+use super::common::{default_state_root, parse_num};
+use gpse::apdu::Response;
+use gpse::card::profile::{Overrides, Profile};
+use gpse::card::{Card, CardError};
+use gpse::crypto::CardRng;
+use gpse::hexutil::upper;
+use gpse::host::ace::app_view::AppView;
+use gpse::script::record;
+use gpse::store::{Durability, StoreError};
+use gpse::sw::Sw;
+use gpse::transport::vpcd::{self, Event, Stop};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Needs pcscd with vsmartcard's vpcd driver (scripts/install-deps, scripts/pcscd-start).
+Reader slot i (\"Virtual PCD 00 0i\" with Debian's vpcd configuration, which has 2 slots) gets
+the card image DIR/i, created from the built-in default profile when missing.
+Ctrl-C or SIGTERM finishes the APDU in flight and exits 0; every APDU is already committed.
+Example: gpse serve --state ./cards --readers 2 -v")]
+pub struct ServeArgs {
+    /// Directory of the card images: reader i uses DIR/i [default: ~/.local/share/gpse]
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// How many reader slots to serve (vpcd's shipped configuration has 2).
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub readers: u16,
+    /// vpcd's TCP port of reader slot 0; slot i is PORT+i.
+    #[arg(long, default_value_t = vpcd::DEFAULT_PORT, value_name = "P")]
+    pub port: u16,
+    /// Seed the card RNGs (reader i gets S+i) for reproducible challenges and keys; also used
+    /// when a missing card image is created.
+    #[arg(long, value_parser = parse_num, value_name = "S")]
+    pub seed: Option<u64>,
+    /// -v: log each APDU (`> CMD`, `< RSP`) on stderr; -vv: also the status word's meaning
+    /// and power events.
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Record every APDU and response (and power events) as a native script with expectations;
+    /// with several readers, reader i (i > 0) records to FILE.i.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Add a reader (the slot after the --readers ones) that shows card 0 as the app with this
+    /// signing-certificate hash (SHA-1 or SHA-256, hex; repeat for several) sees it over OMAPI:
+    /// every SELECT and APDU passes the ARA-M rules first, refusals answer 6982.
+    #[arg(long = "app", value_name = "CERT_HASH")]
+    pub app: Vec<String>,
+}
+
+const SERVE_LOCK: &str = "serve.lock";
+
+pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
+    let root = a.state.clone().unwrap_or_else(default_state_root);
+    let n = a.readers;
+    if u32::from(a.port) + u32::from(n) - 1 > 0xFFFF || a.port == 0 {
+        return Err(format!("--port {} with --readers {n} leaves the TCP port range", a.port));
+    }
+    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    // One `serve` per state directory, and one per vpcd port (a second card on a vpcd port
+    // would wait unaccepted in its backlog, silently).
+    let _root_lock = lock_with_pid(&root.join(SERVE_LOCK), &root.display().to_string(), |pid, _| {
+        format!("{}: already served by another `gpse serve`{pid}; stop it first or use another --state", root.display())
+    })?;
+    let mut port_locks = Vec::new();
+    for i in 0..n {
+        let port = a.port + i;
+        let p = std::env::temp_dir().join(format!("gpse-vpcd-{port}.lock"));
+        port_locks.push(lock_with_pid(&p, &root.display().to_string(), |pid, who| {
+            format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}")
+        })?);
+    }
+    let app_hashes = a
+        .app
+        .iter()
+        .map(|h| {
+            let b = super::common::hex_arg("--app", h)?;
+            if b.len() == 20 || b.len() == 32 {
+                Ok(b)
+            } else {
+                Err(format!("--app {h}: a SHA-1 (20 bytes) or SHA-256 (32 bytes) hash"))
+            }
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let slots = n + u16::from(!app_hashes.is_empty());
+    if u32::from(a.port) + u32::from(slots) - 1 > 0xFFFF {
+        return Err(format!("--port {} with {slots} readers leaves the TCP port range", a.port));
+    }
+    let mut cards: Vec<(u16, PathBuf, Box<dyn vpcd::VirtualCard + Send>)> = Vec::new();
+    let mut shared0 = None;
+    for i in 0..n {
+        let dir = root.join(i.to_string());
+        let seed = a.seed.map(|s| s.wrapping_add(u64::from(i)));
+        let card = Arc::new(Mutex::new(open_or_create(&dir, seed)?));
+        if i == 0 {
+            shared0 = Some(card.clone());
+        }
+        cards.push((i, dir.clone(), Box::new(SharedCard(card))));
+    }
+    if let (false, Some(card)) = (app_hashes.is_empty(), shared0) {
+        let view = AppView::new(app_hashes.clone());
+        cards.push((n, root.join("0"), Box::new(AppCard { card, view })));
+    }
+    let stop = Arc::new(Stop::new());
+    {
+        let stop = stop.clone();
+        let mut signals =
+            signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
+                .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        std::thread::spawn(move || {
+            let mut sigs = signals.forever();
+            if sigs.next().is_some() {
+                stop.stop();
+            }
+            // A second signal while stopping: leave at once (commits are atomic per APDU).
+            if sigs.next().is_some() {
+                eprintln!("gpse serve: second signal, exiting now");
+                std::process::exit(130);
+            }
+        });
+    }
+    let verbose = a.verbose;
+    let mut workers = Vec::new();
+    for (i, dir, mut card) in cards {
+        let cfg = vpcd::Config::local(a.port + i);
+        let stop = stop.clone();
+        let tag = if slots > 1 { format!("[{i}] ") } else { String::new() };
+        let what = if i == n { "the app's view of card" } else { "card" };
+        eprintln!("gpse serve: {tag}{what} {} on vpcd 127.0.0.1:{}", dir.display(), cfg.addr.port());
+        let mut rec = match &a.record {
+            Some(f) => Some(Recording::create(&record_path(f, i), &dir, a.seed)?),
+            None => None,
+        };
+        let h = std::thread::Builder::new()
+            .name(format!("vpcd-{i}"))
+            .spawn(move || {
+                let addr = cfg.addr;
+                vpcd::serve(&cfg, &mut card, &stop, &mut |e| {
+                    log_event(&tag, verbose, addr, e);
+                    if let Some(r) = rec.as_mut() {
+                        r.event(e);
+                    }
+                });
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        workers.push(h);
+    }
+    eprintln!("gpse serve: running; Ctrl-C or SIGTERM stops");
+    let mut panicked = false;
+    for w in workers {
+        panicked |= w.join().is_err();
+    }
+    if panicked {
+        return Err("a reader thread failed".into());
+    }
+    eprintln!("gpse serve: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A card shared by the readers that show it (the privileged reader and the app's view).
+struct SharedCard(Arc<Mutex<Card>>);
+
+fn locked(c: &Arc<Mutex<Card>>) -> std::sync::MutexGuard<'_, Card> {
+    // A reader thread that panicked mid-APDU left a card whose image is still the last commit.
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl vpcd::VirtualCard for SharedCard {
+    fn atr(&self) -> Vec<u8> {
+        locked(&self.0).atr().to_vec()
+    }
+    fn power_on(&mut self) {
+        locked(&self.0).power_on();
+    }
+    fn power_off(&mut self) {
+        locked(&self.0).power_off();
+    }
+    fn reset(&mut self) {
+        locked(&self.0).reset();
+    }
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        locked(&self.0).transmit(apdu)
+    }
+}
+
+/// Card 0 as one app sees it through the ACE. Power events of this reader only forget the app's
+/// channels: on the phone an app cannot power the SE off.
+struct AppCard {
+    card: Arc<Mutex<Card>>,
+    view: AppView,
+}
+
+impl vpcd::VirtualCard for AppCard {
+    fn atr(&self) -> Vec<u8> {
+        locked(&self.card).atr().to_vec()
+    }
+    fn power_on(&mut self) {
+        self.view.reset();
+    }
+    fn power_off(&mut self) {
+        self.view.reset();
+    }
+    fn reset(&mut self) {
+        self.view.reset();
+    }
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let mut card = locked(&self.card);
+        self.view.transmit(&mut *card, apdu).unwrap_or_else(|_| Sw::Unknown.to_bytes().to_vec())
+    }
+}
+
+/// `FILE` for reader 0, `FILE.i` for reader i.
+fn record_path(f: &Path, i: u16) -> PathBuf {
+    if i == 0 {
+        return f.to_path_buf();
+    }
+    let mut s = f.as_os_str().to_owned();
+    s.push(format!(".{i}"));
+    PathBuf::from(s)
+}
+
+/// A live recording: lines are written and flushed as they happen, so a killed serve leaves a
+/// recording up to its last APDU.
+struct Recording {
+    out: std::io::BufWriter<File>,
+}
+
+impl Recording {
+    fn create(path: &Path, card: &Path, seed: Option<u64>) -> Result<Recording, String> {
+        let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut r = Recording { out: std::io::BufWriter::new(f) };
+        r.line(&format!(
+            "# recorded by gpse {} serve from card {}{}",
+            env!("CARGO_PKG_VERSION"),
+            card.display(),
+            seed.map(|s| format!(", seed {s}")).unwrap_or_default()
+        ));
+        Ok(r)
+    }
+
+    fn line(&mut self, l: &str) {
+        let _ = writeln!(self.out, "{l}");
+        let _ = self.out.flush();
+    }
+
+    fn event(&mut self, e: &Event<'_>) {
+        match e {
+            Event::Apdu { command, response } => self.line(&record::exchange_line(command, response)),
+            // A power-on is a cold reset; a warm reset is a reset (power-off alone changes nothing
+            // a script can see).
+            Event::Control(vpcd::CTRL_POWER_ON) => self.line("power cycle"),
+            Event::Control(vpcd::CTRL_RESET) => self.line("reset"),
+            _ => {}
+        }
+    }
+}
+
+/// Opens `dir`'s card image, creating it from the built-in default profile when there is none.
+fn open_or_create(dir: &Path, seed: Option<u64>) -> Result<Card, String> {
+    match Card::open(dir, Durability::Fsync, seed) {
+        Ok(c) => Ok(c),
+        Err(CardError::Store(StoreError::NotFound(_))) => {
+            let profile = Profile::default_profile();
+            let image = profile.build(&Overrides::default(), &mut CardRng::new(seed)).map_err(|e| e.to_string())?;
+            let c = Card::create(dir, image, Durability::Fsync, seed, false).map_err(|e| e.to_string())?;
+            eprintln!("gpse serve: created card {} from profile {}", dir.display(), profile.name);
+            Ok(c)
+        }
+        Err(CardError::Store(StoreError::Locked(d))) => Err(format!(
+            "{}: card image is in use by another gpse process (a `gpse send` or `gpse serve`)",
+            d.display()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Takes an exclusive lock on `path` and writes our pid (and `what`) into it; when another
+/// process holds it, `busy(" (pid N)", " on STATE")` makes the message.
+fn lock_with_pid(path: &Path, what: &str, busy: impl Fn(&str, &str) -> String) -> Result<File, String> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut s = String::new();
+            let _ = f.read_to_string(&mut s);
+            let mut parts = s.trim().splitn(2, ' ');
+            let pid = parts.next().filter(|p| !p.is_empty()).map(|p| format!(" (pid {p})")).unwrap_or_default();
+            let who = parts.next().map(|w| format!(" with state {w}")).unwrap_or_default();
+            return Err(busy(&pid, &who));
+        }
+        Err(TryLockError::Error(e)) => return Err(format!("{}: {e}", path.display())),
+    }
+    let _ = f.set_len(0);
+    let _ = f.rewind();
+    let _ = writeln!(f, "{} {what}", std::process::id());
+    Ok(f)
+}
+
+fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) {
+    match e {
+        Event::Apdu { command, response } => {
+            if verbose == 0 {
+                return;
+            }
+            let decoded = match (verbose, Response::parse(response)) {
+                (2.., Some(r)) => format!("  ({} {})", r.sw, r.sw.meaning()),
+                _ => String::new(),
+            };
+            eprint!("{tag}> {}\n{tag}< {}{decoded}\n", upper(command), upper(response));
+        }
+        Event::Waiting(err) => eprintln!(
+            "gpse serve: {tag}waiting for vpcd on {addr} ({err}); is pcscd with vpcd running? (scripts/pcscd-start)"
+        ),
+        Event::Connected => eprintln!("gpse serve: {tag}connected to vpcd on {addr}"),
+        Event::Disconnected(why) => {
+            eprintln!("gpse serve: {tag}disconnected ({why}); card powered off")
+        }
+        Event::Control(c) if verbose >= 2 => {
+            let what = match *c {
+                vpcd::CTRL_POWER_OFF => "power off",
+                vpcd::CTRL_POWER_ON => "power on",
+                _ => "reset",
+            };
+            eprintln!("{tag}* {what}");
+        }
+        Event::Control(_) => {}
+        Event::UnknownControl(c) => {
+            eprintln!("gpse serve: {tag}ignored unknown vpcd control byte {c:02X}")
+        }
+        Event::ResponseTooLong(len) => {
+            eprintln!("gpse serve: {tag}response of {len} bytes exceeds vpcd's 65535-byte frame; answered 6700")
+        }
+    }
+}

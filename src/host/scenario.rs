@@ -1,0 +1,551 @@
+//! Scenarios of the smartphone JPKI lifecycle (`vectors/scenarios/*.toml`): steps across phones
+//! (each an emulated GP-SE with its own card image), the SP-TSM, the app, the platform's test CA
+//! and revocation list, with the expected state checked after each step. `seeds.md` §3 gives the
+//! flows and the failure cases; `applet-spec/flows.md` the APDUs of each role.
+//!
+//! What the SEI-TSM does through the card manager (preparing a phone: SSD, applet install, key
+//! hand-over) comes with the card manager; the steps here cover what the SP-TSM, the app and the
+//! platform do, the ARA-M rule, and the failures around them.
+
+use crate::card::profile::{Overrides, Profile};
+use crate::card::{Card, CardEvent};
+use crate::crypto::CardRng;
+use crate::host::ca::TestCa;
+use crate::host::jpki::{JpkiClient, Pair, PinStatus};
+use crate::host::tsm::sp::{PairRef, PairStatus, PinDesign, SpSession, TsmError};
+use crate::scp03::StaticKeys;
+use crate::store::{Durability, Tearing};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Phone names; each gets a new default card.
+    pub phones: Vec<String>,
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// Which pair a step is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairName {
+    Auth,
+    Sign,
+}
+
+impl PairName {
+    fn sp(self) -> PairRef {
+        match self {
+            PairName::Auth => PairRef::Auth,
+            PairName::Sign => PairRef::Sign,
+        }
+    }
+    fn app(self) -> Pair {
+        match self {
+            PairName::Auth => Pair::Auth,
+            PairName::Sign => Pair::Sign,
+        }
+    }
+}
+
+/// `both`, `auth` or `sign`.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Pairs {
+    #[default]
+    Both,
+    Auth,
+    Sign,
+}
+
+impl Pairs {
+    fn list(self) -> Vec<PairName> {
+        match self {
+            Pairs::Both => vec![PairName::Auth, PairName::Sign],
+            Pairs::Auth => vec![PairName::Auth],
+            Pairs::Sign => vec![PairName::Sign],
+        }
+    }
+}
+
+/// The temporary-PIN design.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Design {
+    /// 案4: the pair waits in its initial state; the temporary PIN is usable at once.
+    #[default]
+    Initial,
+    /// 案3: the temporary PIN is set blocked and released by the SP-TSM.
+    Blocked,
+}
+
+/// What a step does.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Op {
+    /// SP-TSM: set up pairs (resuming or rolling back a set-up that a failure interrupted).
+    SpSetup {
+        phone: String,
+        #[serde(default)]
+        pairs: Pairs,
+        #[serde(default)]
+        design: Design,
+    },
+    /// SP-TSM: release a design-a temporary PIN once the user is verified.
+    SpRelease { phone: String, pair: PairName },
+    /// SP-TSM: PIN forgotten or blocked: a new temporary PIN.
+    SpResetPin { phone: String, pair: PairName },
+    /// SP-TSM: erase one pair.
+    SpErase { phone: String, pair: PairName },
+    /// The SP-TSM connects with the wrong SCP03 keys (and must be refused).
+    SpWrongKeys { phone: String },
+    /// The app: verify the temporary PIN, change it to the user's PIN.
+    AppActivate { phone: String, pair: PairName, pin: String },
+    /// The app: sign with the pair (fails unless the pair is usable).
+    AppSign { phone: String, pair: PairName, pin: String },
+    /// The app: wrong PIN entries.
+    AppWrongPin { phone: String, pair: PairName, times: u8 },
+    /// The platform revokes the phone's certificate of a pair.
+    Revoke { phone: String, pair: PairName },
+    /// Change of phone / loss: revoke the old phone's certificates and push a remote wipe; an
+    /// offline phone or an invalid push token leaves the wipe pending.
+    RemoteWipe { phone: String },
+    /// The phone comes online or goes offline; a pending wipe is done when it comes online.
+    Network {
+        phone: String,
+        online: bool,
+        #[serde(default = "yes")]
+        push_token_valid: bool,
+    },
+    /// The user resets the phone. With the maker server and the SEI-TSM reachable the SE is
+    /// wiped through them; otherwise the card-level factory-reset event wipes it and the TSM
+    /// records are reconciled later.
+    FactoryReset {
+        phone: String,
+        #[serde(default = "yes")]
+        maker_reachable: bool,
+    },
+    /// The TSMs' records catch up with phones that were wiped behind their back.
+    Reconcile,
+    /// Power to the phone's SE is cut after this many write steps of the next step's commits;
+    /// the phone then reboots (its card image reopens).
+    PowerCut { phone: String, after_writes: u64 },
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A step and what must hold after it.
+#[derive(Debug, Deserialize)]
+pub struct Step {
+    #[serde(flatten)]
+    pub op: Op,
+    /// The step is expected to fail (a refusal or a power cut).
+    #[serde(default)]
+    pub fails: bool,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// Expected state after a step; absent fields are not checked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub phone: Option<String>,
+    /// Pair states: `empty`, `key generated`, `awaiting PIN`, `temporary PIN`, `active`.
+    pub auth: Option<String>,
+    pub sign: Option<String>,
+    pub auth_tries: Option<u8>,
+    pub sign_tries: Option<u8>,
+    pub auth_revoked: Option<bool>,
+    pub sign_revoked: Option<bool>,
+    pub pending_wipe: Option<bool>,
+    /// The TSMs believe the phone's SE holds the service's keys.
+    pub tsm_record: Option<bool>,
+}
+
+struct Phone {
+    dir: PathBuf,
+    card: Card,
+    online: bool,
+    push_ok: bool,
+    pending_wipe: bool,
+    cut: Option<u64>,
+}
+
+/// The world a scenario runs in.
+pub struct World {
+    root: PathBuf,
+    phones: BTreeMap<String, Phone>,
+    ca: TestCa,
+    rng: CardRng,
+    revoked: BTreeSet<(String, PairName)>,
+    tsm_records: BTreeSet<String>,
+    temp_pins: BTreeMap<(String, PairName), String>,
+    keys: StaticKeys,
+    seed: u64,
+}
+
+/// A failed scenario: which step, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{scenario}: step {step} ({op}): {msg}")]
+pub struct ScenarioError {
+    pub scenario: String,
+    pub step: usize,
+    pub op: String,
+    pub msg: String,
+}
+
+impl World {
+    /// A world with the scenario's phones as card images under `root`.
+    pub fn new(root: &Path, sc: &Scenario, seed: u64) -> Result<World, String> {
+        let mut rng = CardRng::new(Some(seed));
+        let ca = TestCa::new(&mut rng, "gpse JPKI test CA").map_err(|e| e.to_string())?;
+        let k = [0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
+        let keys = StaticKeys::new(&k, &k, &k).map_err(|e| e.to_string())?;
+        let mut w = World {
+            root: root.to_path_buf(),
+            phones: BTreeMap::new(),
+            ca,
+            rng,
+            revoked: BTreeSet::new(),
+            tsm_records: BTreeSet::new(),
+            temp_pins: BTreeMap::new(),
+            keys,
+            seed,
+        };
+        for (i, name) in sc.phones.iter().enumerate() {
+            let dir = root.join(name);
+            let s = seed.wrapping_add(i as u64 + 1);
+            let img = Profile::default_profile()
+                .build(&Overrides::default(), &mut CardRng::new(Some(s)))
+                .map_err(|e| e.to_string())?;
+            let mut card = Card::create(&dir, img, Durability::NoSync, Some(s), false).map_err(|e| e.to_string())?;
+            card.power_on();
+            w.phones
+                .insert(name.clone(), Phone { dir, card, online: true, push_ok: true, pending_wipe: false, cut: None });
+        }
+        Ok(w)
+    }
+
+    fn phone(&mut self, name: &str) -> Result<&mut Phone, String> {
+        self.phones.get_mut(name).ok_or_else(|| format!("no phone named '{name}'"))
+    }
+
+    fn temp_pin(&mut self, phone: &str, pair: PairName) -> String {
+        // A fresh one-time temporary PIN (seeds.md §3.3: never typed by the user).
+        let mut b = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut self.rng, &mut b);
+        let pin: String = match pair {
+            PairName::Auth => b[..4].iter().map(|x| char::from(b'0' + x % 10)).collect(),
+            PairName::Sign => {
+                b.iter().map(|x| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[(*x % 32) as usize])).collect()
+            }
+        };
+        self.temp_pins.insert((phone.to_string(), pair), pin.clone());
+        pin
+    }
+
+    /// An SP-TSM session on a phone.
+    fn sp<T>(
+        &mut self,
+        phone: &str,
+        f: impl FnOnce(&mut SpSession<'_>, &mut TestCa) -> Result<T, TsmError>,
+    ) -> Result<T, String> {
+        let keys = self.keys.clone();
+        let p = self.phones.get_mut(phone).ok_or_else(|| format!("no phone named '{phone}'"))?;
+        if !p.online {
+            return Err("the phone is offline: the TSM cannot reach its SE".into());
+        }
+        let mut s = SpSession::open(&mut p.card, &keys, 0, &mut self.rng).map_err(|e| e.to_string())?;
+        let r = f(&mut s, &mut self.ca).map_err(|e| e.to_string());
+        let _ = s.close();
+        r
+    }
+
+    fn status(&mut self, phone: &str, pair: PairName) -> Result<PairStatus, String> {
+        self.sp(phone, |s, _| s.status(pair.sp()))
+    }
+
+    /// Erases every pair of a phone through the SP-TSM (remote wipe or maker-server factory reset).
+    fn wipe_via_tsm(&mut self, phone: &str) -> Result<(), String> {
+        self.sp(phone, |s, _| {
+            s.erase(PairRef::Auth)?;
+            s.erase(PairRef::Sign)
+        })?;
+        self.tsm_records.remove(phone);
+        Ok(())
+    }
+
+    fn run_op(&mut self, op: &Op) -> Result<(), String> {
+        match op {
+            Op::SpSetup { phone, pairs, design } => {
+                for pair in pairs.list() {
+                    let pin = self.temp_pin(phone, pair);
+                    let d = match design {
+                        Design::Initial => PinDesign::InitialState,
+                        Design::Blocked => PinDesign::BlockedUntilReleased,
+                    };
+                    let subject = format!("{phone} {pair:?}");
+                    self.sp(phone, |s, ca| {
+                        // Resume or roll back what an interrupted set-up left: a pair that is
+                        // not empty and not yet handed to the user is erased and set up again.
+                        let st = s.status(pair.sp())?;
+                        if (1..=3).contains(&st.state) {
+                            s.erase(pair.sp())?;
+                        }
+                        s.setup(pair.sp(), ca, &subject, d, pin.as_bytes()).map(|_| ())
+                    })?;
+                    self.revoked.remove(&(phone.clone(), pair));
+                }
+                self.tsm_records.insert(phone.clone());
+                Ok(())
+            }
+            Op::SpRelease { phone, pair } => self.sp(phone, |s, _| s.unblock(pair.sp())),
+            Op::SpResetPin { phone, pair } => {
+                let pin = self.temp_pin(phone, *pair);
+                self.sp(phone, |s, _| s.reset_pin(pair.sp(), pin.as_bytes()))
+            }
+            Op::SpErase { phone, pair } => self.sp(phone, |s, _| s.erase(pair.sp())),
+            Op::SpWrongKeys { phone } => {
+                let k = [0x11u8; 16];
+                let keys = StaticKeys::new(&k, &k, &k).map_err(|e| e.to_string())?;
+                let p = self.phone(phone)?;
+                let mut rng = CardRng::new(Some(1));
+                SpSession::open(&mut p.card, &keys, 0, &mut rng).map(|_| ()).map_err(|e| e.to_string())
+            }
+            Op::AppActivate { phone, pair, pin } => {
+                let temp = self.temp_pins.get(&(phone.clone(), *pair)).cloned().ok_or("no temporary PIN was set")?;
+                let p = self.phone(phone)?;
+                let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                app.change_pin(pair.app(), temp.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())
+            }
+            Op::AppSign { phone, pair, pin } => {
+                if self.revoked.contains(&(phone.clone(), *pair)) {
+                    // The key still signs, but relying parties check the revocation list.
+                    return Err("the certificate is revoked: the signature would not be accepted".into());
+                }
+                let p = self.phone(phone)?;
+                let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                let di = crate::host::jpki::sha256_digest_info(&[0x42; 32]);
+                app.sign(pair.app(), pin.as_bytes(), &di).map(|_| ()).map_err(|e| e.to_string())
+            }
+            Op::AppWrongPin { phone, pair, times } => {
+                let p = self.phone(phone)?;
+                let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                let wrong: &[u8] = if *pair == PairName::Auth { b"9999" } else { b"WRONGPIN9" };
+                for _ in 0..*times {
+                    let _ = app.verify(pair.app(), wrong);
+                }
+                Ok(())
+            }
+            Op::Revoke { phone, pair } => {
+                self.revoked.insert((phone.clone(), *pair));
+                Ok(())
+            }
+            Op::RemoteWipe { phone } => {
+                // 対策1-1 then 1-2: revoked regardless; the wipe waits for the phone.
+                self.revoked.insert((phone.clone(), PairName::Auth));
+                self.revoked.insert((phone.clone(), PairName::Sign));
+                let p = self.phone(phone)?;
+                if p.online && p.push_ok {
+                    self.wipe_via_tsm(phone)
+                } else {
+                    self.phone(phone)?.pending_wipe = true;
+                    Ok(())
+                }
+            }
+            Op::Network { phone, online, push_token_valid } => {
+                let p = self.phone(phone)?;
+                p.online = *online;
+                p.push_ok = *push_token_valid;
+                if p.online && p.push_ok && p.pending_wipe {
+                    p.pending_wipe = false;
+                    self.wipe_via_tsm(phone)?;
+                }
+                Ok(())
+            }
+            Op::FactoryReset { phone, maker_reachable } => {
+                let reachable = *maker_reachable && self.phone(phone)?.online;
+                self.revoked.insert((phone.clone(), PairName::Auth));
+                self.revoked.insert((phone.clone(), PairName::Sign));
+                if reachable {
+                    self.wipe_via_tsm(phone)
+                } else {
+                    // 対策3 without the servers: the card-level event wipes the SE now.
+                    let p = self.phone(phone)?;
+                    p.card.deliver_event(CardEvent::FactoryReset).map_err(|sw| format!("factory reset: {sw}"))
+                }
+            }
+            Op::Reconcile => {
+                let names: Vec<String> = self.tsm_records.iter().cloned().collect();
+                for n in names {
+                    let auth = self.status(&n, PairName::Auth).map(|s| s.state);
+                    let sign = self.status(&n, PairName::Sign).map(|s| s.state);
+                    if auth == Ok(0) && sign == Ok(0) {
+                        self.tsm_records.remove(&n);
+                    }
+                }
+                Ok(())
+            }
+            Op::PowerCut { phone, after_writes } => {
+                self.phone(phone)?.cut = Some(*after_writes);
+                Ok(())
+            }
+        }
+    }
+
+    fn phone_of(op: &Op) -> Option<&str> {
+        match op {
+            Op::SpSetup { phone, .. }
+            | Op::SpRelease { phone, .. }
+            | Op::SpResetPin { phone, .. }
+            | Op::SpErase { phone, .. }
+            | Op::SpWrongKeys { phone }
+            | Op::AppActivate { phone, .. }
+            | Op::AppSign { phone, .. }
+            | Op::AppWrongPin { phone, .. }
+            | Op::Revoke { phone, .. }
+            | Op::RemoteWipe { phone }
+            | Op::Network { phone, .. }
+            | Op::FactoryReset { phone, .. }
+            | Op::PowerCut { phone, .. } => Some(phone),
+            Op::Reconcile => None,
+        }
+    }
+
+    /// Runs a step: arms a pending power cut, runs, reboots a phone whose power was cut.
+    fn run_step(&mut self, step: &Step) -> Result<(), String> {
+        let target = Self::phone_of(&step.op).map(str::to_string);
+        let mut armed = None;
+        if let (Some(name), false) = (&target, matches!(step.op, Op::PowerCut { .. })) {
+            if let Some(p) = self.phones.get_mut(name) {
+                if let Some(n) = p.cut.take() {
+                    p.card.store_mut().set_tearing(Some(Tearing::cut_after(n)));
+                    armed = Some(name.clone());
+                }
+            }
+        }
+        let r = self.run_op(&step.op);
+        if let Some(name) = armed {
+            // Reboot: whatever the card had in memory is gone; the image decides.
+            let seed = self.seed;
+            let p = self.phone(&name)?;
+            let dir = p.dir.clone();
+            let placeholder = Card::in_memory(
+                Profile::default_profile()
+                    .build(&Overrides::default(), &mut CardRng::new(Some(seed)))
+                    .map_err(|e| e.to_string())?,
+                Some(seed),
+            )
+            .map_err(|e| e.to_string())?;
+            drop(std::mem::replace(&mut p.card, placeholder));
+            let mut card = Card::open(&dir, Durability::NoSync, Some(seed)).map_err(|e| e.to_string())?;
+            card.power_on();
+            p.card = card;
+        }
+        r
+    }
+
+    fn check(&mut self, e: &Expect, default_phone: Option<&str>) -> Result<(), String> {
+        let Some(phone) = e.phone.as_deref().or(default_phone).map(str::to_string) else {
+            return Ok(());
+        };
+        let name = |s: &PairStatus| s.state_name().to_string();
+        for (pair, want_state, want_tries, want_revoked) in [
+            (PairName::Auth, &e.auth, e.auth_tries, e.auth_revoked),
+            (PairName::Sign, &e.sign, e.sign_tries, e.sign_revoked),
+        ] {
+            if want_state.is_some() || want_tries.is_some() {
+                let st = self.status(&phone, pair)?;
+                if let Some(w) = want_state {
+                    if &name(&st) != w {
+                        return Err(format!("{phone} {pair:?}: state is '{}', expected '{w}'", name(&st)));
+                    }
+                }
+                if let Some(t) = want_tries {
+                    // What the app sees with the empty VERIFY.
+                    let p = self.phone(&phone)?;
+                    let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                    let seen = match app.pin_status(pair.app()).map_err(|e| e.to_string())? {
+                        PinStatus::TriesLeft(n) => n,
+                        _ => 0,
+                    };
+                    if seen != t || st.tries_left != t {
+                        return Err(format!("{phone} {pair:?}: {seen} tries left, expected {t}"));
+                    }
+                }
+            }
+            if let Some(r) = want_revoked {
+                let is = self.revoked.contains(&(phone.clone(), pair));
+                if is != r {
+                    return Err(format!("{phone} {pair:?}: revoked is {is}, expected {r}"));
+                }
+            }
+        }
+        if let Some(w) = e.pending_wipe {
+            let is = self.phone(&phone)?.pending_wipe;
+            if is != w {
+                return Err(format!("{phone}: pending wipe is {is}, expected {w}"));
+            }
+        }
+        if let Some(w) = e.tsm_record {
+            let is = self.tsm_records.contains(&phone);
+            if is != w {
+                return Err(format!("{phone}: TSM record is {is}, expected {w}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The phones' card directories, for tests that look at the images.
+    pub fn phone_dir(&self, name: &str) -> Option<&Path> {
+        self.phones.get(name).map(|p| p.dir.as_path())
+    }
+
+    /// The scenario root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// Parses a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message().replace('\n', " ")))
+}
+
+/// Runs a scenario in `root` (card images are created there); returns the number of steps.
+pub fn run(sc: &Scenario, root: &Path, seed: u64, log: &mut dyn FnMut(&str)) -> Result<usize, ScenarioError> {
+    let err = |i: usize, op: &Op, msg: String| ScenarioError {
+        scenario: sc.name.clone(),
+        step: i + 1,
+        op: format!("{op:?}").split([' ', '{']).next().unwrap_or("").to_string(),
+        msg,
+    };
+    let mut w = World::new(root, sc, seed).map_err(|m| ScenarioError {
+        scenario: sc.name.clone(),
+        step: 0,
+        op: "setup".into(),
+        msg: m,
+    })?;
+    for (i, step) in sc.steps.iter().enumerate() {
+        let r = w.run_step(step);
+        match (r, step.fails) {
+            (Ok(()), false) => log(&format!("step {}: ok", i + 1)),
+            (Err(m), true) => log(&format!("step {}: failed as expected ({m})", i + 1)),
+            (Ok(()), true) => return Err(err(i, &step.op, "succeeded, but the scenario expects it to fail".into())),
+            (Err(m), false) => return Err(err(i, &step.op, m)),
+        }
+        w.check(&step.expect, World::phone_of(&step.op)).map_err(|m| err(i, &step.op, format!("expectation: {m}")))?;
+    }
+    Ok(sc.steps.len())
+}

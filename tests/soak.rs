@@ -1,0 +1,81 @@
+//! Soak: set-up → activate → sign → reset → erase, over and over on one card image. The image
+//! must not grow from one round to the next, and no byte run of any private key made in an
+//! earlier round may be left in it.
+//!
+//! `GPSE_SOAK_ITERATIONS` sets the rounds (default 30; the closing note's figure uses 200).
+
+use gpse::card::profile::{Overrides, Profile};
+use gpse::card::Card;
+use gpse::crypto::CardRng;
+use gpse::host::ca::TestCa;
+use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair};
+use gpse::host::tsm::sp::{PairRef, PinDesign, SpSession};
+use gpse::scp03::StaticKeys;
+use gpse::store::Durability;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::traits::PrivateKeyParts;
+use rsa::RsaPrivateKey;
+
+/// The private keys held in a JPKI instance's saved state (PKCS#1 DER, RSA-2048).
+fn private_keys_in(state: &[u8]) -> Vec<RsaPrivateKey> {
+    let mut out = Vec::new();
+    for i in 0..state.len().saturating_sub(12) {
+        if state[i] == 0x30
+            && state[i + 1] == 0x82
+            && state[i + 4..i + 11] == [0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01]
+        {
+            let len = u16::from_be_bytes([state[i + 2], state[i + 3]]) as usize + 4;
+            if let Ok(k) = RsaPrivateKey::from_pkcs1_der(&state[i..(i + len).min(state.len())]) {
+                out.push(k);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn soak_setup_sign_reset_erase() {
+    let rounds: usize = std::env::var("GPSE_SOAK_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
+    let d = tempfile::tempdir().unwrap();
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(9))).unwrap();
+    let mut card = Card::create(d.path(), img, Durability::NoSync, Some(9), false).unwrap();
+    card.power_on();
+    let k = hex::decode("404142434445464748494A4B4C4D4E4F").unwrap();
+    let keys = StaticKeys::new(&k, &k, &k).unwrap();
+    let mut rng = CardRng::new(Some(10));
+    let mut ca = TestCa::new(&mut rng, "soak CA").unwrap();
+    let jpki = gpse::Aid::from_static(gpse::applets::jpki::JPKI_AID);
+    let file = d.path().join("card.gpse");
+    let mut secrets: Vec<Vec<u8>> = Vec::new();
+    let mut sizes = Vec::new();
+    for round in 0..rounds {
+        let mut s = SpSession::open(&mut card, &keys, 0, &mut rng).unwrap();
+        s.setup(PairRef::Auth, &mut ca, "soak", PinDesign::InitialState, b"0000").unwrap();
+        s.close().unwrap();
+        // Collect this round's key material from the image.
+        let state = card.image().instance(&jpki).unwrap().state.clone();
+        for key in private_keys_in(&state) {
+            secrets.extend(key.primes().iter().map(|p| p.to_bytes_be()));
+            secrets.push(key.d().to_bytes_be());
+        }
+        let mut app = JpkiClient::open(&mut card).unwrap();
+        app.change_pin(Pair::Auth, b"0000", b"1234").unwrap();
+        app.sign(Pair::Auth, b"1234", &sha256_digest_info(&[round as u8; 32])).unwrap();
+        let mut s = SpSession::open(&mut card, &keys, 0, &mut rng).unwrap();
+        s.reset_pin(PairRef::Auth, b"5678").unwrap();
+        s.erase(PairRef::Auth).unwrap();
+        s.close().unwrap();
+        sizes.push(std::fs::metadata(&file).unwrap().len());
+    }
+    let image = std::fs::read(&file).unwrap();
+    let leftover = secrets.iter().any(|sec| sec.windows(32).any(|w| image.windows(32).any(|x| x == w)));
+    eprintln!(
+        "soak: {rounds} rounds, image after each round: min {} max {} bytes, {} key components checked, leftover key bytes: {leftover}",
+        sizes.iter().min().unwrap(),
+        sizes.iter().max().unwrap(),
+        secrets.len()
+    );
+    assert_eq!(secrets.len(), rounds * 3, "one key per round was found in the image while it existed");
+    assert!(sizes.windows(2).all(|w| w[0] == w[1]), "the image grew: {sizes:?}");
+    assert!(!leftover, "bytes of an erased private key are still in the image");
+}
