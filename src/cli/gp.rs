@@ -1,7 +1,7 @@
 //! `gpse gp`: a GlobalPlatform client with GlobalPlatformPro's common verbs (list, info, load,
 //! install, delete, put-key, lock/unlock, create-ssd), over SCP03 with the given keys.
 
-use super::common::{hex_arg, open_card, parse_keys, parse_num, CardDir};
+use super::common::{hex_arg, open_transport, parse_keys, parse_num, CardDir};
 use gpse::card::Aid;
 use gpse::crypto::CardRng;
 use gpse::gp::cap::CapFile;
@@ -23,6 +23,9 @@ use std::process::ExitCode;
 pub struct GpArgs {
     #[command(flatten)]
     pub dir: CardDir,
+    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
+    #[arg(long, value_name = "NAME", conflicts_with = "state")]
+    pub reader: Option<String>,
     /// SCP03 static keys ENC:MAC:DEK (hex), or one key for all three.
     #[arg(long, value_name = "ENC:MAC:DEK", default_value = "404142434445464748494A4B4C4D4E4F")]
     pub keys: String,
@@ -125,19 +128,11 @@ fn aid_arg(what: &str, s: &str) -> Result<Aid, String> {
     s.parse().map_err(|e| format!("{what}: {e}"))
 }
 
-/// Opens the transport the client drives: the card image of `--state`, in-process. (A PC/SC
-/// reader goes here too.)
-pub fn open_transport(dir: &CardDir, seed: Option<u64>) -> Result<Box<dyn Transport>, String> {
-    let mut card = open_card(dir, seed)?;
-    card.power_on();
-    Ok(Box::new(card))
-}
-
 pub fn run(a: GpArgs) -> Result<ExitCode, String> {
     let (e, m, d) = parse_keys(&a.keys).map_err(|e| format!("--keys: {e}"))?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| format!("--keys: {e}"))?;
     let sd = a.sd.as_deref().map(|s| aid_arg("--sd", s)).transpose()?;
-    let mut t = open_transport(&a.dir, a.seed)?;
+    let mut t: Box<dyn Transport> = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
     let mut rng = CardRng::new(a.seed.map(|s| s ^ 0x4750_434C_4945_4E54));
     let mut c = GpClient::open(&mut *t, sd.as_ref(), &keys, a.kvn, a.level, &mut rng).map_err(|e| e.to_string())?;
     let err = |e: gpse::host::gp::GpError| e.to_string();
