@@ -121,9 +121,11 @@ fn e2e_pcsc() {
     assert!(st.success(), "scriptor: {err}");
     let flat = squash(&out);
     let pattern: String = (0..0x30).map(|i| format!("{i:02X} ")).collect();
+    let fci: Vec<String> = h(ISD_FCI).iter().map(|b| format!("{b:02X}")).collect();
+    let select_isd = format!("> 00 A4 04 00 08 A0 00 00 01 51 00 00 00 < {} : Normal processing.", fci.join(" "));
     for want in [
         "Using T=1 protocol",
-        "> 00 A4 04 00 08 A0 00 00 01 51 00 00 00 < 6F 10 84 08 A0 00 00 01 51 00 00 00 A5 04 9F 65 01 FF 90 00 : Normal processing.",
+        select_isd.as_str(),
         "> 00 A4 04 00 0A F0 47 50 53 45 54 45 53 54 01 < 90 00 : Normal processing.",
         "> 80 01 00 00 05 01 02 03 04 05 < 01 02 03 04 05 90 00 : Normal processing.",
         "> 80 7F 00 00 < 6D 00 : Instruction code not supported or invalid.",

@@ -82,7 +82,15 @@ fn soak_setup_sign_reset_erase() {
     // the varint of the SCP03 sequence counter (two INITIALIZE UPDATEs a round: 1 byte past 127,
     // 2 past 16383; postcard encoding).
     assert!(applet_sizes.windows(2).all(|w| w[0] == w[1]), "the applet's state grew: {applet_sizes:?}");
-    let counter_bytes = |n: usize| if n < 128 { 1 } else if n < 16384 { 2 } else { 3 };
+    let counter_bytes = |n: usize| {
+        if n < 128 {
+            1
+        } else if n < 16384 {
+            2
+        } else {
+            3
+        }
+    };
     let allowed = (counter_bytes(2 * rounds) - counter_bytes(2)) as u64;
     assert!(sizes.iter().max().unwrap() - sizes[0] <= allowed, "the image grew: {sizes:?}");
     assert!(!leftover, "bytes of an erased private key are still in the image");
