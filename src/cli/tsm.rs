@@ -111,6 +111,23 @@ pub enum TsmCmd {
         #[arg(long)]
         aid: String,
     },
+    /// SEI-TSM: prepare the phone: delete a leftover JPKI applet and SP domain, create the SP's
+    /// domain, hand it the SP-TSM's keys, install the JPKI applet under it, store the ARA-M rule
+    /// for the JPKI app. --keys are then the ISD's; afterwards the SP-TSM uses --sp-keys.
+    #[command(
+        after_help = "Example: gpse tsm --state ./card prepare --app-hash 2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD
+Then: gpse tsm --state ./card --keys 505152535455565758595A5B5C5D5E5F setup"
+    )]
+    Prepare {
+        /// SHA-1 or SHA-256 of the JPKI app's signing certificate.
+        #[arg(long, default_value = "2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD")]
+        app_hash: String,
+        /// The SP-TSM's key set for the new domain, ENC:MAC:DEK (or one key for all three).
+        #[arg(long, default_value = "505152535455565758595A5B5C5D5E5F")]
+        sp_keys: String,
+    },
+    /// SEI-TSM: delete the JPKI applet (with every key in it), the SP domain and the ARA-M rules.
+    Remove,
     /// The app: verify the temporary PIN, then change it to the user's PIN.
     Activate {
         #[arg(long, value_enum)]
@@ -137,6 +154,32 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
         app.change_pin(p, temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
         println!("PIN set by the user");
         return Ok(ExitCode::SUCCESS);
+    }
+    match &a.cmd {
+        TsmCmd::Prepare { app_hash, sp_keys } => {
+            let hash = super::common::hex_arg("--app-hash", app_hash)?;
+            let (e, m, d) = parse_keys(sp_keys)?;
+            let sp = StaticKeys::new(&e, &m, &d).map_err(|e| e.to_string())?;
+            let done = gpse::host::tsm::sei::prepare(card.as_mut(), &keys, &sp, &hash, &mut rng).map_err(err)?;
+            if done.removed_old_applet {
+                println!("deleted the JPKI applet that was on the SE (and every key in it)");
+            }
+            if done.removed_old_ssd {
+                println!("deleted the previous SP security domain");
+            }
+            println!(
+                "prepared: SP domain {}, JPKI applet installed under it, ARA-M rule for app {}",
+                hex::encode_upper(gpse::host::tsm::sei::SP_SSD),
+                hex::encode_upper(&hash)
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        TsmCmd::Remove => {
+            gpse::host::tsm::sei::remove(card.as_mut(), &keys, &mut rng).map_err(err)?;
+            println!("removed: JPKI applet, SP domain, ARA-M rules for the applet");
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     if let TsmCmd::AraAllow { cert_hash, aid } = &a.cmd {
         let hash = super::common::hex_arg("--cert-hash", cert_hash)?;
@@ -204,7 +247,9 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
                 );
             }
         }
-        TsmCmd::Activate { .. } | TsmCmd::AraAllow { .. } => return Err("handled without the SP-TSM session".into()),
+        TsmCmd::Activate { .. } | TsmCmd::AraAllow { .. } | TsmCmd::Prepare { .. } | TsmCmd::Remove => {
+            return Err("handled without the SP-TSM session".into())
+        }
     }
     s.close().map_err(err)?;
     Ok(ExitCode::SUCCESS)

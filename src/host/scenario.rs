@@ -90,6 +90,16 @@ pub enum Design {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
+    /// SEI-TSM: prepare the phone (delete a leftover applet and SP domain, create the SP's
+    /// domain with the SP-TSM's keys, install the applet under it, the ARA-M rule for the app).
+    SeiPrepare {
+        phone: String,
+        /// The JPKI app's signing-certificate hash (default: the test app's, as in the profile).
+        #[serde(default = "jpki_app_hash")]
+        app_hash: String,
+    },
+    /// SEI-TSM: remove the applet, the SP domain and the rule.
+    SeiRemove { phone: String },
     /// SP-TSM: set up pairs (resuming or rolling back a set-up that a failure interrupted).
     SpSetup {
         phone: String,
@@ -143,6 +153,10 @@ fn yes() -> bool {
     true
 }
 
+fn jpki_app_hash() -> String {
+    "2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD".into()
+}
+
 /// A step and what must hold after it.
 #[derive(Debug, Deserialize)]
 pub struct Step {
@@ -170,11 +184,17 @@ pub struct Expect {
     pub pending_wipe: Option<bool>,
     /// The TSMs believe the phone's SE holds the service's keys.
     pub tsm_record: Option<bool>,
+    /// The JPKI applet is on the SE (SELECT answers 9000, not 6A82).
+    pub applet: Option<bool>,
+    /// The JPKI app's signing-certificate hash that Android's ACE lets reach the applet.
+    pub app_allowed: Option<String>,
 }
 
 struct Phone {
     dir: PathBuf,
     card: Card,
+    /// Prepared by the SEI-TSM: the applet sits in the SP's domain with the SP-TSM's keys.
+    prepared: bool,
     online: bool,
     push_ok: bool,
     pending_wipe: bool,
@@ -190,7 +210,10 @@ pub struct World {
     revoked: BTreeSet<(String, PairName)>,
     tsm_records: BTreeSet<String>,
     temp_pins: BTreeMap<(String, PairName), String>,
+    /// The ISD's keys (the SEI-TSM's).
     keys: StaticKeys,
+    /// The SP-TSM's keys, handed to the SP domain when a phone is prepared.
+    sp_keys: StaticKeys,
     seed: u64,
 }
 
@@ -211,6 +234,8 @@ impl World {
         let ca = TestCa::new(&mut rng, "gpse JPKI test CA").map_err(|e| e.to_string())?;
         let k = [0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
         let keys = StaticKeys::new(&k, &k, &k).map_err(|e| e.to_string())?;
+        let spk: Vec<u8> = (0x50..0x60).collect();
+        let sp_keys = StaticKeys::new(&spk, &spk, &spk).map_err(|e| e.to_string())?;
         let mut w = World {
             root: root.to_path_buf(),
             phones: BTreeMap::new(),
@@ -220,6 +245,7 @@ impl World {
             tsm_records: BTreeSet::new(),
             temp_pins: BTreeMap::new(),
             keys,
+            sp_keys,
             seed,
         };
         for (i, name) in sc.phones.iter().enumerate() {
@@ -230,8 +256,10 @@ impl World {
                 .map_err(|e| e.to_string())?;
             let mut card = Card::create(&dir, img, Durability::NoSync, Some(s), false).map_err(|e| e.to_string())?;
             card.power_on();
-            w.phones
-                .insert(name.clone(), Phone { dir, card, online: true, push_ok: true, pending_wipe: false, cut: None });
+            w.phones.insert(
+                name.clone(),
+                Phone { dir, card, prepared: false, online: true, push_ok: true, pending_wipe: false, cut: None },
+            );
         }
         Ok(w)
     }
@@ -260,8 +288,9 @@ impl World {
         phone: &str,
         f: impl FnOnce(&mut SpSession<'_>, &mut TestCa) -> Result<T, TsmError>,
     ) -> Result<T, String> {
-        let keys = self.keys.clone();
         let p = self.phones.get_mut(phone).ok_or_else(|| format!("no phone named '{phone}'"))?;
+        // The applet's domain: the SP's on a prepared phone, else the ISD (default profile).
+        let keys = if p.prepared { self.sp_keys.clone() } else { self.keys.clone() };
         if !p.online {
             return Err("the phone is offline: the TSM cannot reach its SE".into());
         }
@@ -275,18 +304,54 @@ impl World {
         self.sp(phone, |s, _| s.status(pair.sp()))
     }
 
-    /// Erases every pair of a phone through the SP-TSM (remote wipe or maker-server factory reset).
+    /// Wipes a phone through the TSMs (remote wipe, maker-server factory reset): the SEI-TSM
+    /// removes the applet of a prepared phone; otherwise the SP-TSM erases both pairs.
     fn wipe_via_tsm(&mut self, phone: &str) -> Result<(), String> {
-        self.sp(phone, |s, _| {
-            s.erase(PairRef::Auth)?;
-            s.erase(PairRef::Sign)
-        })?;
+        if self.phone(phone)?.prepared {
+            self.sei(phone, |t, keys, _, rng| crate::host::tsm::sei::remove(t, keys, rng))?;
+            self.phone(phone)?.prepared = false;
+        } else {
+            self.sp(phone, |s, _| {
+                s.erase(PairRef::Auth)?;
+                s.erase(PairRef::Sign)
+            })?;
+        }
         self.tsm_records.remove(phone);
         Ok(())
     }
 
+    /// An SEI-TSM operation on a phone.
+    fn sei<T>(
+        &mut self,
+        phone: &str,
+        f: impl FnOnce(&mut dyn crate::transport::Transport, &StaticKeys, &StaticKeys, &mut CardRng) -> Result<T, TsmError>,
+    ) -> Result<T, String> {
+        let (keys, sp_keys) = (self.keys.clone(), self.sp_keys.clone());
+        let p = self.phones.get_mut(phone).ok_or_else(|| format!("no phone named '{phone}'"))?;
+        if !p.online {
+            return Err("the phone is offline: the TSM cannot reach its SE".into());
+        }
+        f(&mut p.card, &keys, &sp_keys, &mut self.rng).map_err(|e| e.to_string())
+    }
+
     fn run_op(&mut self, op: &Op) -> Result<(), String> {
         match op {
+            Op::SeiPrepare { phone, app_hash } => {
+                let hash = crate::hexutil::parse_hex(app_hash).map_err(|e| format!("app_hash: {e}"))?;
+                self.sei(phone, |t, keys, sp_keys, rng| crate::host::tsm::sei::prepare(t, keys, sp_keys, &hash, rng))?;
+                let p = self.phone(phone)?;
+                p.prepared = true;
+                // Whatever a previous owner had is gone with the old applet.
+                self.revoked.retain(|(ph, _)| ph != phone);
+                self.temp_pins.retain(|(ph, _), _| ph != phone);
+                Ok(())
+            }
+            Op::SeiRemove { phone } => {
+                self.sei(phone, |t, keys, _, rng| crate::host::tsm::sei::remove(t, keys, rng))?;
+                self.phone(phone)?.prepared = false;
+                self.tsm_records.remove(phone);
+                Ok(())
+            }
             Op::SpSetup { phone, pairs, design } => {
                 for pair in pairs.list() {
                     let pin = self.temp_pin(phone, pair);
@@ -405,7 +470,9 @@ impl World {
 
     fn phone_of(op: &Op) -> Option<&str> {
         match op {
-            Op::SpSetup { phone, .. }
+            Op::SeiPrepare { phone, .. }
+            | Op::SeiRemove { phone }
+            | Op::SpSetup { phone, .. }
             | Op::SpRelease { phone, .. }
             | Op::SpResetPin { phone, .. }
             | Op::SpErase { phone, .. }
@@ -495,6 +562,25 @@ impl World {
             let is = self.phone(&phone)?.pending_wipe;
             if is != w {
                 return Err(format!("{phone}: pending wipe is {is}, expected {w}"));
+            }
+        }
+        if let Some(w) = e.applet {
+            let p = self.phone(&phone)?;
+            let raw = p
+                .card
+                .transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01]);
+            let is = raw == [0x90, 0x00];
+            if is != w {
+                return Err(format!("{phone}: JPKI applet present is {is}, expected {w}"));
+            }
+        }
+        if let Some(h) = &e.app_allowed {
+            let hash = crate::hexutil::parse_hex(h).map_err(|e| format!("app_allowed: {e}"))?;
+            let p = self.phone(&phone)?;
+            let mut ace = crate::host::ace::Ace::new();
+            ace.refresh(&mut p.card).map_err(|e| e.to_string())?;
+            if !ace.check_open(&[hash], Some(&crate::host::jpki::AID)).allowed {
+                return Err(format!("{phone}: the ACE does not let app {h} reach the JPKI applet"));
             }
         }
         if let Some(w) = e.tsm_record {
