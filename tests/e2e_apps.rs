@@ -80,6 +80,7 @@ fn e2e_apps() {
     opensc_jpki(tmp.path());
     record_and_replay(tmp.path());
     app_view(tmp.path());
+    scenario_through_the_reader(tmp.path());
     say("e2e_apps: done");
 }
 
@@ -326,5 +327,17 @@ fn app_view(tmp: &Path) {
     assert_eq!(&lines[..4], &["9000", "9000", "9000", "9000"], "{out}");
     assert_eq!(lines[4], hex::encode_upper(&cert), "the app reads the certificate the SP-TSM stored");
     assert_eq!(lines[5], "6982", "the ISD stays out of the app's reach");
+    drop(serve);
+}
+
+/// Issue #10: a lifecycle scenario with its phone behind `gpse serve` and pcscd.
+fn scenario_through_the_reader(tmp: &Path) {
+    let serve = Serve::start(&tmp.join("scenario"), &[]);
+    wait_card(R0, &serve);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/scenarios/prepare-and-first-setup.toml");
+    let o = gpse_plain(&["scenario", "run", "--reader", R0, file.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{out}{}\n{}", String::from_utf8_lossy(&o.stderr), serve.log());
+    assert!(out.ends_with("scenario passed: 4 steps\n"), "{out}");
     drop(serve);
 }

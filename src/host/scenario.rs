@@ -15,6 +15,7 @@ use crate::host::jpki::{JpkiClient, Pair, PinStatus};
 use crate::host::tsm::sp::{PairRef, PairStatus, PinDesign, SpSession, TsmError};
 use crate::scp03::StaticKeys;
 use crate::store::{Durability, Tearing};
+use crate::transport::Transport;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -190,9 +191,32 @@ pub struct Expect {
     pub app_allowed: Option<String>,
 }
 
+/// How a phone's SE is reached: an in-process card image, or a PC/SC reader (`gpse serve` or
+/// a real SE). Card-level events and power cuts need the in-process card.
+enum Link {
+    Local(Card),
+    Reader(Box<dyn Transport>),
+}
+
+impl Link {
+    fn t(&mut self) -> &mut dyn Transport {
+        match self {
+            Link::Local(c) => c,
+            Link::Reader(t) => t.as_mut(),
+        }
+    }
+
+    fn local(&mut self, what: &str) -> Result<&mut Card, String> {
+        match self {
+            Link::Local(c) => Ok(c),
+            Link::Reader(_) => Err(format!("{what} needs the in-process card, not a reader")),
+        }
+    }
+}
+
 struct Phone {
     dir: PathBuf,
-    card: Card,
+    card: Link,
     /// Prepared by the SEI-TSM: the applet sits in the SP's domain with the SP-TSM's keys.
     prepared: bool,
     online: bool,
@@ -228,8 +252,14 @@ pub struct ScenarioError {
 }
 
 impl World {
-    /// A world with the scenario's phones as card images under `root`.
-    pub fn new(root: &Path, sc: &Scenario, seed: u64) -> Result<World, String> {
+    /// A world with the scenario's phones as card images under `root`, except those `readers`
+    /// maps to a transport (a PC/SC reader).
+    pub fn new(
+        root: &Path,
+        sc: &Scenario,
+        seed: u64,
+        mut readers: BTreeMap<String, Box<dyn Transport>>,
+    ) -> Result<World, String> {
         let mut rng = CardRng::new(Some(seed));
         let ca = TestCa::new(&mut rng, "gpse JPKI test CA").map_err(|e| e.to_string())?;
         let k = [0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
@@ -251,11 +281,18 @@ impl World {
         for (i, name) in sc.phones.iter().enumerate() {
             let dir = root.join(name);
             let s = seed.wrapping_add(i as u64 + 1);
-            let img = Profile::default_profile()
-                .build(&Overrides::default(), &mut CardRng::new(Some(s)))
-                .map_err(|e| e.to_string())?;
-            let mut card = Card::create(&dir, img, Durability::NoSync, Some(s), false).map_err(|e| e.to_string())?;
-            card.power_on();
+            let card = match readers.remove(name) {
+                Some(t) => Link::Reader(t),
+                None => {
+                    let img = Profile::default_profile()
+                        .build(&Overrides::default(), &mut CardRng::new(Some(s)))
+                        .map_err(|e| e.to_string())?;
+                    let mut card =
+                        Card::create(&dir, img, Durability::NoSync, Some(s), false).map_err(|e| e.to_string())?;
+                    card.power_on();
+                    Link::Local(card)
+                }
+            };
             w.phones.insert(
                 name.clone(),
                 Phone { dir, card, prepared: false, online: true, push_ok: true, pending_wipe: false, cut: None },
@@ -294,7 +331,7 @@ impl World {
         if !p.online {
             return Err("the phone is offline: the TSM cannot reach its SE".into());
         }
-        let mut s = SpSession::open(&mut p.card, &keys, 0, &mut self.rng).map_err(|e| e.to_string())?;
+        let mut s = SpSession::open(p.card.t(), &keys, 0, &mut self.rng).map_err(|e| e.to_string())?;
         let r = f(&mut s, &mut self.ca).map_err(|e| e.to_string());
         let _ = s.close();
         r
@@ -331,7 +368,7 @@ impl World {
         if !p.online {
             return Err("the phone is offline: the TSM cannot reach its SE".into());
         }
-        f(&mut p.card, &keys, &sp_keys, &mut self.rng).map_err(|e| e.to_string())
+        f(p.card.t(), &keys, &sp_keys, &mut self.rng).map_err(|e| e.to_string())
     }
 
     fn run_op(&mut self, op: &Op) -> Result<(), String> {
@@ -385,12 +422,12 @@ impl World {
                 let keys = StaticKeys::new(&k, &k, &k).map_err(|e| e.to_string())?;
                 let p = self.phone(phone)?;
                 let mut rng = CardRng::new(Some(1));
-                SpSession::open(&mut p.card, &keys, 0, &mut rng).map(|_| ()).map_err(|e| e.to_string())
+                SpSession::open(p.card.t(), &keys, 0, &mut rng).map(|_| ()).map_err(|e| e.to_string())
             }
             Op::AppActivate { phone, pair, pin } => {
                 let temp = self.temp_pins.get(&(phone.clone(), *pair)).cloned().ok_or("no temporary PIN was set")?;
                 let p = self.phone(phone)?;
-                let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
                 app.change_pin(pair.app(), temp.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())
             }
             Op::AppSign { phone, pair, pin } => {
@@ -399,13 +436,13 @@ impl World {
                     return Err("the certificate is revoked: the signature would not be accepted".into());
                 }
                 let p = self.phone(phone)?;
-                let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
                 let di = crate::host::jpki::sha256_digest_info(&[0x42; 32]);
                 app.sign(pair.app(), pin.as_bytes(), &di).map(|_| ()).map_err(|e| e.to_string())
             }
             Op::AppWrongPin { phone, pair, times } => {
                 let p = self.phone(phone)?;
-                let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
                 let wrong: &[u8] = if *pair == PairName::Auth { b"9999" } else { b"WRONGPIN9" };
                 for _ in 0..*times {
                     let _ = app.verify(pair.app(), wrong);
@@ -447,7 +484,10 @@ impl World {
                 } else {
                     // 対策3 without the servers: the card-level event wipes the SE now.
                     let p = self.phone(phone)?;
-                    p.card.deliver_event(CardEvent::FactoryReset).map_err(|sw| format!("factory reset: {sw}"))
+                    p.card
+                        .local("a factory reset without the servers")?
+                        .deliver_event(CardEvent::FactoryReset)
+                        .map_err(|sw| format!("factory reset: {sw}"))
                 }
             }
             Op::Reconcile => {
@@ -496,7 +536,7 @@ impl World {
         if let (Some(name), false) = (&target, matches!(step.op, Op::PowerCut { .. })) {
             if let Some(p) = self.phones.get_mut(name) {
                 if let Some(n) = p.cut.take() {
-                    p.card.store_mut().set_tearing(Some(Tearing::cut_after(n)));
+                    p.card.local("a power cut")?.store_mut().set_tearing(Some(Tearing::cut_after(n)));
                     armed = Some(name.clone());
                 }
             }
@@ -514,10 +554,10 @@ impl World {
                 Some(seed),
             )
             .map_err(|e| e.to_string())?;
-            drop(std::mem::replace(&mut p.card, placeholder));
+            drop(std::mem::replace(&mut p.card, Link::Local(placeholder)));
             let mut card = Card::open(&dir, Durability::NoSync, Some(seed)).map_err(|e| e.to_string())?;
             card.power_on();
-            p.card = card;
+            p.card = Link::Local(card);
         }
         r
     }
@@ -541,7 +581,7 @@ impl World {
                 if let Some(t) = want_tries {
                     // What the app sees with the empty VERIFY.
                     let p = self.phone(&phone)?;
-                    let mut app = JpkiClient::open(&mut p.card).map_err(|e| e.to_string())?;
+                    let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
                     let seen = match app.pin_status(pair.app()).map_err(|e| e.to_string())? {
                         PinStatus::TriesLeft(n) => n,
                         _ => 0,
@@ -568,7 +608,9 @@ impl World {
             let p = self.phone(&phone)?;
             let raw = p
                 .card
-                .transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01]);
+                .t()
+                .transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01])
+                .map_err(|e| e.to_string())?;
             let is = raw == [0x90, 0x00];
             if is != w {
                 return Err(format!("{phone}: JPKI applet present is {is}, expected {w}"));
@@ -578,7 +620,7 @@ impl World {
             let hash = crate::hexutil::parse_hex(h).map_err(|e| format!("app_allowed: {e}"))?;
             let p = self.phone(&phone)?;
             let mut ace = crate::host::ace::Ace::new();
-            ace.refresh(&mut p.card).map_err(|e| e.to_string())?;
+            ace.refresh(p.card.t()).map_err(|e| e.to_string())?;
             if !ace.check_open(&[hash], Some(&crate::host::jpki::AID)).allowed {
                 return Err(format!("{phone}: the ACE does not let app {h} reach the JPKI applet"));
             }
@@ -611,13 +653,24 @@ pub fn load(path: &Path) -> Result<Scenario, String> {
 
 /// Runs a scenario in `root` (card images are created there); returns the number of steps.
 pub fn run(sc: &Scenario, root: &Path, seed: u64, log: &mut dyn FnMut(&str)) -> Result<usize, ScenarioError> {
+    run_with(sc, root, seed, BTreeMap::new(), log)
+}
+
+/// Runs a scenario with some phones behind transports (PC/SC readers), the others in-process.
+pub fn run_with(
+    sc: &Scenario,
+    root: &Path,
+    seed: u64,
+    readers: BTreeMap<String, Box<dyn Transport>>,
+    log: &mut dyn FnMut(&str),
+) -> Result<usize, ScenarioError> {
     let err = |i: usize, op: &Op, msg: String| ScenarioError {
         scenario: sc.name.clone(),
         step: i + 1,
         op: format!("{op:?}").split([' ', '{']).next().unwrap_or("").to_string(),
         msg,
     };
-    let mut w = World::new(root, sc, seed).map_err(|m| ScenarioError {
+    let mut w = World::new(root, sc, seed, readers).map_err(|m| ScenarioError {
         scenario: sc.name.clone(),
         step: 0,
         op: "setup".into(),
