@@ -194,14 +194,14 @@ pub struct Expect {
 /// How a phone's SE is reached: an in-process card image, or a PC/SC reader (`gpse serve` or
 /// a real SE). Card-level events and power cuts need the in-process card.
 enum Link {
-    Local(Card),
+    Local(Box<Card>),
     Reader(Box<dyn Transport>),
 }
 
 impl Link {
     fn t(&mut self) -> &mut dyn Transport {
         match self {
-            Link::Local(c) => c,
+            Link::Local(c) => c.as_mut(),
             Link::Reader(t) => t.as_mut(),
         }
     }
@@ -290,7 +290,7 @@ impl World {
                     let mut card =
                         Card::create(&dir, img, Durability::NoSync, Some(s), false).map_err(|e| e.to_string())?;
                     card.power_on();
-                    Link::Local(card)
+                    Link::Local(Box::new(card))
                 }
             };
             w.phones.insert(
@@ -554,10 +554,10 @@ impl World {
                 Some(seed),
             )
             .map_err(|e| e.to_string())?;
-            drop(std::mem::replace(&mut p.card, Link::Local(placeholder)));
+            drop(std::mem::replace(&mut p.card, Link::Local(Box::new(placeholder))));
             let mut card = Card::open(&dir, Durability::NoSync, Some(seed)).map_err(|e| e.to_string())?;
             card.power_on();
-            p.card = Link::Local(card);
+            p.card = Link::Local(Box::new(card));
         }
         r
     }
