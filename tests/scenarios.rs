@@ -48,3 +48,41 @@ auth = "active"
     assert_eq!(e.step, 1);
     assert!(e.to_string().contains("state is 'temporary PIN', expected 'active'"), "{e}");
 }
+
+/// A power cut at every write of the SEI-TSM's preparation and of the SP-TSM's set-up: running
+/// the flow again always ends in a usable phone, and no step in between leaves a pair that signs
+/// before the user set a PIN.
+#[test]
+fn power_cut_at_every_write_of_prepare_and_setup() {
+    let step = |op: &str, extra: &str| format!("[[step]]\nop = \"{op}\"\nphone = \"p\"\n{extra}");
+    for (flow, max) in [("sei-prepare", 60u64), ("sp-setup", 40)] {
+        // The set-up needs a prepared phone before the cut.
+        let before = if flow == "sp-setup" { step("sei-prepare", "") } else { String::new() };
+        let cut_step = if flow == "sp-setup" { 3 } else { 2 };
+        for n in 0.. {
+            assert!(n < max, "{flow}: still cut after {max} writes");
+            let text = [
+                "name = \"cut\"\nphones = [\"p\"]\n".to_string(),
+                before.clone(),
+                step("power-cut", &format!("after_writes = {n}\n")),
+                step(flow, "may_fail = true\n"),
+                step("app-sign", "pair = \"auth\"\npin = \"1234\"\nfails = true\n"),
+                step("sei-prepare", ""),
+                step("sp-setup", ""),
+                step("app-activate", "pair = \"auth\"\npin = \"1234\"\n"),
+                step("app-sign", "pair = \"auth\"\npin = \"1234\"\n[step.expect]\nauth = \"active\"\napplet = true\n"),
+            ]
+            .concat();
+            let sc: scenario::Scenario = toml::from_str(&text).unwrap();
+            let tmp = tempfile::tempdir().unwrap();
+            let mut log = Vec::new();
+            scenario::run(&sc, tmp.path(), 3, &mut |l| log.push(l.to_string()))
+                .unwrap_or_else(|e| panic!("{flow}, cut at write {n}: {e}\n{}", log.join("\n")));
+            // Done once the cut no longer lands inside the flow.
+            if log.iter().any(|l| l == &format!("step {cut_step}: ok")) {
+                assert!(n > 5, "{flow}: only {n} writes");
+                break;
+            }
+        }
+    }
+}

@@ -128,6 +128,24 @@ Then: gpse tsm --state ./card --keys 505152535455565758595A5B5C5D5E5F setup"
     },
     /// SEI-TSM: delete the JPKI applet (with every key in it), the SP domain and the ARA-M rules.
     Remove,
+    /// The app: sign the SHA-256 of a file (prints the signature hex).
+    Sign {
+        #[arg(long, value_enum)]
+        pair: PairArg,
+        #[arg(long)]
+        pin: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// The app: change the user's PIN.
+    ChangePin {
+        #[arg(long, value_enum)]
+        pair: PairArg,
+        #[arg(long)]
+        pin: String,
+        #[arg(long)]
+        new: String,
+    },
     /// The app: verify the temporary PIN, then change it to the user's PIN.
     Activate {
         #[arg(long, value_enum)]
@@ -145,15 +163,33 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
     let mut card = open_transport(&a.dir, a.reader.as_deref(), None)?;
     let mut rng = CardRng::new(None);
     let err = |e: gpse::host::tsm::sp::TsmError| e.to_string();
-    if let TsmCmd::Activate { pair, temp_pin, pin } = &a.cmd {
-        let p = match pair {
-            PairArg::Auth => Pair::Auth,
-            PairArg::Sign => Pair::Sign,
-        };
-        let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-        app.change_pin(p, temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
-        println!("PIN set by the user");
-        return Ok(ExitCode::SUCCESS);
+    let app_pair = |p: &PairArg| match p {
+        PairArg::Auth => Pair::Auth,
+        PairArg::Sign => Pair::Sign,
+    };
+    match &a.cmd {
+        TsmCmd::Activate { pair, temp_pin, pin } => {
+            let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
+            app.change_pin(app_pair(pair), temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
+            println!("PIN set by the user");
+            return Ok(ExitCode::SUCCESS);
+        }
+        TsmCmd::ChangePin { pair, pin, new } => {
+            let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
+            app.change_pin(app_pair(pair), pin.as_bytes(), new.as_bytes()).map_err(|e| e.to_string())?;
+            println!("PIN changed");
+            return Ok(ExitCode::SUCCESS);
+        }
+        TsmCmd::Sign { pair, pin, file } => {
+            use sha2::Digest;
+            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let di = gpse::host::jpki::sha256_digest_info(&sha2::Sha256::digest(&bytes).into());
+            let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
+            let sig = app.sign(app_pair(pair), pin.as_bytes(), &di).map_err(|e| e.to_string())?;
+            println!("{}", hex::encode_upper(sig));
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     match &a.cmd {
         TsmCmd::Prepare { app_hash, sp_keys } => {
@@ -247,9 +283,12 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
                 );
             }
         }
-        TsmCmd::Activate { .. } | TsmCmd::AraAllow { .. } | TsmCmd::Prepare { .. } | TsmCmd::Remove => {
-            return Err("handled without the SP-TSM session".into())
-        }
+        TsmCmd::Activate { .. }
+        | TsmCmd::ChangePin { .. }
+        | TsmCmd::Sign { .. }
+        | TsmCmd::AraAllow { .. }
+        | TsmCmd::Prepare { .. }
+        | TsmCmd::Remove => return Err("handled without the SP-TSM session".into()),
     }
     s.close().map_err(err)?;
     Ok(ExitCode::SUCCESS)

@@ -166,6 +166,9 @@ pub struct Step {
     /// The step is expected to fail (a refusal or a power cut).
     #[serde(default)]
     pub fails: bool,
+    /// The step may fail or succeed (a power cut that may come after the step's last write).
+    #[serde(default)]
+    pub may_fail: bool,
     #[serde(default)]
     pub expect: Expect,
 }
@@ -681,6 +684,7 @@ pub fn run_with(
         match (r, step.fails) {
             (Ok(()), false) => log(&format!("step {}: ok", i + 1)),
             (Err(m), true) => log(&format!("step {}: failed as expected ({m})", i + 1)),
+            (Err(m), false) if step.may_fail => log(&format!("step {}: failed, which it may ({m})", i + 1)),
             (Ok(()), true) => return Err(err(i, &step.op, "succeeded, but the scenario expects it to fail".into())),
             (Err(m), false) => return Err(err(i, &step.op, m)),
         }
