@@ -408,12 +408,14 @@ impl Card {
     /// Commits the image if anything persistent changed during this APDU.
     fn commit(&mut self) -> Result<(), Sw> {
         let mut dirty = std::mem::take(&mut self.image_dirty);
-        for inst in self.image.instances.iter_mut() {
-            if let Some(a) = self.applets.get_mut(&inst.aid) {
-                if a.take_dirty() {
+        // Ask every applet (a cheap flag read each); look its registry entry up only when it
+        // changed, so an APDU that wrote nothing costs no hashing or searching.
+        for (aid, a) in self.applets.iter_mut() {
+            if a.take_dirty() {
+                if let Some(inst) = self.image.instances.iter_mut().find(|i| &i.aid == aid) {
                     inst.state = a.save();
-                    dirty = true;
                 }
+                dirty = true;
             }
         }
         if !dirty {
