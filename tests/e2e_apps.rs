@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::*;
+use common::e2e::*;
 use gpse::transport::pcsc::PcscTransport;
 use gpse::transport::Transport;
 use rsa::pkcs8::DecodePublicKey;

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::*;
+use common::e2e::*;
 use gpse::transport::pcsc::PcscTransport;
 use gpse::transport::{Transport, TransportError};
 use std::path::Path;

@@ -11,9 +11,11 @@ use gpse::host::gp::{GpClient, GpError};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::keydata::{key_component, KeyBlockForm};
 use gpse::scp03::{SecurityLevel, StaticKeys};
-use gpse::store::{Durability, Tearing};
 use gpse::Sw;
-use std::path::Path;
+
+mod common;
+
+use common::cards::power_cut_everywhere;
 
 const K: &str = "404142434445464748494A4B4C4D4E4F";
 const K30: &str = "303132333435363738393A3B3C3D3E3F";
@@ -588,39 +590,11 @@ fn ssd_with_its_own_keys_and_secure_channel() {
     s.delete(&ssd, false).unwrap();
 }
 
-/// Runs `apdu` against a fresh card image, once counting writes and then cut at each write;
-/// reopened, the card must hold the image from before or after (`tests/jpki_card.rs` pattern).
-fn power_cut_everywhere(name: &str, apdu: &dyn Fn(&mut Card, &mut HostSession) -> Response) {
-    let run = |dir: &Path, cut: Option<u64>| -> (Vec<u8>, Vec<u8>, Option<u64>) {
-        let mut card = Card::create(dir, image(), Durability::Fsync, Some(3), false).unwrap();
-        card.power_on();
-        let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel: 0 };
-        let mut s = HostSession::open(&mut card, &keys(K), &opts, &mut CardRng::new(Some(5))).unwrap();
-        let before = card.committed_payload().to_vec();
-        card.store_mut().set_tearing(Some(match cut {
-            Some(n) => Tearing::cut_after(n),
-            None => Tearing::count_only(),
-        }));
-        let r = apdu(&mut card, &mut s);
-        assert!(cut.is_some() || r.sw == Sw::Ok, "{name}: {r:?}");
-        let steps = card.store_mut().tearing().unwrap().steps();
-        let after = card.committed_payload().to_vec();
-        drop(card);
-        let reopened = Card::open(dir, Durability::Fsync, None).unwrap().committed_payload().to_vec();
-        assert!(cut.is_some() || reopened == after, "{name}: uncut run must leave the after-image");
-        (before, reopened, cut.is_none().then_some(steps))
-    };
-    let d = tempfile::tempdir().unwrap();
-    let (before, after, steps) = run(d.path(), None);
-    assert_ne!(before, after, "{name}: the command must change the image");
-    let steps = steps.unwrap();
-    assert!(steps >= 3, "{name}: {steps} write steps");
-    for n in 0..steps {
-        let d = tempfile::tempdir().unwrap();
-        let (b, got, _) = run(d.path(), Some(n));
-        assert!(b == before, "{name}: the setup must be reproducible");
-        assert!(got == before || got == after, "{name}: cut at write {n} left a third state");
-    }
+/// The ISD's session at C-MAC on the basic channel, for the power-cut sweeps.
+fn isd_session(card: &mut Card) -> HostSession {
+    card.power_on();
+    let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel: 0 };
+    HostSession::open(card, &keys(K), &opts, &mut CardRng::new(Some(5))).unwrap()
 }
 
 fn wrapped(card: &mut Card, s: &mut HostSession, apdu: &str) -> Response {
@@ -629,12 +603,12 @@ fn wrapped(card: &mut Card, s: &mut HostSession, apdu: &str) -> Response {
 
 #[test]
 fn power_cuts_in_install_delete_and_put_key() {
-    power_cut_everywhere("INSTALL", &|c, s| {
+    power_cut_everywhere("INSTALL", &isd_session, &|c, s| {
         wrapped(c, s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, "F0475053455445535402", "00", "C900"))
     });
-    power_cut_everywhere("DELETE", &|c, s| wrapped(c, s, "80E40080084F06D392F000260100"));
+    power_cut_everywhere("DELETE", &isd_session, &|c, s| wrapped(c, s, "80E40080084F06D392F000260100"));
     let comp = hex::encode(key_component(&h(K), &h(K30), KeyBlockForm::WithLength).unwrap());
-    power_cut_everywhere("PUT KEY", &|c, s| {
+    power_cut_everywhere("PUT KEY", &isd_session, &|c, s| {
         wrapped(c, s, &format!("80D80081{:02X}30{comp}{comp}{comp}00", 1 + comp.len() * 3 / 2))
     });
 }

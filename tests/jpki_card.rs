@@ -10,11 +10,12 @@ use gpse::host::ca::{public_key_from_template, TestCa};
 use gpse::host::jpki::{JpkiClient, Pair, PinStatus};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
-use gpse::store::{Durability, Tearing};
-use rsa::pkcs1::DecodeRsaPrivateKey;
+use gpse::store::Durability;
 use rsa::traits::PrivateKeyParts;
-use rsa::RsaPrivateKey;
-use std::path::Path;
+
+mod common;
+
+use common::cards::{power_cut_everywhere, private_keys_in};
 
 const SELECT_JPKI_CH1: &str = "01A4040C0AD392F000260100000001";
 
@@ -104,42 +105,6 @@ fn personalise_over_scp03_then_use_as_the_app() {
     assert_eq!(der, cert);
 }
 
-/// Runs `setup` on a fresh on-disk card, then `apdu` with a power cut at every write step of its
-/// commit; after each cut the reopened image must be the before- or the after-image.
-fn power_cut_everywhere(
-    name: &str,
-    setup: &dyn Fn(&mut Card) -> HostSession,
-    apdu: &dyn Fn(&mut Card, &mut HostSession) -> Response,
-) {
-    let run = |dir: &Path, cut: Option<u64>| -> (Vec<u8>, Vec<u8>, Option<u64>) {
-        let mut card = Card::create(dir, image(), Durability::Fsync, Some(3), false).unwrap();
-        let mut s = setup(&mut card);
-        let before = card.committed_payload().to_vec();
-        card.store_mut().set_tearing(Some(match cut {
-            Some(n) => Tearing::cut_after(n),
-            None => Tearing::count_only(),
-        }));
-        let _ = apdu(&mut card, &mut s);
-        let steps = card.store_mut().tearing().unwrap().steps();
-        let after = card.committed_payload().to_vec();
-        drop(card);
-        let reopened = Card::open(dir, Durability::Fsync, None).unwrap().committed_payload().to_vec();
-        assert!(cut.is_some() || reopened == after, "{name}: uncut run must leave the after-image");
-        (before, reopened, cut.is_none().then_some(steps))
-    };
-    let d = tempfile::tempdir().unwrap();
-    let (before, after, steps) = run(d.path(), None);
-    assert_ne!(before, after, "{name}: the command must change the image");
-    let steps = steps.unwrap();
-    assert!(steps >= 5, "{name}: {steps} write steps");
-    for n in 0..steps {
-        let d = tempfile::tempdir().unwrap();
-        let (b, got, _) = run(d.path(), Some(n));
-        assert!(b == before, "{name}: the setup must be reproducible");
-        assert!(got == before || got == after, "{name}: cut at write {n} left a third state");
-    }
-}
-
 #[test]
 fn power_cuts_during_keygen_cert_store_and_pin_change() {
     // The seeded card makes the same key every run, so one certificate fits every run.
@@ -186,24 +151,6 @@ fn power_cuts_during_keygen_cert_store_and_pin_change() {
         },
         &|c, _| Response::parse(&c.transmit(&[&h("0024018008")[..], b"MYPASS99"].concat())).unwrap(),
     );
-}
-
-/// The PKCS#1 private keys held in a JPKI instance's saved state.
-fn private_keys_in(state: &[u8]) -> Vec<RsaPrivateKey> {
-    let mut out = Vec::new();
-    for i in 0..state.len().saturating_sub(12) {
-        // RSAPrivateKey ::= SEQUENCE { version 0, modulus INTEGER (2048 bits) …}
-        if state[i] == 0x30
-            && state[i + 1] == 0x82
-            && state[i + 4..i + 11] == [0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01]
-        {
-            let len = u16::from_be_bytes([state[i + 2], state[i + 3]]) as usize + 4;
-            if let Ok(k) = RsaPrivateKey::from_pkcs1_der(&state[i..(i + len).min(state.len())]) {
-                out.push(k);
-            }
-        }
-    }
-    out
 }
 
 #[test]

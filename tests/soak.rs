@@ -12,26 +12,11 @@ use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair};
 use gpse::host::tsm::sp::{PairRef, PinDesign, SpSession};
 use gpse::scp03::StaticKeys;
 use gpse::store::Durability;
-use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::traits::PrivateKeyParts;
-use rsa::RsaPrivateKey;
 
-/// The private keys held in a JPKI instance's saved state (PKCS#1 DER, RSA-2048).
-fn private_keys_in(state: &[u8]) -> Vec<RsaPrivateKey> {
-    let mut out = Vec::new();
-    for i in 0..state.len().saturating_sub(12) {
-        if state[i] == 0x30
-            && state[i + 1] == 0x82
-            && state[i + 4..i + 11] == [0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01]
-        {
-            let len = u16::from_be_bytes([state[i + 2], state[i + 3]]) as usize + 4;
-            if let Ok(k) = RsaPrivateKey::from_pkcs1_der(&state[i..(i + len).min(state.len())]) {
-                out.push(k);
-            }
-        }
-    }
-    out
-}
+mod common;
+
+use common::cards::private_keys_in;
 
 #[test]
 fn soak_setup_sign_reset_erase() {
