@@ -28,7 +28,13 @@ pub struct Cli {
 const EXAMPLES: &str = "Examples:
   gpse card init --state ./card
   gpse send --state ./card 00A4040008A000000151000000
-  gpse card info --state ./card";
+  gpse serve --state ./cards -v                      (the card in PC/SC reader \"Virtual PCD 00 00\")
+  gpse send --reader 0 --scp03 404142434445464748494A4B4C4D4E4F --level 33 00A4040000 80CA00CF00
+  gpse gp --state ./card list
+  gpse tsm --state ./card setup && gpse jpki --state ./card status
+  gpse run --fresh --seed 7 tests/data/native-basic.gpse
+  gpse vectors run vectors --junit out.xml
+  gpse scenario run vectors/scenarios/change-of-phone.toml";
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
