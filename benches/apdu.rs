@@ -4,9 +4,9 @@
 //! `cargo bench --bench apdu` prints elements/s (= APDUs/s) per case.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::store::Durability;
 
 const SELECT_TEST: [u8; 15] =

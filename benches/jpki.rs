@@ -8,6 +8,7 @@ use gpse::apdu::Command;
 use gpse::applets::jpki;
 use gpse::card::{Aid, Ctx};
 use gpse::crypto::CardRng;
+use gpse::scp03::SecurityStatus;
 use std::time::{Duration, Instant};
 
 fn stats(name: &str, mut v: Vec<Duration>) {
@@ -31,7 +32,7 @@ fn main() {
     let mut rng = CardRng::new(None);
     let run = |applet: &mut Box<dyn gpse::card::Applet>, rng: &mut CardRng, level: Option<u8>, apdu: &[u8]| {
         let cmd = Command::parse(apdu).unwrap();
-        let mut ctx = Ctx { channel: 0, aid: &aid, rng, card_life_cycle: 0x0F, security_level: level };
+        let mut ctx = Ctx::standalone(0, &aid, rng, SecurityStatus::from_bits_retain(level.unwrap_or(0)));
         applet.process(&mut ctx, &cmd)
     };
     let mut keygen = Vec::new();

@@ -8,9 +8,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gpse::apdu::Command;
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use std::hint::black_box;

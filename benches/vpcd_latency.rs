@@ -7,9 +7,9 @@
 //! scripts/pcscd-start and stops it at the end (prints "skipped" when that is not possible).
 //! Goal: gpse's median ≤ 1.10 × the floor's median.
 
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::sw::Sw;
 use gpse::transport::pcsc::PcscTransport;
 use gpse::transport::vpcd::{self, Stop, VirtualCard};

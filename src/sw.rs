@@ -43,6 +43,8 @@ pub enum Sw {
     ChannelNotSupported,
     /// 6882: secure messaging not supported.
     SecureMessagingNotSupported,
+    /// 6884: command chaining not supported (ISO 7816-4 §5.1.1.1, T5).
+    ChainingNotSupported,
     /// 6981: command incompatible with file structure (READ BINARY of a key or PIN EF).
     CommandIncompatible,
     /// 6982: security status not satisfied.
@@ -104,6 +106,7 @@ impl Sw {
             Sw::WrongLength => 0x6700,
             Sw::ChannelNotSupported => 0x6881,
             Sw::SecureMessagingNotSupported => 0x6882,
+            Sw::ChainingNotSupported => 0x6884,
             Sw::CommandIncompatible => 0x6981,
             Sw::SecurityNotSatisfied => 0x6982,
             Sw::AuthMethodBlocked => 0x6983,
@@ -144,6 +147,7 @@ impl Sw {
             0x6700 => Sw::WrongLength,
             0x6881 => Sw::ChannelNotSupported,
             0x6882 => Sw::SecureMessagingNotSupported,
+            0x6884 => Sw::ChainingNotSupported,
             0x6981 => Sw::CommandIncompatible,
             0x6982 => Sw::SecurityNotSatisfied,
             0x6983 => Sw::AuthMethodBlocked,
@@ -201,6 +205,7 @@ impl Sw {
             Sw::WrongLength => "wrong length",
             Sw::ChannelNotSupported => "logical channel not supported or not open",
             Sw::SecureMessagingNotSupported => "secure messaging not supported",
+            Sw::ChainingNotSupported => "command chaining not supported",
             Sw::CommandIncompatible => "command incompatible with file structure",
             Sw::SecurityNotSatisfied => "security status not satisfied",
             Sw::AuthMethodBlocked => "authentication method blocked",

@@ -4,11 +4,11 @@
 //! merging, missing attributes, APDU filters, and every way the ARA can fail (all denied).
 
 use gpse::applets::ara_m::{self, ARA_M_AID};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::ace::cache::{AccessRuleCache, Case};
 use gpse::host::ace::{parse, Ace, AraState, Refresh};
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::transport::{Transport, TransportError};
 use gpse::Sw;
 use sha2::Digest;

@@ -7,9 +7,10 @@
 
 use gpse::apdu::Command;
 use gpse::applets::ara_m::{self, ARA_M_AID};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Aid, Applet, Card, Ctx};
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
+use gpse::scp03::SecurityStatus;
 use gpse::store::Durability;
 
 /// AUTHENTICATED + C_MAC (GPCS T10-1).
@@ -51,8 +52,7 @@ impl H {
 
     fn tx_on(&mut self, ch: u8, level: Option<u8>, apdu: &str) -> String {
         let cmd = Command::parse(&hex::decode(apdu.replace(' ', "")).unwrap()).unwrap();
-        let mut ctx =
-            Ctx { channel: ch, aid: &self.aid, rng: &mut self.rng, card_life_cycle: 0x0F, security_level: level };
+        let mut ctx = Ctx::standalone(ch, &self.aid, &mut self.rng, level_of(level));
         let r = self.applet.process(&mut ctx, &cmd).unwrap_or_else(gpse::Response::status);
         hex::encode_upper(r.to_bytes())
     }
@@ -298,7 +298,7 @@ fn get_all_longer_than_one_response_continues_with_next() {
     assert_eq!(h.admin("80E2910002F50000"), format!("{}9000", &whole[510..1020]));
     // Deselecting ends a transfer.
     h.all();
-    let mut ctx = Ctx { channel: 0, aid: &h.aid, rng: &mut h.rng, card_life_cycle: 0x0F, security_level: None };
+    let mut ctx = Ctx::standalone(0, &h.aid, &mut h.rng, SecurityStatus::empty());
     h.applet.deselect(&mut ctx);
     assert_eq!(h.tx("80CAFF6000"), "6985");
     // Command-Get by AID.
@@ -410,4 +410,9 @@ fn updated_rules_and_tag_live_in_the_card_image() {
     card_tx(&mut c, "00A4040009A00000015141434C00");
     assert_eq!(card_tx(&mut c, "80CAFF4000"), format!("FF4031{}9000", &CARRIER_STORE[14..]));
     assert_eq!(card_tx(&mut c, "80CADF2000"), tag);
+}
+
+/// The Current Security Level the tests write as an optional GPCS T10-1 byte.
+fn level_of(l: Option<u8>) -> SecurityStatus {
+    SecurityStatus::from_bits_retain(l.unwrap_or(0))
 }

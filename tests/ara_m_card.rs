@@ -2,10 +2,10 @@
 //! own channel; Android's ACE then sees the new refresh tag and decides with the new rule.
 
 use gpse::apdu::{Class, Command};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::ace::{Ace, Refresh};
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::Sw;

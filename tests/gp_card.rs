@@ -3,11 +3,11 @@
 //! INSTALL, DELETE and PUT KEY.
 
 use gpse::apdu::{Command, Response};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;
 use gpse::gp::cap::{build_applet_cap, AppletCapSpec, CapFile};
 use gpse::host::gp::{GpClient, GpError};
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::keydata::{key_component, KeyBlockForm};
 use gpse::scp03::{SecurityLevel, StaticKeys};
@@ -485,8 +485,8 @@ fn card_life_cycle() {
 #[test]
 fn pre_issuance_states_go_forward() {
     let mut img = image();
-    img.life_cycle = 0x01;
-    img.isd_mut().life_cycle = 0x01;
+    img.life_cycle = gpse::card::registry::CardLifeCycle::OpReady;
+    img.isd_mut().life_cycle = gpse::card::registry::AppLifeCycle::from_byte(0x01);
     let mut c = Card::in_memory(img, Some(1)).unwrap();
     c.power_on();
     let mut s = open(&mut c);

@@ -6,10 +6,11 @@
 
 use gpse::apdu::Command;
 use gpse::applets::jpki::{self, certificate_public_key};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Aid, Applet, Card, CardEvent, Ctx};
 use gpse::crypto::CardRng;
 use gpse::host::ca::{public_key_from_template, TestCa};
+use gpse::platform::profile::{Overrides, Profile};
+use gpse::scp03::SecurityStatus;
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 
@@ -33,8 +34,7 @@ impl H {
     }
 
     fn ctx_run<T>(&mut self, ch: u8, level: Option<u8>, f: impl FnOnce(&mut dyn Applet, &mut Ctx<'_>) -> T) -> T {
-        let mut ctx =
-            Ctx { channel: ch, aid: &self.aid, rng: &mut self.rng, card_life_cycle: 0x0F, security_level: level };
+        let mut ctx = Ctx::standalone(ch, &self.aid, &mut self.rng, level_of(level));
         f(self.applet.as_mut(), &mut ctx)
     }
 
@@ -466,4 +466,9 @@ fn opensc_list_certificates_trace() {
             off += le;
         }
     }
+}
+
+/// The Current Security Level the tests write as an optional GPCS T10-1 byte.
+fn level_of(l: Option<u8>) -> SecurityStatus {
+    SecurityStatus::from_bits_retain(l.unwrap_or(0))
 }

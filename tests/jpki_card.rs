@@ -3,11 +3,11 @@
 //! store and PIN change, and the factory-reset wipe checked on the image file itself.
 
 use gpse::apdu::{Command, Response};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardEvent, CardImage};
 use gpse::crypto::CardRng;
 use gpse::host::ca::{public_key_from_template, TestCa};
 use gpse::host::jpki::{JpkiClient, Pair, PinStatus};
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::store::Durability;
@@ -48,7 +48,7 @@ fn tsm(card: &mut Card, s: &mut HostSession, cmd: Command) -> Response {
 }
 
 fn generate(card: &mut Card, s: &mut HostSession, pair: u8) -> rsa::RsaPublicKey {
-    let r = tsm(card, s, Command::new(0x80, 0x47, 0x00, pair).with_ne(256));
+    let r = tsm(card, s, Command::new(0x80, 0x47, 0x00, pair).with_ne(65536));
     assert_eq!(r.sw, gpse::Sw::Ok);
     public_key_from_template(&r.data).unwrap()
 }
@@ -116,7 +116,7 @@ fn power_cuts_during_keygen_cert_store_and_pin_change() {
     let cert = ca().issue(&pk, "sign").unwrap();
 
     power_cut_everywhere("key generation", &|c| tsm_session(c, SecurityLevel::ALL), &|c, s| {
-        tsm(c, s, Command::new(0x80, 0x47, 0x00, 0x02).with_ne(256))
+        tsm(c, s, Command::new(0x80, 0x47, 0x00, 0x02).with_ne(65536))
     });
     let cert2 = cert.clone();
     power_cut_everywhere(

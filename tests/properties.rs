@@ -2,9 +2,9 @@
 //! cut at every write of a multi-write APDU leaves the before- or the after-image.
 
 use gpse::apdu::Command;
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::store::{Durability, Tearing};
 use gpse::tlv::{Mode, Node};
 use proptest::prelude::*;

@@ -1,9 +1,9 @@
 //! The card runtime as a host sees it: power, SELECT, channels, class and instruction checks,
 //! persistence. Exact bytes throughout.
 
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::store::Durability;
 
 const ISD_FCI: &str = "6F5D8408A000000151000000A551734B06072A864886FC6B01600B06092A864886FC6B020203630906072A864886FC6B03640B06092A864886FC6B040370650D060B2A864886FC6B0507020000660C060A2B060104012A026E01039F6501FF";

@@ -3,10 +3,9 @@
 //! authentication (`gp::scp::require_authenticated`) gets `6982`. Also: what ends a session.
 
 use gpse::apdu::{Command, Response};
-use gpse::card::profile::{Overrides, Profile, DEFAULT_PROFILE};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
-use gpse::gp::scp;
+use gpse::platform::profile::{Overrides, Profile, DEFAULT_PROFILE};
 use gpse::scp03::host::{initialize_update_command, HostSession, OpenOptions};
 use gpse::scp03::prim::AesKey;
 use gpse::scp03::{SecurityLevel, StaticKeys};
@@ -64,9 +63,9 @@ fn assert_closed(card: &mut Card, s: &mut HostSession) {
     if s.level().c_mac() {
         assert_eq!(card.transmit(&w.to_bytes()), vec![0x69, 0x82], "wrapped after failure");
     }
-    assert_eq!(scp::current_security_level(card, 0), 0x00);
+    assert_eq!(current_level(card, 0), 0x00);
     assert_eq!(card.transmit(&h("80CA00D300")), h("D301009000"));
-    assert_eq!(scp::require_authenticated(card, 0), Err(Sw::SecurityNotSatisfied));
+    assert!(!card.session(0).is_some_and(|s| s.is_authenticated()), "no authenticated session");
     assert_eq!(sw(&card.transmit(&h("80CA00CF00"))), 0x9000);
 }
 
@@ -224,7 +223,7 @@ fn malformed_ea_and_iu() {
     assert_eq!(card.transmit(&h("8050000108000102030405060700")), h("6A86"));
     assert_eq!(card.transmit(&h("80500000100001020304050607000102030405060700")), h("6700"));
     assert_eq!(card.transmit(&h("0050000008000102030405060700")), h("6E00"));
-    assert_eq!(scp::current_security_level(&card, 0), 0);
+    assert_eq!(current_level(&card, 0), 0);
 }
 
 #[test]
@@ -259,7 +258,7 @@ fn levels_the_i_parameter_does_not_allow_are_6a86() {
         let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
         let (_, ea) = HostSession::authenticate(&keys(), 0, &HC, &r[..r.len() - 2], level).unwrap();
         assert_eq!(card.transmit(&ea.to_bytes()), h("6A86"), "{level}");
-        assert_eq!(scp::current_security_level(&card, 0), 0);
+        assert_eq!(current_level(&card, 0), 0);
     }
     let mut rng = CardRng::new(Some(5));
     let s = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_DEC_C_MAC), &mut rng).unwrap();
@@ -302,30 +301,30 @@ fn select_close_and_reset_end_sessions_and_channels_are_independent() {
     assert_eq!(s1.transmit(&mut card, &c1).unwrap().sw, Sw::Ok);
     // SELECT on channel 0 ends channel 0's session only.
     assert_eq!(sw(&card.transmit(&h("00A4040008A000000151000000"))), 0x9000);
-    assert_eq!(scp::current_security_level(&card, 0), 0);
-    assert_eq!(scp::current_security_level(&card, 1), 0xB3);
+    assert_eq!(current_level(&card, 0), 0);
+    assert_eq!(current_level(&card, 1), 0xB3);
     assert_closed(&mut card, &mut s0);
     assert_eq!(s1.transmit(&mut card, &c1).unwrap().sw, Sw::Ok);
     // A new INITIALIZE UPDATE on channel 1 ends its session.
     let iu = initialize_update_command(1, 0, &HC).unwrap();
     assert_eq!(sw(&card.transmit(&iu.to_bytes())), 0x9000);
-    assert_eq!(scp::current_security_level(&card, 1), 0);
+    assert_eq!(current_level(&card, 1), 0);
     // Closing the channel ends it.
     let mut s1 = HostSession::open(&mut card, &keys(), &o, &mut rng).unwrap();
-    assert_eq!(scp::current_security_level(&card, 1), 0xB3);
+    assert_eq!(current_level(&card, 1), 0xB3);
     assert_eq!(card.transmit(&h("00708001")), h("9000"));
     assert_eq!(card.transmit(&h("0070000001")), h("019000"));
-    assert_eq!(scp::current_security_level(&card, 1), 0);
+    assert_eq!(current_level(&card, 1), 0);
     let w = s1.wrap(&c1).unwrap();
     assert_eq!(card.transmit(&w.to_bytes()), h("6982"));
     // A reset ends every session.
     let _s0 = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_MAC), &mut rng).unwrap();
     card.reset();
-    assert_eq!(scp::current_security_level(&card, 0), 0);
+    assert_eq!(current_level(&card, 0), 0);
     // Selecting the test applet ends the ISD session on that channel.
     let mut s0 = HostSession::open(&mut card, &keys(), &OpenOptions::new(SecurityLevel::C_MAC), &mut rng).unwrap();
     assert_eq!(sw(&card.transmit(&h("00A404000AF047505345544553540100"))), 0x9000);
-    assert_eq!(scp::current_security_level(&card, 0), 0);
+    assert_eq!(current_level(&card, 0), 0);
     let w = s0.wrap(&Command::new(0x80, 0x01, 0, 0).with_data(vec![1, 2])).unwrap();
     assert_eq!(card.transmit(&w.to_bytes()), h("6982"));
 }
@@ -348,4 +347,9 @@ fn no_panic_on_garbage_in_a_session() {
             assert!(r.len() >= 2);
         }
     }
+}
+
+/// The Current Security Level byte of a channel (GPCS T10-1), as GET DATA `D3` gives it.
+fn current_level(card: &Card, ch: u8) -> u8 {
+    card.session(ch).map_or(0, |s| s.security_status().bits())
 }

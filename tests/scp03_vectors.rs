@@ -4,10 +4,9 @@
 //! independently.
 
 use gpse::apdu::{Command, Response};
-use gpse::card::profile::{Overrides, Profile, DEFAULT_PROFILE};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
-use gpse::gp::scp;
+use gpse::platform::profile::{Overrides, Profile, DEFAULT_PROFILE};
 use gpse::scp03::card::{Idle, IuParams};
 use gpse::scp03::host::{initialize_update_command, HostSession, OpenOptions};
 use gpse::scp03::kdf::{self, SessionKeys};
@@ -224,14 +223,14 @@ fn v1_whole_card_answers_and_accepts_the_vector_bytes() {
         let isd = card.image().isd();
         assert_eq!(isd.keys.as_ref().unwrap().key_sets[0].seq_counter, c.counter());
         assert_eq!(card.transmit(&h(&c.ext_auth_cmd)), vec![0x90, 0x00], "{}", c.name);
-        assert_eq!(scp::current_security_level(&card, 0), c.level().current());
+        assert_eq!(current_level(&card, 0), c.level().current().bits());
         for (n, (_, wire)) in c.commands(&v.common).iter().enumerate() {
             // The unwrapped commands reach the ISD and get its answers (9000, or 6A80/6A88 for
             // what this ISD does not have), never the 6982 a failed unwrap gives, and the
             // session stays.
             let r = card.transmit(wire);
             assert!(matches!(sw_of(&r), 0x9000 | 0x6A80 | 0x6A88), "{} cmd {n}: {}", c.name, hex::encode(&r));
-            assert_eq!(scp::current_security_level(&card, 0), c.level().current());
+            assert_eq!(current_level(&card, 0), c.level().current().bits());
         }
     }
 }
@@ -406,11 +405,11 @@ fn our_host_against_our_card_every_level_and_key_size() {
                 }
                 // Current security level.
                 let d3 = s.transmit(&mut card, &Command::new(0x80, 0xCA, 0x00, 0xD3).with_ne(256)).unwrap();
-                assert_eq!(d3.data, vec![0xD3, 0x01, level.current()]);
+                assert_eq!(d3.data, vec![0xD3, 0x01, level.current().bits()]);
                 // An error SW comes back without R-MAC and keeps the session.
                 let e = s.transmit(&mut card, &Command::new(0x80, 0xCA, 0x00, 0x77).with_ne(256)).unwrap();
                 assert_eq!(e.sw, Sw::ReferencedDataNotFound);
-                assert_eq!(scp::current_security_level(&card, 0), level.current());
+                assert_eq!(current_level(&card, 0), level.current().bits());
             }
         }
     }
@@ -435,10 +434,10 @@ fn our_host_against_the_test_applet_on_a_logical_channel() {
     assert_eq!(x.response.data, payload);
     assert_eq!(x.wire_response.len(), 80 + 8 + 2);
     // The basic channel has no session.
-    assert_eq!(scp::current_security_level(&card, 0), 0);
-    assert_eq!(scp::current_security_level(&card, 1), 0xB3);
-    assert_eq!(scp::require_authenticated(&card, 0), Err(Sw::SecurityNotSatisfied));
-    assert_eq!(scp::require_authenticated(&card, 1), Ok(()));
+    assert_eq!(current_level(&card, 0), 0);
+    assert_eq!(current_level(&card, 1), 0xB3);
+    assert!(!card.session(0).is_some_and(|s| s.is_authenticated()));
+    assert!(card.session(1).is_some_and(|s| s.is_authenticated()));
 }
 
 #[test]
@@ -456,6 +455,11 @@ fn channel_19_uses_the_further_interindustry_class() {
         let x = s.exchange(&mut card, &c).unwrap();
         assert_eq!(x.wire_command[0], 0xE0 + (ch - 4));
         assert_eq!(x.response.data, h("CF0A00112233445566778899"));
-        assert_eq!(scp::current_security_level(&card, ch), 0xB3);
+        assert_eq!(current_level(&card, ch), 0xB3);
     }
+}
+
+/// The Current Security Level byte of a channel (GPCS T10-1), as GET DATA `D3` gives it.
+fn current_level(card: &Card, ch: u8) -> u8 {
+    card.session(ch).map_or(0, |s| s.security_status().bits())
 }

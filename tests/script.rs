@@ -1,9 +1,9 @@
 //! APDU scripts: every format on files in tests/data, record → replay, mismatch reports, and
 //! malformed lines with their file:line messages.
 
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::script::record::Recorder;
 use gpse::script::runner::{run, Options, Summary};
 use gpse::script::{detect, parse_file, parse_text, Action, Format, Step};
@@ -179,6 +179,6 @@ fn seeded_recording_with_scp03_and_key_generation_replays_byte_for_byte() {
     // Another card seed: another key pair, the replay fails at the key generation line.
     let s = exec_scp(&replay, &mut card(12), 100, None);
     assert_eq!(s.failed, 1);
-    let line = rec.text().lines().position(|l| l.starts_with("80470001 => 7F49")).unwrap() + 1;
+    let line = rec.text().lines().position(|l| l.starts_with("80470001000000 => 7F49")).unwrap() + 1;
     assert_eq!(s.failures[0].loc.line, line);
 }

@@ -4,12 +4,12 @@
 //!
 //! `GPSE_SOAK_ITERATIONS` sets the rounds (default 30; the closing note's figure uses 200).
 
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
 use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair};
 use gpse::host::tsm::sp::{PairRef, PinDesign, SpSession};
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::StaticKeys;
 use gpse::store::Durability;
 use rsa::traits::PrivateKeyParts;

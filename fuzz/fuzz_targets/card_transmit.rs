@@ -1,6 +1,6 @@
 #![no_main]
 //! The whole card: any sequence of APDUs (split on a length prefix) always gets a status word.
-use gpse::card::profile::{Overrides, Profile};
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use libfuzzer_sys::fuzz_target;

@@ -1,6 +1,5 @@
 //! Built-in applets: the modules whose implementation the emulator has.
 
 pub mod ara_m;
-pub mod catalog;
 pub mod jpki;
 pub mod testapp;

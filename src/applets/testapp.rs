@@ -82,8 +82,8 @@ impl Applet for TestApp {
         self.volatile_counter = 0;
     }
 
-    fn uses_secure_channel(&self) -> bool {
-        true
+    fn secure_channel(&self) -> crate::card::SecureChannelUse {
+        crate::card::SecureChannelUse::AssociatedSd
     }
 
     fn take_dirty(&mut self) -> bool {

@@ -1,9 +1,12 @@
-//! The `Applet` trait and the pieces every applet uses: the per-command context and the
-//! `Persistent` wrapper whose writes the runtime commits once per APDU.
+//! The hosting interface: the `Applet` trait every hosted instance implements (native applets,
+//! the security domains, CAP-backed applets alike), the per-command context, the `Module`s a
+//! catalog offers, and the `Persistent` wrapper whose writes the runtime commits once per APDU.
 
 use crate::apdu::{Command, Response};
-use crate::card::Aid;
+use crate::card::registry::CardLifeCycle;
+use crate::card::{Aid, Open};
 use crate::crypto::CardRng;
+use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -20,11 +23,35 @@ pub struct Ctx<'a> {
     pub aid: &'a Aid,
     /// The card's RNG (seeded when the card was opened with `--seed`).
     pub rng: &'a mut CardRng,
-    /// The card life cycle state (GPCS §5.1.1; `01` OP_READY … `FF` TERMINATED).
-    pub card_life_cycle: u8,
-    /// Whether the secure channel session on this channel belongs to the security domain this
-    /// applet is associated with, and at which current security level (GPCS T10-1 bits), if any.
-    pub security_level: Option<u8>,
+    /// The card life cycle state (GPCS §5.1.1).
+    pub card_life_cycle: CardLifeCycle,
+    /// The Current Security Level of the secure channel session on this channel (GPCS T10-1):
+    /// empty without an authenticated session.
+    pub security_level: SecurityStatus,
+    /// GlobalPlatform's OPEN services (registry changes, sessions, install and delete
+    /// requests): present only for instances with the Security Domain privilege.
+    pub open: Option<Open<'a>>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for an instance run outside a card (unit tests of one applet): no OPEN.
+    pub fn standalone(channel: u8, aid: &'a Aid, rng: &'a mut CardRng, security_level: SecurityStatus) -> Ctx<'a> {
+        Ctx { channel, aid, rng, card_life_cycle: CardLifeCycle::Secured, security_level, open: None }
+    }
+}
+
+/// Whose secure channel an instance's commands go through (AmdD §5.6; GP Card API
+/// `GPSystem.getSecureChannel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecureChannelUse {
+    /// None: commands reach the instance as they came.
+    None,
+    /// Its own: a security domain, which answers INITIALIZE UPDATE and EXTERNAL AUTHENTICATE.
+    Own,
+    /// Its associated security domain's: the runtime hands INITIALIZE UPDATE and EXTERNAL
+    /// AUTHENTICATE to that SD, unwraps every command while a session is open and wraps the
+    /// responses, and passes the level in [`Ctx::security_level`].
+    AssociatedSd,
 }
 
 /// Card-wide events delivered to applets that care.
@@ -72,13 +99,17 @@ pub trait Applet: Send {
         let _ = ev;
     }
 
-    /// Whether this applet uses the secure channel of its associated security domain, as a Java
-    /// Card applet does that hands INITIALIZE UPDATE and EXTERNAL AUTHENTICATE to
-    /// `GPSystem.getSecureChannel().processSecurity()` and unwraps its commands with it (GP Card
-    /// API `SecureChannel`). When `true`, the runtime answers those two commands (CLA `8x`/`Cx`,
-    /// INS `50`/`82`) with the SD's keys, unwraps every command on the channel while a session is
-    /// open, wraps the responses, and passes the level in [`Ctx::security_level`].
-    fn uses_secure_channel(&self) -> bool {
+    /// Whose secure channel serves this instance. An applet that hands INITIALIZE UPDATE and
+    /// EXTERNAL AUTHENTICATE to `GPSystem.getSecureChannel().processSecurity()` and unwraps its
+    /// commands with it (GP Card API `SecureChannel`) says [`SecureChannelUse::AssociatedSd`].
+    fn secure_channel(&self) -> SecureChannelUse {
+        SecureChannelUse::None
+    }
+
+    /// Whether the instance takes command chaining (CLA b5, ISO 7816-4 §5.1.1.1); the runtime
+    /// answers `6884` to a chained command for one that does not (the JCRE's answer when the
+    /// applet does not handle chaining).
+    fn supports_chaining(&self) -> bool {
         false
     }
 }
@@ -132,8 +163,24 @@ pub type InstallFn = fn(params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Appl
 /// Re-creates an instance from its saved persistent state.
 pub type RestoreFn = fn(state: &[u8]) -> Result<Box<dyn Applet>, String>;
 
-/// How an applet implementation is created: fresh at INSTALL, or from its saved bytes when a
-/// card image is opened. One per module the emulator can run (see `applets::catalog`).
+/// Code the card can make instances of: what a module (an applet class of a load file) is to
+/// the runtime. Native Rust applets, the security domain and CAP-backed applets each provide
+/// one; the runtime finds them in the [`Catalog`] it was assembled with.
+pub trait Module: Send + Sync {
+    /// A stable name (profiles write it).
+    fn name(&self) -> &str;
+    /// Package (Executable Load File) AID of the load file this module is in ROM with.
+    fn package_aid(&self) -> &[u8];
+    /// Module (applet class) AID.
+    fn module_aid(&self) -> &[u8];
+    /// A new instance from INSTALL parameters (the `C9` value).
+    fn install(&self, params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw>;
+    /// An instance from its saved persistent state.
+    fn restore(&self, state: &[u8]) -> Result<Box<dyn Applet>, String>;
+}
+
+/// A module whose code is a pair of functions (the built-in native applets).
+#[derive(Clone, Copy)]
 pub struct ModuleImpl {
     /// A stable name, stored in the card image.
     pub name: &'static str,
@@ -147,4 +194,56 @@ pub struct ModuleImpl {
     pub install: InstallFn,
     /// An instance from its saved persistent state.
     pub restore: RestoreFn,
+}
+
+impl Module for ModuleImpl {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn package_aid(&self) -> &[u8] {
+        self.package_aid
+    }
+    fn module_aid(&self) -> &[u8] {
+        self.module_aid
+    }
+    fn install(&self, params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
+        (self.install)(params, rng)
+    }
+    fn restore(&self, state: &[u8]) -> Result<Box<dyn Applet>, String> {
+        (self.restore)(state)
+    }
+}
+
+/// The modules a card is assembled with: passed in when a card is made or opened, never read
+/// from a global, so that a test (or the JCVM) can add its own kinds of applet.
+#[derive(Clone, Default)]
+pub struct Catalog {
+    modules: Vec<std::sync::Arc<dyn Module>>,
+}
+
+impl Catalog {
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// The catalog with one more module.
+    pub fn with(mut self, m: std::sync::Arc<dyn Module>) -> Catalog {
+        self.modules.push(m);
+        self
+    }
+
+    /// Every module, in the order added.
+    pub fn modules(&self) -> impl Iterator<Item = &dyn Module> {
+        self.modules.iter().map(|m| m.as_ref())
+    }
+
+    /// The module of this load file and class.
+    pub fn find(&self, package: &Aid, module: &Aid) -> Option<&dyn Module> {
+        self.modules().find(|m| m.package_aid() == package.as_bytes() && m.module_aid() == module.as_bytes())
+    }
+
+    /// The module with this name (as profiles write it).
+    pub fn by_name(&self, name: &str) -> Option<&dyn Module> {
+        self.modules().find(|m| m.name() == name)
+    }
 }

@@ -1,7 +1,7 @@
 //! The card's persistent state as one serialisable value: what the card image file holds.
 
+use crate::card::registry::{CardLifeCycle, Identity, Instance, InstanceKind, LoadFile, Privileges};
 use crate::card::Aid;
-use crate::gp::registry::{Identity, Instance, InstanceKind, LoadFile};
 use serde::{Deserialize, Serialize};
 
 /// Everything that survives power loss.
@@ -12,8 +12,8 @@ pub struct CardImage {
     pub atr: Vec<u8>,
     /// Logical channels the card supports, the basic one included (1-20).
     pub logical_channels: u8,
-    /// Card life cycle state (ISD's), `gp::registry::card_state`.
-    pub life_cycle: u8,
+    /// Card life cycle state (the ISD's, GPCS §5.1.1).
+    pub life_cycle: CardLifeCycle,
     pub identity: Identity,
     pub load_files: Vec<LoadFile>,
     /// Registry order: the ISD first, then instances in install order (SELECT by partial AID and
@@ -51,15 +51,20 @@ impl CardImage {
                 return Err(format!("instance {} appears twice", i.aid));
             }
         }
-        crate::card::profile::check_atr(&self.atr)?;
+        crate::card::atr::check_atr(&self.atr)?;
         Ok(())
     }
 
     /// Whether instances other than the ISD may be selected: not in CARD_LOCKED or TERMINATED
     /// (GPCS §5.1.1.4-5).
     pub fn applications_selectable(&self) -> bool {
-        use crate::gp::registry::card_state::{CARD_LOCKED, TERMINATED};
-        !matches!(self.life_cycle, CARD_LOCKED | TERMINATED)
+        self.life_cycle.applications_selectable()
+    }
+
+    /// Whether SELECT may pick this instance now: selectable itself, and either the ISD or an
+    /// instance on a card whose life cycle lets applications be selected.
+    pub fn selectable_now(&self, i: &Instance) -> bool {
+        i.is_selectable() && (i.kind == InstanceKind::IssuerSecurityDomain || self.applications_selectable())
     }
 
     /// The load file with this AID.
@@ -99,11 +104,14 @@ impl CardImage {
     /// privilege, else the ISD (GPCS §6.6.1); always the ISD when the card is CARD_LOCKED or
     /// TERMINATED (GPCS §5.1.1.4-5).
     pub fn default_selected(&self) -> Aid {
-        use crate::gp::registry::privilege::CARD_RESET;
         self.instances
             .iter()
             .filter(|_| self.applications_selectable())
-            .find(|i| i.kind != InstanceKind::IssuerSecurityDomain && i.has_privilege(CARD_RESET) && i.is_selectable())
+            .find(|i| {
+                i.kind != InstanceKind::IssuerSecurityDomain
+                    && i.has_privilege(Privileges::CARD_RESET)
+                    && i.is_selectable()
+            })
             .unwrap_or_else(|| self.isd())
             .aid
             .clone()

@@ -1,10 +1,10 @@
 //! `gpse card`: create and inspect card images.
 
 use super::common::{open_card, parse_keys, parse_num, CardDir};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardEvent};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::store::Durability;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,7 +94,7 @@ fn info(a: InfoArgs) -> Result<ExitCode, String> {
     println!("image:       {}", a.dir.path().display());
     println!("profile:     {}", img.profile);
     println!("ATR:         {}", upper(&img.atr));
-    println!("life cycle:  {:02X}", img.life_cycle);
+    println!("life cycle:  {:02X}", img.life_cycle.byte());
     println!("channels:    {}", img.logical_channels);
     println!("CPLC:        {}", upper(&img.identity.cplc));
     println!("IIN / CIN:   {} / {}", upper(&img.identity.iin), upper(&img.identity.cin));
@@ -108,8 +108,8 @@ fn info(a: InfoArgs) -> Result<ExitCode, String> {
             "instance     {} {:?} life cycle {:02X} privileges {}",
             i.aid,
             i.kind,
-            i.life_cycle,
-            upper(&i.privileges)
+            i.life_cycle.byte(),
+            upper(&i.privileges.to_bytes())
         );
         if let Some(k) = &i.keys {
             for ks in &k.key_sets {

@@ -69,6 +69,6 @@ pub fn open_transport(
 }
 
 /// Parses `ENC:MAC:DEK` (hex, 16/24/32 bytes each), or one key for all three.
-pub fn parse_keys(s: &str) -> Result<gpse::card::profile::KeyBytes, String> {
-    gpse::card::profile::parse_key_triple(s)
+pub fn parse_keys(s: &str) -> Result<gpse::platform::profile::KeyBytes, String> {
+    gpse::platform::profile::parse_key_triple(s)
 }

@@ -2,9 +2,9 @@
 //! checking expectations; optionally record what happened as a native script.
 
 use super::common::{open_transport, parse_num, CardDir};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::script::record::Recorder;
 use gpse::script::runner::{self, Options};
 use gpse::script::{parse_file, Format};

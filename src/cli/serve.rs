@@ -3,11 +3,11 @@
 
 use super::common::{default_state_root, parse_num};
 use gpse::apdu::Response;
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardError};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
 use gpse::host::ace::app_view::AppView;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::script::record;
 use gpse::store::{Durability, StoreError};
 use gpse::sw::Sw;

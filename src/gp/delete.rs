@@ -1,9 +1,10 @@
 //! DELETE (GPCS §11.2; `globalplatform.md` §B.7): card content (an instance, a load file, a load
 //! file and its instances) and key sets.
 
+use super::env::Env;
 use super::registry::InstanceKind;
 use crate::apdu::{Command, Response};
-use crate::card::{Aid, Card, Outcome};
+use crate::card::{Aid, Outcome};
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
 
@@ -38,7 +39,7 @@ impl TryFrom<&Command> for Delete {
 /// Whether an instance may go: not the ISD, not selected anywhere, and, for an SSD, nothing
 /// associated with it any more (`6985` otherwise; GPCS §11.2.2.1). `going` lists the AIDs this
 /// same DELETE removes.
-fn check_instance(card: &Card, aid: &Aid, going: &[Aid]) -> Result<(), Sw> {
+fn check_instance(card: &Env<'_, '_>, aid: &Aid, going: &[Aid]) -> Result<(), Sw> {
     let img = card.image();
     let inst = img.instance(aid).ok_or(Sw::ReferencedDataNotFound)?;
     if inst.kind == InstanceKind::IssuerSecurityDomain || card.is_selected_anywhere(aid) {
@@ -54,15 +55,12 @@ fn check_instance(card: &Card, aid: &Aid, going: &[Aid]) -> Result<(), Sw> {
     Ok(())
 }
 
-fn remove_instances(card: &mut Card, aids: &[Aid]) {
-    card.image_mut().instances.retain(|i| !aids.contains(&i.aid));
-    for a in aids {
-        card.remove_applet(a);
-    }
+fn remove_instances(card: &mut Env<'_, '_>, aids: &[Aid]) {
+    card.remove(aids);
 }
 
 /// DELETE `80 E4 00 P2 Lc data 00` received by the security domain `sd`. Answers `00`.
-pub fn delete(card: &mut Card, _ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+pub fn delete(card: &mut Env<'_, '_>, _ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
     match Delete::try_from(cmd)? {
         Delete::Object { aid, related } => {
             super::isd::require_content_management(card, sd)?;

@@ -1,10 +1,10 @@
 //! GET DATA (GPCS §11.3; `globalplatform.md` §B.3): card data, key information, identity,
 //! sequence counter, security level, capabilities and resources.
 
+use super::env::Env;
 use super::registry::{InstanceKind, KEY_TYPE_AES};
-use super::scp;
 use crate::apdu::Response;
-use crate::card::{Aid, Card, CardImage, Outcome};
+use crate::card::{Aid, CardImage, Outcome};
 use crate::sw::Sw;
 use crate::tlv;
 
@@ -51,7 +51,7 @@ const FREE_NVM: u32 = 0x0010_0000;
 
 /// GET DATA returns the full TLV whatever the class (what real cards do; `globalplatform.md`
 /// §B.3 uncertain point 4).
-pub fn get_data(card: &Card, ch: u8, sd: &Aid, tag: u16) -> Outcome {
+pub fn get_data(card: &Env<'_, '_>, ch: u8, sd: &Aid, tag: u16) -> Outcome {
     let img = card.image();
     let keys = img.instance(sd).and_then(|s| s.keys.as_ref());
     let value: Vec<u8> = match tag {
@@ -67,7 +67,7 @@ pub fn get_data(card: &Card, ch: u8, sd: &Aid, tag: u16) -> Outcome {
             ks.seq_counter.to_be_bytes()[1..].to_vec()
         }
         // Current Security Level of this channel's session (GPCS T10-1, §11.3.3.1).
-        0x00D3 => vec![scp::current_security_level(card, ch)],
+        0x00D3 => vec![card.session(ch).map_or(0, |s| s.security_status().bits())],
         // Card capability information (GPCS H.4): SCP03 with i, AES-128/192/256; privileges
         // SSDs and applications may get; LFDB hash SHA-256.
         0x0067 => {

@@ -1,9 +1,10 @@
 //! GET STATUS (GPCS §11.4; `globalplatform.md` §B.4): the registry, in the TLV format (P2 b2,
 //! GPCS T11-36/37) or the legacy one (GPCS 2.2.1 T11-35/37), paged with `6310`.
 
+use super::env::Env;
 use super::registry::{Instance, InstanceKind, LoadFile};
 use crate::apdu::{Command, Response};
-use crate::card::{Aid, Card, CardImage, Outcome};
+use crate::card::{Aid, CardImage, Outcome};
 use crate::sw::Sw;
 use crate::tlv::{self, Mode, Tag};
 
@@ -98,7 +99,11 @@ const IMPLICIT_CONTACT_BASIC: u8 = 0x40;
 
 /// The TLVs of an application, SSD or the ISD, in GPCS T11-36 order.
 fn instance_fields(img: &CardImage, i: &Instance) -> Vec<(Tag, Vec<u8>)> {
-    let mut f = vec![(0x4F, i.aid.as_bytes().to_vec()), (0x9F70, vec![i.life_cycle]), (0xC5, i.privileges.to_vec())];
+    let mut f = vec![
+        (0x4F, i.aid.as_bytes().to_vec()),
+        (0x9F70, vec![i.life_cycle.byte()]),
+        (0xC5, i.privileges.to_bytes().to_vec()),
+    ];
     if img.default_selected() == i.aid {
         f.push((0xCF, vec![IMPLICIT_CONTACT_BASIC]));
     }
@@ -154,7 +159,7 @@ fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
                 } else {
                     let mut v = Vec::new();
                     lv(&mut v, &i.aid);
-                    v.extend_from_slice(&[i.life_cycle, i.privileges[0]]);
+                    v.extend_from_slice(&[i.life_cycle.byte(), i.privileges.to_bytes()[0]]);
                     v
                 }
             })
@@ -184,9 +189,9 @@ fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
 }
 
 /// GET STATUS `80 F2 P1 P2 Lc <4F …> [5C …] 00`.
-pub fn get_status(card: &mut Card, ch: u8, cmd: &Command) -> Outcome {
+pub fn get_status(card: &mut Env<'_, '_>, cmd: &Command) -> Outcome {
     let gs = GetStatus::try_from(cmd)?;
-    let state = card.gp_channel_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+    let state = card.channel_state();
     let (query, start) = if gs.next {
         match state.status.take() {
             Some(c) if c.query.scope == gs.query.scope && c.query.tlv_format == gs.query.tlv_format => {
@@ -212,9 +217,7 @@ pub fn get_status(card: &mut Card, ch: u8, cmd: &Command) -> Outcome {
         n += 1;
     }
     if n < all.len() {
-        if let Some(s) = card.gp_channel_mut(ch) {
-            s.status = Some(Continuation { query, next_entry: n });
-        }
+        card.channel_state().status = Some(Continuation { query, next_entry: n });
         return Ok(Response { data, sw: Sw::MoreData });
     }
     Ok(Response::data(data))

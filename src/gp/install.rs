@@ -2,12 +2,12 @@
 //! selectable], [for install and make selectable], [for extradition], [for personalization],
 //! [for registry update].
 
+use super::env::Env;
 use super::load::PendingLoad;
 use super::lv::{aid, opt_aid, LvReader};
-use super::registry::{app_state, privilege, DomainKeys, Instance, InstanceKind, SD_MODULE_AID, SD_PACKAGE_AID};
+use super::registry::{AppLifeCycle, DomainKeys, Instance, InstanceKind, Privileges, SD_MODULE_AID, SD_PACKAGE_AID};
 use crate::apdu::{Command, Response};
-use crate::applets::catalog;
-use crate::card::{Aid, Card, Outcome};
+use crate::card::{Aid, Outcome};
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
 
@@ -71,7 +71,7 @@ impl TryFrom<&Command> for Install {
                 let params = c9_value(r.ber_lv_opt()?)?;
                 r.ber_lv_opt()?; // install token
                 let make_selectable = p1 == 0x0C;
-                if privileges[0] & privilege::CARD_RESET != 0 && !make_selectable {
+                if Privileges::from_bytes(privileges).contains(Privileges::CARD_RESET) && !make_selectable {
                     return Err(Sw::WrongData);
                 }
                 Install::ForInstall { elf, module, instance, privileges, params, make_selectable }
@@ -128,21 +128,21 @@ fn done() -> Outcome {
 
 /// The Card Reset privilege goes to `to`; other applications lose it (GPCS §6.6.1: one
 /// implicitly selectable application per channel and interface). The ISD keeps its own.
-fn move_card_reset(card: &mut Card, to: &Aid) {
+fn move_card_reset(card: &mut Env<'_, '_>, to: &Aid) {
     for i in card.image_mut().instances.iter_mut() {
         if &i.aid != to && i.kind != InstanceKind::IssuerSecurityDomain {
-            i.privileges[0] &= !privilege::CARD_RESET;
+            i.privileges.remove(Privileges::CARD_RESET);
         }
     }
 }
 
 /// An instance other than the ISD, or `6A88`.
-fn other_instance<'a>(card: &'a Card, a: &Aid) -> Result<&'a Instance, Sw> {
+fn other_instance<'a>(card: &'a Env<'_, '_>, a: &Aid) -> Result<&'a Instance, Sw> {
     card.image().instance(a).filter(|i| i.kind != InstanceKind::IssuerSecurityDomain).ok_or(Sw::ReferencedDataNotFound)
 }
 
 /// INSTALL `80 E6 P1 00 Lc data 00` received by the security domain `sd`.
-pub fn install(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+pub fn install(card: &mut Env<'_, '_>, sd: &Aid, cmd: &Command) -> Outcome {
     match Install::try_from(cmd)? {
         Install::ForLoad { elf, sd: target, hash } => {
             if card.image().aid_in_use(&elf) {
@@ -152,7 +152,7 @@ pub fn install(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
             if !card.image().instance(&target).is_some_and(Instance::is_sd) {
                 return Err(Sw::ReferencedDataNotFound);
             }
-            let g = card.gp_channel_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+            let g = card.channel_state();
             g.load = Some(PendingLoad::new(elf, target, hash));
             done()
         }
@@ -166,10 +166,11 @@ pub fn install(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
                 return Err(Sw::ConditionsNotSatisfied);
             }
             let is_sd_module = elf.as_bytes() == SD_PACKAGE_AID && module.as_bytes() == SD_MODULE_AID;
-            if is_sd_module != (privileges[0] & privilege::SECURITY_DOMAIN != 0) {
+            let privileges = Privileges::from_bytes(privileges);
+            if is_sd_module != privileges.contains(Privileges::SECURITY_DOMAIN) {
                 return Err(Sw::WrongData);
             }
-            let life_cycle = if make_selectable { app_state::SELECTABLE } else { app_state::INSTALLED };
+            let life_cycle = if make_selectable { AppLifeCycle::SELECTABLE } else { AppLifeCycle::INSTALLED };
             let mut inst = Instance {
                 aid: instance.clone(),
                 kind: InstanceKind::Application,
@@ -189,35 +190,28 @@ pub fn install(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
                 keys.key_sets.iter_mut().for_each(|k| k.seq_counter = 0);
                 inst.kind = InstanceKind::SecurityDomain;
                 inst.keys = Some(keys);
-                card.image_mut().instances.push(inst);
-            } else {
-                // Native code for exactly this package and class (applet-spec/isd.md, "Load
-                // files and native code"); anything else would need a bytecode interpreter.
-                let m = catalog::MODULES
-                    .iter()
-                    .find(|m| m.package_aid == elf.as_bytes() && m.module_aid == module.as_bytes())
-                    .ok_or(Sw::ConditionsNotSatisfied)?;
-                let applet = (m.install)(&params, card.rng())?;
-                inst.state = applet.save();
-                card.image_mut().instances.push(inst);
-                card.add_applet(instance.clone(), applet);
+            } else if !card.has_module(&elf, &module) {
+                // Code for exactly this package and class (applet-spec/isd.md, "Load files and
+                // native code"); anything else would need a bytecode interpreter.
+                return Err(Sw::ConditionsNotSatisfied);
             }
-            if privileges[0] & privilege::CARD_RESET != 0 {
+            card.install(inst, &params)?;
+            if privileges.contains(Privileges::CARD_RESET) {
                 move_card_reset(card, &instance);
             }
             done()
         }
         Install::MakeSelectable { app, privileges } => {
             let i = other_instance(card, &app)?;
-            if i.life_cycle != app_state::INSTALLED {
+            if i.life_cycle != AppLifeCycle::INSTALLED {
                 return Err(Sw::ConditionsNotSatisfied);
             }
             let idx = card.image().instance_index(&app).ok_or(Sw::ReferencedDataNotFound)?;
-            let reset = privileges[0] & privilege::CARD_RESET != 0;
+            let reset = Privileges::from_bytes(privileges).contains(Privileges::CARD_RESET);
             let inst = &mut card.image_mut().instances[idx];
-            inst.life_cycle = app_state::SELECTABLE;
+            inst.life_cycle = AppLifeCycle::SELECTABLE;
             if reset {
-                inst.privileges[0] |= privilege::CARD_RESET;
+                inst.privileges.insert(Privileges::CARD_RESET);
                 move_card_reset(card, &app);
             }
             done()
@@ -247,7 +241,7 @@ pub fn install(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
             if i.is_sd() || &i.sd != sd || i.is_locked() {
                 return Err(Sw::ConditionsNotSatisfied);
             }
-            let g = card.gp_channel_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+            let g = card.channel_state();
             g.perso = Some(app);
             g.store_block = 0;
             done()
@@ -266,10 +260,10 @@ pub fn install(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
             }
             if let Some(p) = privileges {
                 // The kind of an instance cannot change: the SD bit stays as it is.
-                let sd_bit = inst.privileges[0] & privilege::SECURITY_DOMAIN;
-                inst.privileges = p;
-                inst.privileges[0] = (p[0] & !privilege::SECURITY_DOMAIN) | sd_bit;
-                if p[0] & privilege::CARD_RESET != 0 {
+                let p = Privileges::from_bytes(p);
+                let sd_bit = inst.privileges & Privileges::SECURITY_DOMAIN;
+                inst.privileges = (p - Privileges::SECURITY_DOMAIN) | sd_bit;
+                if p.contains(Privileges::CARD_RESET) {
                     move_card_reset(card, &app);
                 }
             }

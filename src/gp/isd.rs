@@ -2,17 +2,18 @@
 //! `applet-spec/isd.md` (GPCS ch. 11; facts in `shared/reference/globalplatform.md` §B).
 
 use super::command::IsdCommand;
-use super::registry::{privilege, InstanceKind};
+use super::env::Env;
+use super::registry::{InstanceKind, Privileges};
 use super::{delete, get_data, get_status, install, lifecycle, load, put_key, scp, set_status, store_data};
 use crate::apdu::{Command, Response};
-use crate::card::{Aid, Card, Outcome};
+use crate::card::{Aid, Outcome};
 use crate::sw::Sw;
 use crate::tlv;
 
 /// SELECT: the FCI of GPCS T11-82, `6F L 84 L <AID> A5 L 73 L <SD management data> 9F65 01 FF`
 /// (the form of real ISDs, `globalplatform.md` §B.2, with the management data that GPP reads).
 /// P2 = 0C asks for no data.
-pub fn select(card: &mut Card, _ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
+pub fn select(card: &mut Env<'_, '_>, _ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
     if cmd.p2 & 0x0C == 0x0C {
         return Ok(Response::ok());
     }
@@ -24,7 +25,7 @@ pub fn select(card: &mut Card, _ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
 }
 
 /// Commands for a security domain `sd` selected on channel `ch`.
-pub fn process(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+pub fn process(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
     let c = IsdCommand::try_from(cmd)?;
     lifecycle::check_allowed(card.image().life_cycle, c)?;
     if c.needs_secure_channel() {
@@ -34,14 +35,14 @@ pub fn process(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
         IsdCommand::GetData { tag } => get_data::get_data(card, ch, sd, tag),
         IsdCommand::InitializeUpdate => scp::initialize_update(card, ch, sd, cmd),
         IsdCommand::ExternalAuthenticate => scp::external_authenticate(card, ch, cmd),
-        IsdCommand::GetStatus => get_status::get_status(card, ch, cmd),
+        IsdCommand::GetStatus => get_status::get_status(card, cmd),
         IsdCommand::Install => {
             require_content_management(card, sd)?;
-            install::install(card, ch, sd, cmd)
+            install::install(card, sd, cmd)
         }
         IsdCommand::Load => {
             require_content_management(card, sd)?;
-            load::load(card, ch, cmd)
+            load::load(card, cmd)
         }
         IsdCommand::Delete => delete::delete(card, ch, sd, cmd),
         IsdCommand::PutKey => put_key::put_key(card, ch, sd, cmd),
@@ -52,11 +53,11 @@ pub fn process(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
 
 /// Content management (INSTALL, LOAD, DELETE of card content) is the ISD's, or an SSD's with
 /// the Authorized Management privilege (GPCS §9.2.1, §11.1.2); others: `6982`.
-pub(crate) fn require_content_management(card: &Card, sd: &Aid) -> Result<(), Sw> {
+pub(crate) fn require_content_management(card: &Env<'_, '_>, sd: &Aid) -> Result<(), Sw> {
     let inst = card.image().instance(sd).ok_or(Sw::ReferencedDataNotFound)?;
     match inst.kind {
         InstanceKind::IssuerSecurityDomain => Ok(()),
-        _ if inst.privileges[1] & privilege::AUTHORIZED_MANAGEMENT_B2 != 0 => Ok(()),
+        _ if inst.has_privilege(Privileges::AUTHORIZED_MANAGEMENT) => Ok(()),
         _ => Err(Sw::SecurityNotSatisfied),
     }
 }

@@ -3,7 +3,7 @@
 //! `OP_READY 01 → INITIALIZED 07 → SECURED 0F ↔ CARD_LOCKED 7F`, any → `TERMINATED FF`.
 
 use super::command::IsdCommand;
-use super::registry::card_state::{CARD_LOCKED, INITIALIZED, OP_READY, SECURED, TERMINATED};
+use super::registry::CardLifeCycle::{self, CardLocked, Initialized, OpReady, Secured, Terminated};
 use crate::sw::Sw;
 
 /// Whether the card life cycle state allows a security domain command; `6985` otherwise.
@@ -12,11 +12,11 @@ use crate::sw::Sw;
 ///   runs GET STATUS and SET STATUS (to unlock or terminate); no content or key management
 ///   (GPCS §5.1.1.4).
 /// * TERMINATED: GET DATA only (GPCS §5.1.1.5).
-pub fn check_allowed(card_state: u8, cmd: IsdCommand) -> Result<(), Sw> {
+pub fn check_allowed(card_state: CardLifeCycle, cmd: IsdCommand) -> Result<(), Sw> {
     use IsdCommand::*;
     let ok = match card_state {
-        TERMINATED => matches!(cmd, GetData { .. }),
-        CARD_LOCKED => {
+        Terminated => matches!(cmd, GetData { .. }),
+        CardLocked => {
             matches!(cmd, GetData { .. } | InitializeUpdate | ExternalAuthenticate | GetStatus | SetStatus)
         }
         _ => true,
@@ -31,26 +31,21 @@ pub fn check_allowed(card_state: u8, cmd: IsdCommand) -> Result<(), Sw> {
 /// Whether SET STATUS may move the card from `from` to `to` (GPCS §5.1.1, §11.10.2.2): forward
 /// through the pre-issuance states (a step may be skipped), SECURED ↔ CARD_LOCKED, and anything
 /// to TERMINATED; never to the current state.
-pub fn card_transition_allowed(from: u8, to: u8) -> bool {
-    let rank = |s: u8| match s {
-        OP_READY => Some(0),
-        INITIALIZED => Some(1),
-        SECURED => Some(2),
+pub fn card_transition_allowed(from: CardLifeCycle, to: CardLifeCycle) -> bool {
+    let rank = |s: CardLifeCycle| match s {
+        OpReady => Some(0),
+        Initialized => Some(1),
+        Secured => Some(2),
         _ => None,
     };
     if from == to {
         return false;
     }
     match (from, to) {
-        (_, TERMINATED) => true,
-        (SECURED, CARD_LOCKED) | (CARD_LOCKED, SECURED) => true,
+        (_, Terminated) => true,
+        (Secured, CardLocked) | (CardLocked, Secured) => true,
         _ => matches!((rank(from), rank(to)), (Some(a), Some(b)) if b > a),
     }
-}
-
-/// Whether a byte is a card life cycle state SET STATUS may name.
-pub fn is_card_state(s: u8) -> bool {
-    matches!(s, OP_READY | INITIALIZED | SECURED | CARD_LOCKED | TERMINATED)
 }
 
 #[cfg(test)]
@@ -59,16 +54,16 @@ mod tests {
 
     #[test]
     fn transitions() {
-        assert!(card_transition_allowed(OP_READY, INITIALIZED));
-        assert!(card_transition_allowed(OP_READY, SECURED));
-        assert!(card_transition_allowed(INITIALIZED, SECURED));
-        assert!(!card_transition_allowed(SECURED, INITIALIZED));
-        assert!(!card_transition_allowed(INITIALIZED, CARD_LOCKED));
-        assert!(card_transition_allowed(SECURED, CARD_LOCKED));
-        assert!(card_transition_allowed(CARD_LOCKED, SECURED));
-        assert!(card_transition_allowed(CARD_LOCKED, TERMINATED));
-        assert!(!card_transition_allowed(TERMINATED, SECURED));
-        assert!(!card_transition_allowed(SECURED, SECURED));
-        assert!(!card_transition_allowed(TERMINATED, TERMINATED));
+        assert!(card_transition_allowed(OpReady, Initialized));
+        assert!(card_transition_allowed(OpReady, Secured));
+        assert!(card_transition_allowed(Initialized, Secured));
+        assert!(!card_transition_allowed(Secured, Initialized));
+        assert!(!card_transition_allowed(Initialized, CardLocked));
+        assert!(card_transition_allowed(Secured, CardLocked));
+        assert!(card_transition_allowed(CardLocked, Secured));
+        assert!(card_transition_allowed(CardLocked, Terminated));
+        assert!(!card_transition_allowed(Terminated, Secured));
+        assert!(!card_transition_allowed(Secured, Secured));
+        assert!(!card_transition_allowed(Terminated, Terminated));
     }
 }

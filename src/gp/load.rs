@@ -2,9 +2,10 @@
 //! [for load], gathered on the channel and checked and recorded at the last block.
 
 use super::cap::CapFile;
-use super::registry::{app_state, LoadFile};
+use super::env::Env;
+use super::registry::{LoadFile, ELF_LOADED};
 use crate::apdu::{Command, Response};
-use crate::card::{Aid, Card, Outcome};
+use crate::card::{Aid, Outcome};
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
 use sha2::Digest;
@@ -70,8 +71,8 @@ fn lfdb(file: &[u8]) -> Result<&[u8], Sw> {
 }
 
 /// LOAD `80 E8 P1 P2 Lc block 00`. Any error abandons the load.
-pub fn load(card: &mut Card, ch: u8, cmd: &Command) -> Outcome {
-    let g = card.gp_channel_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+pub fn load(card: &mut Env<'_, '_>, cmd: &Command) -> Outcome {
+    let g = card.channel_state();
     let mut pending = g.load.take().ok_or(Sw::ConditionsNotSatisfied)?;
     let l = Load::try_from(cmd)?;
     if l.block != pending.next_block {
@@ -102,7 +103,7 @@ pub fn load(card: &mut Card, ch: u8, cmd: &Command) -> Outcome {
         version: cap.info.version.to_vec(),
         modules: cap.info.applets,
         sd: pending.sd,
-        life_cycle: app_state::ELF_LOADED,
+        life_cycle: ELF_LOADED,
     });
     Ok(Response::data(vec![0x00]))
 }

@@ -3,9 +3,10 @@
 //! the static Key-DEK of the key set the current session was opened with and checked against
 //! their KCV before anything changes.
 
+use super::env::Env;
 use super::registry::KeySet;
 use crate::apdu::{Command, Response};
-use crate::card::{Aid, Card, Outcome};
+use crate::card::{Aid, Outcome};
 use crate::crypto::SecretBytes;
 use crate::scp03::kdf::kcv;
 use crate::scp03::keydata::decode_key_component;
@@ -53,10 +54,10 @@ impl<'a> TryFrom<&'a Command> for PutKey<'a> {
 
 /// PUT KEY `80 D8 P1 P2 Lc KVN components 00` received by the security domain `sd`. Answers
 /// `KVN ‖ KCV…`.
-pub fn put_key(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+pub fn put_key(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
     let pk = PutKey::try_from(cmd)?;
     let idx = card.image().instance_index(sd).ok_or(Sw::ReferencedDataNotFound)?;
-    let session_kvn = card.gp_channel(ch).and_then(|g| g.session_kvn).ok_or(Sw::SecurityNotSatisfied)?;
+    let session_kvn = card.session(ch).and_then(|s| s.kvn()).ok_or(Sw::SecurityNotSatisfied)?;
     let dk = card.image().instances[idx].keys.as_ref().ok_or(Sw::ReferencedDataNotFound)?;
     let dek = dk.key_set(session_kvn).ok_or(Sw::SecurityNotSatisfied)?.dek.clone();
     // Decode and check every component first: a bad one changes nothing.
@@ -118,8 +119,8 @@ pub fn put_key(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
                 k.key_sets[pos] = KeySet { kvn: pk.new_kvn, enc, mac, dek, seq_counter: 0 };
             }
             if old != pk.new_kvn {
-                if let Some(g) = card.gp_channel_mut(ch).filter(|g| g.session_kvn == Some(old)) {
-                    g.session_kvn = Some(pk.new_kvn);
+                if let Some(s) = card.session_mut(ch) {
+                    s.follow_kvn(old, pk.new_kvn);
                 }
             }
         }

@@ -1,11 +1,12 @@
 //! The security domain side of SCP03: picks the key set for INITIALIZE UPDATE, keeps the
-//! sequence counter in the card image, and moves the channel's session through
-//! `Idle → Initialized → Authenticated` ([`crate::scp03::card`]). Wrapping and unwrapping of the
+//! sequence counter in the card image, and asks the channel's session to move through
+//! `Idle → Initialized → Authenticated` ([`crate::scp03::card::Session`] owns the transitions). Wrapping and unwrapping of the
 //! commands that follow is done by the runtime (`Card::dispatch`).
 
+use super::env::Env;
 use crate::apdu::{Class, Command, Response};
-use crate::card::{Aid, Card, Outcome};
-use crate::scp03::card::{Idle, IuParams, Session};
+use crate::card::{Aid, Outcome};
+use crate::scp03::card::IuParams;
 use crate::scp03::i_param;
 use crate::sw::Sw;
 use rand_core::RngCore;
@@ -15,26 +16,20 @@ use zeroize::Zeroizing;
 pub const MAX_SEQ_COUNTER: u32 = 0xFF_FFFF;
 
 /// Ends the secure channel session on `ch`, if any.
-pub fn end_session(card: &mut Card, ch: u8) {
+pub fn end_session(card: &mut Env<'_, '_>, ch: u8) {
     if let Some(s) = card.session_mut(ch) {
-        s.take();
+        s.end();
     }
 }
 
 /// `Ok` when channel `ch` has an authenticated session, else `6982` (GPCS T11-2: DELETE,
 /// GET STATUS, INSTALL, LOAD, PUT KEY, SET STATUS and STORE DATA need at least AUTHENTICATED;
 /// `globalplatform.md` §A.10).
-pub fn require_authenticated(card: &Card, ch: u8) -> Result<(), Sw> {
+pub fn require_authenticated(card: &Env<'_, '_>, ch: u8) -> Result<(), Sw> {
     match card.session(ch) {
         Some(s) if s.is_authenticated() => Ok(()),
         _ => Err(Sw::SecurityNotSatisfied),
     }
-}
-
-/// The Current Security Level of channel `ch` (GPCS T10-1): `00` without an authenticated
-/// session, else `80` | the EXTERNAL AUTHENTICATE level.
-pub fn current_security_level(card: &Card, ch: u8) -> u8 {
-    card.session(ch).map_or(0, Session::current_security_level)
 }
 
 /// INITIALIZE UPDATE `8x 50 KVN 00 08 host_challenge [00]` for the security domain `sd`
@@ -47,7 +42,7 @@ pub fn current_security_level(card: &Card, ch: u8) -> u8 {
 ///   written to the card image (committed with this APDU); at `FFFFFF` the answer is `6985`
 ///   (AmdD §6.2.2.1). Without b5 the challenge comes from the card RNG and the counter is not
 ///   used.
-pub fn initialize_update(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+pub fn initialize_update(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
     end_session(card, ch);
     let class = Class::parse(cmd.cla)?;
     if !class.proprietary || class.secure_messaging {
@@ -102,27 +97,14 @@ pub fn initialize_update(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Ou
         counter,
         random_challenge,
     };
-    let (init, rsp) = Idle.initialize_update(&cmd.data, &params)?;
-    if let Some(s) = card.session_mut(ch) {
-        *s = Session::Initialized(Box::new(init));
-    }
-    if let Some(g) = card.gp_channel_mut(ch) {
-        g.session_kvn = Some(kvn);
-    }
+    let rsp = card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.initialize_update(&cmd.data, &params)?;
     Ok(Response::data(rsp))
 }
 
 /// EXTERNAL AUTHENTICATE (AmdD §7.1.2; checks in [`crate::scp03::card::Initialized`]). Without
 /// a pending INITIALIZE UPDATE on this channel (none yet, another command came between, or the
 /// session is already authenticated) the answer is `6982`. Any failure leaves no session.
-pub fn external_authenticate(card: &mut Card, ch: u8, cmd: &Command) -> Outcome {
-    let s = card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?;
-    match s.take() {
-        Session::Initialized(init) => {
-            let a = init.external_authenticate(cmd)?;
-            *s = Session::Authenticated(Box::new(a));
-            Ok(Response::ok())
-        }
-        _ => Err(Sw::SecurityNotSatisfied),
-    }
+pub fn external_authenticate(card: &mut Env<'_, '_>, ch: u8, cmd: &Command) -> Outcome {
+    card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.external_authenticate(cmd)?;
+    Ok(Response::ok())
 }

@@ -1,17 +1,18 @@
 //! SET STATUS (GPCS §11.10; `globalplatform.md` §B.9): the card life cycle (lock, unlock,
 //! terminate, the pre-issuance steps) and the life cycle of applications and SSDs.
 
-use super::lifecycle::{card_transition_allowed, is_card_state};
-use super::registry::{app_state, card_state, privilege, Instance, InstanceKind};
+use super::env::Env;
+use super::lifecycle::card_transition_allowed;
+use super::registry::{AppLifeCycle, CardLifeCycle, Instance, InstanceKind, Privileges};
 use crate::apdu::{Command, Response};
-use crate::card::{Aid, Card, Outcome};
+use crate::card::{Aid, Outcome};
 use crate::sw::Sw;
 
 /// A typed SET STATUS command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetStatus {
     /// P1 `80`: the card (the ISD's life cycle); the data is ignored.
-    Card { to: u8 },
+    Card { to: CardLifeCycle },
     /// P1 `40`: one application or SSD; P1 `60`: an SSD and its applications.
     Application { aid: Aid, with_associated: bool, p2: u8 },
 }
@@ -21,10 +22,8 @@ impl TryFrom<&Command> for SetStatus {
     fn try_from(c: &Command) -> Result<Self, Sw> {
         match c.p1 {
             0x80 => {
-                if !is_card_state(c.p2) {
-                    return Err(Sw::WrongData);
-                }
-                Ok(SetStatus::Card { to: c.p2 })
+                let to = CardLifeCycle::try_from(c.p2).map_err(|_| Sw::WrongData)?;
+                Ok(SetStatus::Card { to })
             }
             0x40 | 0x60 => Ok(SetStatus::Application {
                 aid: Aid::new(&c.data).ok_or(Sw::WrongData)?,
@@ -38,25 +37,29 @@ impl TryFrom<&Command> for SetStatus {
 
 /// The new life cycle of an application or SSD for P2, or `6985` (GPCS §5.3, §11.10.2.2):
 /// `80` locks, b8 = 0 unlocks a locked one, `0F` personalizes a SELECTABLE SSD.
-fn new_state(inst: &Instance, p2: u8) -> Result<u8, Sw> {
+fn new_state(inst: &Instance, p2: u8) -> Result<AppLifeCycle, Sw> {
     let lcs = inst.life_cycle;
-    if p2 & app_state::LOCKED_BIT != 0 {
+    let wanted = AppLifeCycle::from_byte(p2);
+    if wanted.is_locked() {
         if inst.is_locked() {
             return Err(Sw::ConditionsNotSatisfied);
         }
-        return Ok(lcs | app_state::LOCKED_BIT);
+        return Ok(lcs.locked());
     }
     if inst.is_locked() {
-        return Ok(lcs & !app_state::LOCKED_BIT);
+        return Ok(lcs.unlocked());
     }
-    if inst.kind == InstanceKind::SecurityDomain && lcs == app_state::SELECTABLE && p2 == app_state::PERSONALIZED {
-        return Ok(app_state::PERSONALIZED);
+    if inst.kind == InstanceKind::SecurityDomain
+        && lcs == AppLifeCycle::SELECTABLE
+        && wanted == AppLifeCycle::PERSONALIZED
+    {
+        return Ok(AppLifeCycle::PERSONALIZED);
     }
     Err(Sw::ConditionsNotSatisfied)
 }
 
 /// SET STATUS `80 F0 P1 P2 [Lc AID]` received by the security domain `sd`.
-pub fn set_status(card: &mut Card, sd: &Aid, cmd: &Command) -> Outcome {
+pub fn set_status(card: &mut Env<'_, '_>, sd: &Aid, cmd: &Command) -> Outcome {
     let me = card.image().instance(sd).ok_or(Sw::ReferencedDataNotFound)?.clone();
     match SetStatus::try_from(cmd)? {
         SetStatus::Card { to } => {
@@ -64,8 +67,8 @@ pub fn set_status(card: &mut Card, sd: &Aid, cmd: &Command) -> Outcome {
             // Locking needs the Card Lock privilege, terminating Card Terminate (GPCS §11.1.2);
             // the other steps are the ISD's.
             let allowed_by_privileges = match to {
-                card_state::CARD_LOCKED => me.has_privilege(privilege::CARD_LOCK),
-                card_state::TERMINATED => me.has_privilege(privilege::CARD_TERMINATE),
+                CardLifeCycle::CardLocked => me.has_privilege(Privileges::CARD_LOCK),
+                CardLifeCycle::Terminated => me.has_privilege(Privileges::CARD_TERMINATE),
                 _ => me.kind == InstanceKind::IssuerSecurityDomain,
             };
             if !allowed_by_privileges {
@@ -78,7 +81,7 @@ pub fn set_status(card: &mut Card, sd: &Aid, cmd: &Command) -> Outcome {
             img.life_cycle = to;
             let isd = img.isd_mut();
             // The ISD's own life cycle is the card's (GPCS §5.1.1).
-            isd.life_cycle = to;
+            isd.life_cycle = AppLifeCycle::from_byte(to.byte());
         }
         SetStatus::Application { aid, with_associated, p2 } => {
             let img = card.image();
@@ -93,7 +96,7 @@ pub fn set_status(card: &mut Card, sd: &Aid, cmd: &Command) -> Outcome {
             if with_associated {
                 for a in img.instances.iter().filter(|i| i.sd == aid && i.aid != aid) {
                     // Already in the target locked/unlocked condition: left as it is.
-                    if let Ok(s) = new_state(a, p2 & app_state::LOCKED_BIT) {
+                    if let Ok(s) = new_state(a, p2 & 0x80) {
                         changes.push((a.aid.clone(), s));
                     }
                 }

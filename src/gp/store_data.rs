@@ -2,9 +2,10 @@
 //! personalization] on this channel, or to the security domain itself (ISD personalisation:
 //! IIN, CIN, its AID).
 
+use super::env::Env;
 use super::registry::InstanceKind;
 use crate::apdu::{Command, Response};
-use crate::card::{Aid, Card, Outcome};
+use crate::card::{Aid, Outcome};
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
 
@@ -26,9 +27,9 @@ impl<'a> TryFrom<&'a Command> for StoreData<'a> {
 }
 
 /// STORE DATA `80 E2 P1 P2 Lc data [00]` received by the security domain `sd`.
-pub fn store_data(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+pub fn store_data(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
     let s = StoreData::try_from(cmd)?;
-    let g = card.gp_channel_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+    let g = card.channel_state();
     if s.block != g.store_block {
         g.store_block = 0;
         return Err(Sw::IncorrectP1P2);
@@ -40,7 +41,7 @@ pub fn store_data(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
         if s.last {
             g.perso = None;
         }
-        return card.process_for_sd(ch, &app, cmd);
+        return card.forward(ch, &app, cmd);
     }
     // To the SD itself: BER-TLV or no format; DGI (b5b4 = 01) and encrypted data (b7b6 = 11)
     // are not supported.
@@ -82,7 +83,7 @@ pub fn store_data(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
                     }
                 }
                 img.isd_mut().aid = new.clone();
-                card.rename_selected(&old, &new);
+                card.rename(&old, &new);
             }
         }
     }

@@ -3,9 +3,9 @@
 //! management commands of `applet-spec/isd.md` (GPCS ch. 11), against the emulator or a card.
 
 use crate::apdu::{Class, Command, Response};
+use crate::card::registry::Privileges;
 use crate::card::Aid;
 use crate::gp::cap::{CapFile, CapInfo};
-use crate::gp::registry::privilege;
 use crate::scp03::host::{HostError, HostSession, OpenOptions};
 use crate::scp03::keydata::KeyBlockForm;
 use crate::scp03::{SecurityLevel, StaticKeys};
@@ -60,7 +60,11 @@ pub struct RegistryEntry {
 impl RegistryEntry {
     /// A supplementary security domain (or the ISD).
     pub fn is_sd(&self) -> bool {
-        self.kind == EntryKind::Isd || self.privileges.first().is_some_and(|p| p & privilege::SECURITY_DOMAIN != 0)
+        self.kind == EntryKind::Isd
+            || self
+                .privileges
+                .first()
+                .is_some_and(|&p| Privileges::from_bytes([p, 0, 0]).contains(Privileges::SECURITY_DOMAIN))
     }
 
     fn parse(kind: EntryKind, e3: &[u8]) -> Result<RegistryEntry, GpError> {

@@ -7,12 +7,12 @@
 //! hand-over) comes with the card manager; the steps here cover what the SP-TSM, the app and the
 //! platform do, the ARA-M rule, and the failures around them.
 
-use crate::card::profile::{Overrides, Profile};
 use crate::card::{Card, CardEvent};
 use crate::crypto::CardRng;
 use crate::host::ca::TestCa;
 use crate::host::jpki::{JpkiClient, Pair, PinStatus};
 use crate::host::tsm::sp::{PairRef, PairStatus, PinDesign, SpSession, TsmError};
+use crate::platform::profile::{Overrides, Profile};
 use crate::scp03::StaticKeys;
 use crate::store::{Durability, Tearing};
 use crate::transport::Transport;

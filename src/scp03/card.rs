@@ -11,7 +11,7 @@
 use super::kdf::{self, constant, SessionKeys};
 use super::prim::{ct_eq, AesKey};
 use super::sm::SecureMessaging;
-use super::{i_param, SecurityLevel, SCP_ID};
+use super::{i_param, SecurityLevel, SecurityStatus, SCP_ID};
 use crate::apdu::{Class, Command, Response};
 use crate::sw::Sw;
 use std::fmt;
@@ -42,6 +42,7 @@ pub struct Idle;
 /// INITIALIZE UPDATE done; EXTERNAL AUTHENTICATE expected next.
 #[derive(Clone)]
 pub struct Initialized {
+    kvn: u8,
     i: u8,
     host_challenge: [u8; 8],
     card_challenge: [u8; 8],
@@ -51,6 +52,7 @@ pub struct Initialized {
 /// Mutual authentication done: commands are unwrapped and responses wrapped at `level`.
 #[derive(Clone)]
 pub struct Authenticated {
+    kvn: u8,
     sm: SecureMessaging,
 }
 
@@ -75,7 +77,7 @@ impl Idle {
         if pseudo_random {
             rsp.extend_from_slice(&p.counter.to_be_bytes()[1..]);
         }
-        Ok((Initialized { i: p.i, host_challenge: hc, card_challenge: cc, keys }, rsp))
+        Ok((Initialized { kvn: p.kvn, i: p.i, host_challenge: hc, card_challenge: cc, keys }, rsp))
     }
 }
 
@@ -115,7 +117,7 @@ impl Initialized {
         let mut sm = SecureMessaging::for_external_authenticate(self.keys);
         sm.unwrap_command(cmd)?;
         sm.set_level(level);
-        Ok(Authenticated { sm })
+        Ok(Authenticated { kvn: self.kvn, sm })
     }
 }
 
@@ -168,9 +170,55 @@ impl Session {
         }
     }
 
-    /// The Current Security Level byte (GPCS T10-1): `00` without an authenticated session.
-    pub fn current_security_level(&self) -> u8 {
-        self.level().map_or(0x00, SecurityLevel::current)
+    /// The Current Security Level (GPCS T10-1): empty without an authenticated session.
+    pub fn security_status(&self) -> SecurityStatus {
+        self.level().map_or(SecurityStatus::empty(), SecurityLevel::current)
+    }
+
+    /// The KVN of the key set an initialized or authenticated session was opened with (PUT KEY
+    /// decrypts with its DEK, AmdD §7.2).
+    pub fn kvn(&self) -> Option<u8> {
+        match self {
+            Session::Idle => None,
+            Session::Initialized(i) => Some(i.kvn),
+            Session::Authenticated(a) => Some(a.kvn),
+        }
+    }
+
+    /// The key set this session was opened with was replaced under a new KVN (PUT KEY): the
+    /// session follows it.
+    pub fn follow_kvn(&mut self, old: u8, new: u8) {
+        match self {
+            Session::Initialized(i) if i.kvn == old => i.kvn = new,
+            Session::Authenticated(a) if a.kvn == old => a.kvn = new,
+            _ => {}
+        }
+    }
+
+    /// Ends the session (a failed command, a deselect, a reset: AmdD §5.6).
+    pub fn end(&mut self) {
+        *self = Session::Idle;
+    }
+
+    /// INITIALIZE UPDATE: any session on the channel ends first (AmdD §5.6), then the channel
+    /// is `Initialized` on success; returns the response data.
+    pub fn initialize_update(&mut self, host_challenge: &[u8], p: &IuParams<'_>) -> Result<Vec<u8>, Sw> {
+        self.end();
+        let (init, rsp) = Idle.initialize_update(host_challenge, p)?;
+        *self = Session::Initialized(Box::new(init));
+        Ok(rsp)
+    }
+
+    /// EXTERNAL AUTHENTICATE: only right after INITIALIZE UPDATE (`6982` otherwise, GPCS
+    /// D.4.2); any failure leaves no session.
+    pub fn external_authenticate(&mut self, cmd: &Command) -> Result<(), Sw> {
+        match self.take() {
+            Session::Initialized(init) => {
+                *self = Session::Authenticated(Box::new(init.external_authenticate(cmd)?));
+                Ok(())
+            }
+            _ => Err(Sw::SecurityNotSatisfied),
+        }
     }
 
     pub fn is_authenticated(&self) -> bool {

@@ -17,6 +17,7 @@ pub mod card;
 pub mod host;
 pub mod kdf;
 pub mod keydata;
+pub mod keyset;
 pub mod prim;
 pub mod sm;
 
@@ -92,10 +93,25 @@ impl SecurityLevel {
         (!self.r_mac() || i & i_param::R_MAC != 0) && (!self.r_enc() || i & i_param::R_ENC != 0)
     }
 
-    /// The Current Security Level byte of an authenticated session (GPCS T10-1): AUTHENTICATED
-    /// (80) plus the level bits. GET DATA `D3` returns it.
-    pub fn current(self) -> u8 {
-        0x80 | self.0
+    /// The Current Security Level of an authenticated session (GPCS T10-1): AUTHENTICATED
+    /// plus the level bits. GET DATA `D3` returns its byte.
+    pub fn current(self) -> SecurityStatus {
+        SecurityStatus::AUTHENTICATED | SecurityStatus::from_bits_retain(self.0)
+    }
+}
+
+bitflags::bitflags! {
+    /// The Current Security Level of a channel (GPCS §10.5, T10-1; GP Card API
+    /// `SecureChannel.getSecurityLevel`): what the runtime tells an applet about the secure
+    /// channel session of its security domain on the channel in hand.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct SecurityStatus: u8 {
+        const AUTHENTICATED = 0x80;
+        const ANY_AUTHENTICATED = 0x40;
+        const R_ENCRYPTION = 0x20;
+        const R_MAC = 0x10;
+        const C_DECRYPTION = 0x02;
+        const C_MAC = 0x01;
     }
 }
 
@@ -188,7 +204,7 @@ mod tests {
         assert!(SecurityLevel::C_DEC_C_MAC_R_MAC.allowed_by_i(0x30));
         assert!(!SecurityLevel::C_MAC_R_MAC.allowed_by_i(0x10));
         assert!(SecurityLevel::C_DEC_C_MAC.allowed_by_i(0x00));
-        assert_eq!(SecurityLevel::ALL.current(), 0xB3);
+        assert_eq!(SecurityLevel::ALL.current().bits(), 0xB3);
         assert_eq!("0x13".parse::<SecurityLevel>().unwrap(), SecurityLevel(0x13));
         assert!("02".parse::<SecurityLevel>().is_err());
     }

@@ -124,8 +124,8 @@ fn parse_apdu(line: &str) -> Result<Action, String> {
     Ok(Action::Apdu { chunks, expect })
 }
 
-fn key_triple(s: &str) -> Result<crate::card::profile::KeyBytes, String> {
-    let (e, m, d) = crate::card::profile::parse_key_triple(s)?;
+fn key_triple(s: &str) -> Result<crate::platform::profile::KeyBytes, String> {
+    let (e, m, d) = crate::platform::profile::parse_key_triple(s)?;
     if ![16, 24, 32].contains(&e.len()) || e.len() != m.len() || m.len() != d.len() {
         return Err("SCP03 keys are 16, 24 or 32 bytes, all three the same length".into());
     }

@@ -5,9 +5,9 @@
 
 pub mod junit;
 
-use crate::card::profile::{Overrides, Profile};
 use crate::card::Card;
 use crate::crypto::CardRng;
+use crate::platform::profile::{Overrides, Profile};
 use crate::script::runner::{self, Options, SessionOpener};
 use crate::script::{parse_file, Format};
 use crate::transport::Transport;

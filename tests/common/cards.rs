@@ -1,9 +1,9 @@
 //! Card-level helpers: the default image, power-cut sweeps, finding key material in an image.
 
 use gpse::apdu::Response;
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::store::{Durability, Tearing};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::RsaPrivateKey;

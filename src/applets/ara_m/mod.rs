@@ -11,6 +11,7 @@ pub mod rules;
 use crate::apdu::{Command, Response};
 use crate::card::{Applet, Ctx, ModuleImpl, Outcome, Persistent};
 use crate::crypto::CardRng;
+use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
 use crate::tlv;
 use rand_core::RngCore;
@@ -28,7 +29,7 @@ pub const CHUNK: usize = 255;
 /// Java Card short (0x7FFF) as on a real ARA-M.
 pub const MAX_RULE_SET: usize = 0x7FFF - 5;
 /// AUTHENTICATED | C_MAC (GPCS T10-1): what STORE DATA needs.
-pub const UPDATE_LEVEL: u8 = 0x81;
+pub const UPDATE_LEVEL: SecurityStatus = SecurityStatus::AUTHENTICATED.union(SecurityStatus::C_MAC);
 /// The interface version this ARA-M reports in GET DATA [Config] (`E6`: major, minor, patch).
 pub const INTERFACE_VERSION: [u8; 3] = [1, 1, 0];
 /// The Response-AR-DO of a conflict (NEVER): the GP test applet's `RESPONSE_GET_SPECIFIC_DENIED`.
@@ -375,7 +376,7 @@ impl Applet for AraM {
             }
             AraCommand::StoreData { p1, p2, data } => {
                 // Checked before anything else, as a GP applet's `SecureChannel.unwrap` would.
-                if ctx.security_level.is_none_or(|l| l & UPDATE_LEVEL != UPDATE_LEVEL) {
+                if !ctx.security_level.contains(UPDATE_LEVEL) {
                     return Err(Sw::SecurityNotSatisfied);
                 }
                 let sc = StoreCommand::parse(p1, p2, &data)?;
@@ -398,7 +399,7 @@ impl Applet for AraM {
 
     /// Rule updates arrive inside the SEI-TSM's secure channel of the ISD, opened through this
     /// applet on its channel (GP Card API `SecureChannel`).
-    fn uses_secure_channel(&self) -> bool {
-        true
+    fn secure_channel(&self) -> crate::card::SecureChannelUse {
+        crate::card::SecureChannelUse::AssociatedSd
     }
 }

@@ -13,6 +13,7 @@ pub use pair::{certificate_public_key, PairState};
 use crate::apdu::{Command, Response};
 use crate::card::{Applet, CardEvent, Ctx, ModuleImpl, Outcome, Persistent, PinCheck};
 use crate::crypto::CardRng;
+use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
 use files::Ef;
 use pair::{pin_well_formed, public_key_template, try_limit, Pair};
@@ -303,10 +304,12 @@ impl Jpki {
 
     fn management(&mut self, ctx: &mut Ctx<'_>, cmd: JpkiCommand) -> Outcome {
         // Only inside the SP-TSM's secure channel, with C-MAC; PINs also need C-DECRYPTION
-        // (GPCS T10-1 level bits: 80 authenticated, 01 C-MAC, 02 C-DEC).
-        let level = ctx.security_level.unwrap_or(0);
-        let needed = if cmd.carries_pin() { 0x83 } else { 0x81 };
-        if level & needed != needed {
+        // (GPCS T10-1).
+        let mut needed = SecurityStatus::AUTHENTICATED | SecurityStatus::C_MAC;
+        if cmd.carries_pin() {
+            needed |= SecurityStatus::C_DECRYPTION;
+        }
+        if !ctx.security_level.contains(needed) {
             return Err(Sw::SecurityNotSatisfied);
         }
         match cmd {
@@ -395,8 +398,8 @@ impl Applet for Jpki {
 
     /// The management path runs inside the SP-TSM's secure channel, opened through this applet
     /// on its own logical channel (GP Card API `SecureChannel` of the associated SD).
-    fn uses_secure_channel(&self) -> bool {
-        true
+    fn secure_channel(&self) -> crate::card::SecureChannelUse {
+        crate::card::SecureChannelUse::AssociatedSd
     }
 
     fn on_event(&mut self, ev: CardEvent) {

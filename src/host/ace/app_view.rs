@@ -96,9 +96,9 @@ impl AppView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card::profile::{Overrides, Profile};
     use crate::card::Card;
     use crate::crypto::CardRng;
+    use crate::platform::profile::{Overrides, Profile};
 
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()

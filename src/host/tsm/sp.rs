@@ -115,7 +115,7 @@ impl<'t> SpSession<'t> {
 
     /// GENERATE KEY PAIR: the key is made in the chip; the public key comes back.
     pub fn generate(&mut self, pair: PairRef) -> Result<RsaPublicKey, TsmError> {
-        let t = self.run("GENERATE KEY PAIR", Command::new(0x80, 0x47, 0x00, pair as u8).with_ne(256))?;
+        let t = self.run("GENERATE KEY PAIR", Command::new(0x80, 0x47, 0x00, pair as u8).with_ne(65536))?;
         public_key_from_template(&t).ok_or_else(|| TsmError::Data("GENERATE KEY PAIR: no public key template".into()))
     }
 

@@ -1,13 +1,14 @@
 //! Card profiles (TOML): what a new card looks like. The default is `profiles/default.toml`,
 //! built into the binary.
 
-use crate::applets::catalog;
+use super::catalog;
+use crate::card::atr::check_atr;
 use crate::card::image::CardImage;
+use crate::card::registry::{AppLifeCycle, CardLifeCycle, Privileges, ELF_LOADED};
 use crate::card::Aid;
 use crate::crypto::SecretBytes;
 use crate::gp::registry::{
-    app_state, card_state, DomainKeys, Identity, Instance, InstanceKind, KeySet, LoadFile, SD_MODULE_AID,
-    SD_PACKAGE_AID,
+    DomainKeys, Identity, Instance, InstanceKind, KeySet, LoadFile, SD_MODULE_AID, SD_PACKAGE_AID,
 };
 use crate::hexutil::parse_hex;
 use serde::Deserialize;
@@ -50,7 +51,7 @@ fn default_channels() -> u8 {
     20
 }
 fn default_life_cycle() -> u8 {
-    card_state::SECURED
+    CardLifeCycle::Secured.byte()
 }
 
 /// The ISD section.
@@ -140,9 +141,10 @@ impl Profile {
         if !(1..=20).contains(&self.logical_channels) {
             return Err(bad("logical_channels", "must be 1 to 20"));
         }
-        if ![card_state::OP_READY, card_state::INITIALIZED, card_state::SECURED].contains(&self.life_cycle) {
-            return Err(bad("life_cycle", "must be 0x01, 0x07 or 0x0F"));
-        }
+        let life_cycle = match CardLifeCycle::try_from(self.life_cycle) {
+            Ok(s @ (CardLifeCycle::OpReady | CardLifeCycle::Initialized | CardLifeCycle::Secured)) => s,
+            _ => return Err(bad("life_cycle", "must be 0x01, 0x07 or 0x0F")),
+        };
         let isd_aid = aid("isd.aid", &self.isd.aid)?;
         let privileges = privs("isd.privileges", &self.isd.privileges)?;
         let (enc, mac, dek) = match &ov.keys {
@@ -182,7 +184,7 @@ impl Profile {
             kind: InstanceKind::IssuerSecurityDomain,
             elf: Some(Aid::from_static(SD_PACKAGE_AID)),
             module: Some(Aid::from_static(SD_MODULE_AID)),
-            life_cycle: self.life_cycle,
+            life_cycle: AppLifeCycle::from_byte(life_cycle.byte()),
             privileges,
             sd: isd_aid.clone(),
             keys: Some(DomainKeys {
@@ -199,14 +201,14 @@ impl Profile {
         };
         // The security domain package and every built-in module's package are present, as in ROM.
         let rom = std::iter::once((SD_PACKAGE_AID, SD_MODULE_AID))
-            .chain(catalog::MODULES.iter().map(|m| (m.package_aid, m.module_aid)));
+            .chain(catalog::APPLETS.iter().map(|m| (m.package_aid, m.module_aid)));
         let load_files = rom
             .map(|(package, module)| LoadFile {
                 aid: Aid::from_static(package),
                 version: vec![1, 0],
                 modules: vec![Aid::from_static(module)],
                 sd: isd_aid.clone(),
-                life_cycle: app_state::ELF_LOADED,
+                life_cycle: ELF_LOADED,
             })
             .collect();
         let mut instances = vec![isd];
@@ -225,7 +227,7 @@ impl Profile {
                 kind: InstanceKind::Application,
                 elf: Some(Aid::from_static(m.package_aid)),
                 module: Some(Aid::from_static(m.module_aid)),
-                life_cycle: app_state::SELECTABLE,
+                life_cycle: AppLifeCycle::SELECTABLE,
                 privileges: privs("applets.privileges", &a.privileges)?,
                 sd: isd_aid.clone(),
                 keys: None,
@@ -236,7 +238,7 @@ impl Profile {
             profile: self.name.clone(),
             atr,
             logical_channels: self.logical_channels,
-            life_cycle: self.life_cycle,
+            life_cycle,
             identity,
             load_files,
             instances,
@@ -248,70 +250,14 @@ fn aid(field: &'static str, s: &str) -> Result<Aid, ProfileError> {
     s.parse().map_err(|e: crate::card::aid::AidError| bad(field, e.to_string()))
 }
 
-fn privs(field: &'static str, s: &str) -> Result<[u8; 3], ProfileError> {
+fn privs(field: &'static str, s: &str) -> Result<Privileges, ProfileError> {
     let b = parse_hex(s).map_err(|e| bad(field, e.to_string()))?;
-    b.try_into().map_err(|_| bad(field, "privileges are 3 bytes"))
-}
-
-/// Checks an ATR's structure (ISO 7816-3 §8.2): TS, T0, the interface bytes T0 announces, the
-/// historical bytes, and TCK when any protocol other than T=0 is offered. pcscd refuses ATRs over
-/// 33 bytes (`pcsc.md` §5).
-pub fn check_atr(atr: &[u8]) -> Result<(), String> {
-    if atr.len() < 2 || atr.len() > 33 {
-        return Err("an ATR is 2 to 33 bytes".into());
-    }
-    if atr[0] != 0x3B && atr[0] != 0x3F {
-        return Err("TS must be 3B or 3F".into());
-    }
-    let hist = (atr[1] & 0x0F) as usize;
-    let mut y = atr[1] >> 4;
-    let mut i = 2;
-    let mut need_tck = false;
-    loop {
-        let mut td = None;
-        for bit in 0..4 {
-            if y & (1 << bit) != 0 {
-                if i >= atr.len() {
-                    return Err("ATR truncated in its interface bytes".into());
-                }
-                if bit == 3 {
-                    td = Some(atr[i]);
-                }
-                i += 1;
-            }
-        }
-        match td {
-            Some(t) => {
-                if t & 0x0F != 0 {
-                    need_tck = true;
-                }
-                y = t >> 4;
-            }
-            None => break,
-        }
-    }
-    let want = i + hist + usize::from(need_tck);
-    if atr.len() != want {
-        return Err(format!("ATR length {} does not match its structure ({want})", atr.len()));
-    }
-    if need_tck && atr[1..].iter().fold(0u8, |a, b| a ^ b) != 0 {
-        return Err("ATR checksum TCK is wrong".into());
-    }
-    Ok(())
+    b.try_into().map(Privileges::from_bytes).map_err(|_| bad(field, "privileges are 3 bytes"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atrs() {
-        let ok = |h: &str| check_atr(&hex::decode(h).unwrap());
-        assert!(ok("3B8C800147502D53452D454D554C21211D").is_ok());
-        assert!(ok("3BE000FF8131FE4514").is_ok()); // JPKI contact ATR (pcsc.md §5)
-        assert!(ok("3B8C800147502D53452D454D554C21211E").is_err());
-        assert!(ok("3B8C8001").is_err());
-    }
 
     #[test]
     fn default_profile_builds() {

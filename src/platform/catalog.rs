@@ -1,0 +1,24 @@
+//! The modules a gpse card is built with, as a GP-SE has its load files in ROM: the security
+//! domain (ISD and SSDs) and the native applets. The runtime gets this catalog when a card is
+//! assembled ([`crate::card::Catalog`]); a test or the JCVM adds modules of its own.
+
+use crate::card::{Catalog, ModuleImpl};
+use std::sync::Arc;
+
+/// The native applet modules.
+pub static APPLETS: &[&ModuleImpl] =
+    &[&crate::applets::testapp::MODULE, &crate::applets::jpki::MODULE, &crate::applets::ara_m::MODULE];
+
+/// The security domain module and every native applet.
+pub fn builtin() -> Catalog {
+    let mut c = Catalog::new().with(Arc::new(crate::gp::sd::module()));
+    for m in APPLETS {
+        c = c.with(Arc::new(**m));
+    }
+    c
+}
+
+/// The native applet module with this name (as profiles write it).
+pub fn by_name(name: &str) -> Option<&'static ModuleImpl> {
+    APPLETS.iter().copied().find(|m| m.name == name)
+}
