@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench apdu` prints elements/s (= APDUs/s) per case.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;

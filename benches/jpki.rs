@@ -4,6 +4,9 @@
 //! `cargo bench --bench jpki` prints the figures; `-- N` sets the key generation count (default 30).
 //! Under `cargo test` (no `--bench` argument) it runs one of each as a smoke test.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::Command;
 use gpse::applets::jpki;
 use gpse::card::{Aid, Ctx};

@@ -6,6 +6,9 @@
 //!   the ISD's secure channel (`Applet::uses_secure_channel`); 64 bytes each way.
 //! * `get_data_isd`: GET DATA `80 CA 00 CF` with 64 bytes of data to the ISD (10-byte answer).
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gpse::apdu::Command;
 use gpse::card::Card;

@@ -7,6 +7,9 @@
 //! scripts/pcscd-start and stops it at the end (prints "skipped" when that is not possible).
 //! Goal: gpse's median ≤ 1.10 × the floor's median.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::platform::profile::{Overrides, Profile};

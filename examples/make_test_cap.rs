@@ -5,6 +5,9 @@
 //! Run from the repository root: `cargo run --example make_test_cap`
 //! (`tests/gp_cli.rs` checks that the file in `vectors/` is exactly what this writes).
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 fn main() {
     let spec = gpse::gp::cap::AppletCapSpec {
         package_name: "gpse/testapp".into(),

@@ -3,6 +3,9 @@
 //! (exact APDUs, refresh tag, NEXT), every resolution case with a matching and a non-matching hash,
 //! merging, missing attributes, APDU filters, and every way the ARA can fail (all denied).
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::applets::ara_m::{self, ARA_M_AID};
 use gpse::card::Card;
 use gpse::crypto::CardRng;

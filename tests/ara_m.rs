@@ -5,6 +5,9 @@
 //! The applet is driven directly with a hand-made context so STORE DATA can be given a secure
 //! channel level; what the runtime adds (SELECT, persistence) goes through `Card`.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::Command;
 use gpse::applets::ara_m::{self, ARA_M_AID};
 use gpse::card::{Aid, Applet, Card, Ctx};

@@ -1,6 +1,9 @@
 //! The SEI-TSM updates ARA-M rules over the ISD's SCP03 session opened through the ARA-M on its
 //! own channel; Android's ACE then sees the new refresh tag and decides with the new rule.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::{Class, Command};
 use gpse::card::Card;
 use gpse::crypto::CardRng;

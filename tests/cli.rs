@@ -1,5 +1,8 @@
 //! The `gpse` binary as users call it: output lines, exit codes, one-line errors, nothing damaged.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use assert_cmd::Command;
 use std::fs;
 use std::path::Path;

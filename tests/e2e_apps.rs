@@ -10,6 +10,9 @@
 //! scripts/test runs it with `--ignored` (unless `GPSE_E2E=0`). One test function, since one
 //! pcscd serves the machine.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 mod common;
 
 use common::e2e::*;

@@ -10,6 +10,9 @@
 //! Only one pcscd can run per machine, so everything is one test function that runs its cases
 //! in sequence. Every process it starts is killed by a Drop guard, also on failure.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 mod common;
 
 use common::e2e::*;

@@ -2,6 +2,9 @@
 //! the card and application life cycles, SSDs, PUT KEY, and power cuts at every write of
 //! INSTALL, DELETE and PUT KEY.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::{Command, Response};
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;

@@ -1,6 +1,9 @@
 //! `gpse gp` round trip through the CLI: every step is a new process, so the card image is closed
 //! and reopened between steps (each step survives a restart of the card).
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use assert_cmd::Command;
 use std::path::Path;
 

@@ -4,6 +4,9 @@
 //! The applet is driven directly with a hand-made context so the management path can be given a
 //! secure-channel level; runtime-level behaviour (SELECT by AID, foreign AIDs) goes through `Card`.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::Command;
 use gpse::applets::jpki::{self, certificate_public_key};
 use gpse::card::{Aid, Applet, Card, CardEvent, Ctx};

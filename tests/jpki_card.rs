@@ -2,6 +2,9 @@
 //! own channel, the user path through the runtime, power cuts during key generation, certificate
 //! store and PIN change, and the factory-reset wipe checked on the image file itself.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::{Command, Response};
 use gpse::card::{Card, CardEvent, CardImage};
 use gpse::crypto::CardRng;

@@ -1,6 +1,9 @@
 //! Property tests: APDU and TLV round trips, arbitrary input never panics the card, and a power
 //! cut at every write of a multi-write APDU leaves the before- or the after-image.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::Command;
 use gpse::card::Card;
 use gpse::crypto::CardRng;

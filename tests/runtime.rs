@@ -1,6 +1,9 @@
 //! The card runtime as a host sees it: power, SELECT, channels, class and instruction checks,
 //! persistence. Exact bytes throughout.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::platform::profile::{Overrides, Profile};

@@ -1,6 +1,9 @@
 //! Every lifecycle scenario in vectors/scenarios runs, with its expectations checked after each
 //! step (the same runner as `gpse scenario run`).
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::host::scenario;
 use std::path::Path;
 

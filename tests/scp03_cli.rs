@@ -1,6 +1,9 @@
 //! `gpse send --scp03`: the plain exchange is printed, the wire only with -v, session keys only
 //! with --show-keys.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use assert_cmd::Command;
 
 fn gpse() -> Command {

@@ -2,6 +2,9 @@
 //! a following wrapped command gets `6982`, GET DATA D3 says `00` and a GP command that needs
 //! authentication (`gp::scp::require_authenticated`) gets `6982`. Also: what ends a session.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::{Command, Response};
 use gpse::card::Card;
 use gpse::crypto::CardRng;

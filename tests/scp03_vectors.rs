@@ -3,6 +3,9 @@
 //! other for every level and key size, and the default card's pseudo-random challenge computed
 //! independently.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::{Command, Response};
 use gpse::card::Card;
 use gpse::crypto::CardRng;

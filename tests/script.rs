@@ -1,6 +1,9 @@
 //! APDU scripts: every format on files in tests/data, record → replay, mismatch reports, and
 //! malformed lines with their file:line messages.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::platform::profile::{Overrides, Profile};

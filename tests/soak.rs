@@ -4,6 +4,9 @@
 //!
 //! `GPSE_SOAK_ITERATIONS` sets the rounds (default 30; the closing note's figure uses 200).
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;

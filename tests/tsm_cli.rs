@@ -1,6 +1,9 @@
 //! The SP-TSM and app operations through the CLI: set-up with the test CA, activation, a
 //! signature that verifies against the stored certificate, reset, erase.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use assert_cmd::Command;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};

@@ -1,6 +1,9 @@
 //! The conformance vector sets in `vectors/`, run in-process as `gpse vectors run` runs them, and
 //! the JUnit XML checked for the structure CI tools read.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::vectors::{self, junit, VectorOutcome};
 use quick_xml::events::Event;
 use quick_xml::Reader;

@@ -28,7 +28,7 @@ pub use applet::{
 pub use image::CardImage;
 pub use open::Open;
 pub use pin::{OwnerPin, PinCheck};
-pub use response::PendingResponse;
+pub use response::{Ne, PendingResponse};
 
 use crate::apdu::{Class, Command, Response};
 use crate::crypto::CardRng;

@@ -23,6 +23,28 @@ pub struct PendingResponse {
     sw: Option<Sw>,
 }
 
+/// Ne as the runtime reads it: the Le field, or, without one, the largest length the form
+/// allows (module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ne(usize);
+
+impl Ne {
+    pub fn of(cmd: &Command) -> Ne {
+        Ne(cmd.ne.unwrap_or(if cmd.extended { 65536 } else { 256 }))
+    }
+
+    /// The runtime's rule for data of `len` bytes, for an instance that streams its answer
+    /// (keeps an offset) and must not advance when the host will have to ask again: `6Cxx`
+    /// exactly when [`Runtime::limit_response`] answers it; `Ok` when the data fits, or is
+    /// longer than 256 bytes and will come through `61xx` and GET RESPONSE.
+    pub fn check(self, len: usize) -> Result<(), Sw> {
+        if len > self.0 && len <= 256 {
+            return Err(Sw::WrongLe(len as u8));
+        }
+        Ok(())
+    }
+}
+
 /// `61xx` for what remains.
 fn bytes_remaining(n: usize) -> Sw {
     Sw::BytesRemaining(if n >= 256 { 0 } else { n as u8 })
@@ -54,14 +76,13 @@ impl Runtime {
 
     /// Fits a response to the command's Ne (module doc).
     pub(super) fn limit_response(&mut self, cmd: &Command, mut rsp: Response) -> Response {
-        let max = if cmd.extended { 65536 } else { 256 };
-        let ne = cmd.ne.unwrap_or(max);
+        let Ne(ne) = Ne::of(cmd);
         let len = rsp.data.len();
         if len <= ne {
             return rsp;
         }
-        if len <= 256 {
-            return Response::status(Sw::WrongLe(len as u8));
+        if let Err(sw) = Ne(ne).check(len) {
+            return Response::status(sw);
         }
         let rest = rsp.data.split_off(ne);
         let left = rest.len();

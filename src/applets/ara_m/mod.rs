@@ -9,7 +9,7 @@
 pub mod rules;
 
 use crate::apdu::{Command, Response};
-use crate::card::{Applet, Ctx, ModuleImpl, Outcome, Persistent};
+use crate::card::{Applet, Ctx, ModuleImpl, Ne, Outcome, Persistent};
 use crate::crypto::CardRng;
 use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
@@ -237,12 +237,11 @@ impl StoreCommand {
     }
 }
 
-/// `Ok` with data, or `6Cxx` when the command's Le asks for less (ISO 7816-4 §5.3.4).
-fn reply(ne: Option<usize>, data: Vec<u8>) -> Outcome {
-    match ne {
-        Some(n) if n < data.len() => Err(Sw::WrongLe(data.len() as u8)),
-        _ => Ok(Response::data(data)),
-    }
+/// `Ok` with data, or the runtime's `6Cxx` when the command's Le asks for less, checked here
+/// before a transfer starts or moves on so that the host's second try gets the same block.
+fn reply(ne: Ne, data: Vec<u8>) -> Outcome {
+    ne.check(data.len())?;
+    Ok(Response::data(data))
 }
 
 impl AraM {
@@ -265,7 +264,7 @@ impl AraM {
     }
 
     /// Answers `FF40 L rules…`, in 255-byte blocks with the rest left for NEXT.
-    fn send_all(&mut self, ch: u8, ne: Option<usize>, rules: &[&StoredRule]) -> Outcome {
+    fn send_all(&mut self, ch: u8, ne: Ne, rules: &[&StoredRule]) -> Outcome {
         let value: Vec<u8> = rules.iter().flat_map(|r| r.to_tlv()).collect();
         let full = tlv::tlv(0xFF40, &value);
         if full.len() <= CHUNK {
@@ -282,7 +281,7 @@ impl AraM {
         Ok(r)
     }
 
-    fn send_next(&mut self, ch: u8, ne: Option<usize>) -> Outcome {
+    fn send_next(&mut self, ch: u8, ne: Ne) -> Outcome {
         let Some(Some(p)) = self.pending.get_mut(ch as usize) else {
             return Err(Sw::ConditionsNotSatisfied);
         };
@@ -295,12 +294,12 @@ impl AraM {
         Ok(r)
     }
 
-    fn get_all(&mut self, ch: u8, ne: Option<usize>) -> Outcome {
+    fn get_all(&mut self, ch: u8, ne: Ne) -> Outcome {
         let rules = self.p.rules.clone();
         self.send_all(ch, ne, &rules.iter().collect::<Vec<_>>())
     }
 
-    fn get_specific(&self, ne: Option<usize>, aid: &AidRef, hash: &[u8]) -> Outcome {
+    fn get_specific(&self, ne: Ne, aid: &AidRef, hash: &[u8]) -> Outcome {
         let ar = match rules::search(&self.p.rules, aid, hash) {
             Search::Found(r) => r.ar_do.clone(),
             Search::Never => NEVER_AR_DO.to_vec(),
@@ -309,7 +308,7 @@ impl AraM {
         reply(ne, tlv::tlv(0xFF50, &ar))
     }
 
-    fn store(&mut self, ctx: &mut Ctx<'_>, cmd: StoreCommand, ne: Option<usize>) -> Outcome {
+    fn store(&mut self, ctx: &mut Ctx<'_>, cmd: StoreCommand, ne: Ne) -> Outcome {
         let ch = ctx.channel;
         // Each update computes the new rule list first; nothing persistent changes on refusal.
         let (rules, sw) = match cmd {
@@ -364,7 +363,7 @@ impl Applet for AraM {
     }
 
     fn process(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
-        let ne = cmd.ne;
+        let ne = Ne::of(cmd);
         match AraCommand::try_from(cmd)? {
             AraCommand::GetAll => self.get_all(ctx.channel, ne),
             AraCommand::GetNext => self.send_next(ctx.channel, ne),
