@@ -183,3 +183,36 @@ fn persistent_state_survives_reopen_and_reads_write_nothing() {
     assert_eq!(tx(&mut c, SELECT_TEST), "9000");
     assert_eq!(tx(&mut c, "8003000000"), "000000029000");
 }
+
+/// A full disk at commit (issue #19 point 13): that APDU alone fails with 6581 and is undone;
+/// channels, selections and the other instances stay; no partial `card.gpse.new` is left; the
+/// next commit works.
+#[test]
+fn a_failed_commit_fails_one_apdu_and_keeps_the_rest() {
+    use gpse::store::Tearing;
+    let d = tempfile::tempdir().unwrap();
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
+    let mut c = Card::create(d.path(), img, Durability::NoSync, None, false).unwrap();
+    assert_eq!(tx(&mut c, SELECT_TEST), "9000");
+    assert_eq!(tx(&mut c, "8003000000"), "000000019000");
+    // Channel 1 with the ISD, channel 2 with the test applet, a volatile count on channel 2's
+    // object... which is the same object: the test applet is one instance.
+    assert_eq!(tx(&mut c, "0070000001"), "019000");
+    assert_eq!(tx(&mut c, "01A4040008A000000151000000"), ISD_FCI.to_string() + "9000");
+    for cut in [0, 1, 2] {
+        c.store_mut().set_tearing(Some(Tearing::fail_at(cut)));
+        assert_eq!(tx(&mut c, "8003000000"), "6581", "write step {cut} fails");
+        c.store_mut().set_tearing(None);
+        assert!(!d.path().join("card.gpse.new").exists(), "no partial image after step {cut}");
+        // Everything else is as it was: channel 1 still has the ISD, channel 0 the applet.
+        assert_eq!(c.open_channels(), vec![0, 1]);
+        assert_eq!(tx(&mut c, "81CA9F7F00").len(), 2 * 47);
+        assert_eq!(c.selected(0).map(|a| a.to_string()), Some("F0475053455445535401".into()));
+    }
+    // The counter was not advanced by the failed APDUs; the next commit works.
+    assert_eq!(tx(&mut c, "8003000000"), "000000029000");
+    drop(c);
+    let mut c = Card::open(d.path(), Durability::NoSync, None).unwrap();
+    assert_eq!(tx(&mut c, SELECT_TEST), "9000");
+    assert_eq!(tx(&mut c, "8003000000"), "000000039000");
+}

@@ -247,7 +247,7 @@ impl Card {
                 self.rt.limit_response(cmd, rsp)
             }
         };
-        match self.commit() {
+        match self.commit(Class::parse(cmd.cla).ok().map(|c| c.channel)) {
             Ok(()) => rsp,
             Err(sw) => Response::status(sw),
         }
@@ -258,7 +258,7 @@ impl Card {
         for o in self.rt.slots.iter_mut().filter_map(|s| s.obj.as_mut()) {
             o.on_event(ev);
         }
-        self.commit()
+        self.commit(None)
     }
 
     /// The secure channel session of an open channel.
@@ -281,11 +281,13 @@ impl Card {
         self.rt.open_channels()
     }
 
-    /// Commits the image if anything persistent changed during this APDU.
-    fn commit(&mut self) -> Result<(), Sw> {
+    /// Commits the image if anything persistent changed during this APDU (`ch`: the channel it
+    /// came on, `None` for a card-wide event).
+    fn commit(&mut self, ch: Option<u8>) -> Result<(), Sw> {
         let mut dirty = std::mem::take(&mut self.rt.image_dirty);
         // Ask every instance (a cheap flag read each); look its registry entry up only when it
         // changed, so an APDU that wrote nothing costs no hashing or searching.
+        let mut changed = Vec::new();
         let Runtime { slots, image, .. } = &mut self.rt;
         for s in slots.iter_mut() {
             let Some(o) = s.obj.as_mut() else { continue };
@@ -293,6 +295,7 @@ impl Card {
                 if let Some(inst) = image.instances.iter_mut().find(|i| i.aid == s.aid) {
                     inst.state = o.save();
                 }
+                changed.push(s.id);
                 dirty = true;
             }
         }
@@ -310,22 +313,57 @@ impl Card {
                 Err(Sw::MemoryFailure)
             }
             Err(e) => {
-                tracing::error!("commit failed, card rolled back to its last image: {e}");
-                self.rollback();
+                // A full disk fails this APDU alone (6581, ISO 7816-4 "memory failure"): its
+                // changes are undone and everything else (channels, selections, sessions,
+                // other instances' volatile state) stays as it was.
+                tracing::error!("commit failed, this command's changes are undone: {e}");
+                self.undo(&changed, ch);
                 Err(Sw::MemoryFailure)
             }
         }
     }
 
-    /// Goes back to the last committed image after a failed commit.
-    fn rollback(&mut self) {
-        if let Ok(img) = CardImage::from_bytes(&self.committed) {
-            let saved = std::mem::replace(&mut self.rt.image, img);
-            if self.rt.instantiate().is_ok() {
-                self.power_cycle();
-            } else {
-                self.rt.image = saved;
+    /// Goes back to the last committed image after a failed commit: the registry as it was,
+    /// the instances this APDU changed, added or removed made again from their committed state,
+    /// and the session of the APDU's channel ended (what it set up, e.g. an INITIALIZE UPDATE
+    /// with its sequence counter, was not kept).
+    fn undo(&mut self, changed: &[u64], ch: Option<u8>) {
+        let Ok(img) = CardImage::from_bytes(&self.committed) else {
+            self.torn = true;
+            return;
+        };
+        let rt = &mut self.rt;
+        let mut old: Vec<Slot> = std::mem::take(&mut rt.slots);
+        for inst in &img.instances {
+            let kept = old.iter().position(|s| s.aid == inst.aid && !changed.contains(&s.id) && s.obj.is_some());
+            let slot = match kept {
+                Some(p) => old.swap_remove(p),
+                None => {
+                    let obj = inst
+                        .elf
+                        .as_ref()
+                        .zip(inst.module.as_ref())
+                        .and_then(|(e, m)| rt.catalog.find(e, m))
+                        .and_then(|m| m.restore(&inst.state).ok());
+                    let Some(obj) = obj else {
+                        self.torn = true;
+                        return;
+                    };
+                    rt.next_slot += 1;
+                    Slot { id: rt.next_slot, aid: inst.aid.clone(), obj: Some(obj) }
+                }
+            };
+            rt.slots.push(slot);
+        }
+        rt.image = img;
+        let live: Vec<Aid> = rt.slots.iter().map(|s| s.aid.clone()).collect();
+        for c in rt.channels.iter_mut().flatten() {
+            if c.selected.as_ref().is_some_and(|a| !live.contains(a)) {
+                c.selected = None;
             }
+        }
+        if let Some(s) = ch.and_then(|ch| rt.session_mut(ch)) {
+            s.end();
         }
     }
 }

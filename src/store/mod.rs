@@ -176,17 +176,30 @@ impl Store {
         if self.dead {
             return Err(StoreError::PowerCut);
         }
-        if let Some(t) = &mut self.tearing {
-            if !t.step() {
+        match self.tearing.as_mut().map(Tearing::step) {
+            Some(tearing::Step::PowerCut) => {
                 self.dead = true;
-                return Err(StoreError::PowerCut);
+                Err(StoreError::PowerCut)
             }
+            Some(tearing::Step::Fail) => Err(StoreError::Io(
+                self.dir().map(Path::to_path_buf).unwrap_or_default(),
+                io::Error::from(io::ErrorKind::StorageFull),
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
-    /// Replaces the image with `payload`, atomically.
+    /// Replaces the image with `payload`, atomically. A failed write (disk full) leaves the
+    /// last image as it was and no partial new file.
     pub fn commit(&mut self, payload: &[u8]) -> Result<(), StoreError> {
+        let r = self.write(payload);
+        if let (Err(StoreError::Io(..)), Some(dir)) = (&r, self.dir()) {
+            let _ = fs::remove_file(dir.join(NEW_FILE));
+        }
+        r
+    }
+
+    fn write(&mut self, payload: &[u8]) -> Result<(), StoreError> {
         let bytes = encode_image(payload);
         let dir = match &mut self.backend {
             Backend::Memory { committed } => {
