@@ -11,6 +11,7 @@ use gpse::host::gp::{GpClient, GpError};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::keydata::{key_component, KeyBlockForm};
 use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::transport::scp::SessionIo;
 use gpse::Sw;
 
 mod common;

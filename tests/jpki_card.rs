@@ -11,6 +11,7 @@ use gpse::host::jpki::{JpkiClient, Pair, PinStatus};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::store::Durability;
+use gpse::transport::scp::SessionIo;
 use rsa::traits::PrivateKeyParts;
 
 mod common;

@@ -9,7 +9,8 @@ use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
 use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair};
-use gpse::host::tsm::sp::{PairRef, PinDesign, SpSession};
+use gpse::host::tsm::sp::{PinDesign, SpSession};
+use gpse::proto::jpki::PairId;
 use gpse::scp03::StaticKeys;
 use gpse::store::Durability;
 use rsa::traits::PrivateKeyParts;
@@ -36,7 +37,7 @@ fn soak_setup_sign_reset_erase() {
     let mut applet_sizes = Vec::new();
     for round in 0..rounds {
         let mut s = SpSession::open(&mut card, &keys, 0, &mut rng).unwrap();
-        s.setup(PairRef::Auth, &mut ca, "soak", PinDesign::InitialState, b"0000").unwrap();
+        s.setup(PairId::Auth, &mut ca, "soak", PinDesign::InitialState, b"0000").unwrap();
         s.close().unwrap();
         // Collect this round's key material from the image.
         let state = card.image().instance(&jpki).unwrap().state.clone();
@@ -48,8 +49,8 @@ fn soak_setup_sign_reset_erase() {
         app.change_pin(Pair::Auth, b"0000", b"1234").unwrap();
         app.sign(Pair::Auth, b"1234", &sha256_digest_info(&[round as u8; 32])).unwrap();
         let mut s = SpSession::open(&mut card, &keys, 0, &mut rng).unwrap();
-        s.reset_pin(PairRef::Auth, b"5678").unwrap();
-        s.erase(PairRef::Auth).unwrap();
+        s.reset_pin(PairId::Auth, b"5678").unwrap();
+        s.erase(PairId::Auth).unwrap();
         s.close().unwrap();
         sizes.push(std::fs::metadata(&file).unwrap().len());
         applet_sizes.push(card.image().instance(&jpki).unwrap().state.len());

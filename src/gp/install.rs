@@ -3,123 +3,12 @@
 //! [for registry update].
 
 use super::load::PendingLoad;
-use super::lv::{aid, opt_aid, LvReader};
 use super::registry::{app_state, privilege, DomainKeys, Instance, InstanceKind, SD_MODULE_AID, SD_PACKAGE_AID};
 use crate::apdu::{Command, Response};
 use crate::applets::catalog;
 use crate::card::{Aid, Card, Outcome};
+pub use crate::proto::gp::Install;
 use crate::sw::Sw;
-use crate::tlv::{self, Mode};
-
-/// A typed INSTALL command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Install {
-    /// P1 `02` (T11-42).
-    ForLoad { elf: Aid, sd: Option<Aid>, hash: Vec<u8> },
-    /// P1 `04`, or `0C` with `make_selectable` (T11-43).
-    ForInstall { elf: Aid, module: Aid, instance: Aid, privileges: [u8; 3], params: Vec<u8>, make_selectable: bool },
-    /// P1 `08` (T11-44).
-    MakeSelectable { app: Aid, privileges: [u8; 3] },
-    /// P1 `10` (T11-45).
-    Extradition { sd: Aid, object: Aid },
-    /// P1 `20` (T11-47).
-    Personalization { app: Aid },
-    /// P1 `40` (T11-46).
-    RegistryUpdate { sd: Option<Aid>, app: Aid, privileges: Option<[u8; 3]> },
-}
-
-/// Privileges of 1 byte (bytes 2-3 default to `00`, GPCS §11.5.2.3.2) or 3.
-fn privileges(b: &[u8]) -> Result<[u8; 3], Sw> {
-    match b {
-        [p] => Ok([*p, 0, 0]),
-        [a, b, c] => Ok([*a, *b, *c]),
-        _ => Err(Sw::WrongData),
-    }
-}
-
-/// The application-specific parameters: the value of `C9`, which must be present (GPCS T11-49).
-fn c9_value(params: &[u8]) -> Result<Vec<u8>, Sw> {
-    let tlvs = tlv::parse_all(params, Mode::Ber).map_err(|_| Sw::WrongData)?;
-    Ok(tlv::find(&tlvs, 0xC9).ok_or(Sw::WrongData)?.value.to_vec())
-}
-
-impl TryFrom<&Command> for Install {
-    type Error = Sw;
-    fn try_from(c: &Command) -> Result<Self, Sw> {
-        if c.p2 != 0x00 {
-            return Err(Sw::IncorrectP1P2);
-        }
-        let mut r = LvReader::new(&c.data);
-        // P1 b8 is "more INSTALL commands follow" (GPCS T11-41), not needed here.
-        let cmd = match c.p1 & 0x7F {
-            0x02 => {
-                let elf = aid(r.lv()?)?;
-                let sd = opt_aid(r.lv()?)?;
-                let hash = r.lv_opt()?.to_vec();
-                if ![0, 20, 32, 48, 64].contains(&hash.len()) {
-                    return Err(Sw::WrongData);
-                }
-                r.ber_lv_opt()?; // load parameters (memory quotas): not enforced
-                r.ber_lv_opt()?; // load token: not verified (no delegated management)
-                Install::ForLoad { elf, sd, hash }
-            }
-            p1 @ (0x04 | 0x0C) => {
-                let elf = aid(r.lv()?)?;
-                let module = aid(r.lv()?)?;
-                let instance = aid(r.lv()?)?;
-                let privileges = privileges(r.lv()?)?;
-                let params = c9_value(r.ber_lv_opt()?)?;
-                r.ber_lv_opt()?; // install token
-                let make_selectable = p1 == 0x0C;
-                if privileges[0] & privilege::CARD_RESET != 0 && !make_selectable {
-                    return Err(Sw::WrongData);
-                }
-                Install::ForInstall { elf, module, instance, privileges, params, make_selectable }
-            }
-            0x08 => {
-                r.lv()?;
-                r.lv()?;
-                let app = aid(r.lv()?)?;
-                let p = r.lv_opt()?;
-                let privileges = if p.is_empty() { [0; 3] } else { privileges(p)? };
-                r.ber_lv_opt()?;
-                r.ber_lv_opt()?;
-                Install::MakeSelectable { app, privileges }
-            }
-            0x10 => {
-                let sd = aid(r.lv()?)?;
-                r.lv()?;
-                let object = aid(r.lv()?)?;
-                r.lv_opt()?;
-                r.ber_lv_opt()?;
-                r.ber_lv_opt()?;
-                Install::Extradition { sd, object }
-            }
-            0x20 => {
-                r.lv()?;
-                r.lv()?;
-                let app = aid(r.lv()?)?;
-                r.lv_opt()?;
-                r.ber_lv_opt()?;
-                r.ber_lv_opt()?;
-                Install::Personalization { app }
-            }
-            0x40 => {
-                let sd = opt_aid(r.lv()?)?;
-                r.lv()?;
-                let app = aid(r.lv()?)?;
-                let p = r.lv_opt()?;
-                let privileges = if p.is_empty() { None } else { Some(privileges(p)?) };
-                r.ber_lv_opt()?;
-                r.ber_lv_opt()?;
-                Install::RegistryUpdate { sd, app, privileges }
-            }
-            _ => return Err(Sw::IncorrectP1P2),
-        };
-        r.finish()?;
-        Ok(cmd)
-    }
-}
 
 /// The single `00` byte every INSTALL answers without delegated management (GPCS §11.5.3.1).
 fn done() -> Outcome {

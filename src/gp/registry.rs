@@ -5,14 +5,8 @@ use crate::card::Aid;
 use crate::crypto::SecretBytes;
 use serde::{Deserialize, Serialize};
 
-/// Card life cycle states (GPCS §5.1.1, T11-4).
-pub mod card_state {
-    pub const OP_READY: u8 = 0x01;
-    pub const INITIALIZED: u8 = 0x07;
-    pub const SECURED: u8 = 0x0F;
-    pub const CARD_LOCKED: u8 = 0x7F;
-    pub const TERMINATED: u8 = 0xFF;
-}
+/// Card life cycle states (GPCS §5.1.1, T11-4): the coding the host shares.
+pub use crate::proto::gp::card_state;
 
 /// Application and security domain life cycle states (GPCS T11-5/T11-6).
 pub mod app_state {
@@ -24,15 +18,8 @@ pub mod app_state {
     pub const ELF_LOADED: u8 = 0x01;
 }
 
-/// Privilege bits (GPCS §11.1.2). Byte 1 unless named `*_B2`.
-pub mod privilege {
-    pub const SECURITY_DOMAIN: u8 = 0x80;
-    pub const CARD_LOCK: u8 = 0x10;
-    pub const CARD_TERMINATE: u8 = 0x08;
-    pub const CARD_RESET: u8 = 0x04;
-    /// Byte 2: Authorized Management.
-    pub const AUTHORIZED_MANAGEMENT_B2: u8 = 0x40;
-}
+/// Privilege bits (GPCS §11.1.2): the coding the host shares.
+pub use crate::proto::gp::privilege;
 
 /// The security domain package every card has in ROM, and its one module (the ISD's and every
 /// SSD's code; the AIDs real GP cards use, `globalplatform.md` §B.4).
