@@ -8,7 +8,7 @@ use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
-use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair};
+use gpse::host::jpki::{sha256_digest_info, JpkiClient};
 use gpse::host::tsm::sp::{PinDesign, SpSession};
 use gpse::proto::jpki::PairId;
 use gpse::scp03::StaticKeys;
@@ -46,8 +46,8 @@ fn soak_setup_sign_reset_erase() {
             secrets.push(key.d().to_bytes_be());
         }
         let mut app = JpkiClient::open(&mut card).unwrap();
-        app.change_pin(Pair::Auth, b"0000", b"1234").unwrap();
-        app.sign(Pair::Auth, b"1234", &sha256_digest_info(&[round as u8; 32])).unwrap();
+        app.change_pin(PairId::Auth, b"0000", b"1234").unwrap();
+        app.sign(PairId::Auth, b"1234", &sha256_digest_info(&[round as u8; 32])).unwrap();
         let mut s = SpSession::open(&mut card, &keys, 0, &mut rng).unwrap();
         s.reset_pin(PairId::Auth, b"5678").unwrap();
         s.erase(PairId::Auth).unwrap();

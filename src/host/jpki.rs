@@ -3,12 +3,10 @@
 
 use crate::apdu::{Command, Response};
 use crate::proto::iso::SelectAid;
-use crate::proto::jpki::{Ef, JpkiCommand};
+use crate::proto::jpki::{Ef, JpkiCommand, PairId};
 use crate::sw::Sw;
 use crate::transport::{Transport, TransportError};
 
-/// Which pair: the one type the applet, the TSMs and this client share.
-pub use crate::proto::jpki::PairId as Pair;
 /// The JPKI AP AID.
 pub use crate::proto::jpki::AID;
 
@@ -62,7 +60,7 @@ impl<'t> JpkiClient<'t> {
     }
 
     /// Tries left, by the empty VERIFY (`00 20 00 80`, J§4).
-    pub fn pin_status(&mut self, pair: Pair) -> Result<PinStatus, JpkiError> {
+    pub fn pin_status(&mut self, pair: PairId) -> Result<PinStatus, JpkiError> {
         self.select_ef(Ef::Pin(pair))?;
         let r = self.send(JpkiCommand::Verify { sfi: None, pin: None }.to_command())?;
         Ok(match r.sw {
@@ -73,27 +71,27 @@ impl<'t> JpkiClient<'t> {
     }
 
     /// VERIFY with the PIN.
-    pub fn verify(&mut self, pair: Pair, pin: &[u8]) -> Result<(), JpkiError> {
+    pub fn verify(&mut self, pair: PairId, pin: &[u8]) -> Result<(), JpkiError> {
         self.select_ef(Ef::Pin(pair))?;
         self.expect_ok("VERIFY", JpkiCommand::Verify { sfi: None, pin: Some(pin.to_vec()) }.to_command()).map(|_| ())
     }
 
     /// VERIFY the old PIN, then CHANGE REFERENCE DATA to the new one (J§4).
-    pub fn change_pin(&mut self, pair: Pair, old: &[u8], new: &[u8]) -> Result<(), JpkiError> {
+    pub fn change_pin(&mut self, pair: PairId, old: &[u8], new: &[u8]) -> Result<(), JpkiError> {
         self.verify(pair, old)?;
         self.expect_ok("CHANGE REFERENCE DATA", JpkiCommand::ChangePin { new: new.to_vec() }.to_command()).map(|_| ())
     }
 
     /// VERIFY, select the key and COMPUTE DIGITAL SIGNATURE over `data` (a DigestInfo or raw
     /// bytes, 1-245; J§5).
-    pub fn sign(&mut self, pair: Pair, pin: &[u8], data: &[u8]) -> Result<Vec<u8>, JpkiError> {
+    pub fn sign(&mut self, pair: PairId, pin: &[u8], data: &[u8]) -> Result<Vec<u8>, JpkiError> {
         self.verify(pair, pin)?;
         self.select_ef(Ef::Key(pair))?;
         self.expect_ok("COMPUTE DIGITAL SIGNATURE", JpkiCommand::Sign { sfi: None, data: data.to_vec() }.to_command())
     }
 
     /// Reads a certificate EF the way OpenSC does: a 4-byte header, then 256-byte chunks (J§3).
-    pub fn read_certificate(&mut self, pair: Pair, ca: bool) -> Result<Vec<u8>, JpkiError> {
+    pub fn read_certificate(&mut self, pair: PairId, ca: bool) -> Result<Vec<u8>, JpkiError> {
         self.select_ef(if ca { Ef::CaCert(pair) } else { Ef::Cert(pair) })?;
         let read = |offset: usize, ne: usize| JpkiCommand::ReadBinary { sfi: None, offset, ne }.to_command();
         let head = self.expect_ok("READ BINARY", read(0, 4))?;

@@ -351,8 +351,8 @@ pub fn omapi_transmit_check(apdu: &[u8]) -> Result<(), String> {
 }
 
 /// A REF-DO for people.
-pub fn describe_key(k: &crate::applets::ara_m::rules::RefKey) -> String {
-    use crate::applets::ara_m::rules::AidRef;
+pub fn describe_key(k: &crate::proto::ara_m::rules::RefKey) -> String {
+    use crate::proto::ara_m::rules::AidRef;
     let aid = match &k.aid {
         AidRef::Default => "default application (C0 00)".to_string(),
         AidRef::Aid(a) if a.is_empty() => "all SE applications (4F 00)".to_string(),
@@ -371,8 +371,8 @@ pub fn describe_key(k: &crate::applets::ara_m::rules::RefKey) -> String {
 }
 
 /// An AR-DO for people.
-pub fn describe_ar(ar: &crate::applets::ara_m::rules::ArRule) -> String {
-    use crate::applets::ara_m::rules::ApduRule;
+pub fn describe_ar(ar: &crate::proto::ara_m::rules::ArRule) -> String {
+    use crate::proto::ara_m::rules::ApduRule;
     let apdu = match &ar.apdu {
         None => "APDU -".to_string(),
         Some(ApduRule::Never) => "APDU never".to_string(),
