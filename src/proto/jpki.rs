@@ -59,26 +59,37 @@ pub enum Ef {
 }
 
 impl Ef {
-    const MAP: [(u16, Ef); 9] = [
-        (0x0001, Ef::Cert(PairId::Sign)),
-        (0x0002, Ef::CaCert(PairId::Sign)),
-        (0x000A, Ef::Cert(PairId::Auth)),
-        (0x000B, Ef::CaCert(PairId::Auth)),
-        (0x0006, Ef::Token),
-        (0x0017, Ef::Key(PairId::Auth)),
-        (0x0018, Ef::Pin(PairId::Auth)),
-        (0x001A, Ef::Key(PairId::Sign)),
-        (0x001B, Ef::Pin(PairId::Sign)),
+    /// Every EF, for the FID lookup.
+    const ALL: [Ef; 9] = [
+        Ef::Cert(PairId::Sign),
+        Ef::CaCert(PairId::Sign),
+        Ef::Cert(PairId::Auth),
+        Ef::CaCert(PairId::Auth),
+        Ef::Token,
+        Ef::Key(PairId::Auth),
+        Ef::Pin(PairId::Auth),
+        Ef::Key(PairId::Sign),
+        Ef::Pin(PairId::Sign),
     ];
 
     /// The EF with this FID (equal to its SFI for the FIDs in use).
     pub fn from_fid(fid: u16) -> Option<Ef> {
-        Ef::MAP.iter().find(|(f, _)| *f == fid).map(|(_, e)| *e)
+        Ef::ALL.into_iter().find(|e| e.fid() == fid)
     }
 
-    /// The FID of this EF.
+    /// The FID of this EF (J§2).
     pub fn fid(self) -> u16 {
-        Ef::MAP.iter().find(|(_, e)| *e == self).map_or(0, |(f, _)| *f)
+        match self {
+            Ef::Cert(PairId::Sign) => 0x0001,
+            Ef::CaCert(PairId::Sign) => 0x0002,
+            Ef::Cert(PairId::Auth) => 0x000A,
+            Ef::CaCert(PairId::Auth) => 0x000B,
+            Ef::Token => 0x0006,
+            Ef::Key(PairId::Auth) => 0x0017,
+            Ef::Pin(PairId::Auth) => 0x0018,
+            Ef::Key(PairId::Sign) => 0x001A,
+            Ef::Pin(PairId::Sign) => 0x001B,
+        }
     }
 }
 
@@ -354,7 +365,9 @@ impl TryFrom<&Command> for JpkiCommand {
 
 impl JpkiCommand {
     /// The APDU a client sends (J§1-§5 for the user path: OpenSC's forms; the management path
-    /// as the SP-TSM sends it, Le `00` where the card answers data).
+    /// as the SP-TSM sends it, Le `00` where the card answers data). READ BINARY codes what its
+    /// P1-P2 can hold (ISO 7816-4 §11.3.3): an offset up to `FF` with an SFI, `7FFF` without;
+    /// callers keep to that (the parser never gives more).
     pub fn to_command(&self) -> Command {
         let p2_sfi = |sfi: Option<u8>| 0x80 | sfi.unwrap_or(0);
         match self {
@@ -437,9 +450,10 @@ mod tests {
         for st in PairState::ALL {
             assert_eq!(PairState::from_code(st.code()), Some(st));
         }
-        for e in [Ef::Cert(PairId::Sign), Ef::Pin(PairId::Auth), Ef::Key(PairId::Sign), Ef::Token] {
+        for e in Ef::ALL {
             assert_eq!(Ef::from_fid(e.fid()), Some(e));
         }
+        assert_eq!(Ef::from_fid(0x3F00), None);
     }
 
     fn pair() -> impl Strategy<Value = PairId> {

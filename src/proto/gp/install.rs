@@ -135,6 +135,10 @@ impl Install {
 
     /// `80 E6 P1 00 Lc data 00`, with the fields GPP sends (GPCS T11-42..47): empty load
     /// parameters and tokens; the C9 parameters of [for install] in a BER-length field.
+    ///
+    /// # Panics
+    /// When a [for load] hash is longer than 255 bytes (a caller's error: the card accepts 0,
+    /// 20, 32, 48 or 64).
     pub fn to_command(&self) -> Command {
         let mut d = Vec::new();
         match self {
