@@ -16,6 +16,7 @@ use gpse::crypto::CardRng;
 use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::transport::scp::SessionIo;
 use std::hint::black_box;
 
 fn setup(select: &[u8]) -> (Card, HostSession) {

@@ -294,28 +294,61 @@ impl Class {
     }
 
     /// The CLA byte for a channel: `00`-`03`/`40`-`4F` (ISO) or `80`-`83`/`C0`-`CF` (GP), with
-    /// the SM indication GP uses (`04` in the first coding, `20` in the further).
-    ///
-    /// # Panics
-    /// When `channel > 19`.
-    pub fn encode(channel: u8, proprietary: bool, secure_messaging: bool) -> u8 {
-        assert!(channel <= 19, "logical channel {channel} out of range");
+    /// the SM indication GP uses (`04` in the first coding, `20` in the further). A channel above
+    /// 19 has no coding (ISO 7816-4 §5.4.1): a typed error, since the number may come from a
+    /// card's MANAGE CHANNEL answer.
+    pub fn encode(channel: u8, proprietary: bool, secure_messaging: bool) -> Result<u8, ChannelOutOfRange> {
+        if channel > MAX_CHANNEL {
+            return Err(ChannelOutOfRange(channel));
+        }
         let base = if proprietary { 0x80 } else { 0x00 };
-        if channel < 4 {
+        Ok(if channel < 4 {
             base | channel | if secure_messaging { 0x04 } else { 0 }
         } else {
             base | 0x40 | (channel - 4) | if secure_messaging { 0x20 } else { 0 }
-        }
+        })
     }
 
-    /// The same class moved to another channel, keeping proprietary and SM bits.
+    /// The same class moved to another channel, keeping proprietary and SM bits; `6881` for a
+    /// channel the class byte cannot code.
     pub fn with_channel(cla: u8, channel: u8) -> Result<u8, Sw> {
         let c = Class::parse(cla)?;
-        let mut out = Class::encode(channel, c.proprietary, c.secure_messaging);
+        let mut out = Class::encode(channel, c.proprietary, c.secure_messaging)?;
         if c.chaining {
             out |= 0x10;
         }
         Ok(out)
+    }
+}
+
+/// The highest logical channel number a class byte can code (ISO 7816-4 §5.4.1: 0-3 in the
+/// first interindustry coding, 4-19 in the further).
+pub const MAX_CHANNEL: u8 = 19;
+
+/// A logical channel number the class byte cannot code (above [`MAX_CHANNEL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("logical channel {0} is out of range (0-19)")]
+pub struct ChannelOutOfRange(pub u8);
+
+impl From<ChannelOutOfRange> for Sw {
+    /// A card asked for a channel it cannot code answers "logical channel not supported".
+    fn from(_: ChannelOutOfRange) -> Sw {
+        Sw::ChannelNotSupported
+    }
+}
+
+impl Command {
+    /// The same command on logical channel `channel`: the CLA keeps its proprietary, SM and
+    /// chaining bits (used by host code that builds a command once and sends it on the channel
+    /// it opened).
+    pub fn on_channel(mut self, channel: u8) -> Result<Command, ChannelOutOfRange> {
+        let c = Class::parse(self.cla).map_err(|_| ChannelOutOfRange(channel))?;
+        let mut cla = Class::encode(channel, c.proprietary, c.secure_messaging)?;
+        if c.chaining {
+            cla |= 0x10;
+        }
+        self.cla = cla;
+        Ok(self)
     }
 }
 
@@ -390,13 +423,20 @@ mod tests {
         for ch in 0..20 {
             for prop in [false, true] {
                 for sm in [false, true] {
-                    let cla = Class::encode(ch, prop, sm);
+                    let cla = Class::encode(ch, prop, sm).unwrap();
                     let c = Class::parse(cla).unwrap();
                     assert_eq!((c.channel, c.proprietary, c.secure_messaging), (ch, prop, sm));
                 }
             }
         }
-        assert_eq!(Class::encode(5, true, true), 0xE1);
+        assert_eq!(Class::encode(5, true, true), Ok(0xE1));
         assert_eq!(Class::with_channel(0x84, 2).unwrap(), 0x86);
+        // A channel number a card might answer that no class byte codes: an error, no panic.
+        for ch in [20, 0x55, 0xFF] {
+            assert_eq!(Class::encode(ch, true, false), Err(ChannelOutOfRange(ch)));
+            assert_eq!(Class::with_channel(0x80, ch), Err(Sw::ChannelNotSupported));
+            assert!(Command::new(0x80, 0xCA, 0, 0x66).on_channel(ch).is_err());
+        }
+        assert_eq!(Command::new(0x90, 0xCA, 0, 0x66).on_channel(5).unwrap().cla, 0xD1);
     }
 }

@@ -5,6 +5,7 @@
 //! the script/vector runner. See `shared/DESIGN.md` for the architecture.
 #![deny(unsafe_code)]
 
+pub mod aid;
 pub mod apdu;
 pub mod applets;
 pub mod card;
@@ -13,6 +14,7 @@ pub mod gp;
 pub mod hexutil;
 pub mod host;
 pub mod platform;
+pub mod proto;
 pub mod scp03;
 pub mod script;
 pub mod store;

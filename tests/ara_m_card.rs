@@ -11,6 +11,7 @@ use gpse::host::ace::{Ace, Refresh};
 use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::transport::scp::SessionIo;
 use gpse::Sw;
 
 const TEST_HASH: &str = "2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD";
@@ -47,7 +48,7 @@ fn sei_tsm_adds_a_rule_over_scp03_and_the_ace_follows_without_restart() {
     let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_DEC_C_MAC, host_challenge: Some([9; 8]), channel: 1 };
     let mut s = HostSession::open(&mut card, &keys, &opts, &mut CardRng::new(Some(1))).unwrap();
     let mut cmd = Command::parse(&h(&plain)).unwrap();
-    cmd.cla = Class::encode(1, true, false);
+    cmd.cla = Class::encode(1, true, false).unwrap();
     assert_eq!(s.transmit(&mut card, &cmd).unwrap().sw, Sw::Ok);
     assert_eq!(card.transmit(&h("00708001")), h("9000"));
 

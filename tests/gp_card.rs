@@ -14,6 +14,7 @@ use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::keydata::{key_component, KeyBlockForm};
 use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::transport::scp::SessionIo;
 use gpse::Sw;
 
 mod common;

@@ -9,11 +9,13 @@ use gpse::apdu::{Command, Response};
 use gpse::card::{Card, CardEvent, CardImage};
 use gpse::crypto::CardRng;
 use gpse::host::ca::{public_key_from_template, TestCa};
-use gpse::host::jpki::{JpkiClient, Pair, PinStatus};
+use gpse::host::jpki::{JpkiClient, PinStatus};
 use gpse::platform::profile::{Overrides, Profile};
+use gpse::proto::jpki::PairId;
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::store::Durability;
+use gpse::transport::scp::SessionIo;
 use rsa::traits::PrivateKeyParts;
 
 mod common;
@@ -98,13 +100,13 @@ fn personalise_over_scp03_then_use_as_the_app() {
     assert_eq!(st.data, h("DF01050303030100"));
     // The app (basic channel, no secure channel): activate, then sign.
     let mut app = JpkiClient::open(&mut card).unwrap();
-    assert_eq!(app.pin_status(Pair::Auth).unwrap(), PinStatus::TriesLeft(3));
-    assert!(app.sign(Pair::Auth, b"4711", &[1; 51]).is_err(), "a temporary PIN never signs");
-    app.change_pin(Pair::Auth, b"4711", b"2468").unwrap();
+    assert_eq!(app.pin_status(PairId::Auth).unwrap(), PinStatus::TriesLeft(3));
+    assert!(app.sign(PairId::Auth, b"4711", &[1; 51]).is_err(), "a temporary PIN never signs");
+    app.change_pin(PairId::Auth, b"4711", b"2468").unwrap();
     let digest = gpse::host::jpki::sha256_digest_info(&[0x5A; 32]);
-    let sig = app.sign(Pair::Auth, b"2468", &digest).unwrap();
+    let sig = app.sign(PairId::Auth, b"2468", &digest).unwrap();
     pk.verify(rsa::Pkcs1v15Sign::new_unprefixed(), &digest, &sig).unwrap();
-    let der = app.read_certificate(Pair::Auth, false).unwrap();
+    let der = app.read_certificate(PairId::Auth, false).unwrap();
     assert_eq!(der, cert);
 }
 
@@ -149,7 +151,7 @@ fn power_cuts_during_keygen_cert_store_and_pin_change() {
                 gpse::Sw::Ok
             );
             let mut app = JpkiClient::open(c).unwrap();
-            app.verify(Pair::Sign, b"TEMP01").unwrap();
+            app.verify(PairId::Sign, b"TEMP01").unwrap();
             s
         },
         &|c, _| Response::parse(&c.transmit(&[&h("0024018008")[..], b"MYPASS99"].concat())).unwrap(),
@@ -193,8 +195,8 @@ fn factory_reset_leaves_no_private_key_byte_in_the_image_file() {
     let mut card = Card::open(d.path(), Durability::Fsync, None).unwrap();
     card.power_on();
     let mut app = JpkiClient::open(&mut card).unwrap();
-    assert_eq!(app.pin_status(Pair::Auth).unwrap(), PinStatus::NotUsable);
-    assert_eq!(app.pin_status(Pair::Sign).unwrap(), PinStatus::NotUsable);
+    assert_eq!(app.pin_status(PairId::Auth).unwrap(), PinStatus::NotUsable);
+    assert_eq!(app.pin_status(PairId::Sign).unwrap(), PinStatus::NotUsable);
     let fresh = Card::in_memory(image(), Some(3)).unwrap();
     assert_eq!(card.image().instance(&jpki_aid).unwrap().state, fresh.image().instance(&jpki_aid).unwrap().state);
 }

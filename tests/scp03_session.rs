@@ -13,6 +13,7 @@ use gpse::scp03::host::{initialize_update_command, HostSession, OpenOptions};
 use gpse::scp03::prim::AesKey;
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::sw::Sw;
+use gpse::transport::scp::SessionIo;
 
 fn h(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()

@@ -17,6 +17,7 @@ use gpse::scp03::keydata::{self, KeyBlockForm};
 use gpse::scp03::prim::AesKey;
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::sw::Sw;
+use gpse::transport::scp::SessionIo;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -454,7 +455,7 @@ fn channel_19_uses_the_further_interindustry_class() {
         let mut o = OpenOptions::new(SecurityLevel::ALL);
         o.channel = ch;
         let mut s = HostSession::open(&mut card, &keys, &o, &mut CardRng::new(Some(9))).unwrap();
-        let c = Command::new(gpse::apdu::Class::encode(ch, true, false), 0xCA, 0x00, 0xCF).with_ne(256);
+        let c = Command::new(gpse::apdu::Class::encode(ch, true, false).unwrap(), 0xCA, 0x00, 0xCF).with_ne(256);
         let x = s.exchange(&mut card, &c).unwrap();
         assert_eq!(x.wire_command[0], 0xE0 + (ch - 4));
         assert_eq!(x.response.data, h("CF0A00112233445566778899"));

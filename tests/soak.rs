@@ -10,9 +10,10 @@
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
-use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair};
-use gpse::host::tsm::sp::{PairRef, PinDesign, SpSession};
+use gpse::host::jpki::{sha256_digest_info, JpkiClient};
+use gpse::host::tsm::sp::{PinDesign, SpSession};
 use gpse::platform::profile::{Overrides, Profile};
+use gpse::proto::jpki::PairId;
 use gpse::scp03::StaticKeys;
 use gpse::store::Durability;
 use rsa::traits::PrivateKeyParts;
@@ -39,7 +40,7 @@ fn soak_setup_sign_reset_erase() {
     let mut applet_sizes = Vec::new();
     for round in 0..rounds {
         let mut s = SpSession::open(&mut card, &keys, 0, &mut rng).unwrap();
-        s.setup(PairRef::Auth, &mut ca, "soak", PinDesign::InitialState, b"0000").unwrap();
+        s.setup(PairId::Auth, &mut ca, "soak", PinDesign::InitialState, b"0000").unwrap();
         s.close().unwrap();
         // Collect this round's key material from the image.
         let state = card.image().instance(&jpki).unwrap().state.clone();
@@ -48,11 +49,11 @@ fn soak_setup_sign_reset_erase() {
             secrets.push(key.d().to_bytes_be());
         }
         let mut app = JpkiClient::open(&mut card).unwrap();
-        app.change_pin(Pair::Auth, b"0000", b"1234").unwrap();
-        app.sign(Pair::Auth, b"1234", &sha256_digest_info(&[round as u8; 32])).unwrap();
+        app.change_pin(PairId::Auth, b"0000", b"1234").unwrap();
+        app.sign(PairId::Auth, b"1234", &sha256_digest_info(&[round as u8; 32])).unwrap();
         let mut s = SpSession::open(&mut card, &keys, 0, &mut rng).unwrap();
-        s.reset_pin(PairRef::Auth, b"5678").unwrap();
-        s.erase(PairRef::Auth).unwrap();
+        s.reset_pin(PairId::Auth, b"5678").unwrap();
+        s.erase(PairId::Auth).unwrap();
         s.close().unwrap();
         sizes.push(std::fs::metadata(&file).unwrap().len());
         applet_sizes.push(card.image().instance(&jpki).unwrap().state.len());

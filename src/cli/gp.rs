@@ -2,6 +2,7 @@
 //! install, delete, put-key, lock/unlock, create-ssd), over SCP03 with the given keys.
 
 use super::common::{hex_arg, open_transport, parse_keys, parse_num, CardDir};
+use gpse::card::registry::CardLifeCycle;
 use gpse::card::Aid;
 use gpse::crypto::CardRng;
 use gpse::gp::cap::CapFile;
@@ -227,15 +228,15 @@ pub fn run(a: GpArgs) -> Result<ExitCode, String> {
             println!("unlocked {aid}");
         }
         GpCmd::Lock { aid: None } => {
-            c.set_card_state(0x7F).map_err(err)?;
+            c.set_card_state(CardLifeCycle::CardLocked).map_err(err)?;
             println!("card locked");
         }
         GpCmd::Unlock { aid: None } => {
-            c.set_card_state(0x0F).map_err(err)?;
+            c.set_card_state(CardLifeCycle::Secured).map_err(err)?;
             println!("card unlocked");
         }
         GpCmd::Terminate { .. } => {
-            c.set_card_state(0xFF).map_err(err)?;
+            c.set_card_state(CardLifeCycle::Terminated).map_err(err)?;
             println!("card terminated");
         }
         GpCmd::CreateSsd { aid, privs } => {

@@ -3,7 +3,8 @@
 
 use super::common::{open_transport, CardDir};
 use gpse::hexutil::upper;
-use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair, PinStatus};
+use gpse::host::jpki::{sha256_digest_info, JpkiClient, PinStatus};
+use gpse::proto::jpki::PairId;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,11 +28,11 @@ pub enum PairArg {
     Sign,
 }
 
-impl From<PairArg> for Pair {
-    fn from(p: PairArg) -> Pair {
+impl From<PairArg> for PairId {
+    fn from(p: PairArg) -> PairId {
         match p {
-            PairArg::Auth => Pair::Auth,
-            PairArg::Sign => Pair::Sign,
+            PairArg::Auth => PairId::Auth,
+            PairArg::Sign => PairId::Sign,
         }
     }
 }
@@ -96,7 +97,7 @@ pub fn run(a: JpkiArgs) -> Result<ExitCode, String> {
     let e = |e: gpse::host::jpki::JpkiError| e.to_string();
     match a.cmd {
         JpkiCmd::Status => {
-            for (name, p) in [("auth", Pair::Auth), ("sign", Pair::Sign)] {
+            for (name, p) in [("auth", PairId::Auth), ("sign", PairId::Sign)] {
                 match c.pin_status(p).map_err(e)? {
                     PinStatus::TriesLeft(0) => println!("{name}: blocked"),
                     PinStatus::TriesLeft(n) => println!("{name}: {n} tries left"),

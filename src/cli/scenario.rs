@@ -26,7 +26,7 @@ pub enum ScenarioCmd {
 
 pub fn run(c: ScenarioCmd) -> Result<ExitCode, String> {
     let ScenarioCmd::Run { file, state, seed, reader } = c;
-    let sc = gpse::host::scenario::load(&file)?;
+    let sc = gpse::host::scenario::load(&file).map_err(|e| e.to_string())?;
     let mut readers: std::collections::BTreeMap<String, Box<dyn gpse::transport::Transport>> = Default::default();
     for r in &reader {
         let (phone, name) = match r.split_once('=') {

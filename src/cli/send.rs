@@ -7,6 +7,7 @@ use gpse::hexutil::upper;
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::tlv;
+use gpse::transport::scp::SessionIo;
 use gpse::transport::{Transport, TransportError};
 use std::process::ExitCode;
 

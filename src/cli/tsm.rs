@@ -4,8 +4,9 @@
 use super::common::{open_transport, parse_keys, CardDir};
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
-use gpse::host::jpki::{JpkiClient, Pair};
-use gpse::host::tsm::sp::{PairRef, PinDesign, SpSession};
+use gpse::host::jpki::JpkiClient;
+use gpse::host::tsm::sp::{PinDesign, SpSession};
+use gpse::proto::jpki::PairId;
 use gpse::scp03::StaticKeys;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,11 +41,11 @@ pub enum PairArg {
     Sign,
 }
 
-impl From<PairArg> for PairRef {
-    fn from(p: PairArg) -> PairRef {
+impl From<PairArg> for PairId {
+    fn from(p: PairArg) -> PairId {
         match p {
-            PairArg::Auth => PairRef::Auth,
-            PairArg::Sign => PairRef::Sign,
+            PairArg::Auth => PairId::Auth,
+            PairArg::Sign => PairId::Sign,
         }
     }
 }
@@ -163,20 +164,16 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
     let mut card = open_transport(&a.dir, a.reader.as_deref(), None)?;
     let mut rng = CardRng::new(None);
     let err = |e: gpse::host::tsm::sp::TsmError| e.to_string();
-    let app_pair = |p: &PairArg| match p {
-        PairArg::Auth => Pair::Auth,
-        PairArg::Sign => Pair::Sign,
-    };
     match &a.cmd {
         TsmCmd::Activate { pair, temp_pin, pin } => {
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            app.change_pin(app_pair(pair), temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
+            app.change_pin(PairId::from(*pair), temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
             println!("PIN set by the user");
             return Ok(ExitCode::SUCCESS);
         }
         TsmCmd::ChangePin { pair, pin, new } => {
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            app.change_pin(app_pair(pair), pin.as_bytes(), new.as_bytes()).map_err(|e| e.to_string())?;
+            app.change_pin(PairId::from(*pair), pin.as_bytes(), new.as_bytes()).map_err(|e| e.to_string())?;
             println!("PIN changed");
             return Ok(ExitCode::SUCCESS);
         }
@@ -185,7 +182,7 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
             let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
             let di = gpse::host::jpki::sha256_digest_info(&sha2::Sha256::digest(&bytes).into());
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            let sig = app.sign(app_pair(pair), pin.as_bytes(), &di).map_err(|e| e.to_string())?;
+            let sig = app.sign(PairId::from(*pair), pin.as_bytes(), &di).map_err(|e| e.to_string())?;
             println!("{}", hex::encode_upper(sig));
             return Ok(ExitCode::SUCCESS);
         }
@@ -239,11 +236,11 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
                 DesignArg::Blocked => PinDesign::BlockedUntilReleased,
                 DesignArg::Initial => PinDesign::InitialState,
             };
-            let todo: &[(PairRef, &str, &str)] = match pairs {
-                PairsArg::Auth => &[(PairRef::Auth, "auth", auth_pin.as_str())],
-                PairsArg::Sign => &[(PairRef::Sign, "sign", sign_pin.as_str())],
+            let todo: &[(PairId, &str, &str)] = match pairs {
+                PairsArg::Auth => &[(PairId::Auth, "auth", auth_pin.as_str())],
+                PairsArg::Sign => &[(PairId::Sign, "sign", sign_pin.as_str())],
                 PairsArg::Both => {
-                    &[(PairRef::Auth, "auth", auth_pin.as_str()), (PairRef::Sign, "sign", sign_pin.as_str())]
+                    &[(PairId::Auth, "auth", auth_pin.as_str()), (PairId::Sign, "sign", sign_pin.as_str())]
                 }
             };
             for (pair, name, pin) in todo {
@@ -271,11 +268,11 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
             println!("pair erased");
         }
         TsmCmd::Status => {
-            for (name, p) in [("auth", PairRef::Auth), ("sign", PairRef::Sign)] {
+            for (name, p) in [("auth", PairId::Auth), ("sign", PairId::Sign)] {
                 let st = s.status(p).map_err(err)?;
                 println!(
                     "{name}: {}, {} of {} tries left{}{}",
-                    st.state_name(),
+                    st.state.name(),
                     st.tries_left,
                     st.try_limit,
                     if st.temporary { ", temporary PIN" } else { "" },

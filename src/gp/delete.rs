@@ -5,36 +5,8 @@ use super::env::Env;
 use super::registry::InstanceKind;
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, Outcome};
+pub use crate::proto::gp::Delete;
 use crate::sw::Sw;
-use crate::tlv::{self, Mode};
-
-/// A typed DELETE command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delete {
-    /// `4F` (GPCS T11-22); `related` is P2 = `80`.
-    Object { aid: Aid, related: bool },
-    /// `D2 KVN` with or without `D0 id` (GPCS T11-23): the whole key set.
-    KeySet { kvn: u8 },
-}
-
-impl TryFrom<&Command> for Delete {
-    type Error = Sw;
-    fn try_from(c: &Command) -> Result<Self, Sw> {
-        let related = match c.p2 {
-            0x00 => false,
-            0x80 => true,
-            _ => return Err(Sw::IncorrectP1P2),
-        };
-        let tlvs = tlv::parse_all(&c.data, Mode::Ber).map_err(|_| Sw::WrongData)?;
-        if let Some(a) = tlv::find(&tlvs, 0x4F) {
-            return Ok(Delete::Object { aid: Aid::new(a.value).ok_or(Sw::WrongData)?, related });
-        }
-        match tlv::find(&tlvs, 0xD2).map(|t| t.value) {
-            Some(&[kvn]) => Ok(Delete::KeySet { kvn }),
-            _ => Err(Sw::WrongData),
-        }
-    }
-}
 
 /// Whether an instance may go: not the ISD, not selected anywhere, and, for an SSD, nothing
 /// associated with it any more (`6985` otherwise; GPCS §11.2.2.1). `going` lists the AIDs this

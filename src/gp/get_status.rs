@@ -5,93 +5,19 @@ use super::env::Env;
 use super::registry::{Instance, InstanceKind, LoadFile};
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, CardImage, Outcome};
+pub use crate::proto::gp::{GetStatus, Query, Scope};
 use crate::sw::Sw;
-use crate::tlv::{self, Mode, Tag};
+use crate::tlv::{self, Tag};
 
 /// The largest response data: whole entries up to this many bytes, so that with R-ENC padding
 /// and the R-MAC the wrapped response still fits 256 bytes.
 pub const MAX_RESPONSE: usize = 239;
-
-/// Which part of the registry (P1, GPCS T11-33).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// `80`: the ISD.
-    Isd,
-    /// `40`: applications and SSDs.
-    Applications,
-    /// `20`: Executable Load Files.
-    LoadFiles,
-    /// `10`: Executable Load Files and their modules.
-    LoadFilesAndModules,
-}
-
-/// What to list and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Query {
-    pub scope: Scope,
-    /// P2 b2: TLV format (else legacy).
-    pub tlv_format: bool,
-    /// The AID prefix of `4F` (empty: all).
-    pub prefix: Vec<u8>,
-    /// A `5C` tag list: only these tags, in this order.
-    pub tags: Option<Vec<Tag>>,
-}
-
-/// A typed GET STATUS command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetStatus {
-    pub query: Query,
-    /// P2 b1: next occurrences after `6310`.
-    pub next: bool,
-}
 
 /// Where a listing goes on after `6310`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Continuation {
     query: Query,
     next_entry: usize,
-}
-
-fn parse_tag_list(b: &[u8]) -> Result<Vec<Tag>, Sw> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] & 0x1F == 0x1F {
-            let second = *b.get(i + 1).ok_or(Sw::WrongData)?;
-            out.push(((b[i] as u32) << 8) | second as u32);
-            i += 2;
-        } else {
-            out.push(b[i] as u32);
-            i += 1;
-        }
-    }
-    Ok(out)
-}
-
-impl TryFrom<&Command> for GetStatus {
-    type Error = Sw;
-    fn try_from(c: &Command) -> Result<Self, Sw> {
-        let scope = match c.p1 {
-            0x80 => Scope::Isd,
-            0x40 => Scope::Applications,
-            0x20 => Scope::LoadFiles,
-            0x10 => Scope::LoadFilesAndModules,
-            _ => return Err(Sw::IncorrectP1P2),
-        };
-        if c.p2 & !0x03 != 0 || (scope == Scope::Isd && c.p2 & 0x01 != 0) {
-            return Err(Sw::IncorrectP1P2);
-        }
-        let tlvs = tlv::parse_all(&c.data, Mode::Ber).map_err(|_| Sw::WrongData)?;
-        let aid = tlv::find(&tlvs, 0x4F).ok_or(Sw::WrongData)?;
-        if aid.value.len() > 16 {
-            return Err(Sw::WrongData);
-        }
-        let tags = tlv::find(&tlvs, 0x5C).map(|t| parse_tag_list(t.value)).transpose()?;
-        Ok(GetStatus {
-            query: Query { scope, tlv_format: c.p2 & 0x02 != 0, prefix: aid.value.to_vec(), tags },
-            next: c.p2 & 0x01 != 0,
-        })
-    }
 }
 
 /// The implicit selection parameter (GPCS §11.1.8): contact interface, basic channel.

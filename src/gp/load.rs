@@ -6,6 +6,7 @@ use super::env::Env;
 use super::registry::{LoadFile, ELF_LOADED};
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, Outcome};
+pub use crate::proto::gp::Load;
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
 use sha2::Digest;
@@ -26,26 +27,6 @@ pub struct PendingLoad {
 impl PendingLoad {
     pub fn new(elf: Aid, sd: Aid, hash: Vec<u8>) -> PendingLoad {
         PendingLoad { elf, sd, hash, next_block: 0, data: Vec::new() }
-    }
-}
-
-/// A typed LOAD command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Load<'a> {
-    pub last: bool,
-    pub block: u8,
-    pub data: &'a [u8],
-}
-
-impl<'a> TryFrom<&'a Command> for Load<'a> {
-    type Error = Sw;
-    fn try_from(c: &'a Command) -> Result<Self, Sw> {
-        let last = match c.p1 {
-            0x00 => false,
-            0x80 => true,
-            _ => return Err(Sw::IncorrectP1P2),
-        };
-        Ok(Load { last, block: c.p2, data: &c.data })
     }
 }
 

@@ -17,7 +17,6 @@ pub mod install;
 pub mod isd;
 pub mod lifecycle;
 pub mod load;
-mod lv;
 pub mod put_key;
 pub mod registry;
 pub mod scp;

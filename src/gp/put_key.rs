@@ -8,49 +8,13 @@ use super::registry::KeySet;
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, Outcome};
 use crate::crypto::SecretBytes;
+pub use crate::proto::gp::PutKey;
 use crate::scp03::kdf::kcv;
 use crate::scp03::keydata::decode_key_component;
 use crate::sw::Sw;
 
 /// The most key sets one security domain holds.
 pub const MAX_KEY_SETS: usize = 8;
-
-/// A typed PUT KEY command (the key data stays encrypted until the DEK is known).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutKey<'a> {
-    /// P1 b7-b1: `00` adds a key set, else the KVN replaced.
-    pub replace: Option<u8>,
-    /// P2 b7-b1: the first key identifier.
-    pub first_id: u8,
-    /// P2 b8: several keys.
-    pub multiple: bool,
-    pub new_kvn: u8,
-    pub components: &'a [u8],
-}
-
-impl<'a> TryFrom<&'a Command> for PutKey<'a> {
-    type Error = Sw;
-    fn try_from(c: &'a Command) -> Result<Self, Sw> {
-        let replace = match c.p1 & 0x7F {
-            0 => None,
-            k => Some(k),
-        };
-        let (multiple, first_id) = (c.p2 & 0x80 != 0, c.p2 & 0x7F);
-        let ok = match (multiple, first_id) {
-            (true, 1) => true,
-            (false, 1..=3) => replace.is_some(),
-            _ => false,
-        };
-        if !ok {
-            return Err(Sw::IncorrectP1P2);
-        }
-        let (&new_kvn, components) = c.data.split_first().ok_or(Sw::WrongData)?;
-        if new_kvn == 0 || new_kvn >= 0x80 {
-            return Err(Sw::WrongData);
-        }
-        Ok(PutKey { replace, first_id, multiple, new_kvn, components })
-    }
-}
 
 /// PUT KEY `80 D8 P1 P2 Lc KVN components 00` received by the security domain `sd`. Answers
 /// `KVN ‖ KCV…`.

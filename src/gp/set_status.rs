@@ -6,34 +6,8 @@ use super::lifecycle::card_transition_allowed;
 use super::registry::{AppLifeCycle, CardLifeCycle, Instance, InstanceKind, Privileges};
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, Outcome};
+pub use crate::proto::gp::SetStatus;
 use crate::sw::Sw;
-
-/// A typed SET STATUS command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetStatus {
-    /// P1 `80`: the card (the ISD's life cycle); the data is ignored.
-    Card { to: CardLifeCycle },
-    /// P1 `40`: one application or SSD; P1 `60`: an SSD and its applications.
-    Application { aid: Aid, with_associated: bool, p2: u8 },
-}
-
-impl TryFrom<&Command> for SetStatus {
-    type Error = Sw;
-    fn try_from(c: &Command) -> Result<Self, Sw> {
-        match c.p1 {
-            0x80 => {
-                let to = CardLifeCycle::try_from(c.p2).map_err(|_| Sw::WrongData)?;
-                Ok(SetStatus::Card { to })
-            }
-            0x40 | 0x60 => Ok(SetStatus::Application {
-                aid: Aid::new(&c.data).ok_or(Sw::WrongData)?,
-                with_associated: c.p1 == 0x60,
-                p2: c.p2,
-            }),
-            _ => Err(Sw::IncorrectP1P2),
-        }
-    }
-}
 
 /// The new life cycle of an application or SSD for P2, or `6985` (GPCS §5.3, §11.10.2.2):
 /// `80` locks, b8 = 0 unlocks a locked one, `0F` personalizes a SELECTABLE SSD.

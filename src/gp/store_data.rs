@@ -6,25 +6,9 @@ use super::env::Env;
 use super::registry::InstanceKind;
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, Outcome};
+pub use crate::proto::gp::StoreData;
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
-
-/// A typed STORE DATA command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreData<'a> {
-    /// P1 b8.
-    pub last: bool,
-    /// P2.
-    pub block: u8,
-    pub data: &'a [u8],
-}
-
-impl<'a> TryFrom<&'a Command> for StoreData<'a> {
-    type Error = Sw;
-    fn try_from(c: &'a Command) -> Result<Self, Sw> {
-        Ok(StoreData { last: c.p1 & 0x80 != 0, block: c.p2, data: &c.data })
-    }
-}
 
 /// STORE DATA `80 E2 P1 P2 Lc data [00]` received by the security domain `sd`.
 pub fn store_data(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {

@@ -2,15 +2,19 @@
 //! selects a security domain, opens SCP03 ([`HostSession`]) and sends the card content
 //! management commands of `applet-spec/isd.md` (GPCS ch. 11), against the emulator or a card.
 
-use crate::apdu::{Class, Command, Response};
-use crate::card::registry::Privileges;
+use crate::apdu::{Command, Response};
+use crate::card::registry::{CardLifeCycle, Privileges};
 use crate::card::Aid;
 use crate::gp::cap::{CapFile, CapInfo};
+use crate::gp::registry::{SD_MODULE_AID, SD_PACKAGE_AID};
+use crate::proto::gp::{Delete, GetData, GetStatus, Install, Load, PutKey, Scope, SetStatus};
+use crate::proto::iso::SelectAid;
 use crate::scp03::host::{HostError, HostSession, OpenOptions};
 use crate::scp03::keydata::KeyBlockForm;
 use crate::scp03::{SecurityLevel, StaticKeys};
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
+use crate::transport::scp::{ScpError, SessionIo};
 use crate::transport::{Transport, TransportError};
 use sha2::Digest;
 
@@ -25,13 +29,19 @@ pub const LOAD_BLOCK: usize = 224;
 #[derive(Debug, thiserror::Error)]
 pub enum GpError {
     #[error(transparent)]
-    Host(#[from] HostError),
+    Scp(#[from] ScpError),
     #[error(transparent)]
     Transport(#[from] TransportError),
     #[error("{what}: card answered {sw} ({})", sw.meaning())]
     Card { what: String, sw: Sw },
     #[error("{0}")]
     Data(String),
+}
+
+impl From<HostError> for GpError {
+    fn from(e: HostError) -> Self {
+        GpError::Scp(ScpError::Session(e))
+    }
 }
 
 /// What kind of registry entry.
@@ -161,10 +171,7 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
         level: SecurityLevel,
         rng: &mut dyn rand_core::RngCore,
     ) -> Result<GpClient<'t, T>, GpError> {
-        let select = match sd {
-            Some(a) => Command::new(0x00, 0xA4, 0x04, 0x00).with_data(a.as_bytes().to_vec()).with_ne(256),
-            None => Command::new(0x00, 0xA4, 0x04, 0x00).with_ne(256),
-        };
+        let select = SelectAid::fci(sd.map_or(&[][..], Aid::as_bytes)).to_command();
         let raw = t.transmit(&select.to_bytes())?;
         let r = Response::parse(&raw).ok_or_else(|| GpError::Data("no response to SELECT".into()))?;
         if !matches!(r.sw, Sw::Ok | Sw::SelectedFileInvalidated) {
@@ -189,10 +196,12 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
         &self.s
     }
 
-    /// Sends a GP command (CLA `80`) in the session; the plain response.
+    /// Sends a GP command (CLA `80`) in the session, on the session's channel; the plain
+    /// response.
     pub fn transmit(&mut self, cmd: &Command) -> Result<Response, GpError> {
         let mut c = cmd.clone();
-        c.cla = Class::encode(self.s.channel(), true, false);
+        c.cla = 0x80;
+        let c = c.on_channel(self.s.channel()).map_err(|e| HostError::Channel(e.0))?;
         Ok(self.s.transmit(self.t, &c)?)
     }
 
@@ -206,23 +215,23 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
 
     /// GET DATA: the whole TLV the card returns.
     pub fn get_data(&mut self, tag: u16) -> Result<Vec<u8>, GpError> {
-        let [p1, p2] = tag.to_be_bytes();
-        self.expect_ok(&format!("GET DATA {tag:04X}"), Command::new(0x80, 0xCA, p1, p2).with_ne(256))
+        self.expect_ok(&format!("GET DATA {tag:04X}"), GetData { tag }.to_command())
     }
 
     /// GET STATUS of one part of the registry (P1 `80`, `40`, `20` or `10`), TLV format, every
     /// page (`6310`); an empty list for `6A88`.
     pub fn get_status(&mut self, p1: u8) -> Result<Vec<RegistryEntry>, GpError> {
-        let kind = match p1 {
-            0x80 => EntryKind::Isd,
-            0x40 => EntryKind::Application,
-            _ => EntryKind::LoadFile,
+        let (scope, kind) = match p1 {
+            0x80 => (Scope::Isd, EntryKind::Isd),
+            0x40 => (Scope::Applications, EntryKind::Application),
+            0x20 => (Scope::LoadFiles, EntryKind::LoadFile),
+            0x10 => (Scope::LoadFilesAndModules, EntryKind::LoadFile),
+            _ => return Err(GpError::Data(format!("GET STATUS P1 {p1:02X}: not 80, 40, 20 or 10"))),
         };
         let mut out = Vec::new();
-        let mut p2 = 0x02;
+        let mut next = false;
         loop {
-            let cmd = Command::new(0x80, 0xF2, p1, p2).with_data(vec![0x4F, 0x00]).with_ne(256);
-            let r = self.transmit(&cmd)?;
+            let r = self.transmit(&GetStatus::all(scope, next).to_command())?;
             match r.sw {
                 Sw::Ok | Sw::MoreData => {
                     for e in tlv::parse_all(&r.data, Mode::Ber).map_err(|e| GpError::Data(e.to_string()))? {
@@ -233,9 +242,9 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
                     if r.sw == Sw::Ok {
                         return Ok(out);
                     }
-                    p2 = 0x03;
+                    next = true;
                 }
-                Sw::ReferencedDataNotFound if p2 == 0x02 => return Ok(out),
+                Sw::ReferencedDataNotFound if !next => return Ok(out),
                 sw => return Err(GpError::Card { what: format!("GET STATUS {p1:02X}"), sw }),
             }
         }
@@ -254,17 +263,17 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
     pub fn load(&mut self, cap: &[u8], sd: Option<&Aid>) -> Result<CapInfo, GpError> {
         let cap = CapFile::parse(cap).map_err(|e| GpError::Data(e.to_string()))?;
         let lfdb = cap.load_file_data_block();
-        let hash = sha2::Sha256::digest(&lfdb);
-        let mut data = lv(cap.info.package_aid.as_bytes());
-        data.extend(lv(sd.map_or(&[][..], |a| a.as_bytes())));
-        data.extend(lv(&hash));
-        data.extend([0x00, 0x00]); // no load parameters, no token
-        self.expect_ok("INSTALL [for load]", Command::new(0x80, 0xE6, 0x02, 0x00).with_data(data).with_ne(256))?;
+        let hash = sha2::Sha256::digest(&lfdb).to_vec();
+        let for_load = Install::ForLoad { elf: cap.info.package_aid.clone(), sd: sd.cloned(), hash };
+        self.expect_ok("INSTALL [for load]", for_load.to_command())?;
         let file = tlv::tlv(0xC4, &lfdb);
         let blocks: Vec<&[u8]> = file.chunks(LOAD_BLOCK).collect();
+        if blocks.len() > 256 {
+            return Err(GpError::Data(format!("load file of {} bytes needs more than 256 LOAD blocks", file.len())));
+        }
         for (n, b) in blocks.iter().enumerate() {
-            let p1 = if n + 1 == blocks.len() { 0x80 } else { 0x00 };
-            let cmd = Command::new(0x80, 0xE8, p1, n as u8).with_data(b.to_vec()).with_ne(256);
+            let block = u8::try_from(n).map_err(|_| GpError::Data("LOAD block number".into()))?;
+            let cmd = Load { last: n + 1 == blocks.len(), block, data: b }.to_command();
             self.expect_ok(&format!("LOAD block {n}"), cmd)?;
         }
         Ok(cap.info)
@@ -281,50 +290,40 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
         params: &[u8],
         make_selectable: bool,
     ) -> Result<(), GpError> {
-        let mut data = lv(elf.as_bytes());
-        data.extend(lv(module.as_bytes()));
-        data.extend(lv(instance.as_bytes()));
-        data.extend(lv(privileges));
-        data.extend(ber_lv(&tlv::tlv(0xC9, params)));
-        data.push(0x00);
-        let p1 = if make_selectable { 0x0C } else { 0x04 };
-        self.expect_ok("INSTALL [for install]", Command::new(0x80, 0xE6, p1, 0x00).with_data(data).with_ne(256))?;
+        let cmd = Install::ForInstall {
+            elf: elf.clone(),
+            module: module.clone(),
+            instance: instance.clone(),
+            privileges: privilege_bytes(privileges)?,
+            params: params.to_vec(),
+            make_selectable,
+        };
+        self.expect_ok("INSTALL [for install]", cmd.to_command())?;
         Ok(())
     }
 
     /// INSTALL [for make selectable] (GPP's form: no token length).
     pub fn make_selectable(&mut self, app: &Aid, privileges: &[u8]) -> Result<(), GpError> {
-        let mut data = vec![0x00, 0x00];
-        data.extend(lv(app.as_bytes()));
-        data.extend(lv(privileges));
-        data.push(0x00);
-        self.expect_ok(
-            "INSTALL [for make selectable]",
-            Command::new(0x80, 0xE6, 0x08, 0x00).with_data(data).with_ne(256),
-        )?;
+        let cmd = Install::MakeSelectable { app: app.clone(), privileges: privilege_bytes(privileges)? };
+        self.expect_ok("INSTALL [for make selectable]", cmd.to_command())?;
         Ok(())
     }
 
     /// INSTALL [for extradition] of an application or load file to another SD.
     pub fn extradite(&mut self, object: &Aid, to: &Aid) -> Result<(), GpError> {
-        let mut data = lv(to.as_bytes());
-        data.push(0x00);
-        data.extend(lv(object.as_bytes()));
-        data.extend([0x00, 0x00, 0x00]);
-        self.expect_ok("INSTALL [for extradition]", Command::new(0x80, 0xE6, 0x10, 0x00).with_data(data).with_ne(256))?;
+        let cmd = Install::Extradition { sd: to.clone(), object: object.clone() };
+        self.expect_ok("INSTALL [for extradition]", cmd.to_command())?;
         Ok(())
     }
 
     /// Creates an SSD: INSTALL [for install and make selectable] of the ROM SD module.
     pub fn create_ssd(&mut self, aid: &Aid, privileges: &[u8]) -> Result<(), GpError> {
-        use crate::gp::registry::{SD_MODULE_AID, SD_PACKAGE_AID};
         self.install(&Aid::from_static(SD_PACKAGE_AID), &Aid::from_static(SD_MODULE_AID), aid, privileges, &[], true)
     }
 
     /// DELETE of an object; `related` deletes a load file with its instances (P2 `80`).
     pub fn delete(&mut self, aid: &Aid, related: bool) -> Result<(), GpError> {
-        let p2 = if related { 0x80 } else { 0x00 };
-        let cmd = Command::new(0x80, 0xE4, 0x00, p2).with_data(tlv::tlv(0x4F, aid.as_bytes())).with_ne(256);
+        let cmd = Delete::Object { aid: aid.clone(), related }.to_command();
         self.expect_ok(&format!("DELETE {aid}"), cmd)?;
         Ok(())
     }
@@ -340,13 +339,14 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
         mac: &[u8],
         dek: &[u8],
     ) -> Result<Vec<u8>, GpError> {
-        let mut data = vec![new_kvn];
+        let mut components = Vec::new();
         let mut want = vec![new_kvn];
         for k in [enc, mac, dek] {
-            data.extend(self.s.key_component(k, KeyBlockForm::WithLength)?);
+            components.extend(self.s.key_component(k, KeyBlockForm::WithLength)?);
             want.extend(crate::scp03::kdf::kcv(k).map_err(HostError::from)?);
         }
-        let cmd = Command::new(0x80, 0xD8, replace.unwrap_or(0), 0x81).with_data(data).with_ne(256);
+        // Keys 1-3 of the set in one command (P2 `81`, GPCS T11-66).
+        let cmd = PutKey { replace, first_id: 1, multiple: true, new_kvn, components: &components }.to_command();
         let r = self.expect_ok("PUT KEY", cmd)?;
         if r != want {
             return Err(GpError::Data(format!(
@@ -360,14 +360,15 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
 
     /// SET STATUS of an application or SSD: lock (`80`) or unlock (`00`).
     pub fn set_app_locked(&mut self, aid: &Aid, lock: bool) -> Result<(), GpError> {
-        let cmd = Command::new(0x80, 0xF0, 0x40, if lock { 0x80 } else { 0x00 }).with_data(aid.as_bytes().to_vec());
-        self.expect_ok(&format!("SET STATUS {aid}"), cmd)?;
+        let cmd =
+            SetStatus::Application { aid: aid.clone(), with_associated: false, p2: if lock { 0x80 } else { 0x00 } };
+        self.expect_ok(&format!("SET STATUS {aid}"), cmd.to_command())?;
         Ok(())
     }
 
-    /// SET STATUS of the card life cycle (GPCS §11.10): `7F` lock, `0F` unlock, `FF` terminate.
-    pub fn set_card_state(&mut self, state: u8) -> Result<(), GpError> {
-        self.expect_ok("SET STATUS card", Command::new(0x80, 0xF0, 0x80, state))?;
+    /// SET STATUS of the card life cycle (GPCS §11.10): lock, unlock (back to SECURED), terminate.
+    pub fn set_card_state(&mut self, state: CardLifeCycle) -> Result<(), GpError> {
+        self.expect_ok("SET STATUS card", SetStatus::Card { to: state }.to_command())?;
         Ok(())
     }
 }
@@ -379,15 +380,11 @@ pub fn fci_aid(fci: &[u8]) -> Option<Aid> {
     Aid::new(tlv::find(&inner, 0x84)?.value)
 }
 
-fn lv(b: &[u8]) -> Vec<u8> {
-    let mut v = vec![b.len() as u8];
-    v.extend_from_slice(b);
-    v
-}
-
-fn ber_lv(b: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    tlv::encode_len(b.len(), &mut v);
-    v.extend_from_slice(b);
-    v
+/// Privileges as given (1 or 3 bytes, GPCS §11.5.2.3.2) as the three bytes INSTALL carries.
+fn privilege_bytes(p: &[u8]) -> Result<[u8; 3], GpError> {
+    match *p {
+        [a] => Ok([a, 0, 0]),
+        [a, b, c] => Ok([a, b, c]),
+        _ => Err(GpError::Data(format!("privileges are 1 or 3 bytes, not {}", p.len()))),
+    }
 }

@@ -2,41 +2,13 @@
 //! (`shared/reference/jpki.md` §1-§5), for people and scripts, against the emulator or a card.
 
 use crate::apdu::{Command, Response};
+use crate::proto::iso::SelectAid;
+use crate::proto::jpki::{Ef, JpkiCommand, PairId};
 use crate::sw::Sw;
 use crate::transport::{Transport, TransportError};
 
 /// The JPKI AP AID.
-pub const AID: [u8; 10] = [0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
-
-/// Which pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pair {
-    Auth,
-    Sign,
-}
-
-impl Pair {
-    fn pin_fid(self) -> u16 {
-        match self {
-            Pair::Auth => 0x0018,
-            Pair::Sign => 0x001B,
-        }
-    }
-    fn key_fid(self) -> u16 {
-        match self {
-            Pair::Auth => 0x0017,
-            Pair::Sign => 0x001A,
-        }
-    }
-    fn cert_fid(self, ca: bool) -> u16 {
-        match (self, ca) {
-            (Pair::Auth, false) => 0x000A,
-            (Pair::Auth, true) => 0x000B,
-            (Pair::Sign, false) => 0x0001,
-            (Pair::Sign, true) => 0x0002,
-        }
-    }
-}
+pub use crate::proto::jpki::AID;
 
 /// Why a JPKI operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +38,7 @@ impl<'t> JpkiClient<'t> {
     /// Selects the JPKI AP (`00 A4 04 0C 0A <AID>`, J§1).
     pub fn open(t: &'t mut dyn Transport) -> Result<JpkiClient<'t>, JpkiError> {
         let mut c = JpkiClient { t };
-        c.expect_ok("SELECT JPKI AP", Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(AID.to_vec()))?;
+        c.expect_ok("SELECT JPKI AP", SelectAid::no_data(&AID).to_command())?;
         Ok(c)
     }
 
@@ -83,15 +55,14 @@ impl<'t> JpkiClient<'t> {
         Ok(r.data)
     }
 
-    fn select_ef(&mut self, fid: u16) -> Result<(), JpkiError> {
-        self.expect_ok("SELECT EF", Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(fid.to_be_bytes().to_vec()))
-            .map(|_| ())
+    fn select_ef(&mut self, ef: Ef) -> Result<(), JpkiError> {
+        self.expect_ok("SELECT EF", JpkiCommand::SelectEf { fid: ef.fid() }.to_command()).map(|_| ())
     }
 
     /// Tries left, by the empty VERIFY (`00 20 00 80`, J§4).
-    pub fn pin_status(&mut self, pair: Pair) -> Result<PinStatus, JpkiError> {
-        self.select_ef(pair.pin_fid())?;
-        let r = self.send(Command::new(0x00, 0x20, 0x00, 0x80))?;
+    pub fn pin_status(&mut self, pair: PairId) -> Result<PinStatus, JpkiError> {
+        self.select_ef(Ef::Pin(pair))?;
+        let r = self.send(JpkiCommand::Verify { sfi: None, pin: None }.to_command())?;
         Ok(match r.sw {
             Sw::VerifyFailed(n) => PinStatus::TriesLeft(n),
             Sw::ReferenceDataNotUsable => PinStatus::NotUsable,
@@ -100,33 +71,30 @@ impl<'t> JpkiClient<'t> {
     }
 
     /// VERIFY with the PIN.
-    pub fn verify(&mut self, pair: Pair, pin: &[u8]) -> Result<(), JpkiError> {
-        self.select_ef(pair.pin_fid())?;
-        self.expect_ok("VERIFY", Command::new(0x00, 0x20, 0x00, 0x80).with_data(pin.to_vec())).map(|_| ())
+    pub fn verify(&mut self, pair: PairId, pin: &[u8]) -> Result<(), JpkiError> {
+        self.select_ef(Ef::Pin(pair))?;
+        self.expect_ok("VERIFY", JpkiCommand::Verify { sfi: None, pin: Some(pin.to_vec()) }.to_command()).map(|_| ())
     }
 
     /// VERIFY the old PIN, then CHANGE REFERENCE DATA to the new one (J§4).
-    pub fn change_pin(&mut self, pair: Pair, old: &[u8], new: &[u8]) -> Result<(), JpkiError> {
+    pub fn change_pin(&mut self, pair: PairId, old: &[u8], new: &[u8]) -> Result<(), JpkiError> {
         self.verify(pair, old)?;
-        self.expect_ok("CHANGE REFERENCE DATA", Command::new(0x00, 0x24, 0x01, 0x80).with_data(new.to_vec()))
-            .map(|_| ())
+        self.expect_ok("CHANGE REFERENCE DATA", JpkiCommand::ChangePin { new: new.to_vec() }.to_command()).map(|_| ())
     }
 
     /// VERIFY, select the key and COMPUTE DIGITAL SIGNATURE over `data` (a DigestInfo or raw
     /// bytes, 1-245; J§5).
-    pub fn sign(&mut self, pair: Pair, pin: &[u8], data: &[u8]) -> Result<Vec<u8>, JpkiError> {
+    pub fn sign(&mut self, pair: PairId, pin: &[u8], data: &[u8]) -> Result<Vec<u8>, JpkiError> {
         self.verify(pair, pin)?;
-        self.select_ef(pair.key_fid())?;
-        self.expect_ok(
-            "COMPUTE DIGITAL SIGNATURE",
-            Command::new(0x80, 0x2A, 0x00, 0x80).with_data(data.to_vec()).with_ne(256),
-        )
+        self.select_ef(Ef::Key(pair))?;
+        self.expect_ok("COMPUTE DIGITAL SIGNATURE", JpkiCommand::Sign { sfi: None, data: data.to_vec() }.to_command())
     }
 
     /// Reads a certificate EF the way OpenSC does: a 4-byte header, then 256-byte chunks (J§3).
-    pub fn read_certificate(&mut self, pair: Pair, ca: bool) -> Result<Vec<u8>, JpkiError> {
-        self.select_ef(pair.cert_fid(ca))?;
-        let head = self.expect_ok("READ BINARY", Command::new(0x00, 0xB0, 0x00, 0x00).with_ne(4))?;
+    pub fn read_certificate(&mut self, pair: PairId, ca: bool) -> Result<Vec<u8>, JpkiError> {
+        self.select_ef(if ca { Ef::CaCert(pair) } else { Ef::Cert(pair) })?;
+        let read = |offset: usize, ne: usize| JpkiCommand::ReadBinary { sfi: None, offset, ne }.to_command();
+        let head = self.expect_ok("READ BINARY", read(0, 4))?;
         if head.len() != 4 || head[0] != 0x30 || head[1] != 0x82 {
             return Err(JpkiError::Data("certificate EF does not start with 30 82".into()));
         }
@@ -135,8 +103,11 @@ impl<'t> JpkiClient<'t> {
         while out.len() < total {
             let off = out.len();
             let want = (total - off).min(256);
-            let chunk =
-                self.expect_ok("READ BINARY", Command::new(0x00, 0xB0, (off >> 8) as u8, off as u8).with_ne(want))?;
+            if off > 0x7FFF {
+                // READ BINARY without SFI codes offsets in 15 bits (ISO 7816-4 §11.3.3).
+                return Err(JpkiError::Data(format!("certificate EF longer than READ BINARY reaches ({total} bytes)")));
+            }
+            let chunk = self.expect_ok("READ BINARY", read(off, want))?;
             if chunk.is_empty() {
                 return Err(JpkiError::Data("certificate EF shorter than its DER length".into()));
             }

@@ -2,7 +2,9 @@
 
 pub mod ace;
 pub mod ca;
+pub mod channel;
 pub mod gp;
+pub mod harness;
 pub mod jpki;
 pub mod scenario;
 pub mod tsm;

@@ -7,15 +7,15 @@
 //! hand-over) comes with the card manager; the steps here cover what the SP-TSM, the app and the
 //! platform do, the ARA-M rule, and the failures around them.
 
-use crate::card::{Card, CardEvent};
 use crate::crypto::CardRng;
-use crate::host::ca::TestCa;
-use crate::host::jpki::{JpkiClient, Pair, PinStatus};
-use crate::host::tsm::sp::{PairRef, PairStatus, PinDesign, SpSession, TsmError};
-use crate::platform::profile::{Overrides, Profile};
-use crate::scp03::StaticKeys;
-use crate::store::{Durability, Tearing};
-use crate::transport::Transport;
+use crate::hexutil::HexError;
+use crate::host::ca::{CaError, TestCa};
+use crate::host::harness::{HarnessError, LocalCard, ReaderCard, SeHarness};
+use crate::host::jpki::{JpkiClient, JpkiError, PinStatus};
+use crate::host::tsm::sp::{PinDesign, SpSession, TsmError};
+use crate::proto::jpki::{PairId, PairState, PairStatus};
+use crate::scp03::{KeySetError, StaticKeys};
+use crate::transport::{Transport, TransportError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -33,29 +33,6 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
-/// Which pair a step is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PairName {
-    Auth,
-    Sign,
-}
-
-impl PairName {
-    fn sp(self) -> PairRef {
-        match self {
-            PairName::Auth => PairRef::Auth,
-            PairName::Sign => PairRef::Sign,
-        }
-    }
-    fn app(self) -> Pair {
-        match self {
-            PairName::Auth => Pair::Auth,
-            PairName::Sign => Pair::Sign,
-        }
-    }
-}
-
 /// `both`, `auth` or `sign`.
 #[derive(Debug, Clone, Copy, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -67,11 +44,11 @@ pub enum Pairs {
 }
 
 impl Pairs {
-    fn list(self) -> Vec<PairName> {
+    fn list(self) -> Vec<PairId> {
         match self {
-            Pairs::Both => vec![PairName::Auth, PairName::Sign],
-            Pairs::Auth => vec![PairName::Auth],
-            Pairs::Sign => vec![PairName::Sign],
+            Pairs::Both => vec![PairId::Auth, PairId::Sign],
+            Pairs::Auth => vec![PairId::Auth],
+            Pairs::Sign => vec![PairId::Sign],
         }
     }
 }
@@ -110,21 +87,21 @@ pub enum Op {
         design: Design,
     },
     /// SP-TSM: release a design-a temporary PIN once the user is verified.
-    SpRelease { phone: String, pair: PairName },
+    SpRelease { phone: String, pair: PairId },
     /// SP-TSM: PIN forgotten or blocked: a new temporary PIN.
-    SpResetPin { phone: String, pair: PairName },
+    SpResetPin { phone: String, pair: PairId },
     /// SP-TSM: erase one pair.
-    SpErase { phone: String, pair: PairName },
+    SpErase { phone: String, pair: PairId },
     /// The SP-TSM connects with the wrong SCP03 keys (and must be refused).
     SpWrongKeys { phone: String },
     /// The app: verify the temporary PIN, change it to the user's PIN.
-    AppActivate { phone: String, pair: PairName, pin: String },
+    AppActivate { phone: String, pair: PairId, pin: String },
     /// The app: sign with the pair (fails unless the pair is usable).
-    AppSign { phone: String, pair: PairName, pin: String },
+    AppSign { phone: String, pair: PairId, pin: String },
     /// The app: wrong PIN entries.
-    AppWrongPin { phone: String, pair: PairName, times: u8 },
+    AppWrongPin { phone: String, pair: PairId, times: u8 },
     /// The platform revokes the phone's certificate of a pair.
-    Revoke { phone: String, pair: PairName },
+    Revoke { phone: String, pair: PairId },
     /// Change of phone / loss: revoke the old phone's certificates and push a remote wipe; an
     /// offline phone or an invalid push token leaves the wipe pending.
     RemoteWipe { phone: String },
@@ -194,32 +171,11 @@ pub struct Expect {
     pub app_allowed: Option<String>,
 }
 
-/// How a phone's SE is reached: an in-process card image, or a PC/SC reader (`gpse serve` or
-/// a real SE). Card-level events and power cuts need the in-process card.
-enum Link {
-    Local(Box<Card>),
-    Reader(Box<dyn Transport>),
-}
-
-impl Link {
-    fn t(&mut self) -> &mut dyn Transport {
-        match self {
-            Link::Local(c) => c.as_mut(),
-            Link::Reader(t) => t.as_mut(),
-        }
-    }
-
-    fn local(&mut self, what: &str) -> Result<&mut Card, String> {
-        match self {
-            Link::Local(c) => Ok(c),
-            Link::Reader(_) => Err(format!("{what} needs the in-process card, not a reader")),
-        }
-    }
-}
-
 struct Phone {
     dir: PathBuf,
-    card: Link,
+    /// How the phone's SE is reached: the in-process card image, or a PC/SC reader (`gpse
+    /// serve` or a real SE). Card-level events and power cuts need the in-process card.
+    card: Box<dyn SeHarness>,
     /// Prepared by the SEI-TSM: the applet sits in the SP's domain with the SP-TSM's keys.
     prepared: bool,
     online: bool,
@@ -234,24 +190,69 @@ pub struct World {
     phones: BTreeMap<String, Phone>,
     ca: TestCa,
     rng: CardRng,
-    revoked: BTreeSet<(String, PairName)>,
+    revoked: BTreeSet<(String, PairId)>,
     tsm_records: BTreeSet<String>,
-    temp_pins: BTreeMap<(String, PairName), String>,
+    temp_pins: BTreeMap<(String, PairId), String>,
     /// The ISD's keys (the SEI-TSM's).
     keys: StaticKeys,
     /// The SP-TSM's keys, handed to the SP domain when a phone is prepared.
     sp_keys: StaticKeys,
-    seed: u64,
 }
 
 /// A failed scenario: which step, and why.
 #[derive(Debug, thiserror::Error)]
-#[error("{scenario}: step {step} ({op}): {msg}")]
+#[error("{scenario}: step {step} ({op}): {error}")]
 pub struct ScenarioError {
     pub scenario: String,
+    /// 1-based; 0 for the set-up of the world.
     pub step: usize,
     pub op: String,
-    pub msg: String,
+    #[source]
+    pub error: StepError,
+}
+
+/// Why a step (or the set-up, or a check after a step) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("no phone named '{0}'")]
+    NoPhone(String),
+    #[error("the phone is offline: the TSM cannot reach its SE")]
+    Offline,
+    #[error(transparent)]
+    Tsm(#[from] TsmError),
+    #[error(transparent)]
+    App(#[from] JpkiError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    #[error(transparent)]
+    Ca(#[from] CaError),
+    #[error(transparent)]
+    Keys(#[from] KeySetError),
+    #[error("{field}: {error}")]
+    Hex { field: &'static str, error: HexError },
+    #[error("no temporary PIN was set")]
+    NoTemporaryPin,
+    #[error("the certificate is revoked: the signature would not be accepted")]
+    Revoked,
+    #[error("succeeded, but the scenario expects it to fail")]
+    UnexpectedSuccess,
+    /// What was found after the step differs from what the step expects.
+    #[error("{0}")]
+    Mismatch(String),
+    /// A check after the step failed (a mismatch, or the check itself could not run).
+    #[error("expectation: {0}")]
+    Check(Box<StepError>),
+}
+
+/// Why a scenario file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Toml { path: PathBuf, message: String },
 }
 
 impl World {
@@ -262,13 +263,13 @@ impl World {
         sc: &Scenario,
         seed: u64,
         mut readers: BTreeMap<String, Box<dyn Transport>>,
-    ) -> Result<World, String> {
+    ) -> Result<World, StepError> {
         let mut rng = CardRng::new(Some(seed));
-        let ca = TestCa::new(&mut rng, "gpse JPKI test CA").map_err(|e| e.to_string())?;
+        let ca = TestCa::new(&mut rng, "gpse JPKI test CA")?;
         let k = [0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
-        let keys = StaticKeys::new(&k, &k, &k).map_err(|e| e.to_string())?;
+        let keys = StaticKeys::new(&k, &k, &k)?;
         let spk: Vec<u8> = (0x50..0x60).collect();
-        let sp_keys = StaticKeys::new(&spk, &spk, &spk).map_err(|e| e.to_string())?;
+        let sp_keys = StaticKeys::new(&spk, &spk, &spk)?;
         let mut w = World {
             root: root.to_path_buf(),
             phones: BTreeMap::new(),
@@ -279,22 +280,13 @@ impl World {
             temp_pins: BTreeMap::new(),
             keys,
             sp_keys,
-            seed,
         };
         for (i, name) in sc.phones.iter().enumerate() {
             let dir = root.join(name);
             let s = seed.wrapping_add(i as u64 + 1);
-            let card = match readers.remove(name) {
-                Some(t) => Link::Reader(t),
-                None => {
-                    let img = Profile::default_profile()
-                        .build(&Overrides::default(), &mut CardRng::new(Some(s)))
-                        .map_err(|e| e.to_string())?;
-                    let mut card =
-                        Card::create(&dir, img, Durability::NoSync, Some(s), false).map_err(|e| e.to_string())?;
-                    card.power_on();
-                    Link::Local(Box::new(card))
-                }
+            let card: Box<dyn SeHarness> = match readers.remove(name) {
+                Some(t) => Box::new(ReaderCard(t)),
+                None => Box::new(LocalCard::create(&dir, s)?),
             };
             w.phones.insert(
                 name.clone(),
@@ -304,17 +296,17 @@ impl World {
         Ok(w)
     }
 
-    fn phone(&mut self, name: &str) -> Result<&mut Phone, String> {
-        self.phones.get_mut(name).ok_or_else(|| format!("no phone named '{name}'"))
+    fn phone(&mut self, name: &str) -> Result<&mut Phone, StepError> {
+        self.phones.get_mut(name).ok_or_else(|| StepError::NoPhone(name.to_string()))
     }
 
-    fn temp_pin(&mut self, phone: &str, pair: PairName) -> String {
+    fn temp_pin(&mut self, phone: &str, pair: PairId) -> String {
         // A fresh one-time temporary PIN (seeds.md §3.3: never typed by the user).
         let mut b = [0u8; 8];
         rand_core::RngCore::fill_bytes(&mut self.rng, &mut b);
         let pin: String = match pair {
-            PairName::Auth => b[..4].iter().map(|x| char::from(b'0' + x % 10)).collect(),
-            PairName::Sign => {
+            PairId::Auth => b[..4].iter().map(|x| char::from(b'0' + x % 10)).collect(),
+            PairId::Sign => {
                 b.iter().map(|x| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[(*x % 32) as usize])).collect()
             }
         };
@@ -327,33 +319,33 @@ impl World {
         &mut self,
         phone: &str,
         f: impl FnOnce(&mut SpSession<'_>, &mut TestCa) -> Result<T, TsmError>,
-    ) -> Result<T, String> {
-        let p = self.phones.get_mut(phone).ok_or_else(|| format!("no phone named '{phone}'"))?;
+    ) -> Result<T, StepError> {
+        let p = self.phones.get_mut(phone).ok_or_else(|| StepError::NoPhone(phone.to_string()))?;
         // The applet's domain: the SP's on a prepared phone, else the ISD (default profile).
         let keys = if p.prepared { self.sp_keys.clone() } else { self.keys.clone() };
         if !p.online {
-            return Err("the phone is offline: the TSM cannot reach its SE".into());
+            return Err(StepError::Offline);
         }
-        let mut s = SpSession::open(p.card.t(), &keys, 0, &mut self.rng).map_err(|e| e.to_string())?;
-        let r = f(&mut s, &mut self.ca).map_err(|e| e.to_string());
+        let mut s = SpSession::open(p.card.transport()?, &keys, 0, &mut self.rng)?;
+        let r = f(&mut s, &mut self.ca);
         let _ = s.close();
-        r
+        Ok(r?)
     }
 
-    fn status(&mut self, phone: &str, pair: PairName) -> Result<PairStatus, String> {
-        self.sp(phone, |s, _| s.status(pair.sp()))
+    fn status(&mut self, phone: &str, pair: PairId) -> Result<PairStatus, StepError> {
+        self.sp(phone, |s, _| s.status(pair))
     }
 
     /// Wipes a phone through the TSMs (remote wipe, maker-server factory reset): the SEI-TSM
     /// removes the applet of a prepared phone; otherwise the SP-TSM erases both pairs.
-    fn wipe_via_tsm(&mut self, phone: &str) -> Result<(), String> {
+    fn wipe_via_tsm(&mut self, phone: &str) -> Result<(), StepError> {
         if self.phone(phone)?.prepared {
             self.sei(phone, |t, keys, _, rng| crate::host::tsm::sei::remove(t, keys, rng))?;
             self.phone(phone)?.prepared = false;
         } else {
             self.sp(phone, |s, _| {
-                s.erase(PairRef::Auth)?;
-                s.erase(PairRef::Sign)
+                s.erase(PairId::Auth)?;
+                s.erase(PairId::Sign)
             })?;
         }
         self.tsm_records.remove(phone);
@@ -365,19 +357,20 @@ impl World {
         &mut self,
         phone: &str,
         f: impl FnOnce(&mut dyn crate::transport::Transport, &StaticKeys, &StaticKeys, &mut CardRng) -> Result<T, TsmError>,
-    ) -> Result<T, String> {
+    ) -> Result<T, StepError> {
         let (keys, sp_keys) = (self.keys.clone(), self.sp_keys.clone());
-        let p = self.phones.get_mut(phone).ok_or_else(|| format!("no phone named '{phone}'"))?;
+        let p = self.phones.get_mut(phone).ok_or_else(|| StepError::NoPhone(phone.to_string()))?;
         if !p.online {
-            return Err("the phone is offline: the TSM cannot reach its SE".into());
+            return Err(StepError::Offline);
         }
-        f(p.card.t(), &keys, &sp_keys, &mut self.rng).map_err(|e| e.to_string())
+        Ok(f(p.card.transport()?, &keys, &sp_keys, &mut self.rng)?)
     }
 
-    fn run_op(&mut self, op: &Op) -> Result<(), String> {
+    fn run_op(&mut self, op: &Op) -> Result<(), StepError> {
         match op {
             Op::SeiPrepare { phone, app_hash } => {
-                let hash = crate::hexutil::parse_hex(app_hash).map_err(|e| format!("app_hash: {e}"))?;
+                let hash =
+                    crate::hexutil::parse_hex(app_hash).map_err(|error| StepError::Hex { field: "app_hash", error })?;
                 self.sei(phone, |t, keys, sp_keys, rng| crate::host::tsm::sei::prepare(t, keys, sp_keys, &hash, rng))?;
                 let p = self.phone(phone)?;
                 p.prepared = true;
@@ -403,52 +396,53 @@ impl World {
                     self.sp(phone, |s, ca| {
                         // Resume or roll back what an interrupted set-up left: a pair that is
                         // not empty and not yet handed to the user is erased and set up again.
-                        let st = s.status(pair.sp())?;
-                        if (1..=3).contains(&st.state) {
-                            s.erase(pair.sp())?;
+                        if s.status(pair)?.state.is_setup_in_progress() {
+                            s.erase(pair)?;
                         }
-                        s.setup(pair.sp(), ca, &subject, d, pin.as_bytes()).map(|_| ())
+                        s.setup(pair, ca, &subject, d, pin.as_bytes()).map(|_| ())
                     })?;
                     self.revoked.remove(&(phone.clone(), pair));
                 }
                 self.tsm_records.insert(phone.clone());
                 Ok(())
             }
-            Op::SpRelease { phone, pair } => self.sp(phone, |s, _| s.unblock(pair.sp())),
+            Op::SpRelease { phone, pair } => self.sp(phone, |s, _| s.unblock(*pair)),
             Op::SpResetPin { phone, pair } => {
                 let pin = self.temp_pin(phone, *pair);
-                self.sp(phone, |s, _| s.reset_pin(pair.sp(), pin.as_bytes()))
+                self.sp(phone, |s, _| s.reset_pin(*pair, pin.as_bytes()))
             }
-            Op::SpErase { phone, pair } => self.sp(phone, |s, _| s.erase(pair.sp())),
+            Op::SpErase { phone, pair } => self.sp(phone, |s, _| s.erase(*pair)),
             Op::SpWrongKeys { phone } => {
                 let k = [0x11u8; 16];
-                let keys = StaticKeys::new(&k, &k, &k).map_err(|e| e.to_string())?;
+                let keys = StaticKeys::new(&k, &k, &k)?;
                 let p = self.phone(phone)?;
                 let mut rng = CardRng::new(Some(1));
-                SpSession::open(p.card.t(), &keys, 0, &mut rng).map(|_| ()).map_err(|e| e.to_string())
+                SpSession::open(p.card.transport()?, &keys, 0, &mut rng)?;
+                Ok(())
             }
             Op::AppActivate { phone, pair, pin } => {
-                let temp = self.temp_pins.get(&(phone.clone(), *pair)).cloned().ok_or("no temporary PIN was set")?;
+                let temp = self.temp_pins.get(&(phone.clone(), *pair)).cloned().ok_or(StepError::NoTemporaryPin)?;
                 let p = self.phone(phone)?;
-                let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
-                app.change_pin(pair.app(), temp.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())
+                let mut app = JpkiClient::open(p.card.transport()?)?;
+                Ok(app.change_pin(*pair, temp.as_bytes(), pin.as_bytes())?)
             }
             Op::AppSign { phone, pair, pin } => {
                 if self.revoked.contains(&(phone.clone(), *pair)) {
                     // The key still signs, but relying parties check the revocation list.
-                    return Err("the certificate is revoked: the signature would not be accepted".into());
+                    return Err(StepError::Revoked);
                 }
                 let p = self.phone(phone)?;
-                let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
+                let mut app = JpkiClient::open(p.card.transport()?)?;
                 let di = crate::host::jpki::sha256_digest_info(&[0x42; 32]);
-                app.sign(pair.app(), pin.as_bytes(), &di).map(|_| ()).map_err(|e| e.to_string())
+                app.sign(*pair, pin.as_bytes(), &di)?;
+                Ok(())
             }
             Op::AppWrongPin { phone, pair, times } => {
                 let p = self.phone(phone)?;
-                let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
-                let wrong: &[u8] = if *pair == PairName::Auth { b"9999" } else { b"WRONGPIN9" };
+                let mut app = JpkiClient::open(p.card.transport()?)?;
+                let wrong: &[u8] = if *pair == PairId::Auth { b"9999" } else { b"WRONGPIN9" };
                 for _ in 0..*times {
-                    let _ = app.verify(pair.app(), wrong);
+                    let _ = app.verify(*pair, wrong);
                 }
                 Ok(())
             }
@@ -458,8 +452,8 @@ impl World {
             }
             Op::RemoteWipe { phone } => {
                 // 対策1-1 then 1-2: revoked regardless; the wipe waits for the phone.
-                self.revoked.insert((phone.clone(), PairName::Auth));
-                self.revoked.insert((phone.clone(), PairName::Sign));
+                self.revoked.insert((phone.clone(), PairId::Auth));
+                self.revoked.insert((phone.clone(), PairId::Sign));
                 let p = self.phone(phone)?;
                 if p.online && p.push_ok {
                     self.wipe_via_tsm(phone)
@@ -480,25 +474,20 @@ impl World {
             }
             Op::FactoryReset { phone, maker_reachable } => {
                 let reachable = *maker_reachable && self.phone(phone)?.online;
-                self.revoked.insert((phone.clone(), PairName::Auth));
-                self.revoked.insert((phone.clone(), PairName::Sign));
+                self.revoked.insert((phone.clone(), PairId::Auth));
+                self.revoked.insert((phone.clone(), PairId::Sign));
                 if reachable {
                     self.wipe_via_tsm(phone)
                 } else {
                     // 対策3 without the servers: the card-level event wipes the SE now.
-                    let p = self.phone(phone)?;
-                    p.card
-                        .local("a factory reset without the servers")?
-                        .deliver_event(CardEvent::FactoryReset)
-                        .map_err(|sw| format!("factory reset: {sw}"))
+                    Ok(self.phone(phone)?.card.factory_reset_event()?)
                 }
             }
             Op::Reconcile => {
                 let names: Vec<String> = self.tsm_records.iter().cloned().collect();
                 for n in names {
-                    let auth = self.status(&n, PairName::Auth).map(|s| s.state);
-                    let sign = self.status(&n, PairName::Sign).map(|s| s.state);
-                    if auth == Ok(0) && sign == Ok(0) {
+                    let empty = |st: Result<PairStatus, StepError>| st.is_ok_and(|s| s.state == PairState::Empty);
+                    if empty(self.status(&n, PairId::Auth)) && empty(self.status(&n, PairId::Sign)) {
                         self.tsm_records.remove(&n);
                     }
                 }
@@ -533,13 +522,13 @@ impl World {
     }
 
     /// Runs a step: arms a pending power cut, runs, reboots a phone whose power was cut.
-    fn run_step(&mut self, step: &Step) -> Result<(), String> {
+    fn run_step(&mut self, step: &Step) -> Result<(), StepError> {
         let target = Self::phone_of(&step.op).map(str::to_string);
         let mut armed = None;
         if let (Some(name), false) = (&target, matches!(step.op, Op::PowerCut { .. })) {
             if let Some(p) = self.phones.get_mut(name) {
                 if let Some(n) = p.cut.take() {
-                    p.card.local("a power cut")?.store_mut().set_tearing(Some(Tearing::cut_after(n)));
+                    p.card.cut_power_after(n)?;
                     armed = Some(name.clone());
                 }
             }
@@ -547,91 +536,75 @@ impl World {
         let r = self.run_op(&step.op);
         if let Some(name) = armed {
             // Reboot: whatever the card had in memory is gone; the image decides.
-            let seed = self.seed;
-            let p = self.phone(&name)?;
-            let dir = p.dir.clone();
-            let placeholder = Card::in_memory(
-                Profile::default_profile()
-                    .build(&Overrides::default(), &mut CardRng::new(Some(seed)))
-                    .map_err(|e| e.to_string())?,
-                Some(seed),
-            )
-            .map_err(|e| e.to_string())?;
-            drop(std::mem::replace(&mut p.card, Link::Local(Box::new(placeholder))));
-            let mut card = Card::open(&dir, Durability::NoSync, Some(seed)).map_err(|e| e.to_string())?;
-            card.power_on();
-            p.card = Link::Local(Box::new(card));
+            self.phone(&name)?.card.reboot()?;
         }
         r
     }
 
-    fn check(&mut self, e: &Expect, default_phone: Option<&str>) -> Result<(), String> {
+    fn check(&mut self, e: &Expect, default_phone: Option<&str>) -> Result<(), StepError> {
         let Some(phone) = e.phone.as_deref().or(default_phone).map(str::to_string) else {
             return Ok(());
         };
-        let name = |s: &PairStatus| s.state_name().to_string();
+        let mismatch = |m: String| Err(StepError::Mismatch(m));
         for (pair, want_state, want_tries, want_revoked) in [
-            (PairName::Auth, &e.auth, e.auth_tries, e.auth_revoked),
-            (PairName::Sign, &e.sign, e.sign_tries, e.sign_revoked),
+            (PairId::Auth, &e.auth, e.auth_tries, e.auth_revoked),
+            (PairId::Sign, &e.sign, e.sign_tries, e.sign_revoked),
         ] {
             if want_state.is_some() || want_tries.is_some() {
                 let st = self.status(&phone, pair)?;
                 if let Some(w) = want_state {
-                    if &name(&st) != w {
-                        return Err(format!("{phone} {pair:?}: state is '{}', expected '{w}'", name(&st)));
+                    if st.state.name() != w {
+                        return mismatch(format!("{phone} {pair:?}: state is '{}', expected '{w}'", st.state.name()));
                     }
                 }
                 if let Some(t) = want_tries {
                     // What the app sees with the empty VERIFY.
                     let p = self.phone(&phone)?;
-                    let mut app = JpkiClient::open(p.card.t()).map_err(|e| e.to_string())?;
-                    let seen = match app.pin_status(pair.app()).map_err(|e| e.to_string())? {
+                    let mut app = JpkiClient::open(p.card.transport()?)?;
+                    let seen = match app.pin_status(pair)? {
                         PinStatus::TriesLeft(n) => n,
                         _ => 0,
                     };
                     if seen != t || st.tries_left != t {
-                        return Err(format!("{phone} {pair:?}: {seen} tries left, expected {t}"));
+                        return mismatch(format!("{phone} {pair:?}: {seen} tries left, expected {t}"));
                     }
                 }
             }
             if let Some(r) = want_revoked {
                 let is = self.revoked.contains(&(phone.clone(), pair));
                 if is != r {
-                    return Err(format!("{phone} {pair:?}: revoked is {is}, expected {r}"));
+                    return mismatch(format!("{phone} {pair:?}: revoked is {is}, expected {r}"));
                 }
             }
         }
         if let Some(w) = e.pending_wipe {
             let is = self.phone(&phone)?.pending_wipe;
             if is != w {
-                return Err(format!("{phone}: pending wipe is {is}, expected {w}"));
+                return mismatch(format!("{phone}: pending wipe is {is}, expected {w}"));
             }
         }
         if let Some(w) = e.applet {
             let p = self.phone(&phone)?;
-            let raw = p
-                .card
-                .t()
-                .transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01])
-                .map_err(|e| e.to_string())?;
+            let select = crate::proto::iso::SelectAid::no_data(&crate::proto::jpki::AID).to_command();
+            let raw = p.card.transport()?.transmit(&select.to_bytes())?;
             let is = raw == [0x90, 0x00];
             if is != w {
-                return Err(format!("{phone}: JPKI applet present is {is}, expected {w}"));
+                return mismatch(format!("{phone}: JPKI applet present is {is}, expected {w}"));
             }
         }
         if let Some(h) = &e.app_allowed {
-            let hash = crate::hexutil::parse_hex(h).map_err(|e| format!("app_allowed: {e}"))?;
+            let hash = crate::hexutil::parse_hex(h).map_err(|error| StepError::Hex { field: "app_allowed", error })?;
             let p = self.phone(&phone)?;
             let mut ace = crate::host::ace::Ace::new();
-            ace.refresh(p.card.t()).map_err(|e| e.to_string())?;
+            ace.refresh(p.card.transport()?)?;
             if !ace.check_open(&[hash], Some(&crate::host::jpki::AID)).allowed {
-                return Err(format!("{phone}: the ACE does not let app {h} reach the JPKI applet"));
+                return mismatch(format!("{phone}: the ACE does not let app {h} reach the JPKI applet"));
             }
         }
         if let Some(w) = e.tsm_record {
             let is = self.tsm_records.contains(&phone);
             if is != w {
-                return Err(format!("{phone}: TSM record is {is}, expected {w}"));
+                return mismatch(format!("{phone}: TSM record is {is}, expected {w}"));
             }
         }
         Ok(())
@@ -649,9 +622,10 @@ impl World {
 }
 
 /// Parses a scenario file.
-pub fn load(path: &Path) -> Result<Scenario, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message().replace('\n', " ")))
+pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    toml::from_str(&text)
+        .map_err(|e| LoadError::Toml { path: path.to_path_buf(), message: e.message().replace('\n', " ") })
 }
 
 /// Runs a scenario in `root` (card images are created there); returns the number of steps.
@@ -667,17 +641,17 @@ pub fn run_with(
     readers: BTreeMap<String, Box<dyn Transport>>,
     log: &mut dyn FnMut(&str),
 ) -> Result<usize, ScenarioError> {
-    let err = |i: usize, op: &Op, msg: String| ScenarioError {
+    let err = |i: usize, op: &Op, error: StepError| ScenarioError {
         scenario: sc.name.clone(),
         step: i + 1,
         op: format!("{op:?}").split([' ', '{']).next().unwrap_or("").to_string(),
-        msg,
+        error,
     };
-    let mut w = World::new(root, sc, seed, readers).map_err(|m| ScenarioError {
+    let mut w = World::new(root, sc, seed, readers).map_err(|error| ScenarioError {
         scenario: sc.name.clone(),
         step: 0,
         op: "setup".into(),
-        msg: m,
+        error,
     })?;
     for (i, step) in sc.steps.iter().enumerate() {
         let r = w.run_step(step);
@@ -685,10 +659,11 @@ pub fn run_with(
             (Ok(()), false) => log(&format!("step {}: ok", i + 1)),
             (Err(m), true) => log(&format!("step {}: failed as expected ({m})", i + 1)),
             (Err(m), false) if step.may_fail => log(&format!("step {}: failed, which it may ({m})", i + 1)),
-            (Ok(()), true) => return Err(err(i, &step.op, "succeeded, but the scenario expects it to fail".into())),
+            (Ok(()), true) => return Err(err(i, &step.op, StepError::UnexpectedSuccess)),
             (Err(m), false) => return Err(err(i, &step.op, m)),
         }
-        w.check(&step.expect, World::phone_of(&step.op)).map_err(|m| err(i, &step.op, format!("expectation: {m}")))?;
+        w.check(&step.expect, World::phone_of(&step.op))
+            .map_err(|m| err(i, &step.op, StepError::Check(Box::new(m))))?;
     }
     Ok(sc.steps.len())
 }

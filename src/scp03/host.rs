@@ -1,15 +1,18 @@
-//! The host side of SCP03 over any [`Transport`]: INITIALIZE UPDATE, card cryptogram check,
-//! EXTERNAL AUTHENTICATE, then wrapping of commands and unwrapping of responses (AmdD §6-§7).
-//! Nothing here knows whether the card is emulated: it only sends APDUs.
+//! The host side of SCP03 as a pure state machine (AmdD §6-§7): [`Opening`] gives INITIALIZE
+//! UPDATE and consumes its response into [`Authenticating`], which gives EXTERNAL AUTHENTICATE
+//! and consumes that response into a [`HostSession`] that wraps commands and unwraps responses.
+//! No I/O happens here: `transport::scp` drives these states over a `Transport`, and a test or a
+//! vector can drive them byte by byte.
 //!
-//! ```no_run
-//! use gpse::scp03::{host::{HostSession, OpenOptions}, SecurityLevel, StaticKeys};
-//! # fn f(t: &mut dyn gpse::transport::Transport) -> Result<(), gpse::scp03::host::HostError> {
+//! ```
+//! use gpse::scp03::{host::{Opening, OpenOptions}, SecurityLevel, StaticKeys};
 //! let k = [0x40u8, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
 //! let keys = StaticKeys::new(&k, &k, &k).unwrap();
-//! let mut s = HostSession::open(t, &keys, &OpenOptions::new(SecurityLevel::ALL), &mut rand_core::OsRng)?;
-//! let rsp = s.transmit(t, &gpse::Command::parse(&[0x80, 0xCA, 0x00, 0xCF, 0x00]).unwrap())?;
-//! # Ok(()) }
+//! let opts = OpenOptions { host_challenge: Some([0; 8]), ..OpenOptions::new(SecurityLevel::ALL) };
+//! let (opening, iu) = Opening::new(&keys, &opts, &mut rand_core::OsRng).unwrap();
+//! assert_eq!(hex::encode_upper(iu.to_bytes()), "8050000008000000000000000000");
+//! // … send `iu`, then `opening.initialize_update_response(&rsp)` gives EXTERNAL AUTHENTICATE.
+//! # let _ = opening;
 //! ```
 
 use super::kdf::{self, constant, SessionKeys};
@@ -17,18 +20,15 @@ use super::keydata::{self, KeyBlockForm};
 use super::prim::ct_eq;
 use super::sm::{SecureMessaging, SmError};
 use super::{BadKeyLength, SecurityLevel, StaticKeys, SCP_ID};
-use crate::apdu::{Class, Command, Response};
+use crate::apdu::{Command, Response};
+use crate::proto::gp::{ExternalAuthenticate, InitializeUpdate};
 use crate::sw::Sw;
-use crate::transport::{Transport, TransportError};
 use rand_core::RngCore;
 
-/// Why the host side could not open or use a session.
+/// Why the host side could not open or use a session (the secure channel protocol; what goes
+/// wrong on the wire is the driver's error, `host::scp::ScpError`).
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    #[error("the card's answer is not a response APDU (fewer than 2 bytes)")]
-    NoResponse,
     #[error("{command} answered {sw} ({})", sw.meaning())]
     Status { command: &'static str, sw: Sw },
     #[error("INITIALIZE UPDATE response: {0}")]
@@ -102,20 +102,10 @@ impl InitUpdateInfo {
 /// INITIALIZE UPDATE `8x 50 KVN 00 08 host_challenge 00` (AmdD §7.1.1; Le `00` as GPP and pySim
 /// send it).
 pub fn initialize_update_command(channel: u8, kvn: u8, host_challenge: &[u8; 8]) -> Result<Command, HostError> {
-    if channel > 19 {
-        return Err(HostError::Channel(channel));
-    }
-    Ok(Command::new(Class::encode(channel, true, false), 0x50, kvn, 0x00)
-        .with_data(host_challenge.to_vec())
-        .with_ne(256))
-}
-
-/// One protected exchange: what went on the wire and the plain response.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub wire_command: Vec<u8>,
-    pub wire_response: Vec<u8>,
-    pub response: Response,
+    InitializeUpdate { kvn, host_challenge: *host_challenge }
+        .to_command()
+        .on_channel(channel)
+        .map_err(|e| HostError::Channel(e.0))
 }
 
 /// An open host-side session.
@@ -132,12 +122,6 @@ impl std::fmt::Debug for HostSession {
     }
 }
 
-fn send<T: Transport + ?Sized>(t: &mut T, cmd: &Command) -> Result<(Vec<u8>, Response), HostError> {
-    let wire = t.transmit(&cmd.to_bytes())?;
-    let rsp = Response::parse(&wire).ok_or(HostError::NoResponse)?;
-    Ok((wire, rsp))
-}
-
 impl HostSession {
     /// Step two of opening, without I/O: checks the INITIALIZE UPDATE response (`data` without
     /// the SW) and the card cryptogram, derives the session keys and returns the session (not yet
@@ -150,9 +134,6 @@ impl HostSession {
         data: &[u8],
         level: SecurityLevel,
     ) -> Result<(HostSession, Command), HostError> {
-        if channel > 19 {
-            return Err(HostError::Channel(channel));
-        }
         let info = InitUpdateInfo::parse(data)?;
         let sk = SessionKeys::from_static(keys, host_challenge, &info.card_challenge)?;
         let card_cg = kdf::cryptogram(&sk.mac, constant::CARD_CRYPTOGRAM, host_challenge, &info.card_challenge);
@@ -162,7 +143,10 @@ impl HostSession {
         let host_cg = kdf::cryptogram(&sk.mac, constant::HOST_CRYPTOGRAM, host_challenge, &info.card_challenge);
         let mut sm = SecureMessaging::for_external_authenticate(sk);
         // AmdD §7.1.2: `84 82 P1 00 10 host cryptogram C-MAC`, no Le.
-        let ea = Command::new(Class::encode(channel, true, false), 0x82, level.p1(), 0x00).with_data(host_cg.to_vec());
+        let ea = ExternalAuthenticate { level: level.p1(), host_cryptogram: host_cg }
+            .to_command()
+            .on_channel(channel)
+            .map_err(|e| HostError::Channel(e.0))?;
         let ea = sm.wrap_command(&ea)?;
         let s = HostSession { sm, info, dek: keys.dek().clone(), channel };
         Ok((s, ea))
@@ -171,36 +155,6 @@ impl HostSession {
     /// The card accepted EXTERNAL AUTHENTICATE: from now on the session runs at `level`.
     pub fn confirm(&mut self, level: SecurityLevel) {
         self.sm.set_level(level);
-    }
-
-    /// Opens a session on `opts.channel`: INITIALIZE UPDATE, checks, EXTERNAL AUTHENTICATE.
-    /// The security domain must already be selected on that channel.
-    pub fn open<T: Transport + ?Sized, R: RngCore + ?Sized>(
-        t: &mut T,
-        keys: &StaticKeys,
-        opts: &OpenOptions,
-        rng: &mut R,
-    ) -> Result<HostSession, HostError> {
-        let hc = match opts.host_challenge {
-            Some(h) => h,
-            None => {
-                let mut h = [0u8; 8];
-                rng.fill_bytes(&mut h);
-                h
-            }
-        };
-        let iu = initialize_update_command(opts.channel, opts.kvn, &hc)?;
-        let (_, rsp) = send(t, &iu)?;
-        if rsp.sw != Sw::Ok {
-            return Err(HostError::Status { command: "INITIALIZE UPDATE", sw: rsp.sw });
-        }
-        let (mut s, ea) = HostSession::authenticate(keys, opts.channel, &hc, &rsp.data, opts.level)?;
-        let (_, rsp) = send(t, &ea)?;
-        if rsp.sw != Sw::Ok {
-            return Err(HostError::Status { command: "EXTERNAL AUTHENTICATE", sw: rsp.sw });
-        }
-        s.confirm(opts.level);
-        Ok(s)
     }
 
     pub fn level(&self) -> SecurityLevel {
@@ -231,23 +185,62 @@ impl HostSession {
         Ok(self.sm.unwrap_response(rsp)?)
     }
 
-    /// Wraps, sends, unwraps; returns the wire bytes too.
-    pub fn exchange<T: Transport + ?Sized>(&mut self, t: &mut T, cmd: &Command) -> Result<Exchange, HostError> {
-        let w = self.wrap(cmd)?;
-        let wire_command = w.to_bytes();
-        let wire_response = t.transmit(&wire_command)?;
-        let r = Response::parse(&wire_response).ok_or(HostError::NoResponse)?;
-        let response = self.unwrap(&r)?;
-        Ok(Exchange { wire_command, wire_response, response })
-    }
-
-    /// Wraps, sends, unwraps; the plain response.
-    pub fn transmit<T: Transport + ?Sized>(&mut self, t: &mut T, cmd: &Command) -> Result<Response, HostError> {
-        Ok(self.exchange(t, cmd)?.response)
-    }
-
     /// A PUT KEY key component for `key`, encrypted with this key set's static Key-DEK.
     pub fn key_component(&self, key: &[u8], form: KeyBlockForm) -> Result<Vec<u8>, HostError> {
         Ok(keydata::key_component(self.dek.expose(), key, form)?)
+    }
+}
+
+/// Opening a session, before INITIALIZE UPDATE is answered.
+pub struct Opening {
+    keys: StaticKeys,
+    opts: OpenOptions,
+    host_challenge: [u8; 8],
+}
+
+impl Opening {
+    /// The first state and the INITIALIZE UPDATE to send on `opts.channel` (the security domain
+    /// must already be selected there). The host challenge is `opts.host_challenge` or random.
+    pub fn new<R: RngCore + ?Sized>(
+        keys: &StaticKeys,
+        opts: &OpenOptions,
+        rng: &mut R,
+    ) -> Result<(Opening, Command), HostError> {
+        let host_challenge = opts.host_challenge.unwrap_or_else(|| {
+            let mut h = [0u8; 8];
+            rng.fill_bytes(&mut h);
+            h
+        });
+        let iu = initialize_update_command(opts.channel, opts.kvn, &host_challenge)?;
+        Ok((Opening { keys: keys.clone(), opts: opts.clone(), host_challenge }, iu))
+    }
+
+    /// The card answered INITIALIZE UPDATE: checks it and the card cryptogram, and gives the
+    /// EXTERNAL AUTHENTICATE to send.
+    pub fn initialize_update_response(self, rsp: &Response) -> Result<(Authenticating, Command), HostError> {
+        if rsp.sw != Sw::Ok {
+            return Err(HostError::Status { command: "INITIALIZE UPDATE", sw: rsp.sw });
+        }
+        let (session, ea) =
+            HostSession::authenticate(&self.keys, self.opts.channel, &self.host_challenge, &rsp.data, self.opts.level)?;
+        Ok((Authenticating { session, level: self.opts.level }, ea))
+    }
+}
+
+/// EXTERNAL AUTHENTICATE sent, its answer pending.
+pub struct Authenticating {
+    session: HostSession,
+    level: SecurityLevel,
+}
+
+impl Authenticating {
+    /// The card answered EXTERNAL AUTHENTICATE: `9000` opens the session at the level asked
+    /// for; anything else ends it (AmdD §7.1.2).
+    pub fn external_authenticate_response(mut self, rsp: &Response) -> Result<HostSession, HostError> {
+        if rsp.sw != Sw::Ok {
+            return Err(HostError::Status { command: "EXTERNAL AUTHENTICATE", sw: rsp.sw });
+        }
+        self.session.confirm(self.level);
+        Ok(self.session)
     }
 }

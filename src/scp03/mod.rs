@@ -7,8 +7,9 @@
 //! * [`sm`]: secure messaging shared by both sides: C-MAC, C-DECRYPTION, R-MAC, R-ENC
 //!   (AmdD §6.2.4-§6.2.7).
 //! * [`card`]: the card side as a state machine `Idle → Initialized → Authenticated(level)`.
-//! * [`host`]: the host side over any [`crate::transport::Transport`], and DEK encryption of key
-//!   data for PUT KEY (AmdD §7.2).
+//! * [`host`]: the host side as a state machine `Opening → Authenticating → HostSession`, with
+//!   no I/O (the transport layer drives it), and DEK encryption of key data for PUT KEY
+//!   (AmdD §7.2).
 //!
 //! Keys live in zeroizing containers ([`crate::crypto::SecretBytes`], expanded AES schedules
 //! that wipe on drop) and no `Debug` output in this module shows a key byte.

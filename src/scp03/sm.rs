@@ -135,7 +135,7 @@ impl SecureMessaging {
         let full = self.full_mac(cmd.cla, cmd, lc, &data);
         self.chain = full;
         data.extend_from_slice(&full[..8]);
-        let mut cla = Class::encode(class.channel, class.proprietary, true);
+        let mut cla = Class::encode(class.channel, class.proprietary, true).map_err(|_| SmError::Class(cmd.cla))?;
         if class.chaining {
             cla |= 0x10;
         }
@@ -175,7 +175,7 @@ impl SecureMessaging {
             self.keys.enc.cbc_decrypt(&icv, &mut data);
             unpad80(&mut data).ok_or(Sw::SecurityNotSatisfied)?;
         }
-        let mut cla = Class::encode(class.channel, class.proprietary, false);
+        let mut cla = Class::encode(class.channel, class.proprietary, false)?;
         if class.chaining {
             cla |= 0x10;
         }

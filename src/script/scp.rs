@@ -7,6 +7,7 @@ use crate::apdu::{Command, Response};
 use crate::crypto::CardRng;
 use crate::scp03::host::{HostSession, OpenOptions};
 use crate::scp03::{SecurityLevel, StaticKeys};
+use crate::transport::scp::SessionIo;
 use crate::transport::Transport;
 use rand_core::RngCore;
 

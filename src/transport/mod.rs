@@ -3,6 +3,7 @@
 //! this trait, so every host feature works against the emulator and a real card alike.
 
 pub mod pcsc;
+pub mod scp;
 pub mod vpcd;
 
 use crate::card::Card;

@@ -11,6 +11,7 @@ pub mod rules;
 use crate::apdu::{Command, Response};
 use crate::card::{Applet, Ctx, ModuleImpl, Ne, Outcome, Persistent};
 use crate::crypto::CardRng;
+pub use crate::proto::ara_m::{AraCommand, StoreCommand};
 use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
 use crate::tlv;
@@ -19,7 +20,7 @@ use rules::{AidRef, NewRule, RefKey, Search, StoredRule};
 use serde::{Deserialize, Serialize};
 
 /// The ARA-M instance AID (`AraController.ARA_M_AID`, GP test applet, pySim `ADF_ARAM`).
-pub const ARA_M_AID: &[u8] = &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C, 0x00];
+pub use crate::proto::ara_m::ARA_M_AID;
 /// The package (load file) AID of the built-in ARA-M.
 pub const PACKAGE_AID: &[u8] = &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C];
 
@@ -110,131 +111,6 @@ fn check_store(existing: &[StoredRule], rule: &NewRule) -> Result<(), Sw> {
         return Err(Sw::NotEnoughMemory);
     }
     Ok(())
-}
-
-/// ARA-M commands, parsed from the APDU once.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AraCommand {
-    /// GET DATA `FF40`.
-    GetAll,
-    /// GET DATA `FF60`.
-    GetNext,
-    /// GET DATA `FF50` with a REF-DO.
-    GetSpecific { aid: AidRef, hash: Vec<u8> },
-    /// GET DATA `DF20`.
-    GetRefreshTag,
-    /// GET DATA `DF21` with the device's interface version.
-    GetConfig { device_version: [u8; 3] },
-    /// STORE DATA: parsed further once the secure channel has been checked.
-    StoreData { p1: u8, p2: u8, data: Vec<u8> },
-}
-
-impl TryFrom<&Command> for AraCommand {
-    type Error = Sw;
-    fn try_from(c: &Command) -> Result<Self, Sw> {
-        // A SELECT the runtime forwarded (no instance has that AID): not found, as the ISD says.
-        if c.cla & 0x80 == 0 && c.ins == 0xA4 && c.p1 == 0x04 {
-            return Err(Sw::FileNotFound);
-        }
-        if !matches!(c.cla, 0x80..=0x83 | 0xC0..=0xCF) {
-            return Err(Sw::ClaNotSupported);
-        }
-        match c.ins {
-            0xCA => {
-                let no_data = |cmd: AraCommand| if c.data.is_empty() { Ok(cmd) } else { Err(Sw::WrongLength) };
-                match c.p1p2() {
-                    0xFF40 => no_data(AraCommand::GetAll),
-                    0xFF60 => no_data(AraCommand::GetNext),
-                    0xDF20 => no_data(AraCommand::GetRefreshTag),
-                    0xFF50 => {
-                        let t = rules::der_single(&c.data)?;
-                        if t.tag != rules::TAG_REF_DO {
-                            return Err(Sw::WrongData);
-                        }
-                        let k = rules::validate_ref_do(t.value)?.value;
-                        Ok(AraCommand::GetSpecific { aid: k.aid, hash: k.hash })
-                    }
-                    0xDF21 => {
-                        let t = rules::der_single(&c.data)?;
-                        let kids = rules::der_children(t.value)?;
-                        match (t.tag, kids.as_slice()) {
-                            (0xE4, [v]) if v.tag == 0xE6 && v.value.len() == 3 => {
-                                Ok(AraCommand::GetConfig { device_version: [v.value[0], v.value[1], v.value[2]] })
-                            }
-                            _ => Err(Sw::WrongData),
-                        }
-                    }
-                    _ => Err(Sw::IncorrectP1P2),
-                }
-            }
-            0xE2 => Ok(AraCommand::StoreData { p1: c.p1, p2: c.p2, data: c.data.clone() }),
-            _ => Err(Sw::InsNotSupported),
-        }
-    }
-}
-
-/// The command DO of a STORE DATA (SEAC v1.1 Table 5-1 as pySim lists it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreCommand {
-    /// `F0`: Command-Store-REF-AR-DO.
-    Store(NewRule),
-    /// `F1 00`.
-    DeleteAll,
-    /// `F1 {4F|C0}`.
-    DeleteAid(AidRef),
-    /// `F1 {E1}`.
-    DeleteRef(RefKey),
-    /// `F1 {E2}`.
-    DeleteRule(NewRule),
-    /// `F2 00`: Command-UpdateRefreshTag.
-    UpdateRefreshTag,
-    /// `F3 {4F|C0}`: Command-Get.
-    Get(AidRef),
-    /// `F4 00`: Command-Get-All.
-    GetAll,
-    /// `F5 00`: Command-Get-Next.
-    GetNext,
-}
-
-impl StoreCommand {
-    /// Parses P1 P2 and the data field (`applet-spec/ara-m.md`, STORE DATA checks).
-    pub fn parse(p1: u8, p2: u8, data: &[u8]) -> Result<StoreCommand, Sw> {
-        if !matches!(p1, 0x90 | 0x91) || p2 != 0x00 {
-            return Err(Sw::IncorrectP1P2);
-        }
-        let t = rules::der_single(data)?;
-        let empty = |cmd: StoreCommand| if t.value.is_empty() { Ok(cmd) } else { Err(Sw::WrongData) };
-        let cmd = match t.tag {
-            0xF0 => {
-                let e2 = rules::der_single(t.value)?;
-                if e2.tag != rules::TAG_REF_AR_DO {
-                    return Err(Sw::WrongData);
-                }
-                StoreCommand::Store(rules::validate_ref_ar_do(e2.value)?)
-            }
-            0xF1 if t.value.is_empty() => StoreCommand::DeleteAll,
-            0xF1 => {
-                let inner = rules::der_single(t.value)?;
-                match inner.tag {
-                    rules::TAG_REF_DO => StoreCommand::DeleteRef(rules::validate_ref_do(inner.value)?.value),
-                    rules::TAG_REF_AR_DO => StoreCommand::DeleteRule(rules::validate_ref_ar_do(inner.value)?),
-                    _ => StoreCommand::DeleteAid(rules::validate_aid_ref(&inner)?),
-                }
-            }
-            0xF2 => empty(StoreCommand::UpdateRefreshTag)?,
-            0xF3 => StoreCommand::Get(rules::validate_aid_ref(&rules::der_single(t.value)?)?),
-            0xF4 => empty(StoreCommand::GetAll)?,
-            0xF5 => empty(StoreCommand::GetNext)?,
-            // Known SEAC DOs this ARA-M does not implement (pySim `sw_aram` 6981).
-            0xF6 | 0xF7 | 0xF8 | 0xE7 => return Err(Sw::CommandIncompatible),
-            _ => return Err(Sw::WrongData),
-        };
-        // A case-3 STORE DATA must not return data (GPCS §11.11.3.1).
-        if matches!(cmd, StoreCommand::Get(_) | StoreCommand::GetAll | StoreCommand::GetNext) && p1 != 0x91 {
-            return Err(Sw::IncorrectP1P2);
-        }
-        Ok(cmd)
-    }
 }
 
 /// `Ok` with data, or the runtime's `6Cxx` when the command's Le asks for less, checked here

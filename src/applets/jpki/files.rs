@@ -1,39 +1,7 @@
 //! The JPKI AP's elementary files (J§2) and the token EF (J§1).
 
-use super::command::PairId;
-
-/// An EF of the JPKI AP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ef {
-    /// `0001` (sign) / `000A` (auth): the pair's certificate.
-    Cert(PairId),
-    /// `0002` / `000B`: the CA certificate.
-    CaCert(PairId),
-    /// `0006`: token info.
-    Token,
-    /// `001A` / `0017`: the private key (internal EF, never readable).
-    Key(PairId),
-    /// `001B` / `0018`: the PIN (IEF).
-    Pin(PairId),
-}
-
-impl Ef {
-    /// The EF with this FID (equal to its SFI for the FIDs in use).
-    pub fn from_fid(fid: u16) -> Option<Ef> {
-        Some(match fid {
-            0x0001 => Ef::Cert(PairId::Sign),
-            0x0002 => Ef::CaCert(PairId::Sign),
-            0x000A => Ef::Cert(PairId::Auth),
-            0x000B => Ef::CaCert(PairId::Auth),
-            0x0006 => Ef::Token,
-            0x0017 => Ef::Key(PairId::Auth),
-            0x0018 => Ef::Pin(PairId::Auth),
-            0x001A => Ef::Key(PairId::Sign),
-            0x001B => Ef::Pin(PairId::Sign),
-            _ => return None,
-        })
-    }
-}
+/// The EFs: the type the host shares.
+pub use crate::proto::jpki::Ef;
 
 fn padded(s: &str, n: usize) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();

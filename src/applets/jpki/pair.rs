@@ -10,33 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::command::PairId;
 
-/// Lifecycle of a pair (`applet-spec/jpki.md`, "Pair states").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PairState {
-    Empty,
-    KeyGenerated,
-    AwaitingPin,
-    TemporaryPin,
-    Active,
-}
-
-impl PairState {
-    /// The status byte of PAIR STATUS.
-    pub fn code(self) -> u8 {
-        match self {
-            PairState::Empty => 0,
-            PairState::KeyGenerated => 1,
-            PairState::AwaitingPin => 2,
-            PairState::TemporaryPin => 3,
-            PairState::Active => 4,
-        }
-    }
-
-    /// Whether the pair has a PIN a user may present.
-    pub fn has_usable_pin(self) -> bool {
-        matches!(self, PairState::TemporaryPin | PairState::Active)
-    }
-}
+/// Lifecycle of a pair: the type the host shares.
+pub use crate::proto::jpki::PairState;
 
 /// What persists of one pair. The private key is PKCS#1 DER in a zeroizing container.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

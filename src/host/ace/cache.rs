@@ -3,7 +3,7 @@
 //! transport, so every branch is unit-testable.
 
 use super::parse::ParsedRule;
-use crate::applets::ara_m::rules::{AidRef, ApduRule, ArRule, RefKey};
+use crate::proto::ara_m::rules::{AidRef, ApduRule, ArRule, RefKey};
 use std::fmt;
 
 /// `ChannelAccess.ACCESS`.

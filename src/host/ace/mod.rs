@@ -12,7 +12,9 @@ pub mod cache;
 pub mod parse;
 
 use crate::apdu::{Class, Command, Response};
-use crate::applets::ara_m::ARA_M_AID;
+use crate::host::channel::{self, ChannelError};
+use crate::proto::ara_m::{AraCommand, ARA_M_AID};
+use crate::proto::iso::{GetResponse, ManageChannelError, SelectAid};
 use crate::sw::Sw;
 use crate::transport::{Transport, TransportError};
 use cache::{AccessRuleCache, Case, Found};
@@ -94,7 +96,8 @@ fn transmit(t: &mut dyn Transport, cmd: &Command) -> Result<Response, TransportE
     for _ in 0..64 {
         let Sw::BytesRemaining(n) = rsp.sw else { break };
         data.extend_from_slice(&rsp.data);
-        let gr = Command::new(cmd.cla, 0xC0, 0, 0).with_ne(if n == 0 { 256 } else { n as usize });
+        let mut gr = GetResponse::after(n).to_command();
+        gr.cla = cmd.cla;
         rsp = Response::parse(&t.transmit(&gr.to_bytes())?).ok_or_else(bad)?;
     }
     if !data.is_empty() {
@@ -158,9 +161,12 @@ impl Ace {
             Err(Failure::Error(m)) => return Ok(self.fail(AraState::Error(m))),
         };
         let r = self.read_on(t, ch);
-        // Close whatever happened (`finally { channel.close() }`); its answer does not matter.
-        let close = Command::new(Class::encode(ch, false, false), 0x70, 0x80, ch);
-        let closed = t.transmit(&close.to_bytes());
+        // Close whatever happened (`finally { channel.close() }`); its answer does not matter,
+        // only a transport failure does.
+        let closed = match channel::close(t, ch) {
+            Err(ChannelError::Transport(e)) => Err(e),
+            _ => Ok(()),
+        };
         match r {
             Ok(refresh) => {
                 closed?;
@@ -179,25 +185,27 @@ impl Ace {
     }
 
     fn open_channel(t: &mut dyn Transport) -> Result<u8, Failure> {
-        let r = transmit(t, &Command::new(0x00, 0x70, 0x00, 0x00).with_ne(1))?;
-        match (r.sw, r.data.as_slice()) {
-            (Sw::Ok, [ch]) if (1..=19).contains(ch) => Ok(*ch),
-            (sw, _) => Err(Failure::Error(format!("could not open a logical channel (MANAGE CHANNEL {sw})"))),
+        match channel::open(t) {
+            Ok(ch) => Ok(ch),
+            Err(ChannelError::Transport(e)) => Err(Failure::Io(e)),
+            Err(ChannelError::Manage(ManageChannelError::Refused(sw))) => {
+                Err(Failure::Error(format!("could not open a logical channel (MANAGE CHANNEL {sw})")))
+            }
+            Err(e) => Err(Failure::Error(format!("could not open a logical channel ({e})"))),
         }
     }
 
     fn read_on(&mut self, t: &mut dyn Transport, ch: u8) -> Result<Refresh, Failure> {
-        let select =
-            Command::new(Class::encode(ch, false, false), 0xA4, 0x04, 0x00).with_data(self.aid.clone()).with_ne(256);
-        let r = transmit(t, &select)?;
+        // `ch` came from channel::open, which only answers codable channels.
+        let on_ch = |c: Command| c.on_channel(ch).map_err(|e| Failure::Error(e.to_string()));
+        let r = transmit(t, &on_ch(SelectAid::fci(&self.aid).to_command())?)?;
         match r.sw {
             Sw::Ok => {}
             Sw::FileNotFound => return Err(Failure::Absent),
             sw => return Err(Failure::Error(format!("SELECT ARA-M answered {sw}"))),
         }
-        let gp = Class::encode(ch, true, false);
-        let get = |p1p2: u16| Command::new(gp, 0xCA, (p1p2 >> 8) as u8, p1p2 as u8).with_ne(256);
-        let r = transmit(t, &get(0xDF20))?;
+        let get = |c: AraCommand| on_ch(c.to_command());
+        let r = transmit(t, &get(AraCommand::GetRefreshTag)?)?;
         if r.sw != Sw::Ok {
             return Err(Failure::Error(format!("GET REFRESH TAG not successfull ({})", r.sw)));
         }
@@ -210,7 +218,7 @@ impl Ace {
         self.cache.refresh_tag = Some(tag);
         self.cache.clear();
         self.rules.clear();
-        let r = transmit(t, &get(0xFF40))?;
+        let r = transmit(t, &get(AraCommand::GetAll)?)?;
         let data = match r.sw {
             Sw::Ok => r.data,
             Sw::ReferencedDataNotFound => return Ok(Refresh::Reloaded),
@@ -221,7 +229,7 @@ impl Ace {
         let total = head.value_index + head.value_len;
         let mut all = data;
         while all.len() < total {
-            let r = transmit(t, &get(0xFF60))?;
+            let r = transmit(t, &get(AraCommand::GetNext)?)?;
             if r.sw != Sw::Ok {
                 return Err(Failure::Error(format!("GET DATA (next) not successfull, . SW1SW2={}", r.sw)));
             }
@@ -343,8 +351,8 @@ pub fn omapi_transmit_check(apdu: &[u8]) -> Result<(), String> {
 }
 
 /// A REF-DO for people.
-pub fn describe_key(k: &crate::applets::ara_m::rules::RefKey) -> String {
-    use crate::applets::ara_m::rules::AidRef;
+pub fn describe_key(k: &crate::proto::ara_m::rules::RefKey) -> String {
+    use crate::proto::ara_m::rules::AidRef;
     let aid = match &k.aid {
         AidRef::Default => "default application (C0 00)".to_string(),
         AidRef::Aid(a) if a.is_empty() => "all SE applications (4F 00)".to_string(),
@@ -363,8 +371,8 @@ pub fn describe_key(k: &crate::applets::ara_m::rules::RefKey) -> String {
 }
 
 /// An AR-DO for people.
-pub fn describe_ar(ar: &crate::applets::ara_m::rules::ArRule) -> String {
-    use crate::applets::ara_m::rules::ApduRule;
+pub fn describe_ar(ar: &crate::proto::ara_m::rules::ArRule) -> String {
+    use crate::proto::ara_m::rules::ApduRule;
     let apdu = match &ar.apdu {
         None => "APDU -".to_string(),
         Some(ApduRule::Never) => "APDU never".to_string(),

@@ -8,7 +8,7 @@
 //! buffer, a constructed DO always reads at least one child), and one rule it rejects makes the
 //! whole rule set fail. Copying those rules is what lets `gpse ace` say what a phone would do.
 
-use crate::applets::ara_m::rules::{AidRef, ApduRule, ArRule, RefKey, CARRIER_PRIVILEGE_AID};
+use crate::proto::ara_m::rules::{AidRef, ApduRule, ArRule, RefKey, CARRIER_PRIVILEGE_AID};
 
 /// Android's `ParserException`: the message says what was wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -6,34 +6,29 @@
 //! `applet-spec/flows.md` lists the APDUs.
 
 use super::sp::TsmError;
-use crate::apdu::{Class, Command, Response};
 use crate::card::Aid;
+use crate::host::channel;
 use crate::host::gp::{GpClient, GpError};
-use crate::scp03::host::{HostSession, OpenOptions};
+use crate::proto::ara_m::rules::{AidRef, ApduRule, ArRule, NewRule, RefKey};
+use crate::proto::ara_m::StoreCommand;
+use crate::proto::iso::SelectAid;
+use crate::scp03::host::{HostError, HostSession, OpenOptions};
 use crate::scp03::{SecurityLevel, StaticKeys};
 use crate::sw::Sw;
-use crate::tlv::tlv;
+use crate::transport::scp::{send, SessionIo};
 use crate::transport::Transport;
 use rand_core::RngCore;
 
 /// ARA-M AID (GPD_SPE_013; `globalplatform.md` §C.1).
-pub const ARA_M_AID: [u8; 9] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C, 0x00];
+pub use crate::proto::ara_m::ARA_M_AID;
 
-/// The REF-AR-DO granting an app (certificate hash) APDU and NFC access to one AID:
+/// The rule granting an app (certificate hash) APDU and NFC access to one AID:
 /// `E2{E1{4F aid, C1 hash}, E3{D0 01 01, D1 01 01}}`.
-pub fn allow_rule(aid: &[u8], cert_hash: &[u8]) -> Vec<u8> {
-    let mut ref_do = tlv(0x4F, aid);
-    ref_do.extend(tlv(0xC1, cert_hash));
-    let mut ar = tlv(0xD0, &[0x01]);
-    ar.extend(tlv(0xD1, &[0x01]));
-    let mut body = tlv(0xE1, &ref_do);
-    body.extend(tlv(0xE3, &ar));
-    tlv(0xE2, &body)
-}
-
-fn plain(t: &mut dyn Transport, c: &Command) -> Result<Response, TsmError> {
-    let raw = t.transmit(&c.to_bytes())?;
-    Response::parse(&raw).ok_or_else(|| TsmError::Data("response shorter than a status word".into()))
+pub fn allow_rule(aid: &[u8], cert_hash: &[u8]) -> NewRule {
+    NewRule::new(
+        RefKey { aid: AidRef::Aid(aid.to_vec()), hash: cert_hash.to_vec(), pkg: None },
+        ArRule { apdu: Some(ApduRule::Always), nfc: Some(true), perm: None },
+    )
 }
 
 /// Runs STORE DATA commands (`80 E2 90 00 <command DO>`) on the ARA-M inside the ISD's SCP03
@@ -43,34 +38,35 @@ pub fn ara_store(
     keys: &StaticKeys,
     kvn: u8,
     rng: &mut dyn RngCore,
-    command_dos: &[Vec<u8>],
+    commands: &[StoreCommand],
 ) -> Result<(), TsmError> {
-    let r = plain(t, &Command::new(0x00, 0x70, 0x00, 0x00).with_ne(1))?;
-    let ch = match (r.sw, r.data.as_slice()) {
-        (Sw::Ok, [c]) => *c,
-        (sw, _) => return Err(TsmError::Card { what: "MANAGE CHANNEL open", sw }),
-    };
+    let ch = channel::open(t)?;
     let result = (|| {
-        let sel =
-            Command::new(Class::encode(ch, false, false), 0xA4, 0x04, 0x00).with_data(ARA_M_AID.to_vec()).with_ne(256);
-        let r = plain(t, &sel)?;
+        let on_ch = |c: crate::apdu::Command| c.on_channel(ch).map_err(|e| HostError::Channel(e.0));
+        let r = send(t, &on_ch(SelectAid::fci(ARA_M_AID).to_command())?)?;
         if r.sw != Sw::Ok {
             return Err(TsmError::Card { what: "SELECT ARA-M", sw: r.sw });
         }
         let opts = OpenOptions { kvn, level: SecurityLevel::C_DEC_C_MAC, host_challenge: None, channel: ch };
         let mut s = HostSession::open(t, keys, &opts, rng)?;
-        for d in command_dos {
-            let c = Command::new(Class::encode(ch, true, false), 0xE2, 0x90, 0x00).with_data(d.clone());
-            let r = s.transmit(t, &c)?;
-            // A delete (F1) that finds nothing to delete answers 6A88: the goal is reached.
-            let nothing_to_delete = d.first() == Some(&0xF1) && r.sw == Sw::ReferencedDataNotFound;
+        for c in commands {
+            let r = s.transmit(t, &on_ch(c.to_command())?)?;
+            // A delete that finds nothing to delete answers 6A88: the goal is reached.
+            let is_delete = matches!(
+                c,
+                StoreCommand::DeleteAll
+                    | StoreCommand::DeleteAid(_)
+                    | StoreCommand::DeleteRef(_)
+                    | StoreCommand::DeleteRule(_)
+            );
+            let nothing_to_delete = is_delete && r.sw == Sw::ReferencedDataNotFound;
             if r.sw != Sw::Ok && !nothing_to_delete {
                 return Err(TsmError::Card { what: "STORE DATA (ARA-M)", sw: r.sw });
             }
         }
         Ok(())
     })();
-    let _ = plain(t, &Command::new(0x00, 0x70, 0x80, ch));
+    let _ = channel::close(t, ch);
     result
 }
 
@@ -83,8 +79,7 @@ pub fn allow_app(
     aid: &[u8],
     cert_hash: &[u8],
 ) -> Result<(), TsmError> {
-    // Command-Store-REF-AR-DO (F0).
-    ara_store(t, keys, kvn, rng, &[tlv(0xF0, &allow_rule(aid, cert_hash))])
+    ara_store(t, keys, kvn, rng, &[StoreCommand::Store(allow_rule(aid, cert_hash))])
 }
 
 /// JPKI's built-in load file, module and instance (`applet-spec/jpki.md`).
@@ -154,9 +149,8 @@ pub fn prepare(
             .map_err(gp)?;
         c.extradite(&jpki, &ssd).map_err(gp)?;
     }
-    let mut delete_old = tlv(0x4F, JPKI_INSTANCE);
-    delete_old = tlv(0xF1, &delete_old);
-    ara_store(t, isd_keys, 0, rng, &[delete_old, tlv(0xF0, &allow_rule(JPKI_INSTANCE, app_hash))])?;
+    let delete_old = StoreCommand::DeleteAid(AidRef::Aid(JPKI_INSTANCE.to_vec()));
+    ara_store(t, isd_keys, 0, rng, &[delete_old, StoreCommand::Store(allow_rule(JPKI_INSTANCE, app_hash))])?;
     Ok(done)
 }
 
@@ -176,5 +170,5 @@ pub fn remove(t: &mut dyn Transport, isd_keys: &StaticKeys, rng: &mut dyn RngCor
             c.delete(&ssd, false).map_err(gp)?;
         }
     }
-    ara_store(t, isd_keys, 0, rng, &[tlv(0xF1, &tlv(0x4F, JPKI_INSTANCE))])
+    ara_store(t, isd_keys, 0, rng, &[StoreCommand::DeleteAid(AidRef::Aid(JPKI_INSTANCE.to_vec()))])
 }
