@@ -2,6 +2,7 @@
 //! reset-pin, unblock, erase-pair, status; the app: activate.
 
 use super::common::{open_transport, parse_keys, CardDir};
+use super::jpki::PairArg;
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
 use gpse::host::jpki::JpkiClient;
@@ -33,21 +34,6 @@ pub enum PairsArg {
     Auth,
     Sign,
     Both,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum PairArg {
-    Auth,
-    Sign,
-}
-
-impl From<PairArg> for PairId {
-    fn from(p: PairArg) -> PairId {
-        match p {
-            PairArg::Auth => PairId::Auth,
-            PairArg::Sign => PairId::Sign,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -244,3 +244,39 @@ impl Authenticating {
         Ok(self.session)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> StaticKeys {
+        let k: Vec<u8> = (0x40..0x50).collect();
+        StaticKeys::new(&k, &k, &k).unwrap()
+    }
+
+    fn opts(channel: u8) -> OpenOptions {
+        OpenOptions { kvn: 0x30, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel }
+    }
+
+    #[test]
+    fn opening_gives_initialize_update_on_its_channel() {
+        let (_, iu) = Opening::new(&keys(), &opts(5), &mut rand_core::OsRng).unwrap();
+        assert_eq!(hex::encode_upper(iu.to_bytes()), "C150300008070707070707070700");
+        // A channel no class byte codes is an error, not a panic.
+        assert!(matches!(Opening::new(&keys(), &opts(20), &mut rand_core::OsRng), Err(HostError::Channel(20))));
+    }
+
+    #[test]
+    fn a_refused_or_short_initialize_update_ends_the_opening() {
+        let (o, _) = Opening::new(&keys(), &opts(0), &mut rand_core::OsRng).unwrap();
+        let e = o.initialize_update_response(&Response::status(Sw::ReferencedDataNotFound)).err().unwrap();
+        assert!(matches!(e, HostError::Status { command: "INITIALIZE UPDATE", sw: Sw::ReferencedDataNotFound }));
+        let (o, _) = Opening::new(&keys(), &opts(0), &mut rand_core::OsRng).unwrap();
+        let e = o.initialize_update_response(&Response::data(vec![0; 28])).err().unwrap();
+        assert!(matches!(e, HostError::InitUpdateResponse(_)), "{e}");
+        // 29 bytes of zeros: SCP identifier 00, not 03.
+        let (o, _) = Opening::new(&keys(), &opts(0), &mut rand_core::OsRng).unwrap();
+        let e = o.initialize_update_response(&Response::data(vec![0; 29])).err().unwrap();
+        assert!(e.to_string().contains("SCP identifier 00"), "{e}");
+    }
+}
