@@ -84,6 +84,14 @@ fn map_err(reader: &str, e: Error) -> TransportError {
     }
 }
 
+/// Why [`PcscTransport::connect_card`] failed.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The reader (named) exists but has no card, or its card does not answer yet.
+    NoCardYet(String),
+    Other(TransportError),
+}
+
 impl PcscTransport {
     /// Connects (shared mode, T=1 preferred, else any protocol) to the card in the reader named
     /// by `spec` (see [`pick_reader`]).
@@ -100,6 +108,35 @@ impl PcscTransport {
             Err(e) => return Err(map_err(&reader, e)),
         };
         Ok(PcscTransport { card, _ctx: ctx, reader, rbuf: vec![0u8; MAX_BUFFER_SIZE_EXTENDED] })
+    }
+
+    /// [`PcscTransport::connect`], telling apart a reader that has no card (yet): pcscd lists
+    /// vpcd's reader before `gpse serve` has connected a card to it, and a connection then fails
+    /// with "no smartcard" or "not transacted" for a moment.
+    pub fn connect_card(spec: &str) -> Result<PcscTransport, ConnectError> {
+        let ctx = establish().map_err(ConnectError::Other)?;
+        let reader = pick_reader(&readers_of(&ctx).map_err(ConnectError::Other)?, spec).map_err(ConnectError::Other)?;
+        let cname = CString::new(reader.clone())
+            .map_err(|_| ConnectError::Other(TransportError::Reader("reader name contains NUL".into())))?;
+        let no_card = |e: &Error| {
+            matches!(
+                e,
+                Error::NoSmartcard
+                    | Error::NotTransacted
+                    | Error::RemovedCard
+                    | Error::UnresponsiveCard
+                    | Error::UnpoweredCard
+            )
+        };
+        let r = match ctx.connect(&cname, ShareMode::Shared, Protocols::T1) {
+            Err(Error::ProtoMismatch) => ctx.connect(&cname, ShareMode::Shared, Protocols::ANY),
+            r => r,
+        };
+        match r {
+            Ok(card) => Ok(PcscTransport { card, _ctx: ctx, reader, rbuf: vec![0u8; MAX_BUFFER_SIZE_EXTENDED] }),
+            Err(e) if no_card(&e) => Err(ConnectError::NoCardYet(reader)),
+            Err(e) => Err(ConnectError::Other(map_err(&reader, e))),
+        }
     }
 
     /// The reader's name.
