@@ -49,7 +49,7 @@ pub fn jpki(c: &mut JpkiClient<'_>, pair: Pair, e: JpkiError) -> Fail {
         }
         ("VERIFY", Sw::ReferenceDataNotUsable) => match c.pin_status(pair) {
             Ok(PinStatus::NotUsable) => Fail::from(format!(
-                "the {name} pair has no usable PIN: it is not set up (SP-TSM: gpse tsm setup), or waits for its temporary PIN to be released (gpse tsm unblock --pair {name})"
+                "the {name} pair has no usable PIN (card answered 6984): it is not set up (SP-TSM: gpse tsm setup), or waits for its temporary PIN to be released (gpse tsm unblock --pair {name})"
             )),
             _ => Fail::refused(format!(
                 "the {name} PIN is blocked (card answered 6984); the SP-TSM releases it: gpse tsm unblock --pair {name}"
