@@ -31,7 +31,7 @@ pub struct InitArgs {
     /// ISD key set as ENC:MAC:DEK (hex, 16/24/32 bytes each).
     #[arg(long, value_name = "ENC:MAC:DEK")]
     pub keys: Option<String>,
-    /// Key version number of the ISD key set, hex (0x accepted) [default: the profile's, 01].
+    /// Key version number of the ISD key set (hex, 0x accepted) [default: the profile's, 01].
     #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
     pub kvn: Option<u8>,
     /// Initial SCP03 sequence counter.

@@ -192,8 +192,10 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
             let (elf, module) = match (file, cap, package) {
                 (Some(f), _, _) => {
                     let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                    let cap = CapFile::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+                    let m = cap_applet(&f, &cap.info, applet)?;
                     let info = load(&mut c, &f, &bytes, None)?;
-                    (info.package_aid.clone(), cap_applet(&f, &info, applet)?)
+                    (info.package_aid, m)
                 }
                 (None, Some(f), _) => {
                     let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;

@@ -360,3 +360,27 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_writes_one_power_cycle_for_pcscds_double_power_on() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("rec.gpse");
+        let mut r = Recording::create(&p, Path::new("card"), None).unwrap();
+        // pcscd at connect: power on, power on (or reset), then the client's APDUs.
+        r.event(&Event::Control(vpcd::CTRL_POWER_ON));
+        r.event(&Event::Control(vpcd::CTRL_POWER_ON));
+        r.event(&Event::Control(vpcd::CTRL_RESET));
+        r.event(&Event::Apdu { command: &[0x00, 0xA4, 0x04, 0x00], response: &[0x90, 0x00] });
+        r.event(&Event::Control(vpcd::CTRL_RESET));
+        r.event(&Event::Control(vpcd::CTRL_POWER_OFF));
+        r.event(&Event::Control(vpcd::CTRL_POWER_ON));
+        drop(r);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(lines, ["power cycle", "00A40400 => 9000", "reset"]);
+    }
+}
