@@ -3,6 +3,8 @@
 //! errors with advice, `gp lock --card`, what `tsm setup` and `scenario run` print, the small
 //! output fixes, `gp info` decoding, `-d`, `gp install FILE.cap`, separated KCVs.
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::Path;
 use std::process::Output;
@@ -519,4 +521,33 @@ fn put_key_prints_kcvs_one_per_key() {
         ok(&["gp", "put-key", "--state", &st, "--new-kvn", "0x30", "--new-keys", &format!("{a}:{b}:{c}")]),
         format!("key set 30 stored, KCVs ENC {}, MAC {}, DEK {}\n", kcv(a), kcv(b), kcv(c))
     );
+}
+
+/// After a `gpse serve` restart pcscd still holds the old card for a moment: `send --reader`
+/// waits for the new one instead of saying the card "did not answer". Needs pcscd (GPSE_E2E=1).
+#[test]
+fn send_reader_right_after_a_serve_restart() {
+    use common::e2e::{say, wait_card, Pcscd, Serve, R0};
+    if std::env::var("GPSE_E2E").as_deref() != Ok("1") {
+        say("cli_newcomer: serve restart SKIPPED (needs pcscd + vpcd; GPSE_E2E=1 runs it)");
+        return;
+    }
+    let _pcscd = Pcscd::get();
+    let d = tempfile::tempdir().unwrap();
+    let state = d.path().join("cards");
+    let mut serve = Serve::start(&state, &[]);
+    drop(wait_card(R0, &serve));
+    assert_eq!(ok(&["send", "--reader", R0, "-q", SELECT_ISD]).len(), 2 * 97 + 1);
+    for _ in 0..3 {
+        assert!(serve.term().success());
+        serve = Serve::start(&state, &[]);
+        let t = std::time::Instant::now();
+        let o = run(&["send", "--reader", R0, "-q", SELECT_ISD]);
+        assert!(o.status.success(), "{} after {:?}; serve log: {}", stderr(&o), t.elapsed(), serve.log());
+        assert!(stdout(&o).ends_with("9000\n"));
+    }
+    // No serve at all: one line that says so, after the wait.
+    assert!(serve.term().success());
+    let e = fails(2, &["send", "--reader", R0, SELECT_ISD]);
+    assert!(e.contains("has no card (for the emulator: is `gpse serve` running"), "{e}");
 }

@@ -96,7 +96,7 @@ impl Globals {
             return Err("give --state (a card image) or --reader (a PC/SC reader), not both".into());
         }
         let t: Box<dyn Transport> = match reader {
-            Some(r) => Box::new(connect_reader(r)?),
+            Some(r) => connect_reader(r)?,
             None => {
                 let mut card = open_card(&self.card_dir(), self.seed)?;
                 card.power_on();
@@ -116,25 +116,87 @@ impl Globals {
     }
 }
 
+/// How long a reader may take to show its card: `gpse serve` (re)started a moment ago.
+const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Connects to a PC/SC reader. Right after `gpse serve` (re)starts, pcscd lists the reader
-/// before vpcd has a card in it, and a connection fails for a moment; wait up to 2 s for the
-/// card rather than report a card that "did not answer".
-pub fn connect_reader(r: &str) -> Result<gpse::transport::pcsc::PcscTransport, String> {
-    use gpse::transport::pcsc::PcscTransport;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+/// before vpcd has a card in it, or still holds the previous card for its 0.4 s poll: a
+/// connection fails, or succeeds and the first command reaches no card. Wait up to 2 s for the
+/// card (the first command is sent again: it was not processed) rather than report a card that
+/// "did not answer".
+pub fn connect_reader(r: &str) -> Result<Box<dyn Transport>, String> {
+    Ok(Box::new(WaitingReader { t: Some(connect_waiting(r)?), spec: r.to_string(), first: true }))
+}
+
+fn connect_waiting(r: &str) -> Result<gpse::transport::pcsc::PcscTransport, String> {
+    use gpse::transport::pcsc::{ConnectError, PcscTransport};
+    let deadline = std::time::Instant::now() + CARD_WAIT;
     loop {
         match PcscTransport::connect_card(r) {
             Ok(t) => return Ok(t),
-            Err(gpse::transport::pcsc::ConnectError::NoCardYet(reader)) => {
-                if std::time::Instant::now() >= deadline {
-                    return Err(format!(
-                        "reader '{reader}' has no card (for the emulator: is `gpse serve` running and connected to vpcd?)"
-                    ));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
+            Err(ConnectError::NoCardYet(reader)) if std::time::Instant::now() >= deadline => {
+                return Err(no_card(&reader))
             }
-            Err(gpse::transport::pcsc::ConnectError::Other(e)) => return Err(e.to_string()),
+            Err(ConnectError::NoCardYet(_)) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            Err(ConnectError::Other(e)) => return Err(e.to_string()),
         }
+    }
+}
+
+fn no_card(reader: &str) -> String {
+    format!("reader '{reader}' has no card (for the emulator: is `gpse serve` running and connected to vpcd?)")
+}
+
+/// A PC/SC reader whose first command waits for the card (see [`connect_reader`]).
+struct WaitingReader {
+    /// `None` while the connection is replaced, and after a replacement failed.
+    t: Option<gpse::transport::pcsc::PcscTransport>,
+    spec: String,
+    first: bool,
+}
+
+impl WaitingReader {
+    /// The connection; none after a reconnection that failed (reported then, and again here).
+    fn t(&mut self) -> Result<&mut gpse::transport::pcsc::PcscTransport, TransportError> {
+        let spec = &self.spec;
+        self.t.as_mut().ok_or_else(|| TransportError::Reader(no_card(spec)))
+    }
+}
+
+impl Transport for WaitingReader {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        use gpse::transport::pcsc::ConnectError;
+        if !std::mem::take(&mut self.first) {
+            return self.t()?.transmit(apdu);
+        }
+        let deadline = std::time::Instant::now() + CARD_WAIT;
+        loop {
+            match self.t()?.transmit_or_no_card(apdu) {
+                Ok(r) => return Ok(r),
+                Err(ConnectError::Other(e)) => return Err(e),
+                Err(ConnectError::NoCardYet(reader)) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(TransportError::Reader(no_card(&reader)));
+                    }
+                    // Let go of the stale connection before making the next one: its
+                    // disconnect resets the card, which a newer connection would then see.
+                    self.t = None;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    self.t = Some(connect_waiting(&self.spec).map_err(TransportError::Reader)?);
+                }
+            }
+        }
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.first = false;
+        self.t()?.reset()
+    }
+    fn power_cycle(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.first = false;
+        self.t()?.power_cycle()
+    }
+    fn name(&self) -> String {
+        self.t.as_ref().map_or_else(|| self.spec.clone(), |t| t.name())
     }
 }
 

@@ -33,8 +33,7 @@ pub fn run(c: ScenarioCmd, g: &Globals) -> Result<ExitCode, Fail> {
         if !sc.phones.contains(&phone) {
             return Err(format!("--reader {r}: the scenario has no phone '{phone}'").into());
         }
-        let t = super::common::connect_reader(&name)?;
-        readers.insert(phone, Box::new(t));
+        readers.insert(phone, super::common::connect_reader(&name)?);
     }
     // A phone's image left by an earlier run would make the scenario's first step fail: refuse
     // it as a usage error, before anything runs.

@@ -36,7 +36,7 @@ pub fn run(c: VectorsCmd, g: &super::Globals) -> Result<ExitCode, super::Fail> {
             }
             let results = match reader {
                 Some(r) => {
-                    let mut t = g.traced(Box::new(super::common::connect_reader(r)?));
+                    let mut t = g.traced(super::common::connect_reader(r)?);
                     vectors::run_on(&found, t.as_mut())
                 }
                 None => vectors::run_in_process(&found),
