@@ -142,6 +142,64 @@ fn shared_options_go_before_or_after_the_verb_for_every_verb() {
     assert!(stderr(&o).starts_with(&format!("A>> {SELECT_ISD}\nA<< 6F")), "{}", stderr(&o));
 }
 
+#[test]
+fn every_verb_takes_the_shared_options_on_either_side() {
+    // A card image that is not there: every verb that opens one says so, the same way whichever
+    // side of the verb --state is on (clap accepted it in both places).
+    let d = tempfile::tempdir().unwrap();
+    let none = d.path().join("none");
+    let s = ["--state", none.to_str().unwrap()];
+    let h = "2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD";
+    let verbs: &[&[&str]] = &[
+        &["card", "info"],
+        &["card", "factory-reset"],
+        &["send", SELECT_ISD],
+        &["run", "tests/data/native-basic.gpse"],
+        &["gp", "list"],
+        &["gp", "info"],
+        &["gp", "load", CAP],
+        &["gp", "install", CAP],
+        &["gp", "delete", "F0475053455445535401"],
+        &["gp", "put-key", "--new-kvn", "30", "--new-keys", "303132333435363738393A3B3C3D3E3F"],
+        &["gp", "lock", "F0475053455445535401"],
+        &["gp", "unlock", "--card"],
+        &["gp", "terminate", "--really"],
+        &["gp", "create-ssd", "A00000015153504101"],
+        &["jpki", "status"],
+        &["jpki", "verify", "--pair", "auth", "--pin", "1234"],
+        &["jpki", "change-pin", "--pair", "auth", "--pin", "1234", "--new", "4321"],
+        &["jpki", "sign", "--pair", "auth", "--pin", "1234", "--raw", "00"],
+        &["jpki", "read-cert", "--pair", "auth"],
+        &["tsm", "setup"],
+        &["tsm", "status"],
+        &["tsm", "reset-pin", "--pair", "auth", "--pin", "1234"],
+        &["tsm", "unblock", "--pair", "auth"],
+        &["tsm", "erase-pair", "--pair", "auth"],
+        &["tsm", "ara-allow", "--cert-hash", h, "--aid", "D392F000260100000001"],
+        &["tsm", "prepare"],
+        &["tsm", "remove"],
+        &["tsm", "activate", "--pair", "auth", "--temp-pin", "0000", "--pin", "1234"],
+        &["tsm", "change-pin", "--pair", "auth", "--pin", "1234", "--new", "4321"],
+        &["tsm", "sign", "--pair", "auth", "--pin", "1234", "--file", "README.md"],
+        &["ace", "rules"],
+        &["ace", "check", "--cert-hash", h, "--aid", "D392F000260100000001"],
+    ];
+    for v in verbs {
+        // The verb's own words first (family and subcommand), then its arguments.
+        let n = if ["card", "gp", "jpki", "tsm", "ace"].contains(&v[0]) { 2 } else { 1 };
+        let o = both_orders(&v[..n], &s, &v[n..]);
+        assert_eq!(o.status.code(), Some(2), "{v:?}");
+        assert!(stderr(&o).contains("no card image here"), "{v:?}: {}", stderr(&o));
+        // And between the family and its subcommand.
+        if n == 2 {
+            let mid: Vec<&str> = [v[0]].iter().chain(&s).chain(&v[1..]).copied().collect();
+            assert_eq!(stderr(&run(&mid)), stderr(&o), "{mid:?}");
+        }
+    }
+    // Verbs that make their cards, or need none, in both orders: serve, scenario, vectors,
+    // trace (in shared_options_go_before_or_after_the_verb_for_every_verb).
+}
+
 /// A pipe whose reader is gone before the command writes: every write fails with EPIPE.
 fn closed_stdout(args: &[&str]) -> Output {
     let (r, w) = std::io::pipe().unwrap();

@@ -19,8 +19,10 @@ pub enum ScenarioCmd {
 
 pub fn run(c: ScenarioCmd, g: &Globals) -> Result<ExitCode, Fail> {
     let ScenarioCmd::Run { file } = c;
-    if g.debug {
-        return Err("`gpse scenario run` does not take --debug (its steps log what they do)".into());
+    if g.debug && g.reader.is_empty() {
+        return Err(
+            "--debug shows the APDUs exchanged with phones behind --reader; in-process phones log their steps".into()
+        );
     }
     let seed = g.seed.unwrap_or(7);
     let sc = gpse::host::scenario::load(&file)?;
@@ -33,7 +35,7 @@ pub fn run(c: ScenarioCmd, g: &Globals) -> Result<ExitCode, Fail> {
         if !sc.phones.contains(&phone) {
             return Err(format!("--reader {r}: the scenario has no phone '{phone}'").into());
         }
-        readers.insert(phone, super::common::connect_reader(&name)?);
+        readers.insert(phone, g.traced(super::common::connect_reader(&name)?));
     }
     // A phone's image left by an earlier run would make the scenario's first step fail: refuse
     // it as a usage error, before anything runs.
