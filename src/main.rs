@@ -14,9 +14,9 @@ fn main() -> ExitCode {
         .init();
     match cli::run(cli) {
         Ok(code) => code,
-        Err(msg) => {
+        Err(cli::Fail { msg, code }) => {
             eprintln!("gpse: {msg}");
-            ExitCode::from(2)
+            ExitCode::from(code)
         }
     }
 }

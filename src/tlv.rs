@@ -57,6 +57,18 @@ impl fmt::Debug for Tlv<'_> {
     }
 }
 
+/// A tag as its bytes are written on the wire, in hex: `06`, `84`, `9F7F`, `BF0C01`; never
+/// `6` (a `u32` printed with `{:X}` drops the leading zero of a one-byte tag).
+pub fn tag_hex(tag: Tag) -> String {
+    let bytes = match tag {
+        0..=0xFF => 1,
+        0x100..=0xFFFF => 2,
+        0x1_0000..=0xFF_FFFF => 3,
+        _ => 4,
+    };
+    format!("{tag:0w$X}", w = bytes * 2)
+}
+
 /// Whether a tag is constructed.
 pub fn is_constructed(tag: Tag) -> bool {
     let first = tag_bytes(tag)[0];

@@ -28,8 +28,9 @@ fn init_then_send_prints_command_and_response_lines() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("card");
     init(&dir);
+    // `00` is no command APDU: only --raw sends it.
     let out = gpse()
-        .args(["send", "--state"])
+        .args(["send", "--raw", "--state"])
         .arg(&dir)
         .args(["00A4040008A000000151000000", "00", "80 ca 9f 7f 00"])
         .output()

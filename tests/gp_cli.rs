@@ -85,7 +85,7 @@ fn put_key_then_open_with_kvn_30_and_lock_unlock() {
     let kcv = hex::encode_upper(gpse::scp03::kdf::kcv(&hex::decode(k30).unwrap()).unwrap());
     assert_eq!(
         gp(&dir, &["put-key", "--new-kvn", "30", "--new-keys", k30]),
-        format!("key set 30 stored, KCVs {kcv}{kcv}{kcv}\n")
+        format!("key set 30 stored, KCVs ENC {kcv}, MAC {kcv}, DEK {kcv}\n")
     );
     let info = gp(&dir, &["--kvn", "30", "--keys", k30, "--level", "33", "info"]);
     assert!(info.contains("Key:         version 30 id 03 AES-128"), "{info}");
@@ -97,10 +97,10 @@ fn put_key_then_open_with_kvn_30_and_lock_unlock() {
     assert_eq!(send(&dir, &["00A404000AF0475053455445535401"]), "6A82\n");
     gp(&dir, &["unlock", "F0475053455445535401"]);
     assert_eq!(send(&dir, &["00A404000AF0475053455445535401"]), "9000\n");
-    assert_eq!(gp(&dir, &["lock"]), "card locked\n");
+    assert_eq!(gp(&dir, &["lock", "--card"]), "card locked\n");
     assert_eq!(send(&dir, &["00A404000AF0475053455445535401"]), "6A82\n");
     assert!(gp(&dir, &["list"]).contains("ISD: A000000151000000 (CARD_LOCKED)"));
-    assert_eq!(gp(&dir, &["unlock"]), "card unlocked\n");
+    assert_eq!(gp(&dir, &["unlock", "--card"]), "card unlocked\n");
     assert_eq!(gp(&dir, &["create-ssd", "A00000015153504101"]), "created SSD A00000015153504101\n");
     assert!(gp(&dir, &["--sd", "A00000015153504101", "info"]).contains("SD:          A00000015153504101"));
     assert!(gp(&dir, &["list"]).contains("SSD: A00000015153504101 (SELECTABLE)"));

@@ -1,7 +1,8 @@
 //! `gpse ace`: the card's access rules as Android's SecureElement service reads them, and its
 //! decision for an app (`gpse::host::ace`, `applet-spec/ara-m.md`).
 
-use super::common::{hex_arg, open_transport, CardDir};
+use super::common::hex_arg;
+use super::{Fail, Globals};
 use gpse::host::ace::{describe_ar, describe_key, Ace, AraState};
 use gpse::transport::Transport;
 use std::process::ExitCode;
@@ -20,21 +21,10 @@ pub enum AceCmd {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RulesArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
-    #[arg(long, value_name = "NAME", conflicts_with = "state")]
-    pub reader: Option<String>,
-}
+pub struct RulesArgs {}
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
-    #[arg(long, value_name = "NAME", conflicts_with = "state")]
-    pub reader: Option<String>,
     /// SHA-1 (20 bytes) or SHA-256 (32 bytes) of the app's signing certificate, hex; repeat for
     /// several (Android tries both hashes of every signing certificate).
     #[arg(long = "cert-hash", value_name = "HASH", required = true)]
@@ -47,22 +37,22 @@ pub struct CheckArgs {
     pub apdu: Option<String>,
 }
 
-pub fn run(c: AceCmd) -> Result<ExitCode, String> {
-    match c {
-        AceCmd::Rules(a) => rules(a),
-        AceCmd::Check(a) => check(a),
-    }
+pub fn run(c: AceCmd, g: &Globals) -> Result<ExitCode, Fail> {
+    Ok(match c {
+        AceCmd::Rules(a) => rules(a, g),
+        AceCmd::Check(a) => check(a, g),
+    }?)
 }
 
-fn read(dir: &CardDir, reader: Option<&str>) -> Result<Ace, String> {
-    let mut t: Box<dyn Transport> = open_transport(dir, reader, None)?;
+fn read(g: &Globals) -> Result<Ace, String> {
+    let mut t: Box<dyn Transport> = g.transport()?;
     let mut ace = Ace::new();
     ace.refresh(t.as_mut()).map_err(|e| format!("{}: {e}", t.name()))?;
     Ok(ace)
 }
 
-fn rules(a: RulesArgs) -> Result<ExitCode, String> {
-    let ace = read(&a.dir, a.reader.as_deref())?;
+fn rules(_a: RulesArgs, g: &Globals) -> Result<ExitCode, String> {
+    let ace = read(g)?;
     match ace.state() {
         AraState::Ready => {}
         AraState::Absent => return Err("no ARA-M on the card (SELECT A00000015141434C00 answered 6A82)".into()),
@@ -70,16 +60,16 @@ fn rules(a: RulesArgs) -> Result<ExitCode, String> {
         AraState::NotRead => return Err("the ARA-M was not read".into()),
     }
     let tag = ace.refresh_tag().map(hex::encode_upper).unwrap_or_default();
-    println!("refresh tag {tag}, {} rule(s)", ace.rules().len());
+    outln!("refresh tag {tag}, {} rule(s)", ace.rules().len());
     for (i, r) in ace.rules().iter().enumerate() {
         let note = if r.key.is_carrier_privilege() { " (carrier privilege: ignored by OMAPI)" } else { "" };
-        println!("rule {}: {} -> {}{note}", i + 1, describe_key(&r.key), describe_ar(&r.ar));
-        println!("  {}", hex::encode_upper(&r.raw));
+        outln!("rule {}: {} -> {}{note}", i + 1, describe_key(&r.key), describe_ar(&r.ar));
+        outln!("  {}", hex::encode_upper(&r.raw));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(a: CheckArgs) -> Result<ExitCode, String> {
+fn check(a: CheckArgs, g: &Globals) -> Result<ExitCode, String> {
     let hashes = a
         .cert_hash
         .iter()
@@ -103,16 +93,16 @@ fn check(a: CheckArgs) -> Result<ExitCode, String> {
         }
     };
     let apdu = a.apdu.as_deref().map(|s| hex_arg("--apdu", s)).transpose()?;
-    let ace = read(&a.dir, a.reader.as_deref())?;
+    let ace = read(g)?;
     let d = match &apdu {
         Some(x) => ace.check_apdu(&hashes, aid.as_deref(), x),
         None => ace.check_open(&hashes, aid.as_deref()),
     };
-    println!("{}", if d.allowed { "allowed" } else { "denied" });
-    println!("reason: {}", d.reason);
+    outln!("{}", if d.allowed { "allowed" } else { "denied" });
+    outln!("reason: {}", d.reason);
     if let Some(rule) = ace.describe(&d) {
-        println!("rule: {rule}");
+        outln!("rule: {rule}");
     }
-    println!("NFC events: {}", if d.nfc_allowed { "allowed" } else { "denied" });
+    outln!("NFC events: {}", if d.nfc_allowed { "allowed" } else { "denied" });
     Ok(if d.allowed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -1,6 +1,7 @@
 //! `gpse card`: create and inspect card images.
 
-use super::common::{open_card, parse_keys, parse_num, CardDir};
+use super::common::{open_card, parse_keys, parse_kvn, parse_num, Opt};
+use super::{Fail, Globals};
 use gpse::card::{Card, CardEvent};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
@@ -13,59 +14,56 @@ use std::process::ExitCode;
 pub enum CardCmd {
     /// Create a new card image from a profile (the built-in default unless --profile).
     #[command(
-        after_help = "Example: gpse card init --state ./card --keys 404142434445464748494A4B4C4D4E4F:404142434445464748494A4B4C4D4E4F:404142434445464748494A4B4C4D4E4F --kvn 0x30"
+        after_help = "Example: gpse card init --state ./card --keys 404142434445464748494A4B4C4D4E4F:404142434445464748494A4B4C4D4E4F:404142434445464748494A4B4C4D4E4F --kvn 30"
     )]
     Init(InitArgs),
     /// Print what a card image holds (profile, ATR, registry, key sets without their values).
-    Info(InfoArgs),
+    Info,
     /// Deliver the phone's factory-reset event to the card's applets.
-    FactoryReset(InfoArgs),
+    FactoryReset,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
     /// A profile file (TOML); see profiles/default.toml.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
     /// ISD key set as ENC:MAC:DEK (hex, 16/24/32 bytes each).
     #[arg(long, value_name = "ENC:MAC:DEK")]
     pub keys: Option<String>,
-    /// Key version number of the ISD key set.
-    #[arg(long, value_parser = parse_num)]
-    pub kvn: Option<u64>,
+    /// Key version number of the ISD key set (hex, 0x accepted) [default: the profile's, 01].
+    #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
+    pub kvn: Option<u8>,
     /// Initial SCP03 sequence counter.
     #[arg(long, value_parser = parse_num)]
     pub seq_counter: Option<u64>,
-    /// Seed for anything random made at install (reproducible cards).
-    #[arg(long, value_parser = parse_num)]
-    pub seed: Option<u64>,
     /// Replace an existing image in DIR.
     #[arg(long)]
     pub force: bool,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct InfoArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-}
-
-pub fn run(c: CardCmd) -> Result<ExitCode, String> {
+pub fn run(c: CardCmd, g: &Globals) -> Result<ExitCode, Fail> {
+    // Card images only: no reader, no APDUs to show. The seed matters only when a card is made.
+    g.unused("card", &[Opt::Reader, Opt::Debug])?;
     match c {
-        CardCmd::Init(a) => init(a),
-        CardCmd::Info(a) => info(a),
-        CardCmd::FactoryReset(a) => {
-            let mut card = open_card(&a.dir, None)?;
+        CardCmd::Init(a) => Ok(init(a, g)?),
+        CardCmd::Info => {
+            g.unused("card info", &[Opt::Seed])?;
+            Ok(info(g)?)
+        }
+        CardCmd::FactoryReset => {
+            g.unused("card factory-reset", &[Opt::Seed])?;
+            let dir = g.card_dir();
+            let mut card = open_card(&dir, None)?;
             card.deliver_event(CardEvent::FactoryReset).map_err(|sw| format!("factory reset failed with {sw}"))?;
-            println!("factory reset delivered to {}", a.dir.path().display());
+            outln!("factory reset delivered to {}", dir.path().display());
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn init(a: InitArgs) -> Result<ExitCode, String> {
+fn init(a: InitArgs, g: &Globals) -> Result<ExitCode, String> {
+    let seed = g.seed;
     let profile = match &a.profile {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -75,36 +73,37 @@ fn init(a: InitArgs) -> Result<ExitCode, String> {
     };
     let ov = Overrides {
         keys: a.keys.as_deref().map(parse_keys).transpose()?,
-        kvn: a.kvn.map(|k| u8::try_from(k).map_err(|_| "--kvn is one byte".to_string())).transpose()?,
+        kvn: a.kvn,
         seq_counter: a
             .seq_counter
             .map(|s| u32::try_from(s).map_err(|_| "--seq-counter is 3 bytes".to_string()))
             .transpose()?,
     };
-    let image = profile.build(&ov, &mut CardRng::new(a.seed)).map_err(|e| e.to_string())?;
-    let dir = a.dir.path();
-    Card::create(&dir, image, Durability::Fsync, a.seed, a.force).map_err(|e| e.to_string())?;
-    println!("card created in {} from profile {}", dir.display(), profile.name);
+    let image = profile.build(&ov, &mut CardRng::new(seed)).map_err(|e| e.to_string())?;
+    let dir = g.card_dir().path();
+    Card::create(&dir, image, Durability::Fsync, seed, a.force).map_err(|e| e.to_string())?;
+    outln!("card created in {} from profile {}", dir.display(), profile.name);
     Ok(ExitCode::SUCCESS)
 }
 
-fn info(a: InfoArgs) -> Result<ExitCode, String> {
-    let card = open_card(&a.dir, None)?;
+fn info(g: &Globals) -> Result<ExitCode, String> {
+    let dir = g.card_dir();
+    let card = open_card(&dir, None)?;
     let img = card.image();
-    println!("image:       {}", a.dir.path().display());
-    println!("profile:     {}", img.profile);
-    println!("ATR:         {}", upper(&img.atr));
-    println!("life cycle:  {:02X}", img.life_cycle.byte());
-    println!("channels:    {}", img.logical_channels);
-    println!("CPLC:        {}", upper(&img.identity.cplc));
-    println!("IIN / CIN:   {} / {}", upper(&img.identity.iin), upper(&img.identity.cin));
-    println!("KDD:         {}", upper(&img.identity.kdd));
+    outln!("image:       {}", dir.path().display());
+    outln!("profile:     {}", img.profile);
+    outln!("ATR:         {}", upper(&img.atr));
+    outln!("life cycle:  {:02X}", img.life_cycle.byte());
+    outln!("channels:    {}", img.logical_channels);
+    outln!("CPLC:        {}", upper(&img.identity.cplc));
+    outln!("IIN / CIN:   {} / {}", upper(&img.identity.iin), upper(&img.identity.cin));
+    outln!("KDD:         {}", upper(&img.identity.kdd));
     for lf in &img.load_files {
         let mods: Vec<String> = lf.modules.iter().map(|m| m.to_string()).collect();
-        println!("load file    {} v{} modules {}", lf.aid, upper(&lf.version), mods.join(","));
+        outln!("load file    {} v{} modules {}", lf.aid, upper(&lf.version), mods.join(","));
     }
     for i in &img.instances {
-        println!(
+        outln!(
             "instance     {} {:?} life cycle {:02X} privileges {}",
             i.aid,
             i.kind,
@@ -113,7 +112,7 @@ fn info(a: InfoArgs) -> Result<ExitCode, String> {
         );
         if let Some(k) = &i.keys {
             for ks in &k.key_sets {
-                println!(
+                outln!(
                     "  key set    KVN {:02X} AES-{} i={:02X} sequence counter {:06X}",
                     ks.kvn,
                     ks.enc.len() * 8,

@@ -1,7 +1,10 @@
-//! What several subcommands share: where card images live, opening a card, hex arguments.
+//! What several subcommands share: the shared options, where card images live, opening a card,
+//! hex and number arguments.
 
 use gpse::card::Card;
+use gpse::hexutil::upper;
 use gpse::store::Durability;
+use gpse::transport::{Transport, TransportError};
 use std::path::PathBuf;
 
 /// The default home of card images: `$XDG_DATA_HOME/gpse` or `~/.local/share/gpse`.
@@ -15,17 +18,239 @@ pub fn default_state_root() -> PathBuf {
     }
 }
 
-/// `--state DIR` for one card, defaulting to reader 0's card of `gpse serve`.
+/// The options every verb shares. They are clap `global`, so they go before or after the verb
+/// (`gpse --state X gp list`, `gpse gp --state X list`, `gpse gp list --state X`); a verb that
+/// has no use for one refuses it ([`Globals::unused`]) rather than ignoring it.
 #[derive(Debug, Clone, clap::Args)]
+pub struct Globals {
+    /// Card image directory [default: $GPSE_STATE, else ~/.local/share/gpse/0, reader 0's card of
+    /// `gpse serve`]. For `serve`: the directory of the card images (DIR/i for reader i); for
+    /// `scenario run`: where the phones' images go.
+    #[arg(long, value_name = "DIR", global = true, help_heading = "Shared options")]
+    pub state: Option<PathBuf>,
+    /// A PC/SC reader instead of a card image: its name, number, or a unique part of its name
+    /// (`send` also reads $GPSE_READER). `scenario run` takes PHONE=READER, repeatable.
+    #[arg(long, value_name = "NAME", global = true, help_heading = "Shared options")]
+    pub reader: Vec<String>,
+    /// Seed the card's randomness (challenges, generated keys) and the host's challenges, for
+    /// reproducible runs (decimal, or hex with 0x).
+    #[arg(long, value_name = "S", value_parser = parse_num, global = true, help_heading = "Shared options")]
+    pub seed: Option<u64>,
+    /// Print every APDU exchanged with the card on stderr, as sent on the wire: `A>> command`,
+    /// `A<< response` (as GlobalPlatformPro's -d does).
+    #[arg(long, short = 'd', global = true, help_heading = "Shared options")]
+    pub debug: bool,
+}
+
+/// A shared option, for [`Globals::unused`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opt {
+    State,
+    Reader,
+    Seed,
+    Debug,
+}
+
+impl Globals {
+    /// Refuses the shared options `verb` has no use for: a silently ignored `--reader` would
+    /// make a user believe they talked to a card they did not.
+    pub fn unused(&self, verb: &str, opts: &[Opt]) -> Result<(), String> {
+        for o in opts {
+            let (given, name) = match o {
+                Opt::State => (self.state.is_some(), "--state"),
+                Opt::Reader => (!self.reader.is_empty(), "--reader"),
+                Opt::Seed => (self.seed.is_some(), "--seed"),
+                Opt::Debug => (self.debug, "--debug"),
+            };
+            if given {
+                return Err(format!("`gpse {verb}` does not take {name}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The one `--reader`, if given (only `scenario run` takes several).
+    pub fn one_reader(&self) -> Result<Option<&str>, String> {
+        match self.reader.as_slice() {
+            [] => Ok(None),
+            [r] => Ok(Some(r)),
+            _ => Err("--reader is given more than once".into()),
+        }
+    }
+
+    /// The card image directory of `--state`, `$GPSE_STATE` or the default.
+    pub fn card_dir(&self) -> CardDir {
+        CardDir { state: self.state.clone() }
+    }
+
+    /// `--reader NAME` when given, else the card image of `--state` in-process and powered on;
+    /// with `--debug` every exchange is printed. The shared way for subcommands to reach a card.
+    pub fn transport(&self) -> Result<Box<dyn Transport>, String> {
+        let reader = self.one_reader()?;
+        self.transport_to(reader)
+    }
+
+    /// [`Globals::transport`] with the reader chosen by the caller (`send` adds $GPSE_READER).
+    pub fn transport_to(&self, reader: Option<&str>) -> Result<Box<dyn Transport>, String> {
+        if reader.is_some() && self.state.is_some() {
+            return Err("give --state (a card image) or --reader (a PC/SC reader), not both".into());
+        }
+        let t: Box<dyn Transport> = match reader {
+            Some(r) => connect_reader(r)?,
+            None => {
+                let mut card = open_card(&self.card_dir(), self.seed)?;
+                card.power_on();
+                Box::new(card)
+            }
+        };
+        Ok(self.traced(t))
+    }
+
+    /// Wraps `t` so that with `--debug` its exchanges are printed.
+    pub fn traced(&self, t: Box<dyn Transport>) -> Box<dyn Transport> {
+        if self.debug {
+            Box::new(DebugTransport { inner: t })
+        } else {
+            t
+        }
+    }
+}
+
+/// How long a reader may take to show its card: `gpse serve` (re)started a moment ago.
+const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Connects to a PC/SC reader. Right after `gpse serve` (re)starts, pcscd lists the reader
+/// before vpcd has a card in it, or still holds the previous card for its 0.4 s poll: a
+/// connection fails, or succeeds and the first command reaches no card. Wait up to 2 s for the
+/// card (the first command is sent again: it was not processed) rather than report a card that
+/// "did not answer".
+pub fn connect_reader(r: &str) -> Result<Box<dyn Transport>, String> {
+    Ok(Box::new(WaitingReader { t: Some(connect_waiting(r)?), spec: r.to_string(), first: true }))
+}
+
+fn connect_waiting(r: &str) -> Result<gpse::transport::pcsc::PcscTransport, String> {
+    use gpse::transport::pcsc::{ConnectError, PcscTransport};
+    let deadline = std::time::Instant::now() + CARD_WAIT;
+    loop {
+        match PcscTransport::connect_card(r) {
+            Ok(t) => return Ok(t),
+            Err(ConnectError::NoCardYet(reader)) if std::time::Instant::now() >= deadline => {
+                return Err(no_card(&reader))
+            }
+            Err(ConnectError::NoCardYet(_)) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            Err(ConnectError::Other(e)) => return Err(e.to_string()),
+        }
+    }
+}
+
+fn no_card(reader: &str) -> String {
+    format!("reader '{reader}' has no card (for the emulator: is `gpse serve` running and connected to vpcd?)")
+}
+
+/// A PC/SC reader whose first command waits for the card (see [`connect_reader`]).
+struct WaitingReader {
+    /// `None` while the connection is replaced, and after a replacement failed.
+    t: Option<gpse::transport::pcsc::PcscTransport>,
+    spec: String,
+    first: bool,
+}
+
+impl WaitingReader {
+    /// The connection; none after a reconnection that failed (reported then, and again here).
+    fn t(&mut self) -> Result<&mut gpse::transport::pcsc::PcscTransport, TransportError> {
+        let spec = &self.spec;
+        self.t.as_mut().ok_or_else(|| TransportError::Reader(no_card(spec)))
+    }
+}
+
+impl Transport for WaitingReader {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        use gpse::transport::pcsc::ConnectError;
+        if !std::mem::take(&mut self.first) {
+            return self.t()?.transmit(apdu);
+        }
+        let deadline = std::time::Instant::now() + CARD_WAIT;
+        loop {
+            match self.t()?.transmit_or_no_card(apdu) {
+                Ok(r) => return Ok(r),
+                Err(ConnectError::Other(e)) => return Err(e),
+                Err(ConnectError::NoCardYet(reader)) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(TransportError::Reader(no_card(&reader)));
+                    }
+                    // Let go of the stale connection before making the next one: its
+                    // disconnect resets the card, which a newer connection would then see.
+                    self.t = None;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    self.t = Some(connect_waiting(&self.spec).map_err(TransportError::Reader)?);
+                }
+            }
+        }
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.first = false;
+        self.t()?.reset()
+    }
+    fn power_cycle(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.first = false;
+        self.t()?.power_cycle()
+    }
+    fn name(&self) -> String {
+        self.t.as_ref().map_or_else(|| self.spec.clone(), |t| t.name())
+    }
+}
+
+/// Prints each exchange on stderr for `--debug`.
+struct DebugTransport {
+    inner: Box<dyn Transport>,
+}
+
+impl DebugTransport {
+    fn show(what: &str, r: &Result<Vec<u8>, TransportError>) {
+        match r {
+            Ok(b) => eprintln!("A<< {what}{}", upper(b)),
+            Err(e) => eprintln!("A<< ({e})"),
+        }
+    }
+}
+
+impl Transport for DebugTransport {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        eprintln!("A>> {}", upper(apdu));
+        let r = self.inner.transmit(apdu);
+        Self::show("", &r);
+        r
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        eprintln!("A>> RESET");
+        let r = self.inner.reset();
+        Self::show("ATR ", &r);
+        r
+    }
+    fn power_cycle(&mut self) -> Result<Vec<u8>, TransportError> {
+        eprintln!("A>> POWER CYCLE");
+        let r = self.inner.power_cycle();
+        Self::show("ATR ", &r);
+        r
+    }
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+}
+
+/// One card's image directory: `--state`, else `$GPSE_STATE`, else reader 0's card of
+/// `gpse serve`.
+#[derive(Debug, Clone)]
 pub struct CardDir {
-    /// Card image directory [default: $GPSE_STATE, else ~/.local/share/gpse/0, reader 0's card of `gpse serve`]
-    #[arg(long, value_name = "DIR", env = "GPSE_STATE")]
     pub state: Option<PathBuf>,
 }
 
 impl CardDir {
     pub fn path(&self) -> PathBuf {
-        self.state.clone().unwrap_or_else(|| default_state_root().join("0"))
+        self.state
+            .clone()
+            .or_else(|| std::env::var_os("GPSE_STATE").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| default_state_root().join("0"))
     }
 }
 
@@ -48,24 +273,15 @@ pub fn parse_num(s: &str) -> Result<u64, String> {
     r.map_err(|_| format!("'{s}' is not a number"))
 }
 
-/// `--reader NAME` when given (a PC/SC reader: exact name, number, or unique part of a name),
-/// else the card image of `dir`, in-process and powered on. The shared way for subcommands to
-/// reach a card.
-pub fn open_transport(
-    dir: &CardDir,
-    reader: Option<&str>,
-    seed: Option<u64>,
-) -> Result<Box<dyn gpse::transport::Transport>, String> {
-    match reader {
-        Some(r) => gpse::transport::pcsc::PcscTransport::connect(r)
-            .map(|t| Box::new(t) as Box<dyn gpse::transport::Transport>)
-            .map_err(|e| e.to_string()),
-        None => {
-            let mut card = open_card(dir, seed)?;
-            card.power_on();
-            Ok(Box::new(card))
-        }
+/// Parses a key version number: one byte in hex, as GP tools and the GP specification write
+/// them (`30`, `0x30`), for every `--kvn`-like option.
+pub fn parse_kvn(s: &str) -> Result<u8, String> {
+    let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    if h.is_empty() || h.len() > 2 {
+        return Err(format!("'{s}' is not a key version number (one byte in hex, e.g. 30 or 0x30)"));
     }
+    u8::from_str_radix(h, 16)
+        .map_err(|_| format!("'{s}' is not a key version number (one byte in hex, e.g. 30 or 0x30)"))
 }
 
 /// Parses `ENC:MAC:DEK` (hex, 16/24/32 bytes each), or one key for all three.

@@ -1,47 +1,44 @@
 //! `gpse gp`: a GlobalPlatform client with GlobalPlatformPro's common verbs (list, info, load,
 //! install, delete, put-key, lock/unlock, create-ssd), over SCP03 with the given keys.
 
-use super::common::{hex_arg, open_transport, parse_keys, parse_num, CardDir};
+use super::common::{hex_arg, parse_keys, parse_kvn};
+use super::{Fail, Globals};
 use gpse::card::registry::CardLifeCycle;
 use gpse::card::Aid;
 use gpse::crypto::CardRng;
-use gpse::gp::cap::CapFile;
+use gpse::gp::cap::{CapFile, CapInfo};
 use gpse::hexutil::upper;
 use gpse::host::gp::{life_cycle_name, privilege_names, EntryKind, GpClient};
 use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::sw::Sw;
 use gpse::tlv::{self, Mode};
 use gpse::transport::Transport;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  gpse gp --state ./card list
-  gpse gp --state ./card load vectors/gp-cap/testapp.cap
-  gpse gp --state ./card install --cap vectors/gp-cap/testapp.cap --create F0475053455445535402
-  gpse gp --state ./card put-key --new-kvn 30 --new-keys 303132333435363738393A3B3C3D3E3F
-  gpse gp --state ./card --kvn 30 --keys 303132333435363738393A3B3C3D3E3F info")]
+#[command(after_help = "Options go before or after the verb. Key version numbers are hex (0x accepted).
+Examples:
+  gpse gp list --state ./card
+  gpse gp install --state ./card vectors/gp-cap/testapp.cap        # load and install in one step
+  gpse gp load --state ./card vectors/gp-cap/testapp.cap
+  gpse gp install --state ./card --cap vectors/gp-cap/testapp.cap --create F0475053455445535402
+  gpse gp put-key --state ./card --new-kvn 30 --new-keys 303132333435363738393A3B3C3D3E3F
+  gpse gp info --state ./card --kvn 30 --keys 303132333435363738393A3B3C3D3E3F
+  gpse gp list --state ./card -d                                     # every APDU on stderr")]
 pub struct GpArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
-    #[arg(long, value_name = "NAME", conflicts_with = "state")]
-    pub reader: Option<String>,
     /// SCP03 static keys ENC:MAC:DEK (hex), or one key for all three.
-    #[arg(long, value_name = "ENC:MAC:DEK", default_value = "404142434445464748494A4B4C4D4E4F")]
+    #[arg(long, value_name = "ENC:MAC:DEK", default_value = "404142434445464748494A4B4C4D4E4F", global = true)]
     pub keys: String,
-    /// Key version number (hex) for INITIALIZE UPDATE; 00 = the card's first key set.
-    #[arg(long, value_name = "HEX", default_value = "00", value_parser = hex_byte)]
+    /// Key version number (hex, 0x accepted) for INITIALIZE UPDATE; 00 = the card's first key set.
+    #[arg(long, value_name = "HEX", default_value = "00", value_parser = parse_kvn, global = true)]
     pub kvn: u8,
     /// The security domain to talk to [default: the ISD, found as GPP does with 00A4040000].
-    #[arg(long, value_name = "AID")]
+    #[arg(long, value_name = "AID", global = true)]
     pub sd: Option<String>,
     /// SCP03 security level: 00, 01 (C-MAC), 03, 11, 13 or 33.
-    #[arg(long, default_value = "01")]
+    #[arg(long, default_value = "01", global = true)]
     pub level: SecurityLevel,
-    /// Seed the card's RNG (reproducible card challenges) and the host challenge.
-    #[arg(long, value_parser = parse_num)]
-    pub seed: Option<u64>,
     #[command(subcommand)]
     pub cmd: GpCmd,
 }
@@ -59,15 +56,19 @@ pub enum GpCmd {
         #[arg(long, value_name = "AID")]
         to: Option<String>,
     },
-    /// INSTALL [for install and make selectable] of an applet of a load file.
+    /// INSTALL [for install and make selectable] of an applet of a load file; with a CAP FILE,
+    /// load it first (as GlobalPlatformPro's --install FILE does).
     Install {
-        /// Take the package and applet AIDs from this CAP file (its first applet).
-        #[arg(long, conflicts_with_all = ["package", "applet"])]
+        /// A CAP file to load and install from, in one step.
+        #[arg(value_name = "FILE.cap", conflicts_with_all = ["cap", "package"])]
+        file: Option<PathBuf>,
+        /// Take the package and applet AIDs from this CAP file, already loaded.
+        #[arg(long, value_name = "FILE.cap", conflicts_with = "package")]
         cap: Option<PathBuf>,
         /// Load file (package) AID.
         #[arg(long, value_name = "AID", requires = "applet")]
         package: Option<String>,
-        /// Module (applet class) AID.
+        /// Module (applet class) AID [with a CAP file: its first applet].
         #[arg(long, value_name = "AID")]
         applet: Option<String>,
         /// Instance AID [default: the module AID].
@@ -92,20 +93,30 @@ pub enum GpCmd {
     },
     /// PUT KEY: add an AES key set, or replace one with --replace.
     PutKey {
-        /// KVN of the new key set (hex).
-        #[arg(long, value_parser = hex_byte)]
+        /// KVN of the new key set (hex, 0x accepted).
+        #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
         new_kvn: u8,
         /// The new keys ENC:MAC:DEK, or one key for all three.
         #[arg(long, value_name = "ENC:MAC:DEK")]
         new_keys: String,
-        /// The KVN of the key set to replace (hex).
-        #[arg(long, value_parser = hex_byte)]
+        /// The KVN of the key set to replace (hex, 0x accepted).
+        #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
         replace: Option<u8>,
     },
-    /// Lock an application or SSD, or with no AID the card (CARD_LOCKED).
-    Lock { aid: Option<String> },
-    /// Unlock an application or SSD, or with no AID the card (back to SECURED).
-    Unlock { aid: Option<String> },
+    /// Lock an application or SSD, or with --card the whole card (CARD_LOCKED).
+    Lock {
+        aid: Option<String>,
+        /// Lock the whole card: only the ISD answers until `gp unlock --card`.
+        #[arg(long, conflicts_with = "aid")]
+        card: bool,
+    },
+    /// Unlock an application or SSD, or with --card the whole card (back to SECURED).
+    Unlock {
+        aid: Option<String>,
+        /// Unlock the whole card.
+        #[arg(long, conflicts_with = "aid")]
+        card: bool,
+    },
     /// Terminate the card (TERMINATED, irreversible).
     Terminate {
         #[arg(long, required = true)]
@@ -120,23 +131,28 @@ pub enum GpCmd {
     },
 }
 
-fn hex_byte(s: &str) -> Result<u8, String> {
-    let h = s.trim_start_matches("0x").trim_start_matches("0X");
-    u8::from_str_radix(h, 16).map_err(|_| format!("'{s}' is not one hex byte"))
-}
-
 fn aid_arg(what: &str, s: &str) -> Result<Aid, String> {
     s.parse().map_err(|e| format!("{what}: {e}"))
 }
 
-pub fn run(a: GpArgs) -> Result<ExitCode, String> {
+type Client<'t> = GpClient<'t, dyn Transport>;
+
+pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
     let (e, m, d) = parse_keys(&a.keys).map_err(|e| format!("--keys: {e}"))?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| format!("--keys: {e}"))?;
     let sd = a.sd.as_deref().map(|s| aid_arg("--sd", s)).transpose()?;
-    let mut t: Box<dyn Transport> = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
-    let mut rng = CardRng::new(a.seed.map(|s| s ^ 0x4750_434C_4945_4E54));
-    let mut c = GpClient::open(&mut *t, sd.as_ref(), &keys, a.kvn, a.level, &mut rng).map_err(|e| e.to_string())?;
-    let err = |e: gpse::host::gp::GpError| e.to_string();
+    // Usage errors before the card is opened.
+    if let GpCmd::Lock { aid: None, card: false } | GpCmd::Unlock { aid: None, card: false } = &a.cmd {
+        return Err(
+            "give the AID of an application or SSD, or --card for the whole card (a locked card answers only its ISD)"
+                .into(),
+        );
+    }
+    let mut t: Box<dyn Transport> = g.transport()?;
+    let mut rng = CardRng::new(g.seed.map(|s| s ^ 0x4750_434C_4945_4E54));
+    let mut c: Client<'_> =
+        GpClient::open(&mut *t, sd.as_ref(), &keys, a.kvn, a.level, &mut rng).map_err(|e| e.to_string())?;
+    let err = |e: gpse::host::gp::GpError| Fail::from(e.to_string());
     match a.cmd {
         GpCmd::List => {
             for e in c.registry().map_err(err)? {
@@ -146,98 +162,108 @@ pub fn run(a: GpArgs) -> Result<ExitCode, String> {
                     EntryKind::Application => "APP",
                     EntryKind::LoadFile => "PKG",
                 };
-                println!("{label}: {} ({})", e.aid, life_cycle_name(e.kind, e.life_cycle));
+                outln!("{label}: {} ({})", e.aid, life_cycle_name(e.kind, e.life_cycle));
                 if e.kind != EntryKind::LoadFile {
-                    println!("     Privs:   {}", privilege_names(&e.privileges).join(", "));
+                    outln!("     Privs:   {}", privilege_names(&e.privileges).join(", "));
                 }
                 if let Some(sd) = &e.sd {
-                    println!("     Parent:  {sd}");
+                    outln!("     Parent:  {sd}");
                 }
                 if let Some(lf) = &e.load_file {
-                    println!("     From:    {lf}");
+                    outln!("     From:    {lf}");
                 }
                 if e.kind == EntryKind::LoadFile && e.version.len() == 2 {
-                    println!("     Version: {}.{}", e.version[0], e.version[1]);
+                    outln!("     Version: {}.{}", e.version[0], e.version[1]);
                 }
                 for m in &e.modules {
-                    println!("     Applet:  {m}");
+                    outln!("     Applet:  {m}");
                 }
             }
         }
-        GpCmd::Info => {
-            println!("SD:          {}", c.sd());
-            for (name, tag) in [("IIN", 0x0042u16), ("CIN", 0x0045), ("CPLC", 0x9F7F), ("Card data", 0x0066)] {
-                match c.get_data(tag) {
-                    Ok(v) => println!("{:<12} {}", format!("{name}:"), upper(&v)),
-                    Err(e) => println!("{:<12} {e}", format!("{name}:")),
-                }
-            }
-            let ki = c.get_data(0x00E0).map_err(err)?;
-            let top = tlv::parse_all(&ki, Mode::Ber).map_err(|e| e.to_string())?;
-            let inner = tlv::find(&top, 0xE0).map(|t| t.children(Mode::Ber)).transpose().map_err(|e| e.to_string())?;
-            for k in inner.unwrap_or_default().iter().filter(|k| k.tag == 0xC0 && k.value.len() >= 4) {
-                let v = k.value;
-                let ty = if v[2] == 0x88 { "AES".to_string() } else { format!("type {:02X}", v[2]) };
-                println!("Key:         version {:02X} id {:02X} {ty}-{}", v[1], v[0], v[3] as usize * 8);
-            }
-        }
+        GpCmd::Info => info(&mut c)?,
         GpCmd::Load { file, to } => {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let to = to.as_deref().map(|s| aid_arg("--to", s)).transpose()?;
-            let info = c.load(&bytes, to.as_ref()).map_err(err)?;
-            println!("loaded {} v{}.{}", info.package_aid, info.version[0], info.version[1]);
-            for m in &info.applets {
-                println!("  applet {m}");
-            }
+            load(&mut c, &file, &bytes, to.as_ref())?;
         }
-        GpCmd::Install { cap, package, applet, create, privs, params, no_selectable } => {
-            let (elf, module) = match (cap, package, applet) {
+        GpCmd::Install { file, cap, package, applet, create, privs, params, no_selectable } => {
+            let privs = hex_arg("--privs", &privs)?;
+            let params = hex_arg("--params", &params)?;
+            let applet = applet.as_deref().map(|s| aid_arg("--applet", s)).transpose()?;
+            let (elf, module) = match (file, cap, package) {
                 (Some(f), _, _) => {
                     let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
                     let cap = CapFile::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
-                    let m = cap.info.applets.first().cloned().ok_or_else(|| format!("{}: no applet", f.display()))?;
+                    let m = cap_applet(&f, &cap.info, applet)?;
+                    let info = load(&mut c, &f, &bytes, None)?;
+                    (info.package_aid, m)
+                }
+                (None, Some(f), _) => {
+                    let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                    let cap = CapFile::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+                    let m = cap_applet(&f, &cap.info, applet)?;
                     (cap.info.package_aid, m)
                 }
-                (None, Some(p), Some(m)) => (aid_arg("--package", &p)?, aid_arg("--applet", &m)?),
-                _ => return Err("give --cap FILE, or --package AID and --applet AID".into()),
+                (None, None, Some(p)) => (aid_arg("--package", &p)?, applet.ok_or("--package needs --applet")?),
+                _ => {
+                    return Err(
+                        "give a CAP FILE (load and install), --cap FILE.cap, or --package AID --applet AID".into()
+                    )
+                }
             };
+            check_installable(&mut c, &elf, &module)?;
             let instance = create.as_deref().map(|s| aid_arg("--create", s)).transpose()?.unwrap_or(module.clone());
-            let privs = hex_arg("--privs", &privs)?;
-            let params = hex_arg("--params", &params)?;
-            c.install(&elf, &module, &instance, &privs, &params, !no_selectable).map_err(err)?;
-            println!("installed {instance} from {elf} module {module}");
+            c.install(&elf, &module, &instance, &privs, &params, !no_selectable).map_err(|e| match &e {
+                gpse::host::gp::GpError::Card { sw: Sw::ConditionsNotSatisfied, .. } => Fail::from(format!(
+                    "{e}: is there already an application {instance}? (gp list; another instance AID with --create)"
+                )),
+                _ => err(e),
+            })?;
+            outln!("installed {instance} from {elf} module {module}");
         }
         GpCmd::Delete { aid, related } => {
             let aid = aid_arg("AID", &aid)?;
             c.delete(&aid, related).map_err(err)?;
-            println!("deleted {aid}");
+            outln!("deleted {aid}");
         }
         GpCmd::PutKey { new_kvn, new_keys, replace } => {
             let (e, m, d) = parse_keys(&new_keys).map_err(|e| format!("--new-keys: {e}"))?;
+            // GP answers 6A80 when the KVN exists and no key set is replaced (GPCS §11.8.2.3):
+            // say what to do instead of relaying the status word.
+            if replace.is_none() {
+                if let Ok(kis) = key_info(&mut c) {
+                    if kis.iter().any(|k| k.kvn == new_kvn) {
+                        return Err(format!(
+                            "a key set with KVN {new_kvn:02X} exists already: replace it with --replace {new_kvn:02X}, or choose another --new-kvn"
+                        )
+                        .into());
+                    }
+                }
+            }
             let r = c.put_key_set(replace, new_kvn, &e, &m, &d).map_err(err)?;
-            println!("key set {new_kvn:02X} stored, KCVs {}", upper(&r[1..]));
+            outln!("key set {new_kvn:02X} stored, {}", kcvs(&r[1..]));
         }
-        GpCmd::Lock { aid: Some(aid) } => {
+        GpCmd::Lock { aid: Some(aid), .. } => {
             let aid = aid_arg("AID", &aid)?;
             c.set_app_locked(&aid, true).map_err(err)?;
-            println!("locked {aid}");
+            outln!("locked {aid}");
         }
-        GpCmd::Unlock { aid: Some(aid) } => {
+        GpCmd::Unlock { aid: Some(aid), .. } => {
             let aid = aid_arg("AID", &aid)?;
             c.set_app_locked(&aid, false).map_err(err)?;
-            println!("unlocked {aid}");
+            outln!("unlocked {aid}");
         }
-        GpCmd::Lock { aid: None } => {
+        GpCmd::Lock { aid: None, .. } => {
             c.set_card_state(CardLifeCycle::CardLocked).map_err(err)?;
-            println!("card locked");
+            outln!("card locked");
         }
-        GpCmd::Unlock { aid: None } => {
+        GpCmd::Unlock { aid: None, .. } => {
             c.set_card_state(CardLifeCycle::Secured).map_err(err)?;
-            println!("card unlocked");
+            outln!("card unlocked");
         }
         GpCmd::Terminate { .. } => {
             c.set_card_state(CardLifeCycle::Terminated).map_err(err)?;
-            println!("card terminated");
+            outln!("card terminated");
         }
         GpCmd::CreateSsd { aid, privs } => {
             let aid = aid_arg("AID", &aid)?;
@@ -246,8 +272,250 @@ pub fn run(a: GpArgs) -> Result<ExitCode, String> {
                 *b |= 0x80;
             }
             c.create_ssd(&aid, &p).map_err(err)?;
-            println!("created SSD {aid}");
+            outln!("created SSD {aid}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The KCVs of a PUT KEY response (after the KVN), one per key: `ENC 5EAADA, MAC …, DEK …`.
+fn kcvs(r: &[u8]) -> String {
+    if r.len() == 9 {
+        let k: Vec<String> =
+            ["ENC", "MAC", "DEK"].iter().zip(r.chunks(3)).map(|(n, c)| format!("{n} {}", upper(c))).collect();
+        format!("KCVs {}", k.join(", "))
+    } else {
+        format!("response {}", upper(r))
+    }
+}
+
+/// Refuses a load the card would refuse for a reason we can name: the package is there already.
+fn load(c: &mut Client<'_>, f: &std::path::Path, bytes: &[u8], to: Option<&Aid>) -> Result<CapInfo, Fail> {
+    let cap = CapFile::parse(bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+    let reg = c.registry().map_err(|e| e.to_string())?;
+    let pkg = &cap.info.package_aid;
+    if reg.iter().any(|e| e.kind == EntryKind::LoadFile && &e.aid == pkg) {
+        return Err(format!(
+            "package {pkg} is already loaded: install from it with `gp install --cap {}`, or delete it first with `gp delete --related {pkg}` (which deletes its instances too)",
+            f.display()
+        )
+        .into());
+    }
+    let info = c.load(bytes, to).map_err(|e| e.to_string())?;
+    outln!("loaded {} v{}.{}", info.package_aid, info.version[0], info.version[1]);
+    for m in &info.applets {
+        outln!("  applet {m}");
+    }
+    Ok(info)
+}
+
+/// The applet of a CAP file to install: `--applet` if it is one of the file's, else the first.
+fn cap_applet(f: &std::path::Path, info: &CapInfo, applet: Option<Aid>) -> Result<Aid, String> {
+    match applet {
+        Some(a) if info.applets.contains(&a) => Ok(a),
+        Some(a) => Err(format!("{}: no applet {a} in this CAP file", f.display())),
+        None => info.applets.first().cloned().ok_or_else(|| format!("{}: the CAP file has no applet", f.display())),
+    }
+}
+
+/// Refuses an install the card would answer 6A88 to, saying why: the load file is not on the
+/// card (load it first), or has no such module.
+fn check_installable(c: &mut Client<'_>, elf: &Aid, module: &Aid) -> Result<(), String> {
+    let reg = c.registry().map_err(|e| e.to_string())?;
+    let Some(lf) = reg.iter().find(|e| e.kind == EntryKind::LoadFile && &e.aid == elf) else {
+        return Err(format!(
+            "load file {elf} is not on the card: load it first (gp load FILE.cap), or load and install in one step (gp install FILE.cap)"
+        ));
+    };
+    if !lf.modules.is_empty() && !lf.modules.contains(module) {
+        let mods: Vec<String> = lf.modules.iter().map(|m| m.to_string()).collect();
+        return Err(format!("load file {elf} has no applet {module}; its applets: {}", mods.join(", ")));
+    }
+    Ok(())
+}
+
+/// One entry of the key information template (GET DATA `E0`, GPCS §11.3.3.1, T11-30).
+struct KeyInfo {
+    kvn: u8,
+    id: u8,
+    ty: u8,
+    len: u8,
+}
+
+fn key_info(c: &mut Client<'_>) -> Result<Vec<KeyInfo>, String> {
+    let ki = c.get_data(0x00E0).map_err(|e| e.to_string())?;
+    let top = tlv::parse_all(&ki, Mode::Ber).map_err(|e| e.to_string())?;
+    let inner = tlv::find(&top, 0xE0).map(|t| t.children(Mode::Ber)).transpose().map_err(|e| e.to_string())?;
+    Ok(inner
+        .unwrap_or_default()
+        .iter()
+        .filter(|k| k.tag == 0xC0 && k.value.len() >= 4)
+        .map(|k| KeyInfo { id: k.value[0], kvn: k.value[1], ty: k.value[2], len: k.value[3] })
+        .collect())
+}
+
+/// `gp info`: what GlobalPlatformPro's `-i` prints, decoded: IIN, CIN, CPLC field by field,
+/// card recognition data (tag 66) OID by OID, and the key information template.
+fn info(c: &mut Client<'_>) -> Result<(), Fail> {
+    outln!("SD:          {}", c.sd());
+    for (name, tag, inner) in [("IIN", 0x0042u16, 0x42u32), ("CIN", 0x0045, 0x45)] {
+        match c.get_data(tag) {
+            Ok(v) => outln!("{:<12} {}", format!("{name}:"), upper(tlv_value(&v, inner).unwrap_or(&v))),
+            Err(e) => outln!("{:<12} {e}", format!("{name}:")),
+        }
+    }
+    match c.get_data(0x9F7F) {
+        Ok(v) => out!("{}", cplc_text(tlv_value(&v, 0x9F7F).unwrap_or(&v))),
+        Err(e) => outln!("CPLC:        {e}"),
+    }
+    match c.get_data(0x0066) {
+        Ok(v) => out!("{}", card_data_text(tlv_value(&v, 0x66).unwrap_or(&v))),
+        Err(e) => outln!("Card Data:   {e}"),
+    }
+    for k in key_info(c)? {
+        let ty = if k.ty == 0x88 { "AES".to_string() } else { format!("type {:02X}", k.ty) };
+        outln!("Key:         version {:02X} id {:02X} {ty}-{}", k.kvn, k.id, k.len as usize * 8);
+    }
+    Ok(())
+}
+
+fn tlv_value(b: &[u8], tag: u32) -> Option<&[u8]> {
+    let top = tlv::parse_all(b, Mode::Ber).ok()?;
+    tlv::find(&top, tag).map(|t| t.value)
+}
+
+/// The CPLC fields and their lengths (GP Card Specification v2.3.1 §H.6 / T H-5; GPP's names).
+const CPLC_FIELDS: [(&str, usize); 18] = [
+    ("ICFabricator", 2),
+    ("ICType", 2),
+    ("OperatingSystemID", 2),
+    ("OperatingSystemReleaseDate", 2),
+    ("OperatingSystemReleaseLevel", 2),
+    ("ICFabricationDate", 2),
+    ("ICSerialNumber", 4),
+    ("ICBatchIdentifier", 2),
+    ("ICModuleFabricator", 2),
+    ("ICModulePackagingDate", 2),
+    ("ICCManufacturer", 2),
+    ("ICEmbeddingDate", 2),
+    ("ICPrePersonalizer", 2),
+    ("ICPrePersonalizationEquipmentDate", 2),
+    ("ICPrePersonalizationEquipmentID", 4),
+    ("ICPersonalizer", 2),
+    ("ICPersonalizationDate", 2),
+    ("ICPersonalizationEquipmentID", 4),
+];
+
+/// The CPLC as GPP prints it: `CPLC: Name=HEX` lines, dates (YDDD, BCD: the last digit of the
+/// year and the day of the year) also as ISO dates in the decade GPP assumes, 201Y.
+pub fn cplc_text(v: &[u8]) -> String {
+    if v.len() != 42 {
+        return format!("CPLC:        {} (not the 42 bytes of a CPLC)\n", upper(v));
+    }
+    let mut s = String::new();
+    let mut off = 0;
+    for (i, (name, len)) in CPLC_FIELDS.iter().enumerate() {
+        let f = &v[off..off + len];
+        off += len;
+        s.push_str(if i == 0 { "CPLC: " } else { "      " });
+        s.push_str(&format!("{name}={}", upper(f)));
+        if name.ends_with("Date") {
+            s.push_str(&format!(" ({})", cplc_date(f).unwrap_or_else(|| "invalid date format".into())));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// A CPLC date `YDDD` (BCD) as `201Y-MM-DD`; day 000 is the 1st of January, as GPP shows it.
+fn cplc_date(f: &[u8]) -> Option<String> {
+    let digits: Vec<u32> = f.iter().flat_map(|b| [u32::from(b >> 4), u32::from(b & 15)]).collect();
+    if digits.iter().any(|d| *d > 9) {
+        return None;
+    }
+    let year = 2010 + digits[0];
+    let day = (digits[1] * 100 + digits[2] * 10 + digits[3]).max(1);
+    let leap = year.is_multiple_of(4);
+    let months = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut d = day;
+    for (m, len) in months.iter().enumerate() {
+        if d <= *len {
+            return Some(format!("{year}-{:02}-{d:02}", m + 1));
+        }
+        d -= len;
+    }
+    None
+}
+
+/// Decodes a BER OID's content octets (X.690 §8.19).
+fn oid(b: &[u8]) -> Option<String> {
+    let mut arcs = Vec::new();
+    let mut v: u64 = 0;
+    for (i, byte) in b.iter().enumerate() {
+        v = (v << 7) | u64::from(byte & 0x7F);
+        if byte & 0x80 == 0 {
+            arcs.push(v);
+            v = 0;
+        } else if i == b.len() - 1 || v > u64::MAX >> 7 {
+            return None;
+        }
+    }
+    let first = *arcs.first()?;
+    let (a, b0) = if first < 40 {
+        (0, first)
+    } else if first < 80 {
+        (1, first - 40)
+    } else {
+        (2, first - 80)
+    };
+    let mut out = vec![a.to_string(), b0.to_string()];
+    out.extend(arcs[1..].iter().map(|x| x.to_string()));
+    Some(out.join("."))
+}
+
+/// Card recognition data (tag 66, GPCS §H.2, T H-1) as GPP prints it: `Tag N: OID` and, where
+/// the OID says something, `-> meaning`.
+pub fn card_data_text(v: &[u8]) -> String {
+    let mut s = String::from("Card Data:\n");
+    let Ok(top) = tlv::parse_all(v, Mode::Ber) else {
+        return format!("Card Data:   {} (not BER-TLV)\n", upper(v));
+    };
+    let Some(rec) = tlv::find(&top, 0x73) else {
+        return format!("Card Data:   {} (no card recognition data, tag 73)\n", upper(v));
+    };
+    let Ok(kids) = rec.children(Mode::Ber) else {
+        return format!("Card Data:   {}\n", upper(v));
+    };
+    for k in &kids {
+        // Tag 06 carries the OID itself; 60-66 wrap one (an 06 inside).
+        let id = if k.tag == 0x06 {
+            Some(k.value)
+        } else {
+            k.children(Mode::Ber).ok().and_then(|c| c.iter().find(|t| t.tag == 0x06).map(|t| t.value))
+        };
+        let Some(o) = id.and_then(oid) else {
+            s.push_str(&format!("Tag {:02X}: {}\n", k.tag, upper(k.value)));
+            continue;
+        };
+        s.push_str(&format!("Tag {:02X}: {o}\n", k.tag));
+        let arcs: Vec<&str> = o.split('.').collect();
+        let gp = o.strip_prefix("1.2.840.114283.");
+        let meaning = match (k.tag, gp) {
+            (0x06, Some("1")) => Some("Global Platform card".to_string()),
+            (0x60, Some(r)) if r.starts_with("2.") => Some(format!("GP Version: {}", &r[2..])),
+            (0x63, Some("3")) => Some("card identified by its IIN and CIN".to_string()),
+            // 1.2.840.114283.4.SCP.i: the SCP and its i parameter, printed in hex as GP writes it.
+            (0x64, Some(r)) if r.starts_with("4.") && arcs.len() == 7 => {
+                arcs[6].parse::<u8>().ok().map(|i| format!("GP SCP{:02} i={i:02X}", arcs[5].parse::<u8>().unwrap_or(0)))
+            }
+            (0x66, None) if o.starts_with("1.3.6.1.4.1.42.2.110.1.") => {
+                Some(format!("JavaCard v{}", arcs[arcs.len() - 1]))
+            }
+            _ => None,
+        };
+        if let Some(m) = meaning {
+            s.push_str(&format!("-> {m}\n"));
+        }
+    }
+    s
 }

@@ -1,7 +1,8 @@
 //! `gpse jpki`: the JPKI user path for people and scripts (status, verify, change-pin, sign,
 //! read-cert).
 
-use super::common::{open_transport, CardDir};
+use super::advice::{self, pin_format};
+use super::{Fail, Globals};
 use gpse::hexutil::upper;
 use gpse::host::jpki::{sha256_digest_info, JpkiClient, PinStatus};
 use gpse::proto::jpki::PairId;
@@ -10,12 +11,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "PINs: auth is 4 digits, sign is 6-16 of A-Z0-9; a PIN of the wrong format is refused
+before it is sent (a VERIFY would spend a try on it). A wrong PIN exits 1 and says the tries left.
+On a fresh card the pairs are not set up yet: run `gpse tsm setup` and `gpse tsm activate` first.")]
 pub struct JpkiArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
-    #[arg(long, value_name = "NAME", conflicts_with = "state")]
-    pub reader: Option<String>,
     #[command(subcommand)]
     pub cmd: JpkiCmd,
 }
@@ -59,7 +58,7 @@ pub enum JpkiCmd {
     },
     /// Sign: SHA-256 of a file (DigestInfo sent to the card), or raw bytes given as hex.
     #[command(
-        after_help = "Example: gpse jpki --state ./card sign --pair auth --pin 1234 --file doc.pdf --out doc.sig"
+        after_help = "Example: gpse jpki sign --state ./card --pair auth --pin 1234 --file doc.pdf --out doc.sig"
     )]
     Sign {
         #[arg(long, value_enum)]
@@ -91,28 +90,42 @@ pub enum JpkiCmd {
     },
 }
 
-pub fn run(a: JpkiArgs) -> Result<ExitCode, String> {
-    let mut card = open_transport(&a.dir, a.reader.as_deref(), None)?;
-    let mut c = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-    let e = |e: gpse::host::jpki::JpkiError| e.to_string();
+pub fn run(a: JpkiArgs, g: &Globals) -> Result<ExitCode, Fail> {
+    // PIN formats first: nothing reaches the card with a PIN it would count as a wrong try.
+    match &a.cmd {
+        JpkiCmd::Status => {}
+        JpkiCmd::Verify { pair, pin } | JpkiCmd::Sign { pair, pin, .. } => pin_format((*pair).into(), "--pin", pin)?,
+        JpkiCmd::ChangePin { pair, pin, new } => {
+            pin_format((*pair).into(), "--pin", pin)?;
+            pin_format((*pair).into(), "--new", new)?;
+        }
+        JpkiCmd::ReadCert { pair, pin, .. } => {
+            if let Some(pin) = pin {
+                pin_format((*pair).into(), "--pin", pin)?;
+            }
+        }
+    }
+    let mut card = g.transport()?;
+    let mut c = JpkiClient::open(card.as_mut()).map_err(|e| Fail::from(e.to_string()))?;
     match a.cmd {
         JpkiCmd::Status => {
             for (name, p) in [("auth", PairId::Auth), ("sign", PairId::Sign)] {
-                match c.pin_status(p).map_err(e)? {
-                    PinStatus::TriesLeft(0) => println!("{name}: blocked"),
-                    PinStatus::TriesLeft(n) => println!("{name}: {n} tries left"),
-                    PinStatus::NotUsable => println!("{name}: no usable PIN (pair not set up)"),
-                    PinStatus::Other(sw) => println!("{name}: card answered {sw}"),
+                match c.pin_status(p).map_err(|e| e.to_string())? {
+                    PinStatus::TriesLeft(0) => outln!("{name}: blocked"),
+                    PinStatus::TriesLeft(n) => outln!("{name}: {n} tries left"),
+                    PinStatus::NotUsable => outln!("{name}: no usable PIN (pair not set up: gpse tsm setup)"),
+                    PinStatus::Other(sw) => outln!("{name}: card answered {sw}"),
                 }
             }
         }
         JpkiCmd::Verify { pair, pin } => {
-            c.verify(pair.into(), pin.as_bytes()).map_err(e)?;
-            println!("PIN verified");
+            c.verify(pair.into(), pin.as_bytes()).map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
+            outln!("PIN verified");
         }
         JpkiCmd::ChangePin { pair, pin, new } => {
-            c.change_pin(pair.into(), pin.as_bytes(), new.as_bytes()).map_err(e)?;
-            println!("PIN changed");
+            c.change_pin(pair.into(), pin.as_bytes(), new.as_bytes())
+                .map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
+            outln!("PIN changed");
         }
         JpkiCmd::Sign { pair, pin, file, raw, out } => {
             let data = match (file, raw) {
@@ -123,20 +136,20 @@ pub fn run(a: JpkiArgs) -> Result<ExitCode, String> {
                 (None, Some(h)) => super::common::hex_arg("--raw", &h)?,
                 _ => return Err("give --file or --raw".into()),
             };
-            let sig = c.sign(pair.into(), pin.as_bytes(), &data).map_err(e)?;
+            let sig = c.sign(pair.into(), pin.as_bytes(), &data).map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
             match out {
                 Some(p) => std::fs::write(&p, &sig).map_err(|er| format!("{}: {er}", p.display()))?,
-                None => println!("{}", upper(&sig)),
+                None => outln!("{}", upper(&sig)),
             }
         }
         JpkiCmd::ReadCert { pair, ca, pin, out } => {
             if let Some(pin) = pin {
-                c.verify(pair.into(), pin.as_bytes()).map_err(e)?;
+                c.verify(pair.into(), pin.as_bytes()).map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
             }
-            let der = c.read_certificate(pair.into(), ca).map_err(e)?;
+            let der = c.read_certificate(pair.into(), ca).map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
             match out {
                 Some(p) => std::fs::write(&p, &der).map_err(|er| format!("{}: {er}", p.display()))?,
-                None => print!("{}", pem(&der)?),
+                None => out!("{}", pem(&der)?),
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `gpse run`: replay an APDU script (native, scriptor, apdutool or plain hex) against a card,
 //! checking expectations; optionally record what happened as a native script.
 
-use super::common::{open_transport, parse_num, CardDir};
+use super::{Fail, Globals};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::platform::profile::{Overrides, Profile};
@@ -17,21 +17,13 @@ use std::process::ExitCode;
   gpse run --fresh --seed 7 --record out.gpse session.scr      # apdutool script on a new default card
   gpse run --fresh --seed 7 out.gpse                           # replays the recording byte for byte")]
 pub struct RunArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-    /// Run on a new in-memory card from the default profile (or --profile) instead of a card image.
-    #[arg(long, conflicts_with_all = ["state", "reader"])]
+    /// Run on a new in-memory card from the default profile (or --profile) instead of a card
+    /// image (not with --state or --reader).
+    #[arg(long)]
     pub fresh: bool,
-    /// A PC/SC reader instead of a card image (name, number, or unique part of the name): the same
-    /// script against gpse serve or a real card.
-    #[arg(long, value_name = "NAME", conflicts_with = "state")]
-    pub reader: Option<String>,
     /// Profile for --fresh.
     #[arg(long, requires = "fresh")]
     pub profile: Option<PathBuf>,
-    /// Seed the card's RNG (reproducible challenges and keys).
-    #[arg(long, value_parser = parse_num)]
-    pub seed: Option<u64>,
     /// Report every mismatch instead of stopping at the first.
     #[arg(long)]
     pub keep_going: bool,
@@ -48,7 +40,11 @@ pub struct RunArgs {
     pub file: PathBuf,
 }
 
-pub fn run(a: RunArgs) -> Result<ExitCode, String> {
+pub fn run(a: RunArgs, g: &Globals) -> Result<ExitCode, Fail> {
+    if a.fresh && (g.state.is_some() || !g.reader.is_empty()) {
+        return Err("--fresh runs on a new in-memory card: not with --state or --reader".into());
+    }
+    let seed = g.seed;
     // The whole script parses before anything is sent.
     let steps = parse_file(&a.file, a.format).map_err(|e| e.to_string())?;
     let mut card = if a.fresh {
@@ -59,31 +55,31 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
             }
             None => Profile::default_profile(),
         };
-        let img = profile.build(&Overrides::default(), &mut CardRng::new(a.seed)).map_err(|e| e.to_string())?;
-        let mut c = Card::in_memory(img, a.seed).map_err(|e| e.to_string())?;
+        let img = profile.build(&Overrides::default(), &mut CardRng::new(seed)).map_err(|e| e.to_string())?;
+        let mut c = Card::in_memory(img, seed).map_err(|e| e.to_string())?;
         c.power_on();
-        Box::new(c) as Box<dyn gpse::transport::Transport>
+        g.traced(Box::new(c))
     } else {
-        open_transport(&a.dir, a.reader.as_deref(), a.seed)?
+        g.transport()?
     };
     let mut rec = a.record.as_ref().map(|_| {
         Recorder::new(&format!(
             "recorded by gpse {} from {}{}",
             env!("CARGO_PKG_VERSION"),
             a.file.display(),
-            a.seed.map(|s| format!(", card seed {s}")).unwrap_or_default()
+            seed.map(|s| format!(", card seed {s}")).unwrap_or_default()
         ))
     });
     let opts = Options { keep_going: a.keep_going, quiet: a.quiet };
-    let mut stdout = std::io::stdout();
+    let mut stdout = super::out::Stdout;
     // Host challenges the script does not fix: reproducible with --seed, random otherwise.
-    let mut opener = gpse::script::scp::opener(CardRng::new(a.seed.map(|s| s ^ 0x6770_7365_686f_7374)));
+    let mut opener = gpse::script::scp::opener(CardRng::new(seed.map(|s| s ^ 0x6770_7365_686f_7374)));
     let sum = runner::run(&steps, card.as_mut(), &opts, Some(&mut opener), &mut stdout, rec.as_mut())
         .map_err(|e| e.to_string())?;
     if let (Some(path), Some(r)) = (&a.record, &rec) {
         std::fs::write(path, r.text()).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    println!(
+    outln!(
         "{}: {} exchanges, {} expectations met, {} not met",
         a.file.display(),
         sum.exchanges,

@@ -1,6 +1,7 @@
 //! `gpse send`: APDUs in order to one powered card, optionally inside an SCP03 secure channel.
 
-use super::common::{hex_arg, open_transport, parse_keys, parse_num, CardDir};
+use super::common::{hex_arg, parse_keys, parse_kvn};
+use super::{Fail, Globals};
 use gpse::apdu::{Class, Command, Response};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
@@ -15,6 +16,10 @@ use std::process::ExitCode;
 #[command(after_help = "Each command prints `> CMD` and `< RESPONSE` in upper-case hex without spaces.
 Example: gpse send --state ./card 00A4040008A000000151000000 80CA9F7F00
 
+Every APDU is parsed as an ISO 7816-4 command (header, Lc, data, Le) before any is sent; a
+malformed one is refused with its position and nothing is sent. --raw sends the bytes as given
+(to see how a card answers a malformed command).
+
 With --scp03 the APDUs are still sent in the order given. SELECT commands (CLA 0x, INS A4) go in
 plain. Before the first other APDU, a secure channel is opened with the security domain selected
 on that APDU's logical channel (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE at --level), and that APDU
@@ -26,12 +31,6 @@ Session keys are printed only with --show-keys.
 Example: gpse send --state ./card --scp03 404142434445464748494A4B4C4D4E4F --level 33 \\
            00A4040008A000000151000000 80CA00CF00")]
 pub struct SendArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-    /// Talk to the card in this PC/SC reader (name, number, or unique part of the name) instead
-    /// of the card image of --state.
-    #[arg(long, value_name = "NAME", env = "GPSE_READER")]
-    pub reader: Option<String>,
     /// Print only the responses, one hex line each.
     #[arg(long, short)]
     pub quiet: bool,
@@ -39,12 +38,13 @@ pub struct SendArgs {
     /// wire bytes.
     #[arg(long, short, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Seed the card's RNG for reproducible challenges and keys (also seeds the host challenge).
-    #[arg(long, value_parser = parse_num)]
-    pub seed: Option<u64>,
+    /// Send the APDUs as given, without checking their ISO 7816-4 structure (deliberately
+    /// malformed commands); not with --scp03.
+    #[arg(long, conflicts_with = "scp03")]
+    pub raw: bool,
     /// Open an SCP03 secure channel with these static keys: ENC:MAC:DEK (hex, 16/24/32 bytes
-    /// each) or one key for all three, with an optional key version number in hex (default 00:
-    /// the card's first key set), e.g. 404142434445464748494A4B4C4D4E4F@30.
+    /// each) or one key for all three, with an optional key version number in hex, 0x accepted
+    /// (default 00: the card's first key set), e.g. 404142434445464748494A4B4C4D4E4F@30.
     #[arg(long, value_name = "ENC:MAC:DEK[@KVN]")]
     pub scp03: Option<String>,
     /// SCP03 security level (EXTERNAL AUTHENTICATE P1): 00, 01 (C-MAC), 03 (+C-DEC),
@@ -65,12 +65,7 @@ pub struct SendArgs {
 /// `ENC:MAC:DEK[@KVN]`.
 fn parse_scp03(s: &str) -> Result<(StaticKeys, u8), String> {
     let (k, kvn) = match s.rsplit_once('@') {
-        Some((k, v)) => {
-            // Hex, as GP tools write key version numbers.
-            let h = v.trim_start_matches("0x").trim_start_matches("0X");
-            let kvn = u8::from_str_radix(h, 16).map_err(|_| format!("--scp03: KVN '{v}' is not one hex byte"))?;
-            (k, kvn)
-        }
+        Some((k, v)) => (k, parse_kvn(v).map_err(|e| format!("--scp03: {e}"))?),
         None => (s, 0),
     };
     let (e, m, d) = parse_keys(k).map_err(|e| format!("--scp03: {e}"))?;
@@ -78,13 +73,27 @@ fn parse_scp03(s: &str) -> Result<(StaticKeys, u8), String> {
     Ok((keys, kvn))
 }
 
-pub fn run(a: SendArgs) -> Result<ExitCode, String> {
+pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
     // Parse every APDU before touching the card: a typo sends nothing.
     let apdus = a
         .apdus
         .iter()
         .enumerate()
         .map(|(i, s)| hex_arg(&format!("APDU {}", i + 1), s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let commands = apdus
+        .iter()
+        .enumerate()
+        .map(|(i, b)| match (Command::parse(b), a.raw) {
+            (Ok(c), _) => Ok(Some(c)),
+            (Err(_), true) => Ok(None),
+            (Err(_), false) => Err(format!(
+                "APDU {} '{}': {}; nothing was sent (--raw sends malformed APDUs as given)",
+                i + 1,
+                a.apdus[i],
+                malformed(b)
+            )),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let scp = a.scp03.as_deref().map(parse_scp03).transpose()?;
     let host_challenge = match &a.host_challenge {
@@ -94,7 +103,10 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         ),
         None => None,
     };
-    let mut card = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
+    // $GPSE_READER, unless --state names a card image.
+    let env_reader = std::env::var("GPSE_READER").ok().filter(|r| !r.is_empty() && g.state.is_none());
+    let reader = g.one_reader()?.map(str::to_string).or(env_reader);
+    let mut card = g.transport_to(reader.as_deref())?;
     let Some((keys, kvn)) = scp else {
         for apdu in apdus {
             let rsp = card.transmit(&apdu).map_err(|e| format!("{}: {e}", card.name()))?;
@@ -102,14 +114,11 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let commands = apdus
-        .iter()
-        .enumerate()
-        .map(|(i, b)| Command::parse(b).map_err(|sw| format!("APDU {}: malformed ({sw})", i + 1)))
-        .collect::<Result<Vec<_>, _>>()?;
+    // --raw conflicts with --scp03: every APDU parsed.
+    let commands: Vec<Command> = commands.into_iter().flatten().collect();
     // Host challenges: OS randomness, or a stream of their own when --seed makes the card
     // reproducible.
-    let mut host_rng = CardRng::new(a.seed.map(|s| s ^ 0x5343_5030_3348_4F53));
+    let mut host_rng = CardRng::new(g.seed.map(|s| s ^ 0x5343_5030_3348_4F53));
     let verbose = a.verbose > 0 && !a.quiet;
     let mut t = Traced { inner: &mut *card, show: false };
     let mut session: Option<HostSession> = None;
@@ -119,7 +128,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         let channel = class.map_or(0, |c| c.channel);
         if is_select {
             if session.as_ref().is_some_and(|s| s.channel() == channel) && !a.quiet {
-                println!("# SELECT ends the secure channel session on channel {channel}");
+                outln!("# SELECT ends the secure channel session on channel {channel}");
             }
             session = session.filter(|s| s.channel() != channel);
             let rsp = t.transmit(apdu).map_err(|e| e.to_string())?;
@@ -134,7 +143,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
             t.show = false;
             if !a.quiet {
                 let i = s.info();
-                println!(
+                outln!(
                     "# SCP03 session on channel {channel}: KVN {:02X}, i {:02X}, level {}, AES-{}{}",
                     i.kvn,
                     i.i,
@@ -144,7 +153,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
                 );
                 if a.show_keys {
                     let [e, m, r] = s.session_keys().expose();
-                    println!("# session keys: S-ENC {} S-MAC {} S-RMAC {}", upper(e), upper(m), upper(r));
+                    outln!("# session keys: S-ENC {} S-MAC {} S-RMAC {}", upper(e), upper(m), upper(r));
                 }
             }
             session = Some(s);
@@ -158,15 +167,15 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
         let x = s.exchange(&mut t, cmd).map_err(|e| format!("secure channel: {e}"))?;
         let plain = x.response.to_bytes();
         if a.quiet {
-            println!("{}", upper(&plain));
+            outln!("{}", upper(&plain));
             continue;
         }
-        println!("> {}", upper(&cmd.to_bytes()));
+        outln!("> {}", upper(&cmd.to_bytes()));
         if verbose {
-            println!(">> {}", upper(&x.wire_command));
-            println!("<< {}", upper(&x.wire_response));
+            outln!(">> {}", upper(&x.wire_command));
+            outln!("<< {}", upper(&x.wire_response));
         }
-        println!("< {}", upper(&plain));
+        outln!("< {}", upper(&plain));
         if a.verbose > 0 {
             print_decoded(&cmd.to_bytes(), &plain);
         }
@@ -174,7 +183,7 @@ pub fn run(a: SendArgs) -> Result<ExitCode, String> {
             // The card may have ended the session (a security error does); GP commands that
             // follow would fail, so say so rather than guess.
             if x.response.sw == gpse::Sw::SecurityNotSatisfied {
-                println!("# 6982: the card ended the secure channel session");
+                outln!("# 6982: the card ended the secure channel session");
                 session = None;
             }
         }
@@ -192,8 +201,8 @@ impl Transport for Traced<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         let r = self.inner.transmit(apdu)?;
         if self.show {
-            println!(">> {}", upper(apdu));
-            println!("<< {}", upper(&r));
+            outln!(">> {}", upper(apdu));
+            outln!("<< {}", upper(&r));
         }
         Ok(r)
     }
@@ -207,11 +216,11 @@ impl Transport for Traced<'_> {
 
 fn print_exchange(a: &SendArgs, apdu: &[u8], rsp: &[u8]) {
     if a.quiet {
-        println!("{}", upper(rsp));
+        outln!("{}", upper(rsp));
         return;
     }
-    println!("> {}", upper(apdu));
-    println!("< {}", upper(rsp));
+    outln!("> {}", upper(apdu));
+    outln!("< {}", upper(rsp));
     if a.verbose > 0 {
         print_decoded(apdu, rsp);
     }
@@ -219,19 +228,20 @@ fn print_exchange(a: &SendArgs, apdu: &[u8], rsp: &[u8]) {
 
 fn print_decoded(apdu: &[u8], rsp: &[u8]) {
     match Command::parse(apdu) {
-        Ok(c) => println!(
+        // Lc is absent, not 0, when there is no data (cases 1 and 2; ISO 7816-4 §5.1).
+        Ok(c) => outln!(
             "  command: CLA {:02X} INS {:02X} P1 {:02X} P2 {:02X}, Lc {}, Le {}",
             c.cla,
             c.ins,
             c.p1,
             c.p2,
-            c.data.len(),
+            if c.data.is_empty() { "absent".to_string() } else { c.data.len().to_string() },
             c.ne.map_or("absent".to_string(), |n| n.to_string())
         ),
-        Err(_) => println!("  command: malformed"),
+        Err(_) => outln!("  command: malformed"),
     }
     if let Some(r) = Response::parse(rsp) {
-        println!("  status: {} {}", r.sw, r.sw.meaning());
+        outln!("  status: {} {}", r.sw, r.sw.meaning());
         if let Ok(nodes) = tlv::Node::parse_all(&r.data, tlv::Mode::Ber) {
             for n in &nodes {
                 print_node(n, 2);
@@ -242,12 +252,43 @@ fn print_decoded(apdu: &[u8], rsp: &[u8]) {
 
 fn print_node(n: &tlv::Node, indent: usize) {
     match n {
-        tlv::Node::Primitive(t, v) => println!("{:indent$}{t:X}: {}", "", upper(v)),
+        tlv::Node::Primitive(t, v) => outln!("{:indent$}{}: {}", "", tlv::tag_hex(*t), upper(v)),
         tlv::Node::Constructed(t, kids) => {
-            println!("{:indent$}{t:X}:", "");
+            outln!("{:indent$}{}:", "", tlv::tag_hex(*t));
             for k in kids {
                 print_node(k, indent + 2);
             }
         }
     }
+}
+
+/// Why `b` is not an ISO 7816-4 command APDU (§5.1: header, then nothing, Le, Lc and data, or
+/// Lc, data and Le; short or extended lengths), naming the byte at fault (1-based).
+fn malformed(b: &[u8]) -> String {
+    let follow = |n: usize| format!("{n} {}", if n == 1 { "follows" } else { "follow" });
+    if b.len() < 4 {
+        return format!("{} byte(s), but a command APDU starts with the 4 header bytes CLA INS P1 P2", b.len());
+    }
+    let body = &b[4..];
+    if body[0] != 0 {
+        let lc = usize::from(body[0]);
+        let rest = body.len() - 1;
+        return if rest < lc {
+            format!("Lc (byte 5) is {lc:02X}: {lc} data bytes, but {}", follow(rest))
+        } else {
+            format!("Lc (byte 5) is {lc:02X}: {lc} data bytes and at most an Le byte may follow, but {}", follow(rest))
+        };
+    }
+    if body.len() == 2 {
+        return "byte 5 is 00, an extended length, but only one byte follows (extended Le is 00 Le1 Le2)".into();
+    }
+    let lc = usize::from(u16::from_be_bytes([body[1], body[2]]));
+    if lc == 0 {
+        return "extended Lc (bytes 6-7) is 0000 with data following".into();
+    }
+    let rest = body.len() - 3;
+    format!(
+        "extended Lc (bytes 6-7) is {lc:04X}: {lc} data bytes and at most 2 Le bytes may follow, but {}",
+        follow(rest)
+    )
 }

@@ -1,7 +1,8 @@
 //! `gpse serve`: the card(s) behind vsmartcard's vpcd, so every PC/SC client sees them in a
 //! reader. Reader slot i connects to 127.0.0.1:(PORT+i) and serves the card image `DIR/i`.
 
-use super::common::{default_state_root, parse_num};
+use super::common::{default_state_root, Opt};
+use super::{Fail, Globals};
 use gpse::apdu::Response;
 use gpse::card::{Card, CardError};
 use gpse::crypto::CardRng;
@@ -22,12 +23,12 @@ use std::sync::{Arc, Mutex};
 #[command(after_help = "Needs pcscd with vsmartcard's vpcd driver (scripts/install-deps, scripts/pcscd-start).
 Reader slot i (\"Virtual PCD 00 0i\" with Debian's vpcd configuration, which has 2 slots) gets
 the card image DIR/i, created from the built-in default profile when missing.
+It runs in the foreground: use another terminal for clients, or scripts/run to start it in the
+background (scripts/run --stop stops it). --state DIR is the directory of the card images
+(reader i uses DIR/i) [default: ~/.local/share/gpse]; --seed S seeds reader i's card with S+i.
 Ctrl-C or SIGTERM finishes the APDU in flight and exits 0; every APDU is already committed.
 Example: gpse serve --state ./cards --readers 2 -v")]
 pub struct ServeArgs {
-    /// Directory of the card images: reader i uses DIR/i [default: ~/.local/share/gpse]
-    #[arg(long, value_name = "DIR")]
-    pub state: Option<PathBuf>,
     /// How many reader slots to serve (vpcd's shipped configuration has 2).
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -35,10 +36,6 @@ pub struct ServeArgs {
     /// vpcd's TCP port of reader slot 0; slot i is PORT+i.
     #[arg(long, default_value_t = vpcd::DEFAULT_PORT, value_name = "P")]
     pub port: u16,
-    /// Seed the card RNGs (reader i gets S+i) for reproducible challenges and keys; also used
-    /// when a missing card image is created.
-    #[arg(long, value_parser = parse_num, value_name = "S")]
-    pub seed: Option<u64>,
     /// -v: log each APDU (`> CMD`, `< RSP`) on stderr; -vv: also the status word's meaning
     /// and power events.
     #[arg(long, short, action = clap::ArgAction::Count)]
@@ -56,8 +53,13 @@ pub struct ServeArgs {
 
 const SERVE_LOCK: &str = "serve.lock";
 
-pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
-    let root = a.state.clone().unwrap_or_else(default_state_root);
+pub fn run(a: ServeArgs, g: &Globals) -> Result<ExitCode, Fail> {
+    g.unused("serve", &[Opt::Reader, Opt::Debug])?;
+    Ok(serve(a, g.state.clone(), g.seed)?)
+}
+
+fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<ExitCode, String> {
+    let root = state.unwrap_or_else(default_state_root);
     let n = a.readers;
     if u32::from(a.port) + u32::from(n) - 1 > 0xFFFF || a.port == 0 {
         return Err(format!("--port {} with --readers {n} leaves the TCP port range", a.port));
@@ -96,7 +98,7 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     let mut shared0 = None;
     for i in 0..n {
         let dir = root.join(i.to_string());
-        let seed = a.seed.map(|s| s.wrapping_add(u64::from(i)));
+        let seed = seed.map(|s| s.wrapping_add(u64::from(i)));
         let card = Arc::new(Mutex::new(open_or_create(&dir, seed)?));
         if i == 0 {
             shared0 = Some(card.clone());
@@ -134,7 +136,7 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
         let what = if i == n { "the app's view of card" } else { "card" };
         eprintln!("gpse serve: {tag}{what} {} on vpcd 127.0.0.1:{}", dir.display(), cfg.addr.port());
         let mut rec = match &a.record {
-            Some(f) => Some(Recording::create(&record_path(f, i), &dir, a.seed)?),
+            Some(f) => Some(Recording::create(&record_path(f, i), &dir, seed)?),
             None => None,
         };
         let h = std::thread::Builder::new()
@@ -229,12 +231,16 @@ fn record_path(f: &Path, i: u16) -> PathBuf {
 /// recording up to its last APDU.
 struct Recording {
     out: std::io::BufWriter<File>,
+    /// Whether the card was used since the last power cycle written: pcscd powers a card on
+    /// twice when it connects (once to read the ATR, once for the client), and two consecutive
+    /// power cycles say no more than one.
+    used: bool,
 }
 
 impl Recording {
     fn create(path: &Path, card: &Path, seed: Option<u64>) -> Result<Recording, String> {
         let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut r = Recording { out: std::io::BufWriter::new(f) };
+        let mut r = Recording { out: std::io::BufWriter::new(f), used: true };
         r.line(&format!(
             "# recorded by gpse {} serve from card {}{}",
             env!("CARGO_PKG_VERSION"),
@@ -251,11 +257,21 @@ impl Recording {
 
     fn event(&mut self, e: &Event<'_>) {
         match e {
-            Event::Apdu { command, response } => self.line(&record::exchange_line(command, response)),
+            Event::Apdu { command, response } => {
+                self.used = true;
+                self.line(&record::exchange_line(command, response))
+            }
             // A power-on is a cold reset; a warm reset is a reset (power-off alone changes nothing
-            // a script can see).
-            Event::Control(vpcd::CTRL_POWER_ON) => self.line("power cycle"),
-            Event::Control(vpcd::CTRL_RESET) => self.line("reset"),
+            // a script can see). Either right after a power cycle changes nothing either.
+            Event::Control(vpcd::CTRL_POWER_ON | vpcd::CTRL_RESET) if !self.used => {}
+            Event::Control(vpcd::CTRL_POWER_ON) => {
+                self.used = false;
+                self.line("power cycle")
+            }
+            Event::Control(vpcd::CTRL_RESET) => {
+                self.used = false;
+                self.line("reset")
+            }
             _ => {}
         }
     }
@@ -342,5 +358,29 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) 
         Event::ResponseTooLong(len) => {
             eprintln!("gpse serve: {tag}response of {len} bytes exceeds vpcd's 65535-byte frame; answered 6700")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_writes_one_power_cycle_for_pcscds_double_power_on() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("rec.gpse");
+        let mut r = Recording::create(&p, Path::new("card"), None).unwrap();
+        // pcscd at connect: power on, power on (or reset), then the client's APDUs.
+        r.event(&Event::Control(vpcd::CTRL_POWER_ON));
+        r.event(&Event::Control(vpcd::CTRL_POWER_ON));
+        r.event(&Event::Control(vpcd::CTRL_RESET));
+        r.event(&Event::Apdu { command: &[0x00, 0xA4, 0x04, 0x00], response: &[0x90, 0x00] });
+        r.event(&Event::Control(vpcd::CTRL_RESET));
+        r.event(&Event::Control(vpcd::CTRL_POWER_OFF));
+        r.event(&Event::Control(vpcd::CTRL_POWER_ON));
+        drop(r);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(lines, ["power cycle", "00A40400 => 9000", "reset"]);
     }
 }

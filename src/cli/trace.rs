@@ -13,8 +13,10 @@ pub struct TraceArgs {
     pub file: PathBuf,
 }
 
-pub fn run(a: TraceArgs) -> Result<ExitCode, String> {
+pub fn run(a: TraceArgs, g: &super::Globals) -> Result<ExitCode, super::Fail> {
+    use super::common::Opt;
+    g.unused("trace", &[Opt::State, Opt::Reader, Opt::Seed, Opt::Debug])?;
     let steps = parse_file(&a.file, a.format).map_err(|e| e.to_string())?;
-    print!("{}", trace::describe(&steps));
+    out!("{}", trace::describe(&steps));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,29 +1,32 @@
 //! `gpse tsm`: the service's roles as host-side operations over SCP03. SP-TSM: setup,
 //! reset-pin, unblock, erase-pair, status; the app: activate.
 
-use super::common::{open_transport, parse_keys, CardDir};
+use super::advice::{self, pin_format};
+use super::common::{parse_keys, parse_kvn};
 use super::jpki::PairArg;
+use super::{Fail, Globals};
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
 use gpse::host::jpki::JpkiClient;
-use gpse::host::tsm::sp::{PinDesign, SpSession};
+use gpse::host::tsm::sp::{PinDesign, SpSession, TsmError};
 use gpse::proto::jpki::PairId;
 use gpse::scp03::StaticKeys;
+use gpse::sw::Sw;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Options go before or after the verb. Key version numbers are hex (0x accepted).
+On a fresh card: `gpse tsm setup` (SP-TSM: keys, certificates, temporary PINs), then
+`gpse tsm activate --pair auth --temp-pin 0000 --pin 1234` and
+`gpse tsm activate --pair sign --temp-pin TEMP00 --pin ABC123` (the app: the user's PINs);
+after that every `gpse jpki` verb works.")]
 pub struct TsmArgs {
-    #[command(flatten)]
-    pub dir: CardDir,
-    /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
-    #[arg(long, value_name = "NAME", conflicts_with = "state")]
-    pub reader: Option<String>,
     /// The JPKI applet's security domain keys, ENC:MAC:DEK (the SP-TSM's; default: the test keys).
-    #[arg(long, default_value = "404142434445464748494A4B4C4D4E4F")]
+    #[arg(long, value_name = "ENC:MAC:DEK", default_value = "404142434445464748494A4B4C4D4E4F", global = true)]
     pub keys: String,
-    /// Key version number (hex; 00 = the domain's first key set).
-    #[arg(long, default_value = "00", value_parser = |s: &str| u8::from_str_radix(s, 16))]
+    /// Key version number (hex, 0x accepted; 00 = the domain's first key set).
+    #[arg(long, value_name = "HEX", default_value = "00", value_parser = parse_kvn, global = true)]
     pub kvn: u8,
     #[command(subcommand)]
     pub cmd: TsmCmd,
@@ -48,7 +51,7 @@ pub enum DesignArg {
 pub enum TsmCmd {
     /// SP-TSM: generate key pairs in the chip, certify them with the test CA, set temporary PINs.
     #[command(
-        after_help = "Example: gpse tsm --state ./card setup --pairs both --auth-pin 4711 --sign-pin TEMP01 --ca-dir ./ca"
+        after_help = "Example: gpse tsm setup --state ./card --pairs both --auth-pin 4711 --sign-pin TEMP01 --ca-dir ./ca"
     )]
     Setup {
         #[arg(long, value_enum, default_value = "both")]
@@ -89,7 +92,9 @@ pub enum TsmCmd {
     Status,
     /// SEI-TSM: store the ARA-M rule that lets the app with this signing-certificate hash reach
     /// an applet (the keys are then the ISD's).
-    #[command(after_help = "Example: gpse tsm --reader 0 ara-allow --cert-hash 0102…14 --aid D392F000260100000001")]
+    #[command(
+        after_help = "Example: gpse tsm ara-allow --reader 0 --cert-hash 0102030405060708090A0B0C0D0E0F1011121314 --aid D392F000260100000001"
+    )]
     AraAllow {
         /// SHA-1 or SHA-256 of the app's signing certificate, hex.
         #[arg(long)]
@@ -102,8 +107,8 @@ pub enum TsmCmd {
     /// domain, hand it the SP-TSM's keys, install the JPKI applet under it, store the ARA-M rule
     /// for the JPKI app. --keys are then the ISD's; afterwards the SP-TSM uses --sp-keys.
     #[command(
-        after_help = "Example: gpse tsm --state ./card prepare --app-hash 2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD
-Then: gpse tsm --state ./card --keys 505152535455565758595A5B5C5D5E5F setup"
+        after_help = "Example: gpse tsm prepare --state ./card --app-hash 2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD
+Then: gpse tsm setup --state ./card --keys 505152535455565758595A5B5C5D5E5F"
     )]
     Prepare {
         /// SHA-1 or SHA-256 of the JPKI app's signing certificate.
@@ -144,49 +149,89 @@ Then: gpse tsm --state ./card --keys 505152535455565758595A5B5C5D5E5F setup"
     },
 }
 
-pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
+fn app_pair(p: PairArg) -> PairId {
+    PairId::from(p)
+}
+
+/// An SP-TSM error, with advice where the command and status word say what to do next.
+fn sp_fail(pair: Option<PairId>, e: TsmError) -> Fail {
+    let name = match pair {
+        Some(PairId::Sign) => "sign",
+        _ => "auth",
+    };
+    match &e {
+        TsmError::Card { what: "GENERATE KEY PAIR", sw: Sw::ConditionsNotSatisfied } => Fail::from(format!(
+            "{e}: the {name} pair is set up already; erase it first (gpse tsm erase-pair --pair {name}), or give it a new temporary PIN (gpse tsm reset-pin --pair {name} --pin PIN)"
+        )),
+        _ => Fail::from(e.to_string()),
+    }
+}
+
+pub fn run(a: TsmArgs, g: &Globals) -> Result<ExitCode, Fail> {
     let (e, m, d) = parse_keys(&a.keys)?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| e.to_string())?;
-    let mut card = open_transport(&a.dir, a.reader.as_deref(), None)?;
+    // PIN formats are checked before anything is sent (J§4: any wrong bytes cost a try).
+    match &a.cmd {
+        TsmCmd::Setup { pairs, auth_pin, sign_pin, .. } => {
+            if !matches!(pairs, PairsArg::Sign) {
+                pin_format(PairId::Auth, "--auth-pin", auth_pin)?;
+            }
+            if !matches!(pairs, PairsArg::Auth) {
+                pin_format(PairId::Sign, "--sign-pin", sign_pin)?;
+            }
+        }
+        TsmCmd::ResetPin { pair, pin } => pin_format(app_pair(*pair), "--pin", pin)?,
+        TsmCmd::Sign { pair, pin, .. } => pin_format(app_pair(*pair), "--pin", pin)?,
+        TsmCmd::ChangePin { pair, pin, new } => {
+            pin_format(app_pair(*pair), "--pin", pin)?;
+            pin_format(app_pair(*pair), "--new", new)?;
+        }
+        TsmCmd::Activate { pair, temp_pin, pin } => {
+            pin_format(app_pair(*pair), "--temp-pin", temp_pin)?;
+            pin_format(app_pair(*pair), "--pin", pin)?;
+        }
+        _ => {}
+    }
+    let mut card = g.transport()?;
     let mut rng = CardRng::new(None);
-    let err = |e: gpse::host::tsm::sp::TsmError| e.to_string();
+    let err = |e: TsmError| Fail::from(e.to_string());
     match &a.cmd {
         TsmCmd::Activate { pair, temp_pin, pin } => {
+            let p = app_pair(*pair);
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            app.change_pin(PairId::from(*pair), temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
-            println!("PIN set by the user");
+            app.change_pin(p, temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| advice::jpki(&mut app, p, e))?;
+            outln!("PIN set by the user");
             return Ok(ExitCode::SUCCESS);
         }
         TsmCmd::ChangePin { pair, pin, new } => {
+            let p = app_pair(*pair);
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            app.change_pin(PairId::from(*pair), pin.as_bytes(), new.as_bytes()).map_err(|e| e.to_string())?;
-            println!("PIN changed");
+            app.change_pin(p, pin.as_bytes(), new.as_bytes()).map_err(|e| advice::jpki(&mut app, p, e))?;
+            outln!("PIN changed");
             return Ok(ExitCode::SUCCESS);
         }
         TsmCmd::Sign { pair, pin, file } => {
             use sha2::Digest;
+            let p = app_pair(*pair);
             let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
             let di = gpse::host::jpki::sha256_digest_info(&sha2::Sha256::digest(&bytes).into());
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            let sig = app.sign(PairId::from(*pair), pin.as_bytes(), &di).map_err(|e| e.to_string())?;
-            println!("{}", hex::encode_upper(sig));
+            let sig = app.sign(p, pin.as_bytes(), &di).map_err(|e| advice::jpki(&mut app, p, e))?;
+            outln!("{}", hex::encode_upper(sig));
             return Ok(ExitCode::SUCCESS);
         }
-        _ => {}
-    }
-    match &a.cmd {
         TsmCmd::Prepare { app_hash, sp_keys } => {
             let hash = super::common::hex_arg("--app-hash", app_hash)?;
             let (e, m, d) = parse_keys(sp_keys)?;
             let sp = StaticKeys::new(&e, &m, &d).map_err(|e| e.to_string())?;
             let done = gpse::host::tsm::sei::prepare(card.as_mut(), &keys, &sp, &hash, &mut rng).map_err(err)?;
             if done.removed_old_applet {
-                println!("deleted the JPKI applet that was on the SE (and every key in it)");
+                outln!("deleted the JPKI applet that was on the SE (and every key in it)");
             }
             if done.removed_old_ssd {
-                println!("deleted the previous SP security domain");
+                outln!("deleted the previous SP security domain");
             }
-            println!(
+            outln!(
                 "prepared: SP domain {}, JPKI applet installed under it, ARA-M rule for app {}",
                 hex::encode_upper(gpse::host::tsm::sei::SP_SSD),
                 hex::encode_upper(&hash)
@@ -195,25 +240,27 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
         }
         TsmCmd::Remove => {
             gpse::host::tsm::sei::remove(card.as_mut(), &keys, &mut rng).map_err(err)?;
-            println!("removed: JPKI applet, SP domain, ARA-M rules for the applet");
+            outln!("removed: JPKI applet, SP domain, ARA-M rules for the applet");
+            return Ok(ExitCode::SUCCESS);
+        }
+        TsmCmd::AraAllow { cert_hash, aid } => {
+            let hash = super::common::hex_arg("--cert-hash", cert_hash)?;
+            if hash.len() != 20 && hash.len() != 32 {
+                return Err("--cert-hash is a SHA-1 (20 bytes) or SHA-256 (32 bytes) hash".into());
+            }
+            let aid: gpse::Aid = aid.parse().map_err(|e: gpse::card::aid::AidError| e.to_string())?;
+            gpse::host::tsm::sei::allow_app(card.as_mut(), &keys, a.kvn, &mut rng, aid.as_bytes(), &hash)
+                .map_err(err)?;
+            outln!("ARA-M rule stored: {} may reach {aid}", hex::encode_upper(&hash));
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
     }
-    if let TsmCmd::AraAllow { cert_hash, aid } = &a.cmd {
-        let hash = super::common::hex_arg("--cert-hash", cert_hash)?;
-        if hash.len() != 20 && hash.len() != 32 {
-            return Err("--cert-hash is a SHA-1 (20 bytes) or SHA-256 (32 bytes) hash".into());
-        }
-        let aid: gpse::Aid = aid.parse().map_err(|e: gpse::card::aid::AidError| e.to_string())?;
-        gpse::host::tsm::sei::allow_app(card.as_mut(), &keys, a.kvn, &mut rng, aid.as_bytes(), &hash).map_err(err)?;
-        println!("ARA-M rule stored: {} may reach {aid}", hex::encode_upper(&hash));
-        return Ok(ExitCode::SUCCESS);
-    }
     let mut s = SpSession::open(card.as_mut(), &keys, a.kvn, &mut rng).map_err(err)?;
     match a.cmd {
         TsmCmd::Setup { pairs, design, auth_pin, sign_pin, ca_dir, out_dir } => {
-            let mut ca = if ca_dir.join("ca.key").exists() {
+            let existing = ca_dir.join("ca.key").exists();
+            let mut ca = if existing {
                 TestCa::load(&ca_dir).map_err(|e| e.to_string())?
             } else {
                 TestCa::new(&mut rng, "gpse JPKI test CA").map_err(|e| e.to_string())?
@@ -229,39 +276,58 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
                     &[(PairId::Auth, "auth", auth_pin.as_str()), (PairId::Sign, "sign", sign_pin.as_str())]
                 }
             };
+            let mut result = Ok(());
             for (pair, name, pin) in todo {
-                let cert =
-                    s.setup(*pair, &mut ca, &format!("gpse test {name}"), design, pin.as_bytes()).map_err(err)?;
-                if let Some(dir) = &out_dir {
-                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                    let p = dir.join(format!("{name}.crt"));
-                    std::fs::write(&p, &cert).map_err(|e| format!("{}: {e}", p.display()))?;
+                match s.setup(*pair, &mut ca, &format!("gpse test {name}"), design, pin.as_bytes()) {
+                    Ok(cert) => {
+                        if let Some(dir) = &out_dir {
+                            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                            let p = dir.join(format!("{name}.crt"));
+                            std::fs::write(&p, &cert).map_err(|e| format!("{}: {e}", p.display()))?;
+                        }
+                        let when = match design {
+                            PinDesign::BlockedUntilReleased => " (blocked until `gpse tsm unblock`)",
+                            PinDesign::InitialState => "",
+                        };
+                        outln!("{name} pair: key generated in the chip, certificate stored, temporary PIN {pin}{when}");
+                    }
+                    Err(e) => {
+                        result = Err(sp_fail(Some(*pair), e));
+                        break;
+                    }
                 }
-                println!("{name} pair: key generated in the chip, certificate stored, temporary PIN set");
             }
+            // The CA is saved even when a pair failed: certificates it issued are on the card.
             ca.save(&ca_dir).map_err(|e| e.to_string())?;
+            if !existing {
+                outln!("created the test CA in {} (ca.key, ca.crt); later setups issue from it", ca_dir.display());
+            }
+            result?;
+            if let PinDesign::InitialState = design {
+                outln!("next, the app sets the user's PIN: gpse tsm activate --pair PAIR --temp-pin TEMP --pin NEW");
+            }
         }
         TsmCmd::ResetPin { pair, pin } => {
-            s.reset_pin(pair.into(), pin.as_bytes()).map_err(err)?;
-            println!("temporary PIN set, tries restored");
+            s.reset_pin(pair.into(), pin.as_bytes()).map_err(|e| sp_fail(Some(pair.into()), e))?;
+            outln!("temporary PIN {pin} set, tries restored");
         }
         TsmCmd::Unblock { pair } => {
-            s.unblock(pair.into()).map_err(err)?;
-            println!("PIN tries restored");
+            s.unblock(pair.into()).map_err(|e| sp_fail(Some(pair.into()), e))?;
+            outln!("PIN tries restored");
         }
         TsmCmd::ErasePair { pair } => {
-            s.erase(pair.into()).map_err(err)?;
-            println!("pair erased");
+            s.erase(pair.into()).map_err(|e| sp_fail(Some(pair.into()), e))?;
+            outln!("pair erased");
         }
         TsmCmd::Status => {
             for (name, p) in [("auth", PairId::Auth), ("sign", PairId::Sign)] {
                 let st = s.status(p).map_err(err)?;
-                println!(
-                    "{name}: {}, {} of {} tries left{}{}",
-                    st.state.name(),
+                let state = st.state.name();
+                outln!(
+                    "{name}: {state}, {} of {} tries left{}{}",
                     st.tries_left,
                     st.try_limit,
-                    if st.temporary { ", temporary PIN" } else { "" },
+                    if st.temporary && state != "temporary PIN" { ", temporary PIN" } else { "" },
                     if st.blocked { ", blocked" } else { "" }
                 );
             }

@@ -15,28 +15,33 @@ pub enum VectorsCmd {
         /// Also write JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
-        /// Run against a PC/SC reader (gpse serve or a real card) instead of fresh in-process
-        /// cards; each vector starts with a power cycle.
-        #[arg(long, value_name = "NAME")]
-        reader: Option<String>,
     },
 }
 
-pub fn run(c: VectorsCmd) -> Result<ExitCode, String> {
+/// Without --reader each vector runs on a fresh in-process card of its own set's profile and
+/// seed; with --reader (gpse serve or a real card) each starts with a power cycle.
+pub fn run(c: VectorsCmd, g: &super::Globals) -> Result<ExitCode, super::Fail> {
+    use super::common::Opt;
+    // The vectors fix their cards' seeds and profiles; there is no card image to name.
+    g.unused("vectors run", &[Opt::State, Opt::Seed])?;
     match c {
-        VectorsCmd::Run { dir, junit: junit_path, reader } => {
+        VectorsCmd::Run { dir, junit: junit_path } => {
+            let reader = g.one_reader()?;
+            if g.debug && reader.is_none() {
+                return Err("--debug shows the APDUs exchanged with a --reader; in-process vectors print theirs in the JUnit system-out".into());
+            }
             let found = vectors::discover(&dir)?;
             if found.is_empty() {
-                return Err(format!("{}: no vectors (*.gpse in set directories)", dir.display()));
+                return Err(format!("{}: no vectors (*.gpse in set directories)", dir.display()).into());
             }
             let results = match reader {
                 Some(r) => {
-                    let mut t = gpse::transport::pcsc::PcscTransport::connect(&r).map_err(|e| e.to_string())?;
-                    vectors::run_on(&found, &mut t)
+                    let mut t = g.traced(super::common::connect_reader(r)?);
+                    vectors::run_on(&found, t.as_mut())
                 }
                 None => vectors::run_in_process(&found),
             };
-            print!("{}", vectors::table(&results));
+            out!("{}", vectors::table(&results));
             if let Some(p) = junit_path {
                 let xml = junit::report(&results)?;
                 std::fs::write(&p, xml).map_err(|e| format!("{}: {e}", p.display()))?;

@@ -655,15 +655,17 @@ pub fn run_with(
     })?;
     for (i, step) in sc.steps.iter().enumerate() {
         let r = w.run_step(step);
-        match (r, step.fails) {
-            (Ok(()), false) => log(&format!("step {}: ok", i + 1)),
-            (Err(m), true) => log(&format!("step {}: failed as expected ({m})", i + 1)),
-            (Err(m), false) if step.may_fail => log(&format!("step {}: failed, which it may ({m})", i + 1)),
+        let outcome = match (r, step.fails) {
+            (Ok(()), false) => "ok".to_string(),
+            (Err(m), true) => format!("failed as expected ({m})"),
+            (Err(m), false) if step.may_fail => format!("failed, which it may ({m})"),
             (Ok(()), true) => return Err(err(i, &step.op, StepError::UnexpectedSuccess)),
             (Err(m), false) => return Err(err(i, &step.op, m)),
-        }
+        };
         w.check(&step.expect, World::phone_of(&step.op))
             .map_err(|m| err(i, &step.op, StepError::Check(Box::new(m))))?;
+        // Logged once the expectations hold: "ok" means the whole step passed.
+        log(&format!("step {}: {:?}: {outcome}", i + 1, step.op));
     }
     Ok(sc.steps.len())
 }

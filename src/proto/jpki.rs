@@ -408,6 +408,17 @@ impl JpkiCommand {
     }
 }
 
+/// PIN policy per pair (J§4; seeds.md §2): auth = 4 ASCII digits, 3 tries; sign = 6-16 of
+/// `A-Z0-9`, 5 tries.
+pub fn pin_well_formed(pair: PairId, pin: &[u8]) -> bool {
+    match pair {
+        PairId::Auth => pin.len() == 4 && pin.iter().all(u8::is_ascii_digit),
+        PairId::Sign => {
+            (6..=16).contains(&pin.len()) && pin.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use super::{Action, Chunk, PatternByte, Step};
 use crate::apdu::{Class, Command, Response};
 use crate::hexutil::upper;
-use crate::tlv::{Mode, Node};
+use crate::tlv::{self, Mode, Node};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -77,16 +77,16 @@ impl Tables {
     fn node(&self, n: &Node, indent: usize, out: &mut String) {
         let (tag, name) = match n {
             Node::Primitive(t, _) | Node::Constructed(t, _) => {
-                (*t, self.tags.get(&format!("{t:X}")).map(String::as_str))
+                (*t, self.tags.get(&tlv::tag_hex(*t)).or_else(|| self.tags.get(&format!("{t:X}"))).map(String::as_str))
             }
         };
         let label = name.map(|s| format!(" ({s})")).unwrap_or_default();
         match n {
             Node::Primitive(_, v) => {
-                let _ = writeln!(out, "{:indent$}{tag:X}{label}: {}", "", upper(v));
+                let _ = writeln!(out, "{:indent$}{}{label}: {}", "", tlv::tag_hex(tag), upper(v));
             }
             Node::Constructed(_, kids) => {
-                let _ = writeln!(out, "{:indent$}{tag:X}{label}:", "");
+                let _ = writeln!(out, "{:indent$}{}{label}:", "", tlv::tag_hex(tag));
                 for k in kids {
                     self.node(k, indent + 2, out);
                 }

@@ -84,6 +84,23 @@ fn map_err(reader: &str, e: Error) -> TransportError {
     }
 }
 
+/// A card that is absent, unpowered or silent: what a reader shows between a `gpse serve` that
+/// stopped and the next one.
+fn no_card(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::NoSmartcard | Error::NotTransacted | Error::RemovedCard | Error::UnresponsiveCard | Error::UnpoweredCard
+    )
+}
+
+/// Why [`PcscTransport::connect_card`] failed.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The reader (named) exists but has no card, or its card does not answer yet.
+    NoCardYet(String),
+    Other(TransportError),
+}
+
 impl PcscTransport {
     /// Connects (shared mode, T=1 preferred, else any protocol) to the card in the reader named
     /// by `spec` (see [`pick_reader`]).
@@ -100,6 +117,46 @@ impl PcscTransport {
             Err(e) => return Err(map_err(&reader, e)),
         };
         Ok(PcscTransport { card, _ctx: ctx, reader, rbuf: vec![0u8; MAX_BUFFER_SIZE_EXTENDED] })
+    }
+
+    /// [`PcscTransport::connect`], telling apart a reader that has no card (yet): pcscd lists
+    /// vpcd's reader before `gpse serve` has connected a card to it, and a connection then fails
+    /// with "no smartcard" or "not transacted" for a moment.
+    pub fn connect_card(spec: &str) -> Result<PcscTransport, ConnectError> {
+        let ctx = establish().map_err(ConnectError::Other)?;
+        let reader = pick_reader(&readers_of(&ctx).map_err(ConnectError::Other)?, spec).map_err(ConnectError::Other)?;
+        let cname = CString::new(reader.clone())
+            .map_err(|_| ConnectError::Other(TransportError::Reader("reader name contains NUL".into())))?;
+        let r = match ctx.connect(&cname, ShareMode::Shared, Protocols::T1) {
+            Err(Error::ProtoMismatch) => ctx.connect(&cname, ShareMode::Shared, Protocols::ANY),
+            r => r,
+        };
+        match r {
+            Ok(card) => Ok(PcscTransport { card, _ctx: ctx, reader, rbuf: vec![0u8; MAX_BUFFER_SIZE_EXTENDED] }),
+            Err(e) if no_card(&e) => Err(ConnectError::NoCardYet(reader)),
+            Err(e) => Err(ConnectError::Other(map_err(&reader, e))),
+        }
+    }
+
+    /// [`Transport::transmit`], telling apart a card that is not there (yet): right after
+    /// `gpse serve` restarts, pcscd still holds the old card for up to its 0.4 s poll and a
+    /// connection succeeds, but the command reaches no card ("not transacted"). The command
+    /// was then not processed, so the caller may reconnect and send it again. The same for a
+    /// card reset since the connection.
+    pub fn transmit_or_no_card(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ConnectError> {
+        let mut r = self.card.transmit(apdu, &mut self.rbuf).map(|r| r.to_vec());
+        if r == Err(Error::ResetCard) {
+            // A new card arrived since the connection (the new `gpse serve`): PC/SC reports the
+            // reset before it sends anything. Take the card as it is and send the command.
+            self.reconnect().map_err(ConnectError::Other)?;
+            r = self.card.transmit(apdu, &mut self.rbuf).map(|r| r.to_vec());
+        }
+        match r {
+            Ok(r) if r.len() >= 2 => Ok(r),
+            Ok(_) => Err(ConnectError::NoCardYet(self.reader.clone())),
+            Err(e) if no_card(&e) => Err(ConnectError::NoCardYet(self.reader.clone())),
+            Err(e) => Err(ConnectError::Other(map_err(&self.reader, e))),
+        }
     }
 
     /// The reader's name.

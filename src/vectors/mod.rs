@@ -128,17 +128,21 @@ pub fn run_one(v: &Vector, t: &mut dyn Transport, opener: Option<&mut SessionOpe
 pub fn run_in_process(vectors: &[Vector]) -> Vec<VectorResult> {
     vectors
         .iter()
-        .map(|v| match fresh_card(v) {
-            Ok(mut c) => {
-                let mut opener = crate::script::scp::opener(CardRng::new(Some(v.seed)));
-                run_one(v, &mut c, Some(&mut opener))
+        .map(|v| {
+            // The vector's time includes making its card: that is part of running it in-process.
+            let start = Instant::now();
+            match fresh_card(v) {
+                Ok(mut c) => {
+                    let mut opener = crate::script::scp::opener(CardRng::new(Some(v.seed)));
+                    VectorResult { time: start.elapsed(), ..run_one(v, &mut c, Some(&mut opener)) }
+                }
+                Err(e) => VectorResult {
+                    vector: v.clone(),
+                    outcome: VectorOutcome::Error { message: e },
+                    time: start.elapsed(),
+                    log: String::new(),
+                },
             }
-            Err(e) => VectorResult {
-                vector: v.clone(),
-                outcome: VectorOutcome::Error { message: e },
-                time: Duration::ZERO,
-                log: String::new(),
-            },
         })
         .collect()
 }
