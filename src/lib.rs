@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod gp;
 pub mod hexutil;
 pub mod host;
+pub mod jcvm;
 pub mod scp03;
 pub mod script;
 pub mod store;
