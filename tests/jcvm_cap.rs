@@ -3,6 +3,7 @@
 //! refused with a typed error and never panic.
 
 use gpse::jcvm::cap::{Cap, CapErrorKind, Tag};
+use gpse::jcvm::verify::verify;
 use std::path::PathBuf;
 
 fn shared() -> Option<PathBuf> {
@@ -40,11 +41,17 @@ fn real_caps_parse() {
             }
         };
         assert!(cap.applets.is_empty() || !cap.method.methods.is_empty(), "{name}");
+        if let Err(e) = verify(&cap) {
+            bad.push(format!("{name} verify: {e}"));
+        }
         // The LOAD form parses to the same model (less Descriptor/Debug).
         let lfdb = cap.load_file_data_block();
         let c2 = Cap::parse(&lfdb).unwrap_or_else(|e| panic!("{name} LFDB: {e}"));
         assert_eq!(c2.constant_pool, cap.constant_pool);
         assert_eq!(c2.class, cap.class);
+        if let Err(e) = verify(&c2) {
+            bad.push(format!("{name} LFDB verify: {e}"));
+        }
         let _ = (Tag::Method, CapErrorKind::Truncated);
     }
     assert!(bad.is_empty(), "{bad:#?}");
