@@ -56,3 +56,32 @@ fn real_caps_parse() {
     }
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+const APPLETS: [&str; 5] = ["arith", "arrays", "flow", "objects", "framework"];
+
+fn project_cap(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{name}/build/{name}.cap"));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn project_caps_parse_and_verify() {
+    for name in APPLETS {
+        let cap = Cap::parse(&project_cap(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        verify(&cap).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let lfdb = Cap::parse(&cap.load_file_data_block()).unwrap();
+        verify(&lfdb).unwrap_or_else(|e| panic!("{name} LOAD form: {e}"));
+        let want_format = if name == "arrays" {
+            (2, 3)
+        } else if name == "flow" {
+            (2, 2)
+        } else {
+            (2, 1)
+        };
+        assert_eq!((cap.header.format_major, cap.header.format_minor), want_format, "{name}");
+        assert_eq!(cap.has_int(), name == "arith" || name == "arrays", "{name}");
+        assert_eq!(cap.debug.is_some(), name == "flow", "{name}");
+        // The 25.1 converter writes an empty package_name_info (format 2.2 and 2.3 alike).
+        assert_eq!(cap.header.package_name, None, "{name}");
+    }
+}
