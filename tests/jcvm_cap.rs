@@ -85,3 +85,388 @@ fn project_caps_parse_and_verify() {
         assert_eq!(cap.header.package_name, None, "{name}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// `.jca` comparison: the converter's assembly is the oracle for `gpse cap dump`.
+
+use gpse::jcvm::cap::dump;
+use gpse::jcvm::cap::{ClassRef, CpEntry, StaticRef};
+use gpse::jcvm::opcode::{self, Format};
+
+#[derive(Debug, Default)]
+struct JcaMethod {
+    class: String,
+    name: String, // name(sig)
+    token: Option<u8>,
+    is_abstract: bool,
+    stack: u8,
+    locals: u8,
+    /// Normalised instructions: `mnemonic operands` with labels as `L<pc>`.
+    insns: Vec<String>,
+    /// `start end handler catch` with labels as pcs.
+    handlers: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct JcaClass {
+    name: String,
+    is_interface: bool,
+    fields: Vec<(String, Option<u8>)>,
+}
+
+#[derive(Debug, Default)]
+struct Jca {
+    cp: Vec<String>,
+    classes: Vec<JcaClass>,
+    methods: Vec<JcaMethod>,
+}
+
+fn strip_comment(l: &str) -> &str {
+    l.split("//").next().unwrap_or("").trim()
+}
+
+/// Length of one `.jca` instruction from the opcode table and its operand text (independent of
+/// the decoder under test).
+fn jca_len(mnemonic: &str, ops: &[&str]) -> usize {
+    let o = (0..=255u8)
+        .find_map(|o| opcode::info(o).filter(|i| i.name == mnemonic))
+        .unwrap_or_else(|| panic!("{mnemonic}"));
+    let n = |i: usize| ops[i].parse::<i64>().unwrap();
+    match o.format {
+        Format::STableSwitch => 7 + 2 * (n(2) - n(1) + 1) as usize,
+        Format::ITableSwitch => 11 + 2 * (n(2) - n(1) + 1) as usize,
+        Format::SLookupSwitch => 5 + 4 * n(1) as usize,
+        Format::ILookupSwitch => 5 + 6 * n(1) as usize,
+        f => 1 + f.fixed_len().unwrap(),
+    }
+}
+
+fn parse_jca(text: &str) -> Jca {
+    let mut j = Jca::default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    let mut in_cp = false;
+    let mut cur_class: Option<usize> = None;
+    while i < lines.len() {
+        let l = strip_comment(lines[i]);
+        i += 1;
+        if l.starts_with(".constantPool") {
+            in_cp = true;
+            continue;
+        }
+        if in_cp {
+            if l == "}" {
+                in_cp = false;
+            } else if !l.is_empty() && !l.starts_with(".descriptor") {
+                j.cp.push(l.strip_suffix(";").unwrap_or(l).to_string());
+            }
+            continue;
+        }
+        let top = lines[i - 1].starts_with("\t.") && !lines[i - 1].starts_with("\t\t");
+        if top && (l.starts_with(".class ") || l.starts_with(".interface ")) {
+            let head = l.split(" extends ").next().unwrap().trim_end_matches('{').trim();
+            let words: Vec<&str> = head.split_whitespace().collect();
+            let name = if words.last().unwrap().parse::<u8>().is_ok() {
+                words[words.len() - 2]
+            } else {
+                words[words.len() - 1]
+            };
+            j.classes.push(JcaClass { name: name.into(), is_interface: l.starts_with(".interface"), fields: vec![] });
+            cur_class = Some(j.classes.len() - 1);
+            continue;
+        }
+        if l.starts_with(".fields") {
+            while strip_comment(lines[i]) != "}" {
+                let f = strip_comment(lines[i]).trim_end_matches(';');
+                let f = f.split(" = ").next().unwrap();
+                let w: Vec<&str> = f.split_whitespace().collect();
+                let (name, tok) = match w.last().unwrap().parse::<u8>() {
+                    Ok(t) => (w[w.len() - 2], Some(t)),
+                    Err(_) => (w[w.len() - 1], None),
+                };
+                j.classes[cur_class.unwrap()].fields.push((name.into(), tok));
+                i += 1;
+            }
+            continue;
+        }
+        if l.starts_with(".method ") {
+            let head = l.trim_end_matches('{').trim();
+            let paren = head.find('(').unwrap();
+            let before = &head[..paren];
+            let name_start = before.rfind(' ').unwrap() + 1;
+            let rest: Vec<&str> = head[paren..].split_whitespace().collect();
+            let c = &j.classes[cur_class.unwrap()];
+            let mut m = JcaMethod {
+                class: c.name.clone(),
+                name: format!("{}{}", &before[name_start..], rest[0]),
+                token: rest.get(1).and_then(|t| t.parse().ok()),
+                is_abstract: before.contains(" abstract"),
+                ..Default::default()
+            };
+            let is_iface = c.is_interface;
+            // Body: labels, instructions, exception table, until the closing brace.
+            let mut labels: Vec<(String, usize)> = vec![];
+            let mut raw: Vec<(usize, String, Vec<String>)> = vec![];
+            let mut pc = 0;
+            let mut handlers_raw: Vec<Vec<String>> = vec![];
+            loop {
+                let l = strip_comment(lines[i]);
+                i += 1;
+                if l == "}" {
+                    break;
+                }
+                if let Some(v) = l.strip_prefix(".stack ") {
+                    m.stack = v.trim_end_matches(';').parse().unwrap();
+                } else if let Some(v) = l.strip_prefix(".locals ") {
+                    m.locals = v.trim_end_matches(';').parse().unwrap();
+                } else if l.starts_with(".exceptionTable") {
+                    while strip_comment(lines[i]) != "}" {
+                        let h = strip_comment(lines[i]).trim_end_matches(';');
+                        if !h.is_empty() {
+                            handlers_raw.push(h.split_whitespace().map(String::from).collect());
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                } else if l.starts_with('.') || l.is_empty() {
+                } else {
+                    let mut body = l;
+                    if let Some((lab, r)) = l.split_once(':') {
+                        if lab.starts_with('L') && !lab.contains(' ') {
+                            labels.push((lab.to_string(), pc));
+                            body = r.trim();
+                        }
+                    }
+                    let body = body.trim_end_matches(';');
+                    let mut w = body.split_whitespace();
+                    let mn = w.next().unwrap().to_string();
+                    let ops: Vec<String> = w.map(String::from).collect();
+                    let oref: Vec<&str> = ops.iter().map(|s| s.as_str()).collect();
+                    let len = jca_len(&mn, &oref);
+                    raw.push((pc, mn, ops));
+                    pc += len;
+                }
+            }
+            labels.push(("END".into(), pc));
+            let lab = |s: &str| -> String {
+                match labels.iter().find(|(n, _)| n == s) {
+                    Some((_, p)) => format!("L{p}"),
+                    None => s.to_string(),
+                }
+            };
+            for (_, mn, ops) in raw {
+                let ops: Vec<String> = ops.iter().map(|o| lab(o)).collect();
+                m.insns.push(if ops.is_empty() { mn } else { format!("{mn} {}", ops.join(" ")) });
+            }
+            for h in handlers_raw {
+                m.handlers.push(h.iter().map(|x| lab(x)).collect::<Vec<_>>().join(" "));
+            }
+            if !is_iface {
+                j.methods.push(m);
+            }
+            continue;
+        }
+    }
+    j
+}
+
+/// Erases class names inside `L...;` so signatures compare without export-file names.
+fn erase_classes(s: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    let b = s.as_bytes();
+    for (k, &c) in b.iter().enumerate() {
+        if skip {
+            if c == b';' {
+                skip = false;
+                out.push(';');
+            }
+            continue;
+        }
+        let prev_ok = k == 0 || matches!(b[k - 1], b'(' | b')' | b'[' | b';' | b'Z' | b'B' | b'S' | b'I' | b'V');
+        if c == b'L' && prev_ok && s[k..].contains(';') && (s[..k].contains('(') || s[..k].ends_with(')')) {
+            out.push('L');
+            skip = true;
+        } else {
+            out.push(c as char);
+        }
+    }
+    out
+}
+
+/// Compares the dump of `cap` with the converter's `.jca`; returns the differences.
+fn compare_with_jca(cap: &Cap, jca_text: &str) -> Vec<String> {
+    let j = parse_jca(jca_text);
+    let mut diffs = vec![];
+    let d = cap.descriptor.as_ref().expect("zip CAPs carry a Descriptor");
+    // Class names: the .jca declares classes in Descriptor order.
+    assert_eq!(j.classes.len(), d.classes.len(), "class count");
+    let class_off = |name: &str| -> Option<u16> {
+        let k = j.classes.iter().position(|c| c.name == name)?;
+        match d.classes[k].this_class {
+            ClassRef::Internal(o) => Some(o),
+            _ => None,
+        }
+    };
+    // Methods: the .jca lists them in Method component order.
+    let ours: Vec<_> = cap.method.methods.iter().collect();
+    if ours.len() != j.methods.len() {
+        diffs.push(format!("method count: ours {} jca {}", ours.len(), j.methods.len()));
+        return diffs;
+    }
+    let method_off = |class: &str, name: &str| -> Option<u16> {
+        let k = j.methods.iter().position(|m| m.class == class && m.name == name)?;
+        Some(ours[k].header.offset)
+    };
+    for (k, (m, jm)) in ours.iter().zip(&j.methods).enumerate() {
+        let tag = format!("method {k} {}.{}", jm.class, jm.name);
+        if m.header.is_abstract() != jm.is_abstract {
+            diffs.push(format!("{tag}: abstract differs"));
+        }
+        if !jm.is_abstract && (m.header.max_stack, m.header.max_locals) != (jm.stack, jm.locals) {
+            diffs.push(format!(
+                "{tag}: stack/locals {}/{} vs {}/{}",
+                m.header.max_stack, m.header.max_locals, jm.stack, jm.locals
+            ));
+        }
+        let lines = dump::disassemble(cap, m).unwrap();
+        let mine: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let o = dump::operand_text(l);
+                if o.is_empty() {
+                    l.insn.op.name.to_string()
+                } else {
+                    format!("{} {o}", l.insn.op.name)
+                }
+            })
+            .collect();
+        if mine != jm.insns {
+            let at = mine.iter().zip(&jm.insns).position(|(a, b)| a != b).unwrap_or(mine.len().min(jm.insns.len()));
+            diffs.push(format!("{tag}: instruction {at}: ours {:?} jca {:?}", mine.get(at), jm.insns.get(at)));
+        }
+        let base = m.header.code_offset as u32;
+        let hs: Vec<String> = cap
+            .method
+            .handlers_of(m)
+            .map(|h| {
+                format!(
+                    "L{} L{} L{} {}",
+                    h.start_offset as u32 - base,
+                    h.end_offset() - base,
+                    h.handler_offset as u32 - base,
+                    h.catch_type_index
+                )
+            })
+            .collect();
+        if hs != jm.handlers {
+            diffs.push(format!("{tag}: handlers ours {hs:?} jca {:?}", jm.handlers));
+        }
+    }
+    // Constant pool: kinds, external tokens, internal targets, types.
+    if j.cp.len() != cap.constant_pool.len() {
+        diffs.push(format!("constant pool size ours {} jca {}", cap.constant_pool.len(), j.cp.len()));
+        return diffs;
+    }
+    for (i, (e, jl)) in cap.constant_pool.iter().zip(&j.cp).enumerate() {
+        let w: Vec<&str> = jl.split_whitespace().collect();
+        let kind = w[0].trim_start_matches('.');
+        if kind != e.kind_name() {
+            diffs.push(format!("cp {i}: kind {} vs {kind}", e.kind_name()));
+            continue;
+        }
+        let target = *w.last().unwrap();
+        let ours_text = dump::cp_text(cap, i);
+        // External references: the .jca prints `p.c[.t]sig`; ours the same tokens.
+        let ext = target.split('(').next().unwrap();
+        let is_ext = ext.split('.').all(|x| x.parse::<u8>().is_ok());
+        let ok = match *e {
+            CpEntry::ClassRef(ClassRef::External { package_token, class_token }) => {
+                ext == format!("{package_token}.{class_token}")
+            }
+            CpEntry::ClassRef(ClassRef::Internal(o)) => !is_ext && class_off(target) == Some(o),
+            CpEntry::InstanceFieldRef { class, token } => match class {
+                ClassRef::External { .. } => is_ext,
+                ClassRef::Internal(o) => {
+                    let (cn, f) = target.split_once('/').unwrap();
+                    let jt = j
+                        .classes
+                        .iter()
+                        .find(|c| c.name == cn)
+                        .and_then(|c| c.fields.iter().find(|x| x.0 == f))
+                        .and_then(|x| x.1);
+                    class_off(cn) == Some(o) && jt == Some(token)
+                }
+            },
+            CpEntry::VirtualMethodRef { class, token } | CpEntry::SuperMethodRef { class, token } => match class {
+                ClassRef::External { package_token, class_token } => {
+                    ext == format!("{package_token}.{class_token}.{token}")
+                }
+                ClassRef::Internal(o) => {
+                    let (cn, mname) = target.split_once('/').unwrap();
+                    let jt = j.methods.iter().find(|m| m.class == cn && m.name == mname).and_then(|m| m.token);
+                    class_off(cn) == Some(o) && (jt.is_none() || jt == Some(token))
+                }
+            },
+            CpEntry::StaticMethodRef(StaticRef::External { package_token, class_token, token })
+            | CpEntry::StaticFieldRef(StaticRef::External { package_token, class_token, token }) => {
+                ext == format!("{package_token}.{class_token}.{token}")
+            }
+            CpEntry::StaticMethodRef(StaticRef::Internal(o)) => {
+                let (cn, mname) = target.split_once('/').unwrap();
+                method_off(cn, mname) == Some(o)
+            }
+            CpEntry::StaticFieldRef(StaticRef::Internal(o)) => {
+                !is_ext
+                    && o < cap.static_field.image_size
+                    && cap.debug.as_ref().is_none_or(|_| ours_text.ends_with(&format!("s@{o}")))
+            }
+        };
+        // Types: the signature (class names erased) or the field type word.
+        let type_ok = match e {
+            CpEntry::ClassRef(_) => true,
+            CpEntry::InstanceFieldRef { .. } | CpEntry::StaticFieldRef(_) => {
+                let t = dump::cp_type(cap, i).unwrap();
+                let mine = dump::type_word(cap, &t[0]);
+                let prim = ["boolean", "byte", "short", "int", "boolean[]", "byte[]", "short[]", "int[]"];
+                w[1] == mine || (!prim.contains(&w[1]) && !prim.contains(&mine.as_str()))
+            }
+            _ => {
+                let t = dump::cp_type(cap, i).unwrap();
+                let sig = dump::signature(cap, &t);
+                let jsig = &target[target.find('(').unwrap()..];
+                erase_classes(&sig) == erase_classes(jsig)
+            }
+        };
+        if !ok || !type_ok {
+            diffs.push(format!("cp {i}: ours `{ours_text}` jca `{jl}` (target ok {ok}, type ok {type_ok})"));
+        }
+    }
+    diffs
+}
+
+#[test]
+fn dump_matches_jca_for_project_caps() {
+    for name in APPLETS {
+        let cap = Cap::parse(&project_cap(name)).unwrap();
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{name}/build/{name}.jca"));
+        let jca = std::fs::read_to_string(p).unwrap();
+        let diffs = compare_with_jca(&cap, &jca);
+        assert!(diffs.is_empty(), "{name}: {diffs:#?}");
+        // The text dump renders every method.
+        let text = dump::dump_text(&cap).unwrap();
+        assert_eq!(text.matches("\t.method").count(), cap.method.methods.len());
+    }
+}
+
+#[test]
+fn dump_matches_jca_for_caprunner_javatest() {
+    let Some(sh) = shared() else {
+        eprintln!("skipped: needs ../shared/javacard");
+        return;
+    };
+    let cap = Cap::parse(&std::fs::read(sh.join("javacard/caps/caprunner-javatest.cap")).unwrap()).unwrap();
+    let jca = std::fs::read_to_string(sh.join("javacard/caps/expected/caprunner/javatest.jca")).unwrap();
+    let diffs = compare_with_jca(&cap, &jca);
+    assert!(diffs.is_empty(), "{diffs:#?}");
+}
