@@ -470,3 +470,251 @@ fn dump_matches_jca_for_caprunner_javatest() {
     let diffs = compare_with_jca(&cap, &jca);
     assert!(diffs.is_empty(), "{diffs:#?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Damaged CAPs: refused with a typed error, never a panic.
+
+/// Parses and verifies; `Ok` only if both accept. The dump runs too on accepted input.
+fn load(b: &[u8]) -> Result<Cap, gpse::jcvm::cap::CapError> {
+    let cap = Cap::parse(b)?;
+    verify(&cap)?;
+    dump::dump_text(&cap)?;
+    let _ = dump::info_text(&cap);
+    Ok(cap)
+}
+
+/// Start (in the LFDB) of each component's `tag`, and the component's info offset.
+fn component_spans(lfdb: &[u8]) -> Vec<(u8, usize, usize)> {
+    let mut v = vec![];
+    let mut p = 0;
+    while p < lfdb.len() {
+        let size = u16::from_be_bytes([lfdb[p + 1], lfdb[p + 2]]) as usize;
+        v.push((lfdb[p], p, p + 3 + size));
+        p += 3 + size;
+    }
+    v
+}
+
+fn test_lfdbs() -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> =
+        APPLETS.iter().map(|n| (n.to_string(), Cap::parse(&project_cap(n)).unwrap().load_file_data_block())).collect();
+    if let Some(sh) = shared() {
+        let b = std::fs::read(sh.join("javacard/caps/caprunner-javatest.cap")).unwrap();
+        v.push(("caprunner-javatest".into(), Cap::parse(&b).unwrap().load_file_data_block()));
+    }
+    v
+}
+
+#[test]
+fn truncated_at_every_component_boundary_and_inside() {
+    for (name, lfdb) in test_lfdbs() {
+        assert!(load(&lfdb).is_ok(), "{name}");
+        for (tag, start, end) in component_spans(&lfdb) {
+            // At the boundary: the components so far are whole, a required one is missing.
+            let e = load(&lfdb[..start]).unwrap_err();
+            assert!(
+                matches!(e.kind, CapErrorKind::MissingComponent | CapErrorKind::BadValue(_)),
+                "{name} cut before {tag}: {e}"
+            );
+            // Inside the component: truncated.
+            for cut in [start + 1, start + 2, start + 3, (start + end) / 2, end - 1] {
+                if cut <= start || cut >= end {
+                    continue;
+                }
+                let e = load(&lfdb[..cut]).unwrap_err();
+                assert_eq!(e.kind, CapErrorKind::Truncated, "{name} cut at {cut} in {tag}: {e}");
+            }
+        }
+        let zip = if name == "caprunner-javatest" {
+            std::fs::read(shared().unwrap().join("javacard/caps/caprunner-javatest.cap")).unwrap()
+        } else {
+            project_cap(&name)
+        };
+        for cut in (0..zip.len()).step_by(97) {
+            assert!(load(&zip[..cut]).is_err(), "{name} zip cut at {cut}");
+        }
+    }
+}
+
+#[test]
+fn flipped_bytes_in_method_are_refused_or_harmless() {
+    let mut total = 0;
+    let mut refused = 0;
+    for (name, lfdb) in test_lfdbs() {
+        let (_, start, end) = component_spans(&lfdb).into_iter().find(|c| c.0 == Tag::Method as u8).unwrap();
+        for at in start + 3..end {
+            for x in [0xFFu8, 0x01, 0x80] {
+                let mut d = lfdb.clone();
+                d[at] ^= x;
+                total += 1;
+                if load(&d).is_err() {
+                    refused += 1;
+                }
+            }
+        }
+        eprintln!("{name}: Method component {} bytes", end - start - 3);
+    }
+    eprintln!("flipped-byte sweep: {refused} of {total} refused, the rest still well-formed, none panicked");
+    // Most flips break structure; the others change a constant, a local index or an offset
+    // into another valid one.
+    assert!(refused * 2 > total, "{refused}/{total}");
+}
+
+fn cap_with_method(lfdb: &[u8], f: impl Fn(&Cap, &mut Vec<u8>, usize)) -> Vec<u8> {
+    let cap = Cap::parse(lfdb).unwrap();
+    let (_, start, _) = component_spans(lfdb).into_iter().find(|c| c.0 == Tag::Method as u8).unwrap();
+    let mut d = lfdb.to_vec();
+    f(&cap, &mut d, start + 3);
+    d
+}
+
+#[test]
+fn out_of_range_constant_pool_index_and_package_token() {
+    let lfdb = Cap::parse(&project_cap("objects")).unwrap().load_file_data_block();
+    // The first 2-byte constant pool operand in Method gets index = pool size.
+    let d = cap_with_method(&lfdb, |cap, d, base| {
+        let at = base + cap.ref_location.byte2_indices[0] as usize;
+        let n = cap.constant_pool.len() as u16;
+        d[at..at + 2].copy_from_slice(&n.to_be_bytes());
+    });
+    let e = load(&d).unwrap_err();
+    assert!(matches!(e.kind, CapErrorKind::BadIndex { what: "constant pool index", .. }), "{e}");
+    assert_eq!(e.component, Some(Tag::Method));
+    // A 1-byte one (getfield_x_this etc.) pointing at an entry of the wrong kind.
+    let d = cap_with_method(&lfdb, |cap, d, base| {
+        let at = base + cap.ref_location.byte_indices[0] as usize;
+        let k = cap.constant_pool.iter().position(|c| matches!(c, CpEntry::ClassRef(_))).unwrap();
+        d[at] = k as u8;
+    });
+    let e = load(&d).unwrap_err();
+    assert!(matches!(e.kind, CapErrorKind::WrongConstantKind { .. }), "{e}");
+    // An external reference to a package token beyond the Import component.
+    let cap = Cap::parse(&lfdb).unwrap();
+    let (_, cps, _) = component_spans(&lfdb).into_iter().find(|c| c.0 == Tag::ConstantPool as u8).unwrap();
+    let k = cap
+        .constant_pool
+        .iter()
+        .position(|c| matches!(c, CpEntry::StaticMethodRef(StaticRef::External { .. })))
+        .unwrap();
+    let mut d = lfdb.clone();
+    d[cps + 3 + 2 + 4 * k + 1] = 0x80 | cap.imports.len() as u8;
+    let e = load(&d).unwrap_err();
+    assert!(matches!(e.kind, CapErrorKind::BadIndex { what: "package token", .. }), "{e}");
+    assert_eq!(e.component, Some(Tag::ConstantPool));
+}
+
+#[test]
+fn branch_into_the_middle_of_an_instruction() {
+    for (name, lfdb) in test_lfdbs() {
+        let cap = Cap::parse(&lfdb).unwrap();
+        // The first 1-byte branch whose target instruction is longer than one byte: aim one
+        // byte further, inside it. Checked in the LOAD form (reachability) and the zip form.
+        let mut found = None;
+        'm: for m in &cap.method.methods {
+            let Ok(lines) = dump::disassemble(&cap, m) else { continue };
+            for l in &lines {
+                if let gpse::jcvm::opcode::Operand::Branch(rel) = l.insn.operand {
+                    let t = (l.pc as i32 + rel as i32) as u16;
+                    let target = lines.iter().find(|x| x.pc == t);
+                    if l.insn.len == 2 && rel > 0 && rel < 126 && target.is_some_and(|x| x.insn.len >= 2) {
+                        found = Some(m.header.code_offset as usize + l.pc as usize + 1);
+                        break 'm;
+                    }
+                }
+            }
+        }
+        let at = found.unwrap_or_else(|| panic!("{name}: no short forward branch"));
+        let d = cap_with_method(&lfdb, |_, d, base| d[base + at] += 1);
+        let e = load(&d).unwrap_err();
+        assert!(matches!(e.kind, CapErrorKind::BadBranch { .. }), "{name}: {e}");
+        assert_eq!(e.component, Some(Tag::Method), "{name}");
+    }
+}
+
+#[test]
+fn header_refusals() {
+    let lfdb = Cap::parse(&project_cap("flow")).unwrap().load_file_data_block();
+    let mut d = lfdb.clone();
+    d[3] = 0xCA; // magic
+    assert_eq!(load(&d).unwrap_err().kind, CapErrorKind::BadMagic);
+    let mut d = lfdb.clone();
+    d[3 + 6] |= 0x08; // ACC_EXTENDED (JC 3.1)
+    let e = load(&d).unwrap_err();
+    assert_eq!(e.kind, CapErrorKind::ExtendedFormat);
+    assert_eq!(e.component, Some(Tag::Header));
+    assert!(e.to_string().contains("extended CAP format"), "{e}");
+    let mut d = lfdb.clone();
+    d[3 + 5] = 3; // major version 3
+    assert_eq!(load(&d).unwrap_err().kind, CapErrorKind::UnsupportedFormat(3, 2));
+    // An int bytecode without the int flag: arith has the flag; clearing it is refused.
+    let a = Cap::parse(&project_cap("arith")).unwrap().load_file_data_block();
+    let mut d = a.clone();
+    d[3 + 6] &= !0x01;
+    assert!(matches!(load(&d).unwrap_err().kind, CapErrorKind::IntWithoutFlag(_)));
+    // Bytes after the last component, an unknown tag.
+    let mut d = lfdb.clone();
+    d.extend_from_slice(&[14, 0, 0]);
+    assert_eq!(load(&d).unwrap_err().kind, CapErrorKind::UnknownComponent(14));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+    /// Random mutations of a real CAP (LOAD form and zip form): parse, verify and dump never
+    /// panic.
+    #[test]
+    fn random_mutations_never_panic(
+        which in 0usize..5,
+        edits in proptest::collection::vec((proptest::num::usize::ANY, proptest::num::u8::ANY), 1..8),
+        cut in proptest::option::of(proptest::num::usize::ANY),
+        zip in proptest::bool::ANY,
+    ) {
+        let z = project_cap(APPLETS[which]);
+        let mut d = if zip { z } else { Cap::parse(&z).unwrap().load_file_data_block() };
+        for (at, v) in edits {
+            let n = d.len();
+            d[at % n] = v;
+        }
+        if let Some(c) = cut {
+            let n = d.len();
+            d.truncate(c % n);
+        }
+        let _ = load(&d);
+    }
+}
+
+/// The committed CAPs are what `tests/applets/build.sh` makes from the sources: rebuilt into a
+/// temp dir with the kit in `../shared/javacard` and compared component by component (the zip
+/// timestamps and the `.jca` date line differ between builds; the components do not).
+#[test]
+fn project_caps_rebuild_identically() {
+    let Some(sh) = shared().filter(|s| s.join("javacard/build-cap").exists()) else {
+        eprintln!("skipped: needs ../shared/javacard/build-cap and a JDK (set GPSE_SHARED)");
+        return;
+    };
+    if std::process::Command::new("javac").arg("-version").output().is_err() {
+        eprintln!("skipped: no javac on PATH");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(root.join("tests/applets/build.sh"))
+        .arg(tmp.path())
+        .env("GPSE_SHARED", &sh)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "build.sh: {}", String::from_utf8_lossy(&out.stderr));
+    for name in APPLETS {
+        let fresh = std::fs::read(tmp.path().join(format!("{name}/{name}.cap"))).unwrap();
+        let a = Cap::parse(&fresh).unwrap();
+        let b = Cap::parse(&project_cap(name)).unwrap();
+        let mut ta: Vec<_> = a.raw.iter().map(|c| (c.tag, c.bytes.clone())).collect();
+        let mut tb: Vec<_> = b.raw.iter().map(|c| (c.tag, c.bytes.clone())).collect();
+        ta.sort();
+        tb.sort();
+        assert_eq!(ta, tb, "{name}: rebuilt components differ from tests/applets/{name}/build/{name}.cap");
+        let ja = std::fs::read_to_string(tmp.path().join(format!("{name}/{name}.jca"))).unwrap();
+        let jb = std::fs::read_to_string(root.join(format!("tests/applets/{name}/build/{name}.jca"))).unwrap();
+        let body = |s: &str| s.lines().filter(|l| !l.starts_with("// ")).collect::<Vec<_>>().join("\n");
+        assert_eq!(body(&ja), body(&jb), "{name}.jca");
+    }
+}

@@ -245,12 +245,21 @@ impl V<'_> {
         let mut state = vec![0u8; end - base];
         let mut work: Vec<usize> = vec![base];
         let mut targets: Vec<(usize, i64)> = Vec::new();
+        let mut linear = m.exact;
         if m.exact {
-            let mut pc = base;
-            while pc < end {
-                self.insn(m, code, pc, &mut state, &mut targets, &mut work, one, two)?;
-                pc += self.len_at(code, pc)?;
+            self.linear(m, code, &mut state, &mut targets, one, two)?;
+        } else {
+            // LOAD form: a linear decode fixes every instruction boundary, so try it first; a
+            // method nobody references lying in the range makes it fail, and then the code
+            // reachable from the entry and the handlers is what is checked.
+            let (mut s2, mut t2, mut one2, mut two2) = (vec![0u8; end - base], vec![], vec![], vec![]);
+            if self.linear(m, code, &mut s2, &mut t2, &mut one2, &mut two2).is_ok() {
+                (state, targets, linear) = (s2, t2, true);
+                one.extend(one2);
+                two.extend(two2);
             }
+        }
+        if linear {
             work.clear();
         }
         for hd in self.cap.method.handlers_of(m) {
@@ -259,7 +268,7 @@ impl V<'_> {
             if hd.end_offset() as usize != end {
                 targets.push((at, hd.end_offset() as i64));
             }
-            if !m.exact {
+            if !linear {
                 work.push(hd.handler_offset as usize);
             }
             if hd.end_offset() as usize > end
@@ -290,6 +299,25 @@ impl V<'_> {
             if t < base as i64 || t >= end as i64 || state[t as usize - base] != 1 {
                 return Err(e(Tag::Method, from, CapErrorKind::BadBranch { target: t - base as i64 }));
             }
+        }
+        Ok(())
+    }
+
+    /// Decodes every instruction of the method in order.
+    fn linear(
+        &self,
+        m: &MethodInfo,
+        code: &[u8],
+        state: &mut [u8],
+        targets: &mut Vec<(usize, i64)>,
+        one: &mut Vec<u16>,
+        two: &mut Vec<u16>,
+    ) -> Result<(), CapError> {
+        let mut work = Vec::new();
+        let mut pc = m.header.code_offset as usize;
+        while pc < m.code_end as usize {
+            self.insn(m, code, pc, state, targets, &mut work, one, two)?;
+            pc += self.len_at(code, pc)?;
         }
         Ok(())
     }
