@@ -477,9 +477,11 @@ fn dump_matches_jca_for_caprunner_javatest() {
 /// Parses and verifies; `Ok` only if both accept. The dump runs too on accepted input.
 fn load(b: &[u8]) -> Result<Cap, gpse::jcvm::cap::CapError> {
     let cap = Cap::parse(b)?;
+    // The disassembler copes with unverified input too (`gpse cap dump` of a bad file).
+    let _ = dump::dump_text(&cap);
+    let _ = dump::info_text(&cap);
     verify(&cap)?;
     dump::dump_text(&cap)?;
-    let _ = dump::info_text(&cap);
     Ok(cap)
 }
 
@@ -717,4 +719,40 @@ fn project_caps_rebuild_identically() {
         let body = |s: &str| s.lines().filter(|l| !l.starts_with("// ")).collect::<Vec<_>>().join("\n");
         assert_eq!(body(&ja), body(&jb), "{name}.jca");
     }
+}
+
+/// A seeded mutation loop over every real CAP of `../shared` (LOAD form and zip form): 100
+/// damaged copies each, none may panic.
+#[test]
+fn real_caps_random_mutations_never_panic() {
+    if shared().is_none() {
+        eprintln!("skipped: needs ../shared/javacard/caps");
+        return;
+    }
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut refused = 0;
+    let mut n = 0;
+    for (_, zip) in real_caps() {
+        let lfdb = Cap::parse(&zip).unwrap().load_file_data_block();
+        for round in 0..100 {
+            let mut d = if round % 4 == 0 { zip.clone() } else { lfdb.clone() };
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % d.len();
+                d[at] = next() as u8;
+            }
+            n += 1;
+            if load(&d).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    eprintln!("real-CAP mutations: {refused} of {n} refused, none panicked");
+    assert_eq!(n, real_caps().len() * 100);
+    assert!(real_caps().len() >= 24);
 }

@@ -327,13 +327,14 @@ pub fn dump_text(cap: &Cap) -> Result<String, CapError> {
             let _ =
                 writeln!(s, "\t\t.exceptionTable {{\n\t\t\t// start_block end_block handler_block catch_type_index");
             for x in hs {
-                let base = h.code_offset as u32;
+                // Signed: an unverified CAP may hold a handler before its method.
+                let base = h.code_offset as i64;
                 let _ = writeln!(
                     s,
                     "\t\t\tL{} L{} L{} {};",
-                    x.start_offset as u32 - base,
-                    x.end_offset() - base,
-                    x.handler_offset as u32 - base,
+                    x.start_offset as i64 - base,
+                    x.end_offset() as i64 - base,
+                    x.handler_offset as i64 - base,
                     x.catch_type_index
                 );
             }
