@@ -756,3 +756,39 @@ fn real_caps_random_mutations_never_panic() {
     assert_eq!(n, real_caps().len() * 100);
     assert!(real_caps().len() >= 24);
 }
+
+#[test]
+fn cli_cap_info_and_dump() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cap = root.join("tests/applets/flow/build/flow.cap");
+    let out = assert_cmd::Command::cargo_bin("gpse").unwrap().args(["cap", "info"]).arg(&cap).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "CAP format 2.2, flags 0x04 (applet)",
+        "package A000000476677073650103 version 1.0",
+        "  0: A0000000620101 1.6 javacard/framework",
+        "  1: A0000000620001 1.0 java/lang",
+        "  A00000047667707365010301 install method at Method offset 99 gpse/test/flow/Flow.install([BSB)V",
+        "  12 Debug",
+        "verifier: accepted",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    let out = assert_cmd::Command::cargo_bin("gpse").unwrap().args(["cap", "dump"]).arg(&cap).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("invokespecial 18;\t\t// staticMethodRef 0.3.0()V"), "{s}");
+    assert!(s.contains("// gpse/test/flow/Flow.fib(S)S"));
+    // A damaged file: one line on stderr, non-zero exit.
+    let mut b = Cap::parse(&std::fs::read(&cap).unwrap()).unwrap().load_file_data_block();
+    b[3] = 0;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.lfdb");
+    std::fs::write(&bad, &b).unwrap();
+    let out = assert_cmd::Command::cargo_bin("gpse").unwrap().args(["cap", "info"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("Header component, offset 0: Header magic is not DECAFFED"), "{e}");
+}
