@@ -792,3 +792,54 @@ fn cli_cap_info_and_dump() {
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains("Header component, offset 0: Header magic is not DECAFFED"), "{e}");
 }
+
+#[test]
+fn model_facts_of_project_caps() {
+    // arrays: static arrays with initial values (JCVM §6.11 array_init), in declaration order.
+    let a = Cap::parse(&project_cap("arrays")).unwrap();
+    let s = &a.static_field;
+    let inits: Vec<(u8, Vec<u8>)> = s.array_inits.iter().map(|x| (x.elem_type, x.values.clone())).collect();
+    assert_eq!(
+        inits,
+        vec![
+            (3, vec![1, 2, 3, 4, 5, 6, 7, 8]),
+            (4, vec![0x01, 0x02, 0x03, 0x04, 0xFF, 0xFF, 0x80, 0x00]),
+            (5, vec![0x01, 0x02, 0x03, 0x04, 0xFF, 0xFF, 0xFF, 0xFE]),
+            (2, vec![1, 0, 1]),
+        ]
+    );
+    assert_eq!((s.reference_count, s.image_size), (5, 10)); // 4 initialised arrays + nullArray
+    assert!(s.primitive_image().is_empty());
+    // objects: primitive statics SB=0x12, SS=0x3456, SZ=true, COUNT=7 all non-default.
+    let o = Cap::parse(&project_cap("objects")).unwrap();
+    let img = o.static_field.primitive_image();
+    assert_eq!(img.len() as u16, o.static_field.image_size - o.static_field.primitive_start());
+    let mut sorted = img.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![0x00, 0x01, 0x07, 0x12, 0x34, 0x56]); // 12 | 3456 | 01 | 0007
+                                                                  // The applet class's public table: process() is token 7 (javacard.framework.Applet), and
+                                                                  // resolves to a method of this package; inherited tokens are below the base.
+    let applet = o.class.classes.iter().find(|c| c.public_method_table_base == 7).unwrap();
+    let process = applet.virtual_method(7).unwrap();
+    assert!(o.method.method_at(process).is_some());
+    assert_eq!(applet.virtual_method(3), None);
+    // Method headers: install(byte[], short, byte) has nargs 3.
+    let m = o.method.method_at(o.applets[0].install_method_offset).unwrap();
+    assert_eq!(m.header.nargs, 3);
+    assert!(m.exact);
+    // flow: the Debug component maps bytecode to source lines.
+    let f = Cap::parse(&project_cap("flow")).unwrap();
+    let d = f.debug.as_ref().unwrap();
+    let fib = f
+        .method
+        .methods
+        .iter()
+        .find(|m| dump::method_name(&f, m.header.offset).as_deref() == Some("gpse/test/flow/Flow.fib(S)S"))
+        .unwrap();
+    let line = d.line_of(fib.header.offset, 0).unwrap();
+    let src = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/applets/flow/src/gpse/test/flow/Flow.java"),
+    )
+    .unwrap();
+    assert_eq!(src.lines().nth(line as usize - 1).unwrap().trim(), "if (n < 2) {");
+}

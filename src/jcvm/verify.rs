@@ -198,8 +198,18 @@ impl V<'_> {
     fn applets_and_export(&self) -> Result<(), CapError> {
         for a in &self.cap.applets {
             self.method_offset(Tag::Applet, 0, a.install_method_offset)?;
-            if self.cap.method.method_at(a.install_method_offset).is_some_and(|m| m.header.is_abstract()) {
-                return Err(e(Tag::Applet, 0, CapErrorKind::BadValue("abstract install method")));
+            // install(byte[] bArray, short bOffset, byte bLength): static, three words.
+            if self
+                .cap
+                .method
+                .method_at(a.install_method_offset)
+                .is_some_and(|m| m.header.is_abstract() || m.header.nargs != 3)
+            {
+                return Err(e(
+                    Tag::Applet,
+                    0,
+                    CapErrorKind::BadValue("install method is not static (byte[], short, byte)"),
+                ));
             }
         }
         if let Some(x) = &self.cap.export {
@@ -584,9 +594,18 @@ impl V<'_> {
             s(g.package_name_index)?;
             for c in &g.classes {
                 s(c.name_index)?;
+                s(c.source_file_index)?;
                 for m in &c.methods {
                     s(m.name_index)?;
                     s(m.descriptor_index)?;
+                    // Interface and abstract methods have no body; the rest sit on a method.
+                    if m.body_size > 0 && self.cap.method.method_at(m.location).is_none() {
+                        return Err(e(
+                            Tag::Debug,
+                            0,
+                            CapErrorKind::BadOffset { what: "debug method", target: m.location as u32 },
+                        ));
+                    }
                 }
             }
         }

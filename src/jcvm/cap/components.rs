@@ -354,6 +354,21 @@ pub struct ClassInfo {
     pub public_method_token_mapping: Vec<u8>,
 }
 
+impl ClassInfo {
+    /// The method offset this class's own tables give for virtual method `token` (public if
+    /// < 128, package if ≥ 128); `None` below the table base (inherited: look in the
+    /// superclass) or for a `0xFFFF` entry.
+    pub fn virtual_method(&self, token: u8) -> Option<u16> {
+        let (base, table, t) = if token & 0x80 != 0 {
+            (self.package_method_table_base, &self.package_virtual_method_table, token & 0x7F)
+        } else {
+            (self.public_method_table_base, &self.public_virtual_method_table, token)
+        };
+        let o = *table.get(t.checked_sub(base)? as usize)?;
+        (o != 0xFFFF).then_some(o)
+    }
+}
+
 /// The Class component (JCVM §6.9): the interfaces come first, then the classes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClassComponent {
@@ -694,6 +709,16 @@ impl StaticFieldComponent {
     /// Offset of the first non-reference static field in the image.
     pub fn primitive_start(&self) -> u16 {
         2 * self.reference_count
+    }
+
+    /// The initial bytes of the primitive part of the static image (from
+    /// [`primitive_start`](Self::primitive_start)): the default-valued fields as zeros, then the
+    /// non-default values (JCVM §6.11). The reference part starts as the `array_inits` arrays
+    /// (created at load) followed by nulls.
+    pub fn primitive_image(&self) -> Vec<u8> {
+        let mut v = vec![0u8; self.default_value_count as usize];
+        v.extend_from_slice(&self.non_default_values);
+        v
     }
 }
 
