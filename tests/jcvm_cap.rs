@@ -843,3 +843,50 @@ fn model_facts_of_project_caps() {
     .unwrap();
     assert_eq!(src.lines().nth(line as usize - 1).unwrap().trim(), "if (n < 2) {");
 }
+
+/// The project's opcode table agrees with `../shared/javacard/tools/jcopcodes.py` (names and
+/// operand lengths of all 187 opcodes; switch lengths on samples). The `.py` is evaluated by
+/// Python as data; the table itself is the project's own (`src/jcvm/opcode.rs`).
+#[test]
+fn opcode_table_matches_jcopcodes_py() {
+    let Some(sh) = shared() else {
+        eprintln!("skipped: needs ../shared/javacard/tools/jcopcodes.py");
+        return;
+    };
+    let py = sh.join("javacard/tools/jcopcodes.py");
+    let script = format!(
+        "import importlib.util as u\ns=u.spec_from_file_location('j', {py:?})\nm=u.module_from_spec(s)\ns.loader.exec_module(m)\n\
+         for o,(n,l) in sorted(m.OPCODES.items()): print(o, n, -1 if l is None else l)\n\
+         for code in ([0x73,0,9,0,1,0,3,0,1,0,2,0,3], [0x74,0,9,0,0,0,1,0,0,0,2,0,1,0,2], [0x75,0,9,0,2,0,1,0,5,0,2,0,6], [0x76,0,9,0,1,0,0,0,1,0,5]):\n    print('len', code[0], m.insn_len(bytes(code), 0))"
+    );
+    let out = match std::process::Command::new("python3").arg("-c").arg(&script).output() {
+        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
+        other => {
+            eprintln!("skipped: python3 cannot evaluate {}: {other:?}", py.display());
+            return;
+        }
+    };
+    let mut n = 0;
+    for l in out.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if w[0] == "len" {
+            let code: u8 = w[1].parse().unwrap();
+            let sample: &[u8] = match code {
+                0x73 => &[0x73, 0, 9, 0, 1, 0, 3, 0, 1, 0, 2, 0, 3],
+                0x74 => &[0x74, 0, 9, 0, 0, 0, 1, 0, 0, 0, 2, 0, 1, 0, 2],
+                0x75 => &[0x75, 0, 9, 0, 2, 0, 1, 0, 5, 0, 2, 0, 6],
+                _ => &[0x76, 0, 9, 0, 1, 0, 0, 0, 1, 0, 5],
+            };
+            assert_eq!(opcode::decode(sample, 0).unwrap().len, w[2].parse::<usize>().unwrap(), "{l}");
+            continue;
+        }
+        let o: u8 = w[0].parse().unwrap();
+        let info = opcode::info(o).unwrap_or_else(|| panic!("opcode {o} missing"));
+        assert_eq!(info.name, w[1], "opcode {o:#04x}");
+        let len: i64 = w[2].parse().unwrap();
+        assert_eq!(info.format.fixed_len().map_or(-1, |x| x as i64), len, "{} operand bytes", w[1]);
+        n += 1;
+    }
+    assert_eq!(n, 187);
+    assert_eq!((0..=255u8).filter(|&o| opcode::info(o).is_some()).count(), 187);
+}
