@@ -267,6 +267,10 @@ pub fn info_text(cap: &Cap) -> String {
         let n = method_name(cap, a.install_method_offset).map(|n| format!(" {n}")).unwrap_or_default();
         let _ = writeln!(s, "  {} install method at Method offset {}{n}", a.aid, a.install_method_offset);
     }
+    if let Some(x) = &cap.export {
+        let n: usize = x.classes.iter().map(|c| c.static_method_offsets.len()).sum();
+        let _ = writeln!(s, "exports: {} classes, {n} static methods (a library others may import)", x.classes.len());
+    }
     let _ = writeln!(s, "components:");
     for c in &cap.raw {
         let n = Tag::from_u8(c.tag).map_or_else(|| format!("custom 0x{:02X}", c.tag), |t| t.name().to_string());
@@ -289,7 +293,9 @@ pub fn info_text(cap: &Cap) -> String {
 pub fn dump_text(cap: &Cap) -> Result<String, CapError> {
     let h = &cap.header;
     let mut s = String::new();
-    let _ = writeln!(s, ".package {} {{", h.package_name.as_deref().unwrap_or("?"));
+    let debug_name = cap.debug.as_ref().map(|d| d.string(d.package_name_index).to_string());
+    let name = h.package_name.clone().or(debug_name).unwrap_or_else(|| "?".into());
+    let _ = writeln!(s, ".package {name} {{");
     let _ = writeln!(s, "\t.aid {};", aid_jca(h.package.aid.as_bytes()));
     let _ = writeln!(s, "\t.version {}.{};\n", h.package.major, h.package.minor);
     let _ = writeln!(s, "\t.imports {{");
@@ -319,8 +325,17 @@ pub fn dump_text(cap: &Cap) -> Result<String, CapError> {
         if !m.exact {
             let _ = writeln!(s, "\t\t// extent not known (no Descriptor): decoded up to the next method");
         }
-        for l in disassemble(cap, m)? {
-            let _ = writeln!(s, "\t\t\tL{}:\t{}", l.pc, insn_text(cap, &l));
+        match disassemble(cap, m) {
+            Ok(lines) => {
+                for l in lines {
+                    let _ = writeln!(s, "\t\t\tL{}:\t{}", l.pc, insn_text(cap, &l));
+                }
+            }
+            // Only an unverified CAP gets here (or an unreferenced method inside a LOAD-form
+            // range): say where decoding stopped instead of failing the whole dump.
+            Err(e) => {
+                let _ = writeln!(s, "\t\t\t// cannot decode: {e}");
+            }
         }
         let hs: Vec<_> = cap.method.handlers_of(m).collect();
         if !hs.is_empty() {
