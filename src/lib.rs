@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod gp;
 pub mod hexutil;
 pub mod host;
+pub mod jcvm;
 pub mod platform;
 pub mod proto;
 pub mod scp03;

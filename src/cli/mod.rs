@@ -14,6 +14,7 @@ macro_rules! out {
 
 mod ace;
 mod advice;
+mod cap;
 mod card;
 mod common;
 mod gp;
@@ -86,6 +87,9 @@ pub enum Cmd {
     /// Serve card images behind pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C (runs in
     /// the foreground).
     Serve(serve::ServeArgs),
+    /// Java Card CAP files: info (components, imports, applets) and dump (disassembly).
+    #[command(subcommand)]
+    Cap(cap::CapCmd),
 }
 
 /// A failed command: the one-line message for stderr and the exit code.
@@ -129,5 +133,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, Fail> {
         Cmd::Vectors(c) => vectors::run(c, g),
         Cmd::Ace(c) => ace::run(c, g),
         Cmd::Serve(a) => serve::run(a, g),
+        Cmd::Cap(c) => cap::run(c, g),
     }
 }

@@ -188,69 +188,10 @@ fn info_of(components: &[Component]) -> Result<CapInfo, CapError> {
     Ok(CapInfo { package_aid: aid, version: [pmajor, pminor], applets, format })
 }
 
-// ---------------------------------------------------------------------------------------------
-// Zip (PKZIP APPNOTE 6.3: local headers, central directory, end of central directory)
-
-fn le16(b: &[u8], at: usize) -> Result<usize, CapError> {
-    b.get(at..at + 2).map(|x| u16::from_le_bytes([x[0], x[1]]) as usize).ok_or_else(|| CapError("zip truncated".into()))
-}
-
-fn le32(b: &[u8], at: usize) -> Result<usize, CapError> {
-    b.get(at..at + 4)
-        .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize)
-        .ok_or_else(|| CapError("zip truncated".into()))
-}
-
-/// The components of a CAP zip, read through the central directory (JAR writers put sizes only
-/// there when they stream). Entries are stored or deflated.
+/// The components of a CAP zip; the zip reading is the JCVM's ([`crate::jcvm::cap::components_from_zip`]).
 fn components_from_zip(b: &[u8]) -> Result<Vec<Component>, CapError> {
-    let eocd = (0..=b.len().saturating_sub(22))
-        .rev()
-        .find(|&i| b[i..].starts_with(&[0x50, 0x4B, 0x05, 0x06]))
-        .ok_or_else(|| CapError("zip without end of central directory".into()))?;
-    let entries = le16(b, eocd + 10)?;
-    let mut p = le32(b, eocd + 16)?;
-    let mut out: Vec<Component> = Vec::new();
-    for _ in 0..entries {
-        if le32(b, p)? != 0x0201_4B50 {
-            return err("zip central directory damaged");
-        }
-        let method = le16(b, p + 10)?;
-        let crc = le32(b, p + 16)? as u32;
-        let csize = le32(b, p + 20)?;
-        let usize_ = le32(b, p + 24)?;
-        let (nlen, xlen, clen) = (le16(b, p + 28)?, le16(b, p + 30)?, le16(b, p + 32)?);
-        let local = le32(b, p + 42)?;
-        let name = b.get(p + 46..p + 46 + nlen).ok_or_else(|| CapError("zip truncated".into()))?;
-        let name = String::from_utf8_lossy(name).to_string();
-        p += 46 + nlen + xlen + clen;
-        let Some(&(_, t)) = NAMES.iter().find(|(n, _)| name.ends_with(&format!("javacard/{n}"))) else {
-            continue;
-        };
-        if le32(b, local)? != 0x0403_4B50 {
-            return err("zip local header damaged");
-        }
-        let start = local + 30 + le16(b, local + 26)? + le16(b, local + 28)?;
-        let raw = b.get(start..start + csize).ok_or_else(|| CapError("zip entry truncated".into()))?;
-        let data = match method {
-            0 => raw.to_vec(),
-            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(raw, 1 << 20)
-                .map_err(|_| CapError(format!("{name}: deflate data damaged")))?,
-            m => return err(format!("{name}: zip method {m}")),
-        };
-        if data.len() != usize_ || crc32fast::hash(&data) != crc {
-            return err(format!("{name}: size or CRC mismatch"));
-        }
-        let mut comps = split_components(&data)?;
-        if comps.len() != 1 || comps[0].tag != t {
-            return err(format!("{name} does not hold component {t}"));
-        }
-        if out.iter().any(|c| c.tag == t) {
-            return err(format!("{name} twice"));
-        }
-        out.push(comps.remove(0));
-    }
-    Ok(out)
+    let comps = crate::jcvm::cap::components_from_zip(b).map_err(|e| CapError(e.to_string()))?;
+    Ok(comps.into_iter().map(|c| Component { tag: c.tag, bytes: c.bytes }).collect())
 }
 
 /// A zip of `(name, data)` entries, deflated, with CRCs and a central directory.
