@@ -311,7 +311,7 @@ impl Jcvm {
                 match (is_iso, self.rt.heap.native(*h)) {
                     (true, Some(NativeState::Reason(r))) => Sw::from_u16(*r as u16),
                     _ => {
-                        tracing::debug!("uncaught {} → 6F00", self.class_name(*h));
+                        tracing::debug!("uncaught {} {:?} → 6F00", self.class_name(*h), self.rt.heap.native(*h));
                         Sw::Unknown
                     }
                 }
@@ -349,13 +349,6 @@ impl Jcvm {
         app_params: &[u8],
         privileges: &[u8],
     ) -> Result<(), Sw> {
-        let slot = self.prog.package_by_aid(package_aid).ok_or(Sw::ReferencedDataNotFound)?;
-        let pk = self.prog.package(slot).ok_or(Sw::ReferencedDataNotFound)?;
-        let ac = pk.applets.iter().find(|a| a.aid == class_aid).ok_or(Sw::ReferencedDataNotFound)?;
-        let install = ac.install;
-        if self.rt.instances.iter().any(|i| i.aid == instance_aid) {
-            return Err(Sw::ConditionsNotSatisfied);
-        }
         if !(5..=16).contains(&instance_aid.len()) || privileges.len() > 255 || app_params.len() > 255 {
             return Err(Sw::WrongData);
         }
@@ -367,6 +360,38 @@ impl Jcvm {
         if params.len() > 255 {
             return Err(Sw::WrongData);
         }
+        let len = params.len();
+        self.install_raw(env, package_aid, class_aid, instance_aid, &params, 0, len, privileges)
+    }
+
+    /// INSTALL with the `install` arguments given as they are: `bArray` content, offset and
+    /// length. This is what an installer with another parameter layout uses: the Java Card
+    /// 2.1 reference installer's CREATE APPLET (`80 B8`) passes only the applet parameters
+    /// (the SDK samples of 2.1.2 read their PIN straight from `bArray[bOffset..]`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn install_raw(
+        &mut self,
+        env: &mut dyn Env,
+        package_aid: &[u8],
+        class_aid: &[u8],
+        instance_aid: &[u8],
+        array: &[u8],
+        offset: usize,
+        length: usize,
+        privileges: &[u8],
+    ) -> Result<(), Sw> {
+        let slot = self.prog.package_by_aid(package_aid).ok_or(Sw::ReferencedDataNotFound)?;
+        let pk = self.prog.package(slot).ok_or(Sw::ReferencedDataNotFound)?;
+        let ac = pk.applets.iter().find(|a| a.aid == class_aid).ok_or(Sw::ReferencedDataNotFound)?;
+        let install = ac.install;
+        if self.rt.instances.iter().any(|i| i.aid == instance_aid) {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        if !(5..=16).contains(&instance_aid.len()) || array.len() > 256 || offset + length > array.len() || length > 127
+        {
+            return Err(Sw::WrongData);
+        }
+        let params = array;
         // Undo log: a failed install leaves no trace (JCRE §11.1.5: the applet is not created).
         let heap_before = self.rt.heap.clone();
         let statics_before = self.rt.statics.clone();
@@ -374,13 +399,13 @@ impl Jcvm {
         let buf = self.rt.install_buffer;
         if let Some(b) = self.rt.heap.bytes_mut(buf) {
             b.clear();
-            b.extend_from_slice(&params);
+            b.extend_from_slice(params);
             b.resize(256, 0);
         }
         self.begin(None, slot + 1);
         self.rt.session.installing = Some(instance_aid.to_vec());
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }
-            .call(Target::Bytecode { pkg: slot, offset: install }, &[buf as i16, 0, params.len() as u8 as i8 as i16]);
+            .call(Target::Bytecode { pkg: slot, offset: install }, &[buf as i16, offset as i16, length as i16]);
         let registered = self.rt.session.registered.take();
         self.rt.session.installing = None;
         let outcome = match (r, registered) {
@@ -508,11 +533,12 @@ impl Jcvm {
     /// is the response. `6A82` for an unknown instance.
     pub fn select(&mut self, env: &mut dyn Env, instance: &[u8], channel: u8, cmd: &Command) -> Result<Response, Sw> {
         let idx = self.instance_index(instance)?;
+        // The applet selected on the channel is deselected first, also when it is the one
+        // being selected again (JCRE §4.6.1: deselect() then select(); reSelectingApplet()
+        // tells the applet; the 2.1 demo1 wallet relies on deselect() resetting its PIN).
         let reselect = self.rt.session.selected.get(&channel) == Some(&idx);
         if let Some(prev) = self.rt.session.selected.get(&channel).copied() {
-            if !reselect {
-                self.deselect_index(env, prev, channel);
-            }
+            self.deselect_index(env, prev, channel);
         }
         let pkg = self.rt.instances[idx].package;
         self.begin(Some(idx), pkg + 1);
@@ -634,6 +660,26 @@ impl Jcvm {
         let mut rt = img.rt;
         rt.step_budget = crate::jcvm::interp::DEFAULT_STEP_BUDGET;
         Ok(Jcvm { prog, rt, stored: img.packages, next_class: img.next_class, dirty: false })
+    }
+
+    /// Calls public virtual method `token` of an instance's applet object with `args` after
+    /// the receiver, outside any APDU (for tests and tools: a method-level probe like
+    /// caprunner's). `Err` carries the SW an uncaught throwable would give.
+    pub fn call_virtual(
+        &mut self,
+        env: &mut dyn Env,
+        instance: &[u8],
+        token: usize,
+        args: &[i16],
+    ) -> Result<Option<i32>, Sw> {
+        let idx = self.instance_index(instance)?;
+        let (target, applet) = self.applet_method(idx, token).ok_or(Sw::FunctionNotSupported)?;
+        let pkg = self.rt.instances[idx].package;
+        self.begin(Some(idx), pkg + 1);
+        let mut a = vec![applet as i16];
+        a.extend_from_slice(args);
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &a);
+        r.map_err(|t| self.uncaught_sw(&t))
     }
 
     /// Maps a fault for callers that want to log it.
