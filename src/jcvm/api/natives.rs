@@ -1,0 +1,542 @@
+//! The natives of java.lang and javacard.framework, with the exceptions and reasons the
+//! Java Card 3.0.5 API specification gives each method ("JC API" below).
+
+use super::{cls, Native};
+use crate::jcvm::heap::{ArrayData, Body, ElemType, Handle, NativeState, PinState, Transience};
+use crate::jcvm::interp::{Exec, Thrown};
+
+type R = Result<Option<i16>, Thrown>;
+
+// Reasons (JC API constant fields).
+const SYS_ILLEGAL_VALUE: i16 = 1;
+const SYS_ILLEGAL_AID: i16 = 4;
+const SYS_NO_RESOURCE: i16 = 5;
+const SYS_ILLEGAL_USE: i16 = 6;
+const PIN_ILLEGAL_VALUE: i16 = 1;
+const APDU_ILLEGAL_USE: i16 = 1;
+const APDU_BUFFER_BOUNDS: i16 = 2;
+const APDU_BAD_LENGTH: i16 = 3;
+const TX_IN_PROGRESS: i16 = 1;
+const TX_NOT_IN_PROGRESS: i16 = 2;
+
+// APDU states (JC API `APDU.STATE_*`).
+const STATE_INITIAL: i8 = 0;
+const STATE_PARTIAL_INCOMING: i8 = 1;
+const STATE_FULL_INCOMING: i8 = 2;
+const STATE_OUTGOING: i8 = 3;
+const STATE_OUTGOING_LENGTH_KNOWN: i8 = 4;
+const STATE_PARTIAL_OUTGOING: i8 = 5;
+const STATE_FULL_OUTGOING: i8 = 6;
+
+/// `JCSystem.getVersion()`: the API version whose semantics the natives follow (3.0.5).
+pub const API_VERSION: i16 = 0x0305;
+/// What `getAvailableMemory` and the commit capacity answer until part 2 accounts memory.
+pub const FIXED_MEMORY: i16 = 0x7FFF;
+
+fn b(v: bool) -> Option<i16> {
+    Some(i16::from(v))
+}
+
+/// A checked `(array, offset, length)` window of a byte array: NPE for null, AIOOBE when
+/// the window leaves the array (JC API `Util`: "if copying would cause access of data
+/// outside array bounds").
+fn window(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<(Handle, usize, usize), Thrown> {
+    let h = h as u16;
+    if h == 0 {
+        return Err(x.throw(cls::NULL_POINTER, 0));
+    }
+    let n = match x.rt.heap.array(h) {
+        Some(ArrayData::Bytes(v)) => v.len(),
+        Some(_) => return Err(x.security()),
+        None => return Err(x.security()),
+    };
+    if off < 0 || len < 0 || off as usize + len as usize > n {
+        return Err(x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0));
+    }
+    Ok((h, off as usize, len as usize))
+}
+
+fn read(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown> {
+    let (h, o, n) = window(x, h, off, len)?;
+    Ok(x.rt.heap.bytes(h).map(|v| v[o..o + n].to_vec()).unwrap_or_default())
+}
+
+fn write(x: &mut Exec<'_>, h: i16, off: i16, data: &[u8]) -> Result<(), Thrown> {
+    let (h, o, n) = window(x, h, off, data.len() as i16)?;
+    if let Some(v) = x.rt.heap.bytes_mut(h) {
+        v[o..o + n].copy_from_slice(data);
+    }
+    Ok(())
+}
+
+fn aid_bytes(x: &Exec<'_>, h: i16) -> Option<Vec<u8>> {
+    match x.rt.heap.native(h as u16)? {
+        NativeState::Aid(a) => Some(a.clone()),
+        _ => None,
+    }
+}
+
+fn pin<'x>(x: &'x mut Exec<'_>, h: i16) -> Result<&'x mut PinState, Thrown> {
+    // A dangling or non-PIN receiver is a VM-level type error.
+    let ok = matches!(x.rt.heap.native(h as u16), Some(NativeState::Pin(_)));
+    if !ok {
+        return Err(x.security());
+    }
+    match x.rt.heap.native_mut(h as u16) {
+        Some(NativeState::Pin(p)) => Ok(p),
+        _ => Err(Thrown::Fault(crate::jcvm::interp::Fault::OutOfMemory)),
+    }
+}
+
+fn apdu_buffer_len(x: &Exec<'_>) -> usize {
+    x.rt.heap.array(x.rt.apdu_buffer).map_or(0, ArrayData::len)
+}
+
+fn cdata_offset(x: &Exec<'_>) -> usize {
+    if x.rt.session.apdu.extended {
+        7
+    } else {
+        5
+    }
+}
+
+fn apdu_exc(x: &mut Exec<'_>, reason: i16) -> Thrown {
+    x.throw(cls::APDU_EXCEPTION, reason)
+}
+
+fn set_outgoing(x: &mut Exec<'_>) -> Result<i16, Thrown> {
+    let a = &x.rt.session.apdu;
+    if a.state >= STATE_OUTGOING || a.state < 0 {
+        return Err(apdu_exc(x, APDU_ILLEGAL_USE));
+    }
+    let ne = if a.extended { a.ne.min(0x7FFF) } else { a.ne.min(256) };
+    x.rt.session.apdu.state = STATE_OUTGOING;
+    Ok(ne as i16)
+}
+
+fn set_outgoing_length(x: &mut Exec<'_>, len: i16) -> Result<(), Thrown> {
+    if x.rt.session.apdu.state != STATE_OUTGOING {
+        return Err(apdu_exc(x, APDU_ILLEGAL_USE));
+    }
+    let max = if x.rt.session.apdu.extended { 0x7FFF } else { 256 };
+    if len < 0 || len > max {
+        return Err(apdu_exc(x, APDU_BAD_LENGTH));
+    }
+    x.rt.session.apdu.out_len = len as usize;
+    x.rt.session.apdu.state = STATE_OUTGOING_LENGTH_KNOWN;
+    Ok(())
+}
+
+fn send(x: &mut Exec<'_>, src: Handle, off: i16, len: i16, bounds_is_apdu: bool) -> Result<(), Thrown> {
+    let st = x.rt.session.apdu.state;
+    if st != STATE_OUTGOING_LENGTH_KNOWN && st != STATE_PARTIAL_OUTGOING {
+        return Err(apdu_exc(x, APDU_ILLEGAL_USE));
+    }
+    if src == 0 {
+        return Err(x.throw(cls::NULL_POINTER, 0));
+    }
+    let n = match x.rt.heap.array(src) {
+        Some(ArrayData::Bytes(v)) => v.len(),
+        _ => return Err(x.security()),
+    };
+    if off < 0 || len < 0 || off as usize + len as usize > n {
+        return Err(if bounds_is_apdu {
+            apdu_exc(x, APDU_BUFFER_BOUNDS)
+        } else {
+            x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0)
+        });
+    }
+    let a = &x.rt.session.apdu;
+    if a.out.len() + len as usize > a.out_len {
+        return Err(apdu_exc(x, APDU_ILLEGAL_USE));
+    }
+    let data = x.rt.heap.bytes(src).map(|v| v[off as usize..off as usize + len as usize].to_vec()).unwrap_or_default();
+    let a = &mut x.rt.session.apdu;
+    a.out.extend_from_slice(&data);
+    a.state = if a.out.len() == a.out_len { STATE_FULL_OUTGOING } else { STATE_PARTIAL_OUTGOING };
+    Ok(())
+}
+
+fn receive(x: &mut Exec<'_>, off: usize) -> i16 {
+    let cap = apdu_buffer_len(x).saturating_sub(off);
+    let a = &mut x.rt.session.apdu;
+    let n = (a.data.len() - a.received).min(cap);
+    let chunk = a.data[a.received..a.received + n].to_vec();
+    a.received += n;
+    a.state = if a.received == a.data.len() { STATE_FULL_INCOMING } else { STATE_PARTIAL_INCOMING };
+    let buf = x.rt.apdu_buffer;
+    if let Some(v) = x.rt.heap.bytes_mut(buf) {
+        v[off..off + n].copy_from_slice(&chunk);
+    }
+    n as i16
+}
+
+fn transient_array(x: &mut Exec<'_>, elem: ElemType, len: i16, event: i16) -> R {
+    let t = match event {
+        1 => Transience::ClearOnReset,
+        2 => Transience::ClearOnDeselect,
+        _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
+    };
+    if len < 0 {
+        return Err(x.throw(cls::NEGATIVE_ARRAY_SIZE, 0));
+    }
+    let owner = x.rt.session.context;
+    match x.rt.heap.new_array(elem, len as usize, t, owner) {
+        Ok(h) => Ok(Some(h as i16)),
+        Err(_) => Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_NO_RESOURCE)),
+    }
+}
+
+fn new_aid_object(x: &mut Exec<'_>, aid: &[u8]) -> Result<Handle, Thrown> {
+    let h = x.rt.heap.new_instance(cls::AID, 0, 0).map_err(|_| x.throw(cls::SYSTEM_EXCEPTION, SYS_NO_RESOURCE))?;
+    if let Some(n) = x.rt.heap.native_mut(h) {
+        *n = NativeState::Aid(aid.to_vec());
+    }
+    Ok(h)
+}
+
+/// Runs native `n` with its argument words (receiver first).
+pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
+    use Native::*;
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    match n {
+        Nop => Ok(None),
+        ObjectEquals => Ok(b(arg(0) == arg(1))),
+        ReasonInit | SetReason | ReasonInit0 => {
+            let r = if n == ReasonInit0 { 0 } else { arg(1) };
+            match x.rt.heap.native_mut(arg(0) as u16) {
+                Some(s) => *s = NativeState::Reason(r),
+                None => return Err(x.security()),
+            }
+            Ok(None)
+        }
+        GetReason => match x.rt.heap.native(arg(0) as u16) {
+            Some(NativeState::Reason(r)) => Ok(Some(*r)),
+            Some(_) => Ok(Some(0)),
+            None => Err(x.security()),
+        },
+        ThrowIt(c) => Err(x.throw(c, arg(0))),
+
+        Register | RegisterAid => {
+            let Some(install_aid) = x.rt.session.installing.clone() else {
+                return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_AID));
+            };
+            let aid = if n == RegisterAid {
+                let len = arg(3);
+                if !(5..=16).contains(&len) {
+                    return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE));
+                }
+                read(x, arg(1), arg(2), len)?
+            } else {
+                install_aid
+            };
+            // JC API Applet.register: ILLEGAL_AID if the AID is in use or already registered.
+            if x.rt.session.registered.is_some() || x.rt.instances.iter().any(|i| i.aid == aid) {
+                return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_AID));
+            }
+            x.rt.session.registered = Some((arg(0) as u16, aid));
+            Ok(None)
+        }
+        SelectingApplet => Ok(b(x.rt.session.selecting)),
+        SelectDefault => Ok(b(true)),
+        GetSio | GetAppletSio | GetPreviousContextAid => Ok(Some(0)),
+        // The API class itself has no install (ISO7816.SW_FUNC_NOT_SUPPORTED).
+        AppletInstall => Err(x.throw(cls::ISO_EXCEPTION, 0x6A81u16 as i16)),
+        ReSelectingApplet => Ok(b(x.rt.session.reselecting)),
+
+        AidInit => {
+            let len = arg(3);
+            if !(5..=16).contains(&len) {
+                return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE));
+            }
+            let v = read(x, arg(1), arg(2), len)?;
+            match x.rt.heap.native_mut(arg(0) as u16) {
+                Some(s) => *s = NativeState::Aid(v),
+                None => return Err(x.security()),
+            }
+            Ok(None)
+        }
+        AidEqualsObject | AidRidEquals => {
+            let me = aid_bytes(x, arg(0));
+            let other = if arg(1) == 0 { None } else { aid_bytes(x, arg(1)) };
+            Ok(b(match (me, other) {
+                (Some(m), Some(o)) if n == AidEqualsObject => m == o,
+                (Some(m), Some(o)) => m.len() >= 5 && o.len() >= 5 && m[..5] == o[..5],
+                _ => false,
+            }))
+        }
+        AidEqualsBytes | AidPartialEquals => {
+            let me = aid_bytes(x, arg(0)).unwrap_or_default();
+            let v = read(x, arg(1), arg(2), arg(3).max(0))?;
+            Ok(b(if n == AidEqualsBytes { v == me } else { v.len() <= me.len() && me.starts_with(&v) }))
+        }
+        AidGetBytes => {
+            let me = aid_bytes(x, arg(0)).unwrap_or_default();
+            write(x, arg(1), arg(2), &me)?;
+            Ok(Some(me.len() as i16))
+        }
+        AidGetPartialBytes => {
+            let me = aid_bytes(x, arg(0)).unwrap_or_default();
+            let (from, len) = (arg(1), arg(4));
+            if from < 0 || from as usize > me.len() || len < 0 {
+                return Err(x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0));
+            }
+            let rest = &me[from as usize..];
+            let k = if len == 0 { rest.len() } else { (len as usize).min(rest.len()) };
+            write(x, arg(2), arg(3), &rest[..k])?;
+            Ok(Some(k as i16))
+        }
+
+        PinInit => {
+            let (limit, max) = (arg(1) as i8, arg(2) as i8);
+            if limit < 1 || max < 1 {
+                return Err(x.throw(cls::PIN_EXCEPTION, PIN_ILLEGAL_VALUE));
+            }
+            let st = PinState {
+                try_limit: limit as u8,
+                max_size: max as u8,
+                tries: limit as u8,
+                pin: Vec::new(),
+                validated: false,
+            };
+            match x.rt.heap.native_mut(arg(0) as u16) {
+                Some(s) => *s = NativeState::Pin(st),
+                None => return Err(x.security()),
+            }
+            Ok(None)
+        }
+        PinCheck => {
+            // JC API OwnerPIN.check: no tries left → false; the validated flag is cleared and
+            // the counter decremented before the comparison (tearing-safe order).
+            let p = pin(x, arg(0))?;
+            if p.tries == 0 {
+                return Ok(b(false));
+            }
+            p.validated = false;
+            p.tries -= 1;
+            let stored = p.pin.clone();
+            let len = arg(3) as i8;
+            if len < 0 {
+                return Ok(b(false));
+            }
+            let given = read(x, arg(1), arg(2), len as i16)?;
+            let p = pin(x, arg(0))?;
+            if given == stored && !stored.is_empty() {
+                p.validated = true;
+                p.tries = p.try_limit;
+                Ok(b(true))
+            } else {
+                Ok(b(false))
+            }
+        }
+        PinTries => Ok(Some(pin(x, arg(0))?.tries as i16)),
+        PinIsValidated => Ok(b(pin(x, arg(0))?.validated)),
+        PinReset => {
+            let p = pin(x, arg(0))?;
+            if p.validated {
+                p.validated = false;
+                p.tries = p.try_limit;
+            }
+            Ok(None)
+        }
+        PinResetAndUnblock => {
+            let p = pin(x, arg(0))?;
+            p.validated = false;
+            p.tries = p.try_limit;
+            Ok(None)
+        }
+        PinSetValidated => {
+            pin(x, arg(0))?.validated = arg(1) != 0;
+            Ok(None)
+        }
+        PinUpdate => {
+            let max = pin(x, arg(0))?.max_size;
+            let len = arg(3) as i8;
+            if len < 0 || len as u8 > max {
+                return Err(x.throw(cls::PIN_EXCEPTION, PIN_ILLEGAL_VALUE));
+            }
+            let v = read(x, arg(1), arg(2), len as i16)?;
+            let p = pin(x, arg(0))?;
+            p.pin = v;
+            p.tries = p.try_limit;
+            p.validated = false;
+            Ok(None)
+        }
+
+        ApduGetBuffer | ApduGetCurrentBuffer => Ok(Some(x.rt.apdu_buffer as i16)),
+        ApduGetCurrent => Ok(Some(x.rt.apdu_object as i16)),
+        ApduGetNad => Ok(Some(0)),
+        ApduSetIncomingAndReceive => {
+            if x.rt.session.apdu.state != STATE_INITIAL {
+                return Err(apdu_exc(x, APDU_ILLEGAL_USE));
+            }
+            let off = cdata_offset(x);
+            Ok(Some(receive(x, off)))
+        }
+        ApduReceiveBytes => {
+            let st = x.rt.session.apdu.state;
+            if st != STATE_PARTIAL_INCOMING && st != STATE_FULL_INCOMING {
+                return Err(apdu_exc(x, APDU_ILLEGAL_USE));
+            }
+            let off = arg(1);
+            if off < 0 || off as usize >= apdu_buffer_len(x) {
+                return Err(apdu_exc(x, APDU_BUFFER_BOUNDS));
+            }
+            Ok(Some(receive(x, off as usize)))
+        }
+        ApduSetOutgoing | ApduSetOutgoingNoChaining => Ok(Some(set_outgoing(x)?)),
+        ApduSetOutgoingLength => {
+            set_outgoing_length(x, arg(1))?;
+            Ok(None)
+        }
+        ApduSendBytes => {
+            let buf = x.rt.apdu_buffer;
+            send(x, buf, arg(1), arg(2), true)?;
+            Ok(None)
+        }
+        ApduSendBytesLong => {
+            send(x, arg(1) as u16, arg(2), arg(3), false)?;
+            Ok(None)
+        }
+        ApduSetOutgoingAndSend => {
+            set_outgoing(x)?;
+            set_outgoing_length(x, arg(2))?;
+            let buf = x.rt.apdu_buffer;
+            send(x, buf, arg(1), arg(2), true)?;
+            Ok(None)
+        }
+        ApduGetCurrentState => Ok(Some(x.rt.session.apdu.state as i16)),
+        ApduIsChaining => {
+            let c = x.rt.session.apdu.cla;
+            Ok(b(c & 0x80 == 0 && c & 0x10 != 0))
+        }
+        ApduIsSecureMessaging => {
+            let c = x.rt.session.apdu.cla;
+            Ok(b(if c & 0x40 == 0 { c & 0x0C != 0 } else { c & 0x20 != 0 }))
+        }
+        ApduIsInterindustry => Ok(b(x.rt.session.apdu.cla & 0x80 == 0)),
+        ApduIsValidCla => {
+            let c = x.rt.session.apdu.cla;
+            Ok(b(c != 0xFF && c & 0x60 != 0x20))
+        }
+        ApduGetIncomingLength => Ok(Some(x.rt.session.apdu.data.len().min(0x7FFF) as i16)),
+        ApduGetOffsetCdata => Ok(Some(cdata_offset(x) as i16)),
+        ApduGetLcEncoding => Ok(Some(if x.rt.session.apdu.extended { 2 } else { 1 })),
+        ApduGetInBlockSize | ApduGetOutBlockSize => Ok(Some(0xFE)),
+        ApduGetProtocol => Ok(Some(x.env.protocol() as i8 as i16)),
+        ApduWaitExtension => Ok(None),
+        ApduGetClaChannel => {
+            let c = x.rt.session.apdu.cla;
+            Ok(Some(if c & 0x40 == 0 { (c & 0x03) as i16 } else { 4 + (c & 0x0F) as i16 }))
+        }
+
+        BeginTransaction => {
+            if x.rt.session.tx_depth > 0 {
+                return Err(x.throw(cls::TRANSACTION_EXCEPTION, TX_IN_PROGRESS));
+            }
+            x.rt.session.tx_depth = 1;
+            Ok(None)
+        }
+        CommitTransaction | AbortTransaction => {
+            if x.rt.session.tx_depth == 0 {
+                return Err(x.throw(cls::TRANSACTION_EXCEPTION, TX_NOT_IN_PROGRESS));
+            }
+            x.rt.session.tx_depth = 0;
+            Ok(None)
+        }
+        GetTransactionDepth => Ok(Some(x.rt.session.tx_depth as i16)),
+        CommitCapacity => Ok(Some(FIXED_MEMORY)),
+        GetAid => {
+            let h = x.rt.session.instance.and_then(|i| x.rt.instances.get(i)).map_or(0, |i| i.aid_object);
+            Ok(Some(h as i16))
+        }
+        GetVersion => Ok(Some(API_VERSION)),
+        IsTransient => {
+            let h = arg(0) as u16;
+            Ok(Some(x.rt.heap.get(h).map_or(0, |o| o.transience.code() as i16)))
+        }
+        LookupAid => {
+            let v = read(x, arg(0), arg(1), (arg(2) as i8).max(0) as i16)?;
+            if let Some(i) = x.rt.instances.iter().find(|i| i.aid == v) {
+                return Ok(Some(i.aid_object as i16));
+            }
+            if x.env.lookup_aid(&v) {
+                return Ok(Some(new_aid_object(x, &v)? as i16));
+            }
+            Ok(Some(0))
+        }
+        MakeTransientBooleans => transient_array(x, ElemType::Boolean, arg(0), arg(1)),
+        MakeTransientBytes => transient_array(x, ElemType::Byte, arg(0), arg(1)),
+        MakeTransientShorts => transient_array(x, ElemType::Short, arg(0), arg(1)),
+        MakeTransientObjects => transient_array(x, ElemType::Ref(cls::OBJECT), arg(0), arg(1)),
+        GetAvailableMemory => {
+            if !(0..=2).contains(&arg(0)) {
+                return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE));
+            }
+            Ok(Some(FIXED_MEMORY))
+        }
+        IsObjectDeletionSupported => Ok(b(false)),
+        RequestObjectDeletion => Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_USE)),
+        GetAssignedChannel => Ok(Some(x.rt.session.apdu.channel as i16)),
+        IsAppletActive => {
+            let Some(aid) = (if arg(0) == 0 { None } else { aid_bytes(x, arg(0)) }) else {
+                return Err(x.throw(cls::NULL_POINTER, 0));
+            };
+            let active = x.rt.session.selected.values().any(|i| x.rt.instances.get(*i).is_some_and(|i| i.aid == aid))
+                || x.env.is_applet_active(&aid);
+            Ok(b(active))
+        }
+
+        ArrayCompare => {
+            let len = arg(4);
+            if len < 0 {
+                return Err(x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0));
+            }
+            let s = read(x, arg(0), arg(1), len)?;
+            let d = read(x, arg(2), arg(3), len)?;
+            // Bytes compare as signed values (they are Java bytes).
+            let r = s.iter().zip(&d).map(|(a, b)| (*a as i8).cmp(&(*b as i8))).find(|o| o.is_ne());
+            Ok(Some(r.map_or(0, |o| o as i16)))
+        }
+        ArrayCopy | ArrayCopyNonAtomic => {
+            let len = arg(4);
+            if len < 0 {
+                return Err(x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0));
+            }
+            // Both windows are checked before anything is written (JC API Util.arrayCopy).
+            window(x, arg(2), arg(3), len)?;
+            let s = read(x, arg(0), arg(1), len)?;
+            write(x, arg(2), arg(3), &s)?;
+            Ok(Some(arg(3).wrapping_add(len)))
+        }
+        ArrayFill => {
+            let len = arg(2);
+            if len < 0 {
+                return Err(x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0));
+            }
+            let (h, o, n) = window(x, arg(0), arg(1), len)?;
+            if let Some(v) = x.rt.heap.bytes_mut(h) {
+                v[o..o + n].fill(arg(3) as u8);
+            }
+            Ok(Some(arg(1).wrapping_add(len)))
+        }
+        GetShort => {
+            let v = read(x, arg(0), arg(1), 2)?;
+            Ok(Some(i16::from_be_bytes([v[0], v[1]])))
+        }
+        MakeShort => Ok(Some(i16::from_be_bytes([arg(0) as u8, arg(1) as u8]))),
+        SetShort => {
+            write(x, arg(0), arg(1), &arg(2).to_be_bytes())?;
+            Ok(Some(arg(1).wrapping_add(2)))
+        }
+    }
+}
+
+/// Whether `h` is an instance whose class descends from `class` (used by the facade to map
+/// uncaught exceptions).
+pub fn is_instance(x: &Exec<'_>, h: Handle, class: crate::jcvm::heap::ClassId) -> bool {
+    match x.rt.heap.get(h).map(|o| &o.body) {
+        Some(Body::Instance { class: c, .. }) => x.prog.is_subclass(*c, class),
+        _ => false,
+    }
+}

@@ -1,0 +1,694 @@
+//! The card-wide VM value the runtime hosts: loaded packages, applet instances, heap and
+//! statics, with the JCRE's entry points (install, select, process, deselect, power reset)
+//! and the card-image form (`save`/`restore`).
+//!
+//! The image keeps every loaded package whole (its CAP bytes as received) and rebuilds the
+//! linked form on restore; class ids are stored with each package so that heap objects keep
+//! meaning the same class.
+
+use crate::apdu::{Command, Response};
+use crate::jcvm::api::{cls, natives, USER_CLASS_BASE};
+use crate::jcvm::cap::ArrayInit;
+use crate::jcvm::cap::{Cap, CapError};
+use crate::jcvm::heap::{ClassId, ElemType, Handle, NativeState, Transience};
+use crate::jcvm::interp::{ApduState, Exec, Fault, Instance, Runtime, Session, Thrown, APDU_BUFFER};
+use crate::jcvm::link::{LinkError, Program, Target};
+use crate::jcvm::Env;
+use crate::sw::Sw;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `Applet` virtual method tokens (javacard.framework export: select 6, process 7, deselect 4).
+const TOKEN_DESELECT: usize = 4;
+const TOKEN_SELECT: usize = 6;
+const TOKEN_PROCESS: usize = 7;
+
+/// Why a package cannot be loaded; [`JcvmError::sw`] is the LOAD answer.
+#[derive(Debug)]
+pub enum JcvmError {
+    /// The CAP is malformed or uses a format this VM does not run.
+    Cap(CapError),
+    /// The load-time verifier refused it.
+    Verify(String),
+    /// An import cannot be satisfied or a reference resolved.
+    Link(LinkError),
+    /// The card holds the maximum number of classes or packages.
+    Full,
+    /// The image could not be decoded.
+    Image(String),
+}
+
+impl JcvmError {
+    /// The status word the card answers (GPCS §11.6.2 LOAD: `6A80` for bad data, `6A88`
+    /// "referenced data not found" for a missing import, `6985` for a version or conflict,
+    /// `6A84` when the card is full).
+    pub fn sw(&self) -> Sw {
+        match self {
+            JcvmError::Cap(_) | JcvmError::Verify(_) | JcvmError::Image(_) => Sw::WrongData,
+            JcvmError::Link(LinkError::UnknownImport(_)) => Sw::ReferencedDataNotFound,
+            JcvmError::Link(LinkError::ImportVersion { .. }) | JcvmError::Link(LinkError::AlreadyLoaded(_)) => {
+                Sw::ConditionsNotSatisfied
+            }
+            JcvmError::Link(LinkError::TooManyClasses) | JcvmError::Full => Sw::NotEnoughMemory,
+            JcvmError::Link(LinkError::BadReference(_)) => Sw::WrongData,
+        }
+    }
+}
+
+impl fmt::Display for JcvmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JcvmError::Cap(e) => write!(f, "{e}"),
+            JcvmError::Verify(e) => write!(f, "verifier: {e}"),
+            JcvmError::Link(e) => write!(f, "{e}"),
+            JcvmError::Full => write!(f, "card full"),
+            JcvmError::Image(e) => write!(f, "card image: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for JcvmError {}
+
+/// What LOAD reports about a package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageInfo {
+    /// Package AID.
+    pub aid: Vec<u8>,
+    /// Version (major, minor).
+    pub version: (u8, u8),
+    /// Applet class AIDs.
+    pub applets: Vec<Vec<u8>>,
+    /// API references the VM does not implement (calling one answers `6F00`).
+    pub missing: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StoredPackage {
+    raw: Vec<u8>,
+    class_base: ClassId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Image {
+    version: u8,
+    packages: Vec<Option<StoredPackage>>,
+    next_class: ClassId,
+    rt: Runtime,
+}
+
+const IMAGE_VERSION: u8 = 1;
+
+/// The Java Card VM of one card.
+pub struct Jcvm {
+    prog: Program,
+    rt: Runtime,
+    stored: Vec<Option<StoredPackage>>,
+    next_class: ClassId,
+    dirty: bool,
+}
+
+impl Default for Jcvm {
+    fn default() -> Self {
+        Jcvm::new()
+    }
+}
+
+fn elem_of_init(t: u8) -> Option<ElemType> {
+    match t {
+        2 => Some(ElemType::Boolean),
+        3 => Some(ElemType::Byte),
+        4 => Some(ElemType::Short),
+        5 => Some(ElemType::Int),
+        _ => None,
+    }
+}
+
+impl Jcvm {
+    /// An empty VM (no packages).
+    pub fn new() -> Jcvm {
+        Jcvm { prog: Program::new(), rt: Runtime::new(), stored: Vec::new(), next_class: USER_CLASS_BASE, dirty: false }
+    }
+
+    /// The linked program (for tools and tests).
+    pub fn program(&self) -> &Program {
+        &self.prog
+    }
+
+    /// Sets the work budget of one call (invokes + taken branches).
+    pub fn set_step_budget(&mut self, n: u64) {
+        self.rt.step_budget = n;
+    }
+
+    /// LOAD: parses, verifies and links a CAP (zip or concatenated components), creates its
+    /// static image. Nothing changes on error.
+    pub fn load_package(&mut self, bytes: &[u8]) -> Result<PackageInfo, JcvmError> {
+        let cap = Cap::parse(bytes).map_err(JcvmError::Cap)?;
+        // The structural verifier (`verify.rs`, written with the CAP parser) plugs in here.
+        let slot = self.stored.iter().position(Option::is_none).unwrap_or(self.stored.len());
+        if slot > 0x7FFF {
+            return Err(JcvmError::Full);
+        }
+        let nclasses = (cap.class.classes.len() + cap.class.interfaces.len()) as u32;
+        if self.next_class as u32 + nclasses > 0xFFFF {
+            return Err(JcvmError::Full);
+        }
+        let base = self.next_class;
+        self.prog.link(&cap, slot as u16, base).map_err(JcvmError::Link)?;
+        if let Err(e) = self.init_statics(&cap, slot) {
+            self.prog.unlink(slot as u16);
+            return Err(e);
+        }
+        self.next_class = base + nclasses as ClassId;
+        if self.stored.len() <= slot {
+            self.stored.resize(slot + 1, None);
+        }
+        self.stored[slot] = Some(StoredPackage { raw: bytes.to_vec(), class_base: base });
+        self.dirty = true;
+        let p = self.prog.package(slot as u16).ok_or(JcvmError::Full)?;
+        for m in &p.missing {
+            tracing::info!(package = %hex::encode_upper(&p.aid), "not implemented: {m}");
+        }
+        Ok(PackageInfo {
+            aid: p.aid.clone(),
+            version: (p.major, p.minor),
+            applets: p.applets.iter().map(|a| a.aid.clone()).collect(),
+            missing: p.missing.clone(),
+        })
+    }
+
+    /// The static field image (JCVM §6.11): references first (the first ones initialised with
+    /// the `array_init` arrays), then default-valued primitives, then the non-default values.
+    fn init_statics(&mut self, cap: &Cap, slot: usize) -> Result<(), JcvmError> {
+        let sf = &cap.static_field;
+        let mut img = vec![0u8; sf.image_size as usize];
+        let refs = sf.reference_count as usize * 2;
+        let start = refs + sf.default_value_count as usize;
+        if start + sf.non_default_values.len() > img.len() || sf.array_inits.len() * 2 > refs {
+            return Err(JcvmError::Verify("static field image sizes disagree".into()));
+        }
+        img[start..start + sf.non_default_values.len()].copy_from_slice(&sf.non_default_values);
+        let owner = slot as u16 + 1;
+        for (i, ai) in sf.array_inits.iter().enumerate() {
+            let h = self.new_init_array(ai, owner)?;
+            img[2 * i..2 * i + 2].copy_from_slice(&h.to_be_bytes());
+        }
+        if self.rt.statics.len() <= slot {
+            self.rt.statics.resize(slot + 1, Vec::new());
+        }
+        self.rt.statics[slot] = img;
+        Ok(())
+    }
+
+    fn new_init_array(&mut self, ai: &ArrayInit, owner: u16) -> Result<Handle, JcvmError> {
+        let elem = elem_of_init(ai.elem_type).ok_or_else(|| JcvmError::Verify("array_init type".into()))?;
+        let size = ai.elem_size().max(1);
+        let n = ai.values.len() / size;
+        let h = self.rt.heap.new_array(elem, n, Transience::Persistent, owner).map_err(|_| JcvmError::Full)?;
+        if let Some(a) = self.rt.heap.array_mut(h) {
+            use crate::jcvm::heap::ArrayData;
+            match a {
+                ArrayData::Bytes(v) => v.copy_from_slice(&ai.values[..n]),
+                ArrayData::Shorts(v) => {
+                    for (k, c) in ai.values.chunks_exact(2).enumerate() {
+                        v[k] = i16::from_be_bytes([c[0], c[1]]);
+                    }
+                }
+                ArrayData::Ints(v) => {
+                    for (k, c) in ai.values.chunks_exact(4).enumerate() {
+                        v[k] = i32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+                    }
+                }
+                ArrayData::Refs(_) => {}
+            }
+        }
+        Ok(h)
+    }
+
+    /// Loaded packages.
+    pub fn packages(&self) -> Vec<PackageInfo> {
+        self.prog
+            .packages
+            .iter()
+            .flatten()
+            .map(|p| PackageInfo {
+                aid: p.aid.clone(),
+                version: (p.major, p.minor),
+                applets: p.applets.iter().map(|a| a.aid.clone()).collect(),
+                missing: p.missing.clone(),
+            })
+            .collect()
+    }
+
+    /// Instance AIDs with their package AIDs.
+    pub fn instances(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.rt
+            .instances
+            .iter()
+            .map(|i| (i.aid.clone(), self.prog.package(i.package).map(|p| p.aid.clone()).unwrap_or_default()))
+            .collect()
+    }
+
+    /// DELETE of a package: refused with `6985` while instances of it exist or another
+    /// loaded package imports it (GPCS §11.2.2.1); `6A88` when not loaded.
+    pub fn delete_package(&mut self, aid: &[u8]) -> Result<(), Sw> {
+        let slot = self.prog.package_by_aid(aid).ok_or(Sw::ReferencedDataNotFound)?;
+        if self.rt.instances.iter().any(|i| i.package == slot) {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        if self.prog.packages.iter().flatten().any(|p| p.depends_on.contains(&slot)) {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        for h in self.rt.heap.owned_by(slot + 1) {
+            self.rt.heap.free(h);
+        }
+        if let Some(s) = self.rt.statics.get_mut(slot as usize) {
+            s.clear();
+        }
+        self.prog.unlink(slot);
+        self.stored[slot as usize] = None;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// DELETE of an instance (its applet and AID objects go; the package's other objects stay
+    /// until part 2's object deletion). `6A88` when unknown.
+    pub fn delete_instance(&mut self, aid: &[u8]) -> Result<(), Sw> {
+        let i = self.rt.instances.iter().position(|i| i.aid == aid).ok_or(Sw::ReferencedDataNotFound)?;
+        let inst = self.rt.instances.remove(i);
+        self.rt.heap.free(inst.applet);
+        self.rt.heap.free(inst.aid_object);
+        self.rt.session.selected.retain(|_, v| *v != i);
+        for v in self.rt.session.selected.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn begin(&mut self, instance: Option<usize>, context: u16) {
+        let s = &mut self.rt.session;
+        s.instance = instance;
+        s.context = context;
+        s.selecting = false;
+        s.reselecting = false;
+        s.installing = None;
+        s.registered = None;
+    }
+
+    /// The status word of an uncaught throwable (JCRE §6/§7: an `ISOException` gives its
+    /// reason, anything else `6F00`).
+    fn uncaught_sw(&self, t: &Thrown) -> Sw {
+        match t {
+            Thrown::Exception(h) => {
+                let is_iso = match self.rt.heap.get(*h).map(|o| &o.body) {
+                    Some(crate::jcvm::heap::Body::Instance { class, .. }) => {
+                        self.prog.is_subclass(*class, cls::ISO_EXCEPTION)
+                    }
+                    _ => false,
+                };
+                match (is_iso, self.rt.heap.native(*h)) {
+                    (true, Some(NativeState::Reason(r))) => Sw::from_u16(*r as u16),
+                    _ => {
+                        tracing::debug!("uncaught {} {:?} → 6F00", self.class_name(*h), self.rt.heap.native(*h));
+                        Sw::Unknown
+                    }
+                }
+            }
+            Thrown::Fault(f) => {
+                tracing::warn!("JCVM fault: {f:?} → 6F00");
+                Sw::Unknown
+            }
+        }
+    }
+
+    fn class_name(&self, h: Handle) -> String {
+        match self.rt.heap.get(h).map(|o| &o.body) {
+            Some(crate::jcvm::heap::Body::Instance { class, .. }) => {
+                self.prog.class(*class).map_or_else(|| "?".into(), |c| c.name.clone())
+            }
+            _ => "array".into(),
+        }
+    }
+
+    /// INSTALL [for install]: runs the applet class's static `install(byte[] bArray, short
+    /// bOffset, byte bLength)` with the GP parameter layout (GPCS §11.5.2.3.7 / JC API
+    /// `Applet.install`): `LV instance AID, LV privileges, LV application parameters` where
+    /// the last is the value of tag `C9` of the install parameters. The applet must call
+    /// `register()` (with the instance AID); otherwise, or on any exception, everything the
+    /// install did is undone and the SW says why (`ISOException` reason, else `6F00`;
+    /// `6A80` if it registered another AID; `6A88` for an unknown package or class; `6985`
+    /// for an instance AID in use).
+    pub fn install(
+        &mut self,
+        env: &mut dyn Env,
+        package_aid: &[u8],
+        class_aid: &[u8],
+        instance_aid: &[u8],
+        app_params: &[u8],
+        privileges: &[u8],
+    ) -> Result<(), Sw> {
+        if !(5..=16).contains(&instance_aid.len()) || privileges.len() > 255 || app_params.len() > 255 {
+            return Err(Sw::WrongData);
+        }
+        let mut params = Vec::new();
+        for part in [instance_aid, privileges, app_params] {
+            params.push(part.len() as u8);
+            params.extend_from_slice(part);
+        }
+        if params.len() > 255 {
+            return Err(Sw::WrongData);
+        }
+        let len = params.len();
+        self.install_raw(env, package_aid, class_aid, instance_aid, &params, 0, len, privileges)
+    }
+
+    /// INSTALL with the `install` arguments given as they are: `bArray` content, offset and
+    /// length. This is what an installer with another parameter layout uses: the Java Card
+    /// 2.1 reference installer's CREATE APPLET (`80 B8`) passes only the applet parameters
+    /// (the SDK samples of 2.1.2 read their PIN straight from `bArray[bOffset..]`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn install_raw(
+        &mut self,
+        env: &mut dyn Env,
+        package_aid: &[u8],
+        class_aid: &[u8],
+        instance_aid: &[u8],
+        array: &[u8],
+        offset: usize,
+        length: usize,
+        privileges: &[u8],
+    ) -> Result<(), Sw> {
+        let slot = self.prog.package_by_aid(package_aid).ok_or(Sw::ReferencedDataNotFound)?;
+        let pk = self.prog.package(slot).ok_or(Sw::ReferencedDataNotFound)?;
+        let ac = pk.applets.iter().find(|a| a.aid == class_aid).ok_or(Sw::ReferencedDataNotFound)?;
+        let install = ac.install;
+        if self.rt.instances.iter().any(|i| i.aid == instance_aid) {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        if !(5..=16).contains(&instance_aid.len()) || array.len() > 256 || offset + length > array.len() || length > 127
+        {
+            return Err(Sw::WrongData);
+        }
+        let params = array;
+        // Undo log: a failed install leaves no trace (JCRE §11.1.5: the applet is not created).
+        let heap_before = self.rt.heap.clone();
+        let statics_before = self.rt.statics.clone();
+        let sys_before = self.rt.system_exceptions.clone();
+        let buf = self.rt.install_buffer;
+        if let Some(b) = self.rt.heap.bytes_mut(buf) {
+            b.clear();
+            b.extend_from_slice(params);
+            b.resize(256, 0);
+        }
+        self.begin(None, slot + 1);
+        self.rt.session.installing = Some(instance_aid.to_vec());
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }
+            .call(Target::Bytecode { pkg: slot, offset: install }, &[buf as i16, offset as i16, length as i16]);
+        let registered = self.rt.session.registered.take();
+        self.rt.session.installing = None;
+        let outcome = match (r, registered) {
+            (Ok(_), Some((obj, aid))) if aid == instance_aid => Ok(obj),
+            (Ok(_), Some(_)) => Err(Sw::WrongData),
+            (Ok(_), None) => Err(Sw::Unknown),
+            (Err(t), _) => Err(self.uncaught_sw(&t)),
+        };
+        let obj = match outcome {
+            Ok(o) => o,
+            Err(sw) => {
+                self.rt.heap = heap_before;
+                self.rt.statics = statics_before;
+                self.rt.system_exceptions = sys_before;
+                return Err(sw);
+            }
+        };
+        let aid_object = match self.rt.heap.new_instance(cls::AID, 0, 0) {
+            Ok(h) => h,
+            Err(_) => {
+                self.rt.heap = heap_before;
+                self.rt.statics = statics_before;
+                return Err(Sw::NotEnoughMemory);
+            }
+        };
+        if let Some(n) = self.rt.heap.native_mut(aid_object) {
+            *n = NativeState::Aid(instance_aid.to_vec());
+        }
+        self.rt.instances.push(Instance {
+            aid: instance_aid.to_vec(),
+            package: slot,
+            applet: obj,
+            aid_object,
+            privileges: privileges.to_vec(),
+        });
+        self.rt.heap.mark_dirty();
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn instance_index(&self, aid: &[u8]) -> Result<usize, Sw> {
+        self.rt.instances.iter().position(|i| i.aid == aid).ok_or(Sw::FileNotFound)
+    }
+
+    fn applet_method(&self, idx: usize, token: usize) -> Option<(Target, Handle)> {
+        let inst = self.rt.instances.get(idx)?;
+        let class = match &self.rt.heap.get(inst.applet)?.body {
+            crate::jcvm::heap::Body::Instance { class, .. } => *class,
+            _ => return None,
+        };
+        Some((*self.prog.class(class)?.vtable.get(token)?, inst.applet))
+    }
+
+    fn implements_extended(&self, idx: usize) -> bool {
+        let Some(inst) = self.rt.instances.get(idx) else { return false };
+        match self.rt.heap.get(inst.applet).map(|o| &o.body) {
+            Some(crate::jcvm::heap::Body::Instance { class, .. }) => {
+                self.prog.is_subclass(*class, cls::EXTENDED_LENGTH)
+            }
+            _ => false,
+        }
+    }
+
+    /// Fills the APDU buffer and state for `cmd` (JC API `APDU`: the header and P3 at 0-4,
+    /// data from `getOffsetCdata()`; extended commands put `00 Lc1 Lc2` at 4-6 and are only
+    /// given to applets implementing `javacardx.apdu.ExtendedLength`, others get `6700`).
+    fn prepare_apdu(&mut self, idx: usize, channel: u8, cmd: &Command) -> Result<(), Sw> {
+        let extended = cmd.needs_extended();
+        if extended && !self.implements_extended(idx) {
+            return Err(Sw::WrongLength);
+        }
+        let off = if extended { 7 } else { 5 };
+        let size = if extended { (off + cmd.data.len() + 2).max(APDU_BUFFER) } else { APDU_BUFFER };
+        let buf = self.rt.apdu_buffer;
+        let b = self.rt.heap.bytes_mut(buf).ok_or(Sw::Unknown)?;
+        b.clear();
+        b.resize(size, 0);
+        b[..4].copy_from_slice(&cmd.header());
+        if extended {
+            let l = if cmd.data.is_empty() { cmd.ne_or_zero() % 65536 } else { cmd.data.len() };
+            b[5..7].copy_from_slice(&(l as u16).to_be_bytes());
+        } else {
+            b[4] = if cmd.data.is_empty() { (cmd.ne_or_zero() % 256) as u8 } else { cmd.data.len() as u8 };
+        }
+        // The data is in the buffer already, as on T=1 readers; setIncomingAndReceive copies
+        // the same bytes again (applets that read before it still work as on most cards).
+        let n = cmd.data.len().min(size - off);
+        b[off..off + n].copy_from_slice(&cmd.data[..n]);
+        self.rt.session.apdu = ApduState {
+            cla: cmd.cla,
+            data: cmd.data.clone(),
+            received: 0,
+            ne: cmd.ne.unwrap_or(if extended { 65536 } else { 256 }),
+            extended,
+            state: 0,
+            out_len: 0,
+            out: Vec::new(),
+            channel,
+        };
+        Ok(())
+    }
+
+    fn run_process(&mut self, env: &mut dyn Env, idx: usize) -> Result<Response, Sw> {
+        let (target, applet) = self.applet_method(idx, TOKEN_PROCESS).ok_or(Sw::Unknown)?;
+        let apdu = self.rt.apdu_object;
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16, apdu as i16]);
+        // JCRE §7.6.2: a transaction still open when process returns is aborted.
+        self.rt.session.tx_depth = 0;
+        let out = std::mem::take(&mut self.rt.session.apdu.out);
+        self.rt.session.selecting = false;
+        match r {
+            Ok(_) => Ok(Response { data: out, sw: Sw::Ok }),
+            Err(t) => {
+                let sw = self.uncaught_sw(&t);
+                // Data already sent stays with an ISOException's SW (as jCardSim and cref do);
+                // a 6F00 carries none.
+                Ok(Response { data: if sw == Sw::Unknown { Vec::new() } else { out }, sw })
+            }
+        }
+    }
+
+    /// SELECT of an instance on a channel (JCRE §4.3): the previously selected applet of the
+    /// channel is deselected, then `select()` runs; `false` or an exception answers `6999`.
+    /// Then `process()` gets the SELECT command with `selectingApplet()` true, and its answer
+    /// is the response. `6A82` for an unknown instance.
+    pub fn select(&mut self, env: &mut dyn Env, instance: &[u8], channel: u8, cmd: &Command) -> Result<Response, Sw> {
+        let idx = self.instance_index(instance)?;
+        // The applet selected on the channel is deselected first, also when it is the one
+        // being selected again (JCRE §4.6.1: deselect() then select(); reSelectingApplet()
+        // tells the applet; the 2.1 demo1 wallet relies on deselect() resetting its PIN).
+        let reselect = self.rt.session.selected.get(&channel) == Some(&idx);
+        if let Some(prev) = self.rt.session.selected.get(&channel).copied() {
+            self.deselect_index(env, prev, channel);
+        }
+        let pkg = self.rt.instances[idx].package;
+        self.begin(Some(idx), pkg + 1);
+        self.rt.session.reselecting = reselect;
+        self.prepare_apdu(idx, channel, cmd)?;
+        let (target, applet) = self.applet_method(idx, TOKEN_SELECT).ok_or(Sw::Unknown)?;
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16]);
+        self.rt.session.tx_depth = 0;
+        match r {
+            Ok(Some(v)) if v != 0 => {}
+            other => {
+                if let Err(t) = other {
+                    self.uncaught_sw(&t);
+                }
+                self.rt.session.selected.remove(&channel);
+                return Err(Sw::AppletSelectFailed);
+            }
+        }
+        self.rt.session.selected.insert(channel, idx);
+        self.rt.session.selecting = true;
+        self.run_process(env, idx)
+    }
+
+    /// A command to the instance selected on `channel`.
+    pub fn process(&mut self, env: &mut dyn Env, instance: &[u8], channel: u8, cmd: &Command) -> Result<Response, Sw> {
+        let idx = self.instance_index(instance)?;
+        let pkg = self.rt.instances[idx].package;
+        self.begin(Some(idx), pkg + 1);
+        self.prepare_apdu(idx, channel, cmd)?;
+        self.run_process(env, idx)
+    }
+
+    fn deselect_index(&mut self, env: &mut dyn Env, idx: usize, channel: u8) {
+        let pkg = self.rt.instances.get(idx).map_or(0, |i| i.package);
+        self.begin(Some(idx), pkg + 1);
+        self.rt.session.apdu.channel = channel;
+        if let Some((target, applet)) = self.applet_method(idx, TOKEN_DESELECT) {
+            // JCRE §4.3: exceptions thrown by deselect() are caught and ignored.
+            let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16]);
+            if let Err(Thrown::Fault(f)) = r {
+                tracing::warn!("deselect fault: {f:?}");
+            }
+        }
+        self.rt.session.tx_depth = 0;
+        self.rt.session.selected.remove(&channel);
+        // CLEAR_ON_DESELECT (JCRE §5.1): when no applet of the package stays selected.
+        let still =
+            self.rt.session.selected.values().any(|i| self.rt.instances.get(*i).is_some_and(|i| i.package == pkg));
+        if !still {
+            self.rt.heap.clear_transient(Transience::ClearOnDeselect, Some(pkg + 1));
+        }
+    }
+
+    /// The instance on `channel` is deselected (another SELECT, MANAGE CHANNEL close, reset).
+    pub fn deselect(&mut self, env: &mut dyn Env, instance: &[u8], channel: u8) {
+        if let Ok(idx) = self.instance_index(instance) {
+            self.deselect_index(env, idx, channel);
+        }
+    }
+
+    /// Power loss or reset: transient contents and PIN validated flags cleared (JCRE §5.1
+    /// CLEAR_ON_RESET; CLEAR_ON_DESELECT arrays too, since nothing is selected any more).
+    pub fn power_reset(&mut self) {
+        self.rt.heap.power_reset();
+        self.rt.session = Session::default();
+    }
+
+    /// Whether persistent state changed since the last call.
+    pub fn take_dirty(&mut self) -> bool {
+        let h = self.rt.heap.take_dirty();
+        std::mem::take(&mut self.dirty) | h
+    }
+
+    /// The card-image bytes (postcard): packages as received, class bases, heap (transient
+    /// contents zeroed), statics, instances.
+    pub fn save(&self) -> Vec<u8> {
+        let mut rt = Runtime { heap: self.rt.heap.to_image(), ..Runtime::new() };
+        rt.statics = self.rt.statics.clone();
+        rt.instances = self.rt.instances.clone();
+        rt.system_exceptions = self.rt.system_exceptions.clone();
+        rt.apdu_object = self.rt.apdu_object;
+        rt.apdu_buffer = self.rt.apdu_buffer;
+        rt.install_buffer = self.rt.install_buffer;
+        let img = Image { version: IMAGE_VERSION, packages: self.stored.clone(), next_class: self.next_class, rt };
+        postcard::to_allocvec(&img).unwrap_or_default()
+    }
+
+    /// Rebuilds a VM from [`Jcvm::save`] bytes: every package is parsed and linked again with
+    /// its stored class ids.
+    pub fn restore(bytes: &[u8]) -> Result<Jcvm, JcvmError> {
+        let img: Image = postcard::from_bytes(bytes).map_err(|e| JcvmError::Image(e.to_string()))?;
+        if img.version != IMAGE_VERSION {
+            return Err(JcvmError::Image(format!("image version {}", img.version)));
+        }
+        let mut prog = Program::new();
+        // Link in dependency order: a package whose imports are not linked yet waits a round
+        // (slots are reused after DELETE, so slot order is not load order).
+        let mut todo: Vec<usize> = (0..img.packages.len()).filter(|i| img.packages[*i].is_some()).collect();
+        while !todo.is_empty() {
+            let mut rest = Vec::new();
+            let mut last = None;
+            for slot in todo.iter().copied() {
+                let Some(p) = &img.packages[slot] else { continue };
+                let cap = Cap::parse(&p.raw).map_err(JcvmError::Cap)?;
+                match prog.link(&cap, slot as u16, p.class_base) {
+                    Ok(()) => {}
+                    Err(e @ LinkError::UnknownImport(_)) => {
+                        rest.push(slot);
+                        last = Some(e);
+                    }
+                    Err(e) => return Err(JcvmError::Link(e)),
+                }
+            }
+            if rest.len() == todo.len() {
+                return Err(JcvmError::Link(last.unwrap_or(LinkError::TooManyClasses)));
+            }
+            todo = rest;
+        }
+        let mut rt = img.rt;
+        rt.step_budget = crate::jcvm::interp::DEFAULT_STEP_BUDGET;
+        Ok(Jcvm { prog, rt, stored: img.packages, next_class: img.next_class, dirty: false })
+    }
+
+    /// Calls public virtual method `token` of an instance's applet object with `args` after
+    /// the receiver, outside any APDU (for tests and tools: a method-level probe like
+    /// caprunner's). `Err` carries the SW an uncaught throwable would give.
+    pub fn call_virtual(
+        &mut self,
+        env: &mut dyn Env,
+        instance: &[u8],
+        token: usize,
+        args: &[i16],
+    ) -> Result<Option<i32>, Sw> {
+        let idx = self.instance_index(instance)?;
+        let (target, applet) = self.applet_method(idx, token).ok_or(Sw::FunctionNotSupported)?;
+        let pkg = self.rt.instances[idx].package;
+        self.begin(Some(idx), pkg + 1);
+        let mut a = vec![applet as i16];
+        a.extend_from_slice(args);
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &a);
+        r.map_err(|t| self.uncaught_sw(&t))
+    }
+
+    /// Maps a fault for callers that want to log it.
+    pub fn describe_fault(f: &Fault) -> String {
+        format!("{f:?}")
+    }
+}
+
+/// Whether `h` is an instance of an `ISOException` (for tools).
+pub fn is_iso_exception(x: &Exec<'_>, h: Handle) -> bool {
+    natives::is_instance(x, h, cls::ISO_EXCEPTION)
+}
