@@ -9,7 +9,7 @@
 
 use gpse::apdu::{Command, Response};
 use gpse::card::registry::{LoadFile, ELF_LOADED};
-use gpse::card::{Applet, Card, CardImage, Catalog, Ctx, Module, Outcome, Persistent};
+use gpse::card::{Applet, Card, CardImage, Catalog, Ctx, InstallRequest, Module, Outcome, Persistent};
 use gpse::crypto::CardRng;
 use gpse::host::gp::GpClient;
 use gpse::platform::catalog;
@@ -79,19 +79,17 @@ impl Module for GatherModule {
     fn name(&self) -> &str {
         "gather"
     }
-    fn package_aid(&self) -> &[u8] {
-        &[0xF0, 0x47, 0x50, 0x53, 0x45, 0x4B, 0x49, 0x4E, 0x44]
+    fn provides(&self, elf: &Aid, module: &Aid) -> bool {
+        elf == &aid(PKG) && module == &aid(MODULE)
     }
-    fn module_aid(&self) -> &[u8] {
-        &[0xF0, 0x47, 0x50, 0x53, 0x45, 0x4B, 0x49, 0x4E, 0x44, 0x01]
-    }
-    fn install(&self, params: &[u8], _rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
-        if params == [0xEE] {
+    fn install(&self, req: &InstallRequest<'_>, _rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
+        if req.params == [0xEE] {
             return Err(Sw::WrongData);
         }
-        Ok(Box::new(Gather { chains: Persistent::new((0, params.to_vec())), gathered: Vec::new() }))
+        assert_eq!(req.instance, &aid(INSTANCE));
+        Ok(Box::new(Gather { chains: Persistent::new((0, req.params.to_vec())), gathered: Vec::new() }))
     }
-    fn restore(&self, state: &[u8]) -> Result<Box<dyn Applet>, String> {
+    fn restore(&self, _aid: &Aid, state: &[u8]) -> Result<Box<dyn Applet>, String> {
         Ok(Box::new(Gather { chains: Persistent::restore(state).map_err(|e| e.to_string())?, gathered: Vec::new() }))
     }
 }

@@ -3,7 +3,7 @@
 //! catalog offers, and the `Persistent` wrapper whose writes the runtime commits once per APDU.
 
 use crate::apdu::{Command, Response};
-use crate::card::registry::CardLifeCycle;
+use crate::card::registry::{CardLifeCycle, Privileges};
 use crate::card::{Aid, Open};
 use crate::crypto::CardRng;
 use crate::scp03::SecurityStatus;
@@ -99,6 +99,10 @@ pub trait Applet: Send {
         let _ = ev;
     }
 
+    /// The instance is being deleted (GP DELETE; Java Card's `AppletEvent.uninstall`): what
+    /// it keeps outside its own state (a VM's objects) goes now.
+    fn uninstall(&mut self) {}
+
     /// Whose secure channel serves this instance. An applet that hands INITIALIZE UPDATE and
     /// EXTERNAL AUTHENTICATE to `GPSystem.getSecureChannel().processSecurity()` and unwraps its
     /// commands with it (GP Card API `SecureChannel`) says [`SecureChannelUse::AssociatedSd`].
@@ -163,20 +167,67 @@ pub type InstallFn = fn(params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Appl
 /// Re-creates an instance from its saved persistent state.
 pub type RestoreFn = fn(state: &[u8]) -> Result<Box<dyn Applet>, String>;
 
+/// What INSTALL [for install] asks of a module (GPCS §11.5.2.3).
+#[derive(Clone, Copy, Debug)]
+pub struct InstallRequest<'a> {
+    /// The Executable Load File (package) and module (applet class).
+    pub elf: &'a Aid,
+    pub module: &'a Aid,
+    /// The new instance's AID.
+    pub instance: &'a Aid,
+    pub privileges: Privileges,
+    /// The application-specific parameters (the value of `C9`).
+    pub params: &'a [u8],
+}
+
 /// Code the card can make instances of: what a module (an applet class of a load file) is to
 /// the runtime. Native Rust applets, the security domain and CAP-backed applets each provide
 /// one; the runtime finds them in the [`Catalog`] it was assembled with.
+///
+/// A module may also take load files (LOAD brings a CAP the JCVM runs) and keep state shared
+/// by all its instances (the JCVM's heap and static fields), which the runtime commits with the
+/// image as one more part of the same atomic write.
 pub trait Module: Send + Sync {
-    /// A stable name (profiles write it).
+    /// A stable name (profiles write it; the card image keys shared state by it).
     fn name(&self) -> &str;
-    /// Package (Executable Load File) AID of the load file this module is in ROM with.
-    fn package_aid(&self) -> &[u8];
-    /// Module (applet class) AID.
-    fn module_aid(&self) -> &[u8];
-    /// A new instance from INSTALL parameters (the `C9` value).
-    fn install(&self, params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw>;
-    /// An instance from its saved persistent state.
-    fn restore(&self, state: &[u8]) -> Result<Box<dyn Applet>, String>;
+    /// Whether this module has the code of `module` in load file `elf`.
+    fn provides(&self, elf: &Aid, module: &Aid) -> bool;
+    /// A new instance (INSTALL).
+    fn install(&self, req: &InstallRequest<'_>, rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw>;
+    /// An instance `aid` from its saved persistent state (opening a card image).
+    fn restore(&self, aid: &Aid, state: &[u8]) -> Result<Box<dyn Applet>, String>;
+
+    /// LOAD of a load file: `None` when this module does not run such files; else the applet
+    /// classes the package offers, or the status word refusing it (nothing kept then).
+    fn load(&self, elf: &Aid, file: &[u8]) -> Option<Result<Vec<Aid>, Sw>> {
+        let _ = (elf, file);
+        None
+    }
+    /// DELETE of a load file: a module that took it frees it (or refuses, e.g. while another
+    /// package imports it); others answer `Ok`.
+    fn unload(&self, elf: &Aid) -> Result<(), Sw> {
+        let _ = elf;
+        Ok(())
+    }
+    /// The module for one card: a module with shared state makes a fresh one per card, so
+    /// that two cards of one catalog never share it. Stateless modules are shared as they are.
+    fn for_card(&self) -> Option<std::sync::Arc<dyn Module>> {
+        None
+    }
+    /// Whether the shared state changed since the last call.
+    fn take_dirty(&self) -> bool {
+        false
+    }
+    /// The shared state as bytes for the card image (`None`: this module has none).
+    fn save_shared(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Back to shared state saved earlier (opening a card, undoing a failed commit); `None`:
+    /// the image has none for this module yet (a new card).
+    fn restore_shared(&self, state: Option<&[u8]>) -> Result<(), String> {
+        let _ = state;
+        Ok(())
+    }
 }
 
 /// A module whose code is a pair of functions (the built-in native applets).
@@ -200,16 +251,13 @@ impl Module for ModuleImpl {
     fn name(&self) -> &str {
         self.name
     }
-    fn package_aid(&self) -> &[u8] {
-        self.package_aid
+    fn provides(&self, elf: &Aid, module: &Aid) -> bool {
+        elf.as_bytes() == self.package_aid && module.as_bytes() == self.module_aid
     }
-    fn module_aid(&self) -> &[u8] {
-        self.module_aid
+    fn install(&self, req: &InstallRequest<'_>, rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
+        (self.install)(req.params, rng)
     }
-    fn install(&self, params: &[u8], rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
-        (self.install)(params, rng)
-    }
-    fn restore(&self, state: &[u8]) -> Result<Box<dyn Applet>, String> {
+    fn restore(&self, _aid: &Aid, state: &[u8]) -> Result<Box<dyn Applet>, String> {
         (self.restore)(state)
     }
 }
@@ -219,6 +267,13 @@ impl Module for ModuleImpl {
 #[derive(Clone, Default)]
 pub struct Catalog {
     modules: Vec<std::sync::Arc<dyn Module>>,
+}
+
+impl Catalog {
+    /// The catalog one card runs with: modules with shared state made fresh for it.
+    pub fn for_card(&self) -> Catalog {
+        Catalog { modules: self.modules.iter().map(|m| m.for_card().unwrap_or_else(|| m.clone())).collect() }
+    }
 }
 
 impl Catalog {
@@ -239,7 +294,7 @@ impl Catalog {
 
     /// The module of this load file and class.
     pub fn find(&self, package: &Aid, module: &Aid) -> Option<&dyn Module> {
-        self.modules().find(|m| m.package_aid() == package.as_bytes() && m.module_aid() == module.as_bytes())
+        self.modules().find(|m| m.provides(package, module))
     }
 
     /// The module with this name (as profiles write it).

@@ -19,6 +19,22 @@ pub struct CardImage {
     /// Registry order: the ISD first, then instances in install order (SELECT by partial AID and
     /// GET STATUS follow this order).
     pub instances: Vec<Instance>,
+    /// State that a module keeps for all its instances (the JCVM's packages, heap and static
+    /// fields), by module name; committed with the rest in the same atomic write.
+    pub shared: Vec<SharedState>,
+}
+
+/// One module's shared state.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedState {
+    pub module: String,
+    pub state: Vec<u8>,
+}
+
+impl std::fmt::Debug for SharedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedState({}, {} bytes)", self.module, self.state.len())
+    }
 }
 
 impl CardImage {
@@ -65,6 +81,19 @@ impl CardImage {
     /// instance on a card whose life cycle lets applications be selected.
     pub fn selectable_now(&self, i: &Instance) -> bool {
         i.is_selectable() && (i.kind == InstanceKind::IssuerSecurityDomain || self.applications_selectable())
+    }
+
+    /// The shared state of a module.
+    pub fn shared_state(&self, module: &str) -> Option<&[u8]> {
+        self.shared.iter().find(|s| s.module == module).map(|s| s.state.as_slice())
+    }
+
+    /// Sets the shared state of a module.
+    pub fn set_shared_state(&mut self, module: &str, state: Vec<u8>) {
+        match self.shared.iter_mut().find(|s| s.module == module) {
+            Some(s) => s.state = state,
+            None => self.shared.push(SharedState { module: module.to_string(), state }),
+        }
     }
 
     /// The load file with this AID.

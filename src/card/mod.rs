@@ -23,7 +23,8 @@ mod response;
 
 pub use aid::Aid;
 pub use applet::{
-    Applet, CardEvent, Catalog, Ctx, InstallFn, Module, ModuleImpl, Outcome, Persistent, RestoreFn, SecureChannelUse,
+    Applet, CardEvent, Catalog, Ctx, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent, RestoreFn,
+    SecureChannelUse,
 };
 pub use image::CardImage;
 pub use open::Open;
@@ -137,14 +138,13 @@ impl Card {
         origin: &str,
     ) -> Result<Card, CardError> {
         image.validate().map_err(|e| CardError::Content(origin.to_string(), e))?;
-        let mut rt = Runtime {
-            image,
-            slots: Vec::new(),
-            next_slot: 0,
-            channels: Vec::new(),
-            catalog: catalog.clone(),
-            image_dirty: false,
-        };
+        let catalog = catalog.for_card();
+        for m in catalog.modules() {
+            m.restore_shared(image.shared_state(m.name()))
+                .map_err(|e| CardError::Content(origin.to_string(), format!("module {}: {e}", m.name())))?;
+        }
+        let mut rt =
+            Runtime { image, slots: Vec::new(), next_slot: 0, channels: Vec::new(), catalog, image_dirty: false };
         rt.instantiate().map_err(|e| CardError::Content(origin.to_string(), e))?;
         rt.channels = vec![None; rt.image.logical_channels as usize];
         Ok(Card { rt, rng: CardRng::new(seed), store, powered: false, committed, torn: false })
@@ -299,6 +299,14 @@ impl Card {
                 dirty = true;
             }
         }
+        for m in self.rt.catalog.modules() {
+            if m.take_dirty() {
+                if let Some(b) = m.save_shared() {
+                    self.rt.image.set_shared_state(m.name(), b);
+                }
+                dirty = true;
+            }
+        }
         if !dirty {
             return Ok(());
         }
@@ -333,6 +341,12 @@ impl Card {
             return;
         };
         let rt = &mut self.rt;
+        for m in rt.catalog.modules() {
+            if m.restore_shared(img.shared_state(m.name())).is_err() {
+                self.torn = true;
+                return;
+            }
+        }
         let mut old: Vec<Slot> = std::mem::take(&mut rt.slots);
         for inst in &img.instances {
             let kept = old.iter().position(|s| s.aid == inst.aid && !changed.contains(&s.id) && s.obj.is_some());
@@ -344,7 +358,7 @@ impl Card {
                         .as_ref()
                         .zip(inst.module.as_ref())
                         .and_then(|(e, m)| rt.catalog.find(e, m))
-                        .and_then(|m| m.restore(&inst.state).ok());
+                        .and_then(|m| m.restore(&inst.aid, &inst.state).ok());
                     let Some(obj) = obj else {
                         self.torn = true;
                         return;
@@ -379,7 +393,7 @@ impl Runtime {
             let m = self.catalog.find(elf, module).ok_or_else(|| {
                 format!("instance {} needs module {module} of {elf}, which this gpse does not have", inst.aid)
             })?;
-            let obj = m.restore(&inst.state).map_err(|e| format!("instance {}: {e}", inst.aid))?;
+            let obj = m.restore(&inst.aid, &inst.state).map_err(|e| format!("instance {}: {e}", inst.aid))?;
             slots.push(Slot { id: self.next_slot, aid: inst.aid.clone(), obj: Some(obj) });
             self.next_slot += 1;
         }

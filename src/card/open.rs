@@ -5,7 +5,7 @@
 //! it (in [`super::Ctx::open`]) only to instances with the Security Domain privilege.
 
 use super::registry::Instance;
-use super::{Aid, CardImage, Outcome, Runtime, Slot};
+use super::{Aid, CardImage, InstallRequest, Outcome, Runtime, Slot};
 use crate::apdu::Command;
 use crate::crypto::CardRng;
 use crate::scp03::card::Session;
@@ -56,7 +56,8 @@ impl<'a> Open<'a> {
             return Err(Sw::ConditionsNotSatisfied);
         };
         let m = self.rt.catalog.find(elf, module).ok_or(Sw::ConditionsNotSatisfied)?;
-        let obj = m.install(params, rng)?;
+        let req = InstallRequest { elf, module, instance: &inst.aid, privileges: inst.privileges, params };
+        let obj = m.install(&req, rng)?;
         inst.state = obj.save();
         let rt = &mut *self.rt;
         rt.slots.push(Slot { id: rt.next_slot, aid: inst.aid.clone(), obj: Some(obj) });
@@ -66,12 +67,30 @@ impl<'a> Open<'a> {
         Ok(())
     }
 
-    /// Deletes instances: registry entries and live objects.
+    /// Deletes instances: registry entries and live objects (each told first, Java Card's
+    /// `AppletEvent.uninstall`).
     pub fn remove(&mut self, aids: &[Aid]) {
         let rt = &mut *self.rt;
         rt.image.instances.retain(|i| !aids.contains(&i.aid));
+        for s in rt.slots.iter_mut().filter(|s| aids.contains(&s.aid)) {
+            if let Some(o) = s.obj.as_mut() {
+                o.uninstall();
+            }
+        }
         rt.slots.retain(|s| !aids.contains(&s.aid));
         rt.image_dirty = true;
+    }
+
+    /// LOAD of a load file's code: the first module that runs such files takes it and names
+    /// its applet classes; `None` when no module does (the registry then records the file as
+    /// GP data, instances only of native code).
+    pub fn load(&mut self, elf: &Aid, file: &[u8]) -> Option<Result<Vec<Aid>, Sw>> {
+        self.rt.catalog.modules().find_map(|m| m.load(elf, file))
+    }
+
+    /// DELETE of a load file's code: every module frees what it keeps of it.
+    pub fn unload(&mut self, elf: &Aid) -> Result<(), Sw> {
+        self.rt.catalog.modules().try_for_each(|m| m.unload(elf))
     }
 
     /// An instance was renamed in the registry (STORE DATA `4F` to the ISD): its live object

@@ -49,6 +49,9 @@ pub fn delete(card: &mut Env<'_, '_>, _ch: u8, sd: &Aid, cmd: &Command) -> Outco
                 for i in &instances {
                     check_instance(card, i, &instances)?;
                 }
+                // The code first: a package the VM may not free yet (another imports it) keeps
+                // everything as it was.
+                card.unload(&aid)?;
                 remove_instances(card, &instances);
                 card.image_mut().load_files.retain(|l| l.aid != aid);
             } else {

@@ -57,6 +57,16 @@ impl<'e, 'o> Env<'e, 'o> {
         self.open.install(inst, params, self.rng)
     }
 
+    /// Asks the runtime to take a load file's code (the JCVM): `None` when no module runs it.
+    pub fn load(&mut self, elf: &Aid, file: &[u8]) -> Option<Result<Vec<Aid>, Sw>> {
+        self.open.load(elf, file)
+    }
+
+    /// Asks the runtime to free a load file's code; a refusal changes nothing.
+    pub fn unload(&mut self, elf: &Aid) -> Result<(), Sw> {
+        self.open.unload(elf)
+    }
+
     /// Asks the runtime to delete instances.
     pub fn remove(&mut self, aids: &[Aid]) {
         self.open.remove(aids)

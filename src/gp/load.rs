@@ -79,10 +79,18 @@ pub fn load(card: &mut Env<'_, '_>, cmd: &Command) -> Outcome {
     if card.image().aid_in_use(&pending.elf) {
         return Err(Sw::ConditionsNotSatisfied);
     }
+    // The code of a package whose every applet the card has natively (its load file is in ROM;
+    // a CAP of it only registers, as GPP's test CAPs do) runs natively; anything else goes to
+    // the module that runs load files (the JCVM), which may refuse it with its status word.
+    let native = !cap.info.applets.is_empty() && cap.info.applets.iter().all(|m| card.has_module(&pending.elf, m));
+    let modules = match native {
+        true => cap.info.applets,
+        false => card.load(&pending.elf, block).unwrap_or(Ok(cap.info.applets))?,
+    };
     card.image_mut().load_files.push(LoadFile {
         aid: pending.elf,
         version: cap.info.version.to_vec(),
-        modules: cap.info.applets,
+        modules,
         sd: pending.sd,
         life_cycle: ELF_LOADED,
     });

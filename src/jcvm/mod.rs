@@ -13,6 +13,7 @@ pub mod verify;
 // Execution half (linker, interpreter, heap, natives, facade).
 pub mod api;
 pub mod heap;
+pub mod hosted;
 pub mod interp;
 pub mod link;
 pub mod vm;

@@ -1,5 +1,5 @@
 //! The modules a gpse card is built with, as a GP-SE has its load files in ROM: the security
-//! domain (ISD and SSDs) and the native applets. The runtime gets this catalog when a card is
+//! domain (ISD and SSDs) and the native applets; and the JCVM, which runs what LOAD brings. The runtime gets this catalog when a card is
 //! assembled ([`crate::card::Catalog`]); a test or the JCVM adds modules of its own.
 
 use crate::card::{Catalog, ModuleImpl};
@@ -9,13 +9,13 @@ use std::sync::Arc;
 pub static APPLETS: &[&ModuleImpl] =
     &[&crate::applets::testapp::MODULE, &crate::applets::jpki::MODULE, &crate::applets::ara_m::MODULE];
 
-/// The security domain module and every native applet.
+/// The security domain module, every native applet, and the JCVM (CAP files LOAD brings).
 pub fn builtin() -> Catalog {
     let mut c = Catalog::new().with(Arc::new(crate::gp::sd::module()));
     for m in APPLETS {
         c = c.with(Arc::new(**m));
     }
-    c
+    c.with(Arc::new(crate::jcvm::hosted::JcvmModule::new()))
 }
 
 /// The native applet module with this name (as profiles write it).

@@ -242,6 +242,7 @@ impl Profile {
             identity,
             load_files,
             instances,
+            shared: Vec::new(),
         })
     }
 }

@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 /// File magic of a card image.
 pub const MAGIC: &[u8; 8] = b"GPSE-IMG";
 /// The image format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// 2: the payload holds the shared state of modules (the JCVM) after the registry.
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 20;
 /// Bytes per write call, so a large image takes several writes (each one a tearing point).
 pub const WRITE_CHUNK: usize = 4096;

@@ -1,0 +1,211 @@
+//! The JCVM as the runtime hosts it: one [`Module`] per card that takes CAP files at LOAD and
+//! makes CAP-backed instances at INSTALL, and one [`Applet`] per instance, a handle into the
+//! card's one VM. The runtime does not know which kind it hosts: it sees the same hosting
+//! interface as for the native applets and the security domains.
+//!
+//! The VM (packages kept whole, heap, static fields, instance table) is the module's shared
+//! state: the runtime commits it with the card image, in the same atomic write as the
+//! registry, once per APDU (DESIGN.md "The Java Card VM").
+
+use super::{Env, Jcvm};
+use crate::apdu::Command;
+use crate::card::{Aid, Applet, Ctx, InstallRequest, Module, Outcome};
+use crate::crypto::CardRng;
+use crate::sw::Sw;
+use rand_core::RngCore;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The module name the card image keys the VM's state by.
+pub const NAME: &str = "jcvm";
+
+/// The JCVM module of one card.
+#[derive(Default)]
+pub struct JcvmModule {
+    vm: Arc<Mutex<Jcvm>>,
+}
+
+impl JcvmModule {
+    pub fn new() -> JcvmModule {
+        JcvmModule::default()
+    }
+
+    fn vm(&self) -> Result<MutexGuard<'_, Jcvm>, Sw> {
+        lock(&self.vm)
+    }
+}
+
+/// The VM behind its lock; a poisoned lock (a panic elsewhere, which the VM never lets through)
+/// answers `6F00`.
+fn lock(vm: &Mutex<Jcvm>) -> Result<MutexGuard<'_, Jcvm>, Sw> {
+    vm.lock().map_err(|_| Sw::Unknown)
+}
+
+/// The card services natives use, over the command's context.
+struct CardEnv<'r> {
+    rng: &'r mut CardRng,
+}
+
+impl Env for CardEnv<'_> {
+    fn random(&mut self, out: &mut [u8]) {
+        self.rng.fill_bytes(out);
+    }
+}
+
+impl Module for JcvmModule {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn provides(&self, elf: &Aid, module: &Aid) -> bool {
+        self.vm().is_ok_and(|vm| {
+            vm.packages().iter().any(|p| p.aid == elf.as_bytes() && p.applets.iter().any(|a| a == module.as_bytes()))
+        })
+    }
+
+    fn install(&self, req: &InstallRequest<'_>, rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
+        let mut env = CardEnv { rng };
+        self.vm()?.install(
+            &mut env,
+            req.elf.as_bytes(),
+            req.module.as_bytes(),
+            req.instance.as_bytes(),
+            req.params,
+            &req.privileges.to_bytes(),
+        )?;
+        Ok(Box::new(CapApplet { vm: self.vm.clone(), aid: req.instance.clone() }))
+    }
+
+    fn restore(&self, aid: &Aid, _state: &[u8]) -> Result<Box<dyn Applet>, String> {
+        let vm = self.vm().map_err(|sw| format!("VM unavailable ({sw})"))?;
+        if !vm.instances().iter().any(|(i, _)| i == aid.as_bytes()) {
+            return Err(format!("the JCVM has no instance {aid}"));
+        }
+        Ok(Box::new(CapApplet { vm: self.vm.clone(), aid: aid.clone() }))
+    }
+
+    fn load(&self, elf: &Aid, file: &[u8]) -> Option<Result<Vec<Aid>, Sw>> {
+        let mut vm = match self.vm() {
+            Ok(vm) => vm,
+            Err(sw) => return Some(Err(sw)),
+        };
+        Some(match vm.load_package(file) {
+            Ok(p) if p.aid != elf.as_bytes() => {
+                // INSTALL [for load] announced another package: nothing is kept.
+                let _ = vm.delete_package(&p.aid);
+                tracing::warn!(
+                    "LOAD refused: the CAP is package {}, INSTALL [for load] said {elf}",
+                    hex::encode_upper(&p.aid)
+                );
+                Err(Sw::WrongData)
+            }
+            Ok(p) => {
+                if !p.missing.is_empty() {
+                    tracing::warn!(
+                        "LOAD {elf}: {} API reference(s) this JCVM does not implement (calling one answers 6F00): {}",
+                        p.missing.len(),
+                        p.missing.join(", ")
+                    );
+                }
+                Ok(p.applets.iter().filter_map(|a| Aid::new(a)).collect())
+            }
+            Err(e) => {
+                let sw = e.sw();
+                tracing::warn!("LOAD {elf} refused with {sw}: {e}");
+                Err(sw)
+            }
+        })
+    }
+
+    fn unload(&self, elf: &Aid) -> Result<(), Sw> {
+        let mut vm = self.vm()?;
+        if !vm.packages().iter().any(|p| p.aid == elf.as_bytes()) {
+            return Ok(());
+        }
+        // The package's instances go with it (the card manager deletes their registry entries);
+        // if the package itself may not go, the VM is left as it was.
+        let before = vm.save();
+        for (inst, _) in vm.instances().into_iter().filter(|(_, p)| p == elf.as_bytes()) {
+            let _ = vm.delete_instance(&inst);
+        }
+        if let Err(sw) = vm.delete_package(elf.as_bytes()) {
+            if let Ok(old) = Jcvm::restore(&before) {
+                *vm = old;
+            }
+            return Err(sw);
+        }
+        Ok(())
+    }
+
+    fn for_card(&self) -> Option<Arc<dyn Module>> {
+        Some(Arc::new(JcvmModule::new()))
+    }
+
+    fn take_dirty(&self) -> bool {
+        self.vm().is_ok_and(|mut vm| vm.take_dirty())
+    }
+
+    fn save_shared(&self) -> Option<Vec<u8>> {
+        self.vm().ok().map(|vm| vm.save())
+    }
+
+    fn restore_shared(&self, state: Option<&[u8]>) -> Result<(), String> {
+        let fresh = match state {
+            Some(b) => Jcvm::restore(b).map_err(|e| e.to_string())?,
+            None => Jcvm::new(),
+        };
+        *self.vm().map_err(|sw| format!("VM unavailable ({sw})"))? = fresh;
+        Ok(())
+    }
+}
+
+/// A CAP-backed instance: its AID in the card's VM.
+pub struct CapApplet {
+    vm: Arc<Mutex<Jcvm>>,
+    aid: Aid,
+}
+
+impl Applet for CapApplet {
+    fn select(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
+        let mut env = CardEnv { rng: ctx.rng };
+        lock(&self.vm)?.select(&mut env, self.aid.as_bytes(), ctx.channel, cmd)
+    }
+
+    fn deselect(&mut self, ctx: &mut Ctx<'_>) {
+        let mut env = CardEnv { rng: ctx.rng };
+        if let Ok(mut vm) = lock(&self.vm) {
+            vm.deselect(&mut env, self.aid.as_bytes(), ctx.channel);
+        }
+    }
+
+    fn process(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
+        let mut env = CardEnv { rng: ctx.rng };
+        lock(&self.vm)?.process(&mut env, self.aid.as_bytes(), ctx.channel, cmd)
+    }
+
+    fn power_reset(&mut self) {
+        if let Ok(mut vm) = lock(&self.vm) {
+            vm.power_reset();
+        }
+    }
+
+    /// The instance's state is in the VM, which the module commits.
+    fn take_dirty(&mut self) -> bool {
+        false
+    }
+
+    fn save(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn uninstall(&mut self) {
+        if let Ok(mut vm) = lock(&self.vm) {
+            let _ = vm.delete_instance(self.aid.as_bytes());
+        }
+    }
+
+    /// A Java Card applet takes chained commands as they come (JCRE §9.4: the applet sees
+    /// each one, CLA b5 set); a CAP applet that does not handle them answers itself.
+    fn supports_chaining(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,152 @@
+//! CAP applets on the card: GP LOAD over SCP03 hands the CAP to the JCVM, INSTALL runs the
+//! applet's `install`, SELECT and commands reach its bytecode through the same hosting
+//! interface as the native applets; the VM's state survives a reopen; DELETE frees it. Real
+//! CAPs from `../shared/javacard/caps` and the project's own test applets (`tests/applets`).
+
+// Test code: a failing unwrap is a failing test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
+use gpse::card::Card;
+use gpse::crypto::CardRng;
+use gpse::host::gp::GpClient;
+use gpse::platform::profile::{Overrides, Profile};
+use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::store::Durability;
+use gpse::Aid;
+use std::path::{Path, PathBuf};
+
+const K: &str = "404142434445464748494A4B4C4D4E4F";
+
+fn h(s: &str) -> Vec<u8> {
+    hex::decode(s.replace(' ', "")).unwrap()
+}
+
+fn aid(s: &str) -> Aid {
+    s.parse().unwrap()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A CAP from `../shared/javacard/caps` (or `GPSE_SHARED`).
+fn shared_cap(name: &str) -> Vec<u8> {
+    let root = std::env::var("GPSE_SHARED").map(PathBuf::from).unwrap_or_else(|_| repo().join("../shared"));
+    let p = root.join("javacard/caps").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (these tests need ../shared/javacard)", p.display()))
+}
+
+fn project_cap(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join(format!("tests/applets/{name}/build/{name}.cap"))).unwrap()
+}
+
+fn new_card(dir: &Path) -> Card {
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap();
+    let mut c = Card::create(dir, img, Durability::NoSync, Some(1), false).unwrap();
+    c.power_on();
+    c
+}
+
+fn gp(card: &mut Card) -> GpClient<'_, Card> {
+    let k = h(K);
+    let keys = StaticKeys::new(&k, &k, &k).unwrap();
+    GpClient::open(card, None, &keys, 0, SecurityLevel::ALL, &mut CardRng::new(Some(9))).unwrap()
+}
+
+fn tx(c: &mut Card, apdu: &str) -> String {
+    hex::encode_upper(c.transmit(&h(apdu)))
+}
+
+/// LOAD and INSTALL [for install and make selectable] of the CAP's first applet.
+fn load_install(card: &mut Card, cap: &[u8], instance: Option<&str>, params: &[u8]) -> (Aid, Aid) {
+    let mut g = gp(card);
+    let info = g.load(cap, None).unwrap();
+    let class = info.applets[0].clone();
+    let inst = instance.map(aid).unwrap_or_else(|| class.clone());
+    g.install(&info.package_aid, &class, &inst, &[0], params, true).unwrap();
+    (info.package_aid, inst)
+}
+
+fn select(card: &mut Card, a: &Aid) -> String {
+    tx(card, &format!("00A40400{:02X}{}00", a.as_bytes().len(), hex::encode_upper(a.as_bytes())))
+}
+
+#[test]
+fn hello_world_through_gp_load_install_select() {
+    let d = tempfile::tempdir().unwrap();
+    let mut card = new_card(d.path());
+    let (pkg, inst) = load_install(&mut card, &shared_cap("oracle212-HelloWorld.cap"), None, &[]);
+    // The registry lists the package with its applet class, and the instance.
+    let lf = card.image().load_file(&pkg).unwrap();
+    assert_eq!(lf.modules, vec![inst.clone()]);
+    assert!(card.image().instance(&inst).is_some());
+    // HelloWorld echoes every APDU it gets, the SELECT included (the JCRE hands SELECT to
+    // `process` after `select`, JCRE §4.3).
+    let sel = format!("00A404000A{}", hex::encode_upper(inst.as_bytes()));
+    assert_eq!(select(&mut card, &inst), format!("{sel}9000"));
+    assert_eq!(tx(&mut card, "8010000003AABBCC00"), "8010000003AABBCC9000");
+    drop(card);
+    // The VM's state (package, instance) is in the card image.
+    let mut card = Card::open(d.path(), Durability::NoSync, None).unwrap();
+    assert_eq!(select(&mut card, &inst), format!("{sel}9000"));
+    assert_eq!(tx(&mut card, "8010000001EE00"), "8010000001EE9000");
+}
+
+#[test]
+fn framework_applet_pin_and_counter_persist_and_delete_frees_it() {
+    let d = tempfile::tempdir().unwrap();
+    let mut card = new_card(d.path());
+    let cap = project_cap("framework");
+    // Application parameters 4-8 bytes are the PIN (tests/applets/framework source).
+    let (pkg, inst) = load_install(&mut card, &cap, None, b"2468");
+    assert_eq!(select(&mut card, &inst), "9000");
+    // VERIFY with the wrong PIN, then the right one (OwnerPIN, 3 tries).
+    assert_eq!(tx(&mut card, "0020000004313233"), "6700");
+    let wrong = tx(&mut card, "002000000431323334");
+    assert!(wrong.starts_with("63C2") || wrong.starts_with("69"), "{wrong}");
+    assert_eq!(tx(&mut card, "002000000432343638"), "9000");
+    drop(card);
+
+    // DELETE of the package with its instance: registry and VM both forget it.
+    let mut card = Card::open(d.path(), Durability::NoSync, None).unwrap();
+    card.power_on();
+    {
+        let mut g = gp(&mut card);
+        g.delete(&pkg, true).unwrap();
+    }
+    card.power_on();
+    assert!(card.image().load_file(&pkg).is_none());
+    assert_eq!(select(&mut card, &inst), "6A82");
+    // And it can be loaded again.
+    let (_, inst) = load_install(&mut card, &cap, None, b"1111");
+    assert_eq!(select(&mut card, &inst), "9000");
+    assert_eq!(tx(&mut card, "002000000431313131"), "9000");
+}
+
+#[test]
+fn a_cap_the_vm_cannot_run_is_refused_at_load_and_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let mut card = new_card(d.path());
+    let before = card.image().load_files.clone();
+    let zip = shared_cap("oracle212-HelloWorld.cap");
+    let mut lfdb = gpse::jcvm::cap::Cap::parse(&zip).unwrap().load_file_data_block();
+    // The Import component (tag 4, u2 size, u1 count, then AID lengths and AIDs): the first
+    // imported package's AID gets another RID, so nothing on the card provides it.
+    let mut i = 0;
+    while lfdb[i] != 4 {
+        let size = u16::from_be_bytes([lfdb[i + 1], lfdb[i + 2]]) as usize;
+        i += 3 + size;
+    }
+    // tag, size(2), count(1), minor, major, AID length, AID...
+    lfdb[i + 7] ^= 0x55;
+    let mut g = gp(&mut card);
+    let e = g.load(&lfdb, None).unwrap_err().to_string();
+    // GPCS §11.6.2: a load file that references what the card does not have: 6A88.
+    assert!(e.contains("6A88"), "{e}");
+    drop(g);
+    assert_eq!(card.image().load_files, before, "a refused LOAD registers nothing");
+    // Nor does the VM keep half a package: the right CAP loads and runs.
+    card.power_on();
+    let (_, inst) = load_install(&mut card, &zip, None, &[]);
+    assert!(select(&mut card, &inst).ends_with("9000"));
+}
