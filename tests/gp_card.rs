@@ -275,14 +275,18 @@ fn install_for_load_and_load_rows() {
     assert_eq!(load_blocks(&mut s, &file), "009000");
     let elf = x(&mut s, "80F210020B 4F09F0475053455445535F 00");
     assert_eq!(elf, "E3294F09F0475053455445535F9F700101CE020101840AF0475053455445535F01CC08A0000001510000009000");
-    // Its module has no native code: refused with 6985, nothing changes.
+    // Its module has no native code: the JCVM took the package at LOAD and runs its bytecode
+    // (`install` registers the instance, `process` returns).
     assert_eq!(
         x(
             &mut s,
             &install_apdu(0x0C, "F0475053455445535F", "F0475053455445535F01", "F0475053455445535F02", "00", "C900")
         ),
-        "6985"
+        "009000"
     );
+    drop(s);
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535F0200"), "9000");
+    assert_eq!(tx(&mut c, "80010000"), "9000");
 }
 
 #[test]

@@ -149,10 +149,13 @@ impl Module for JcvmModule {
     }
 
     fn restore_shared(&self, state: Option<&[u8]>) -> Result<(), String> {
-        let fresh = match state {
+        let mut fresh = match state {
             Some(b) => Jcvm::restore(b).map_err(|e| e.to_string())?,
             None => Jcvm::new(),
         };
+        // What it was made from is what the image holds (or what a new VM always is): nothing
+        // to write until an APDU changes it.
+        fresh.take_dirty();
         *self.vm().map_err(|sw| format!("VM unavailable ({sw})"))? = fresh;
         Ok(())
     }
