@@ -110,6 +110,13 @@ pub trait Applet: Send {
         SecureChannelUse::None
     }
 
+    /// Whether this is a native component of the card that manages content without being a
+    /// security domain (the Java Card SDK's reference installer): the runtime hands it OPEN.
+    /// Only native catalog code says so; CAP applets never do.
+    fn card_manager(&self) -> bool {
+        false
+    }
+
     /// Whether the instance takes command chaining (CLA b5, ISO 7816-4 §5.1.1.1); the runtime
     /// answers `6884` to a chained command for one that does not (the JCRE's answer when the
     /// applet does not handle chaining).
@@ -178,6 +185,18 @@ pub struct InstallRequest<'a> {
     pub privileges: Privileges,
     /// The application-specific parameters (the value of `C9`).
     pub params: &'a [u8],
+    /// An installer with another layout than GP's (the Java Card 2.1 reference installer's
+    /// CREATE APPLET): `install(bArray, bOffset, bLength)` gets exactly these, `params` being
+    /// `array[offset..offset + length]`.
+    pub raw: Option<RawInstall<'a>>,
+}
+
+/// `install`'s arguments as an installer gives them.
+#[derive(Clone, Copy, Debug)]
+pub struct RawInstall<'a> {
+    pub array: &'a [u8],
+    pub offset: usize,
+    pub length: usize,
 }
 
 /// Code the card can make instances of: what a module (an applet class of a load file) is to

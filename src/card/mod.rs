@@ -23,8 +23,8 @@ mod response;
 
 pub use aid::Aid;
 pub use applet::{
-    Applet, CardEvent, Catalog, Ctx, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent, RestoreFn,
-    SecureChannelUse,
+    Applet, CardEvent, Catalog, Ctx, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent, RawInstall,
+    RestoreFn, SecureChannelUse,
 };
 pub use image::CardImage;
 pub use open::Open;
@@ -420,9 +420,9 @@ impl Runtime {
         let id = self.slots[pos].id;
         let mut obj = self.slots[pos].obj.take()?;
         let inst = self.image.instance(aid);
-        // GP's OPEN is for security domains (GPCS §6.1); what each may do with it is the card
-        // manager's decision (privileges, life cycle).
-        let privileged = inst.is_some_and(|i| i.has_privilege(Privileges::SECURITY_DOMAIN));
+        // GP's OPEN is for security domains (GPCS §6.1) and the card's own native installer;
+        // what each may do with it is the card manager's decision (privileges, life cycle).
+        let privileged = inst.is_some_and(|i| i.has_privilege(Privileges::SECURITY_DOMAIN)) || obj.card_manager();
         let card_life_cycle = self.image.life_cycle;
         let r = {
             let mut ctx = Ctx {

@@ -5,7 +5,7 @@
 //! it (in [`super::Ctx::open`]) only to instances with the Security Domain privilege.
 
 use super::registry::Instance;
-use super::{Aid, CardImage, InstallRequest, Outcome, Runtime, Slot};
+use super::{Aid, CardImage, InstallRequest, Outcome, RawInstall, Runtime, Slot};
 use crate::apdu::Command;
 use crate::crypto::CardRng;
 use crate::scp03::card::Session;
@@ -51,12 +51,23 @@ impl<'a> Open<'a> {
     /// parameters), then its registry entry after the existing ones. Without code for its
     /// module: `6985`; a refusal of the module's install: its status word. Nothing changes on
     /// failure.
-    pub fn install(&mut self, mut inst: Instance, params: &[u8], rng: &mut CardRng) -> Result<(), Sw> {
+    pub fn install(&mut self, inst: Instance, params: &[u8], rng: &mut CardRng) -> Result<(), Sw> {
+        self.install_with(inst, params, None, rng)
+    }
+
+    /// [`Open::install`] for an installer that gives `install` its own array layout.
+    pub fn install_with(
+        &mut self,
+        mut inst: Instance,
+        params: &[u8],
+        raw: Option<RawInstall<'_>>,
+        rng: &mut CardRng,
+    ) -> Result<(), Sw> {
         let (Some(elf), Some(module)) = (&inst.elf, &inst.module) else {
             return Err(Sw::ConditionsNotSatisfied);
         };
         let m = self.rt.catalog.find(elf, module).ok_or(Sw::ConditionsNotSatisfied)?;
-        let req = InstallRequest { elf, module, instance: &inst.aid, privileges: inst.privileges, params };
+        let req = InstallRequest { elf, module, instance: &inst.aid, privileges: inst.privileges, params, raw };
         let obj = m.install(&req, rng)?;
         inst.state = obj.save();
         let rt = &mut *self.rt;

@@ -21,6 +21,7 @@ pub mod put_key;
 pub mod registry;
 pub mod scp;
 pub mod sd;
+pub mod sdk_installer;
 pub mod set_status;
 pub mod store_data;
 

@@ -64,14 +64,14 @@ impl Module for JcvmModule {
 
     fn install(&self, req: &InstallRequest<'_>, rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
         let mut env = CardEnv { rng };
-        self.vm()?.install(
-            &mut env,
-            req.elf.as_bytes(),
-            req.module.as_bytes(),
-            req.instance.as_bytes(),
-            req.params,
-            &req.privileges.to_bytes(),
-        )?;
+        let mut vm = self.vm()?;
+        let (elf, module, instance) = (req.elf.as_bytes(), req.module.as_bytes(), req.instance.as_bytes());
+        let privileges = req.privileges.to_bytes();
+        match req.raw {
+            None => vm.install(&mut env, elf, module, instance, req.params, &privileges)?,
+            Some(r) => vm.install_raw(&mut env, elf, module, instance, r.array, r.offset, r.length, &privileges)?,
+        }
+        drop(vm);
         Ok(Box::new(CapApplet { vm: self.vm.clone(), aid: req.instance.clone() }))
     }
 

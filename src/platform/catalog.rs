@@ -9,10 +9,14 @@ use std::sync::Arc;
 pub static APPLETS: &[&ModuleImpl] =
     &[&crate::applets::testapp::MODULE, &crate::applets::jpki::MODULE, &crate::applets::ara_m::MODULE];
 
+/// Native modules a profile may add (their load files are in ROM only on cards whose profile
+/// names them): the Java Card SDK's reference installer.
+pub static OPTIONAL: &[&ModuleImpl] = &[&crate::gp::sdk_installer::MODULE];
+
 /// The security domain module, every native applet, and the JCVM (CAP files LOAD brings).
 pub fn builtin() -> Catalog {
     let mut c = Catalog::new().with(Arc::new(crate::gp::sd::module()));
-    for m in APPLETS {
+    for m in APPLETS.iter().chain(OPTIONAL) {
         c = c.with(Arc::new(**m));
     }
     c.with(Arc::new(crate::jcvm::hosted::JcvmModule::new()))
@@ -20,5 +24,5 @@ pub fn builtin() -> Catalog {
 
 /// The native applet module with this name (as profiles write it).
 pub fn by_name(name: &str) -> Option<&'static ModuleImpl> {
-    APPLETS.iter().copied().find(|m| m.name == name)
+    APPLETS.iter().chain(OPTIONAL).copied().find(|m| m.name == name)
 }

@@ -202,7 +202,7 @@ impl Profile {
         // The security domain package and every built-in module's package are present, as in ROM.
         let rom = std::iter::once((SD_PACKAGE_AID, SD_MODULE_AID))
             .chain(catalog::APPLETS.iter().map(|m| (m.package_aid, m.module_aid)));
-        let load_files = rom
+        let mut load_files: Vec<LoadFile> = rom
             .map(|(package, module)| LoadFile {
                 aid: Aid::from_static(package),
                 version: vec![1, 0],
@@ -218,6 +218,16 @@ impl Profile {
             let inst_aid = aid("applets.aid", &a.aid)?;
             if instances.iter().any(|i: &Instance| i.aid == inst_aid) {
                 return Err(bad("applets.aid", format!("{inst_aid} is used twice")));
+            }
+            // An optional module's load file is in ROM only on cards whose profile names it.
+            if !load_files.iter().any(|l| l.aid.as_bytes() == m.package_aid) {
+                load_files.push(LoadFile {
+                    aid: Aid::from_static(m.package_aid),
+                    version: vec![1, 0],
+                    modules: vec![Aid::from_static(m.module_aid)],
+                    sd: isd_aid.clone(),
+                    life_cycle: ELF_LOADED,
+                });
             }
             let params = hexf("applets.params", &a.params)?;
             let applet =
