@@ -16,9 +16,9 @@
 //!   (`setUpChannelAccess`), then the view opens a card logical channel with `00 70 00 00 01` and
 //!   sends the app's SELECT there, as the eSE HALs do; a failed SELECT closes that card channel
 //!   again (NXP and Thales HALs) and the app gets the card's answer;
-//! * `0x 70 00 00 [01]` (MANAGE CHANNEL open) stands for the first half of `openLogicalChannel`:
-//!   it reserves an app channel number and touches nothing on the card; `0x 70 80 0n` is
-//!   `Channel.close()` and closes the card channel behind `n`;
+//! * `00 70 00 00 [01]` (MANAGE CHANNEL open from the basic channel) stands for the first half
+//!   of `openLogicalChannel`: it reserves an app channel number and touches nothing on the card;
+//!   `0x 70 80 0n` (n ≠ 0) is `Channel.close()` and closes the card channel behind `n`;
 //! * everything else passes `Channel.transmit`'s checks (malformed APDU, CLA `FF`, INS `6x`/`9x`,
 //!   any other ISO MANAGE CHANNEL, ISO SELECT by DF name on an open channel), then
 //!   `checkCommand`, then goes to the card with the card channel's number in the CLA.
@@ -194,26 +194,30 @@ impl AppView {
             return Ok(self.refuse(not_allowed));
         }
         match (cmd.p1, cmd.p2) {
-            (0x00, 0x00) => match (1..MAX_APP_CHANNELS).find(|&c| self.channels[c].is_none()) {
-                Some(c) => {
-                    self.channels[c] = Some(AppChannel::Reserved);
-                    Ok(vec![c as u8, 0x90, 0x00])
+            // Only the plain open from the basic channel, as the HALs send it.
+            (0x00, 0x00) if cmd.cla == 0x00 && matches!(cmd.ne, None | Some(1)) => {
+                match (1..MAX_APP_CHANNELS).find(|&c| self.channels[c].is_none()) {
+                    Some(c) => {
+                        self.channels[c] = Some(AppChannel::Reserved);
+                        Ok(vec![c as u8, 0x90, 0x00])
+                    }
+                    // All the app may hold are taken: what a card without a free channel answers
+                    // (GPCS T11-63; the HALs' CHANNEL_NOT_AVAILABLE, openLogicalChannel's null).
+                    None => {
+                        self.last = Some(Decision::denied(
+                            format!("the app holds its {MAX_APP_CHANNELS} channels (MissingResourceException)"),
+                            None,
+                        ));
+                        Ok(Sw::FunctionNotSupported.to_bytes().to_vec())
+                    }
                 }
-                // All the app may hold are taken: what a card without a free channel answers
-                // (GPCS T11-63; the HALs' CHANNEL_NOT_AVAILABLE, openLogicalChannel's null).
-                None => {
-                    self.last = Some(Decision::denied(
-                        format!("the app holds its {MAX_APP_CHANNELS} channels (MissingResourceException)"),
-                        None,
-                    ));
-                    Ok(Sw::FunctionNotSupported.to_bytes().to_vec())
-                }
-            },
+            }
             (0x80, p2) => {
                 let target = if p2 == 0 { origin } else { p2 as usize };
                 if target == 0 {
-                    // The basic channel is never closed (ISO 7816-4 §11.1.2), as the card answers.
-                    return Ok(Sw::IncorrectP1P2.to_bytes().to_vec());
+                    // The basic channel is never closed by MANAGE CHANNEL (ISO 7816-4 §11.1.2);
+                    // the app's closes with a reset of its reader.
+                    return Ok(self.refuse(not_allowed));
                 }
                 if target >= MAX_APP_CHANNELS || self.channels[target].is_none() {
                     // Closed already: the card's warning (GPCS §11.7).
