@@ -90,17 +90,17 @@ fn the_app_never_sees_what_reader_0_selected() {
     assert!(cplc.ends_with("9000") && cplc.len() > 4, "{cplc}");
     assert_eq!(app(&mut v, &mut card, "80CA9F7F00"), "6982", "nothing opened yet");
     assert_eq!(app(&mut v, &mut card, SELECT_JPKI), "9000");
-    // A card logical channel of its own; reader 0's channel 0 keeps the ISD.
-    assert_eq!(v.card_channels(), [(0, 1)]);
-    let isd = Aid::from_static(ISD_AID);
-    assert_eq!(card.selected(0), Some(&isd));
-    assert_eq!(card.selected(1), Some(&Aid::from_static(JPKI_AID)));
     // Reader 0 selects the ISD on its basic channel again: the app's GET DATA still goes to JPKI.
     assert!(r0(&mut card, SELECT_ISD).ends_with("9000"));
     let got = app(&mut v, &mut card, "80CA9F7F00");
     assert_ne!(got, cplc);
     assert_eq!(got, up(&card.transmit(&h("81CA9F7F00"))), "JPKI's own answer on the app's channel");
     assert!(!got.ends_with("9000"), "{got}");
+    // A card logical channel of its own; reader 0's channel 0 keeps the ISD.
+    assert_eq!(v.card_channels(), [(0, 1)]);
+    let isd = Aid::from_static(ISD_AID);
+    assert_eq!(card.selected(0), Some(&isd));
+    assert_eq!(card.selected(1), Some(&Aid::from_static(JPKI_AID)));
     // The app's SELECT EF reaches JPKI, not the ISD on channel 0.
     assert_eq!(app(&mut v, &mut card, "00A4020C020006"), "9000");
     assert_eq!(card.selected(0), Some(&isd));
