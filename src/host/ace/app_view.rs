@@ -329,6 +329,45 @@ mod tests {
         assert_eq!(app.transmit(&mut card, &h("01A4020C020006")).unwrap(), h("6982"));
     }
 
+    /// A PC/SC-like transport: it cannot count resets, and says once that another client reset
+    /// the card.
+    struct Pcsc<'a> {
+        card: &'a mut Card,
+        reset_by_other: bool,
+    }
+
+    impl Transport for Pcsc<'_> {
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+            if std::mem::take(&mut self.reset_by_other) {
+                return Err(TransportError::ResetByOther);
+            }
+            Ok(self.card.transmit(apdu))
+        }
+        fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+            Ok(self.card.reset())
+        }
+        fn name(&self) -> String {
+            "test".into()
+        }
+    }
+
+    #[test]
+    fn a_reset_reported_by_the_reader_ends_the_apps_channels() {
+        let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
+        let mut card = Card::in_memory(img, Some(1)).unwrap();
+        card.power_on();
+        let mut app = AppView::new(vec![h("2660FE4D4AEB9AF3A70D607B36422DB913BCCFFD")]);
+        let mut t = Pcsc { card: &mut card, reset_by_other: false };
+        assert_eq!(app.transmit(&mut t, &h("00A4040C0AD392F000260100000001")).unwrap(), h("9000"));
+        assert_eq!(app.card_channels(), [(0, 1)]);
+        t.card.reset();
+        t.reset_by_other = true;
+        assert!(matches!(app.transmit(&mut t, &h("00A4020C020006")), Err(TransportError::ResetByOther)));
+        assert!(app.card_channels().is_empty());
+        assert_eq!(app.transmit(&mut t, &h("00A4020C020006")).unwrap(), h("6982"));
+        assert_eq!(app.transmit(&mut t, &h("00A4040C0AD392F000260100000001")).unwrap(), h("9000"));
+    }
+
     #[test]
     fn channel_numbers_move_as_omapi_moves_them() {
         // GPCS §11.1.4 / `globalplatform.md` §D.1, and Android's SM rule for channels 4-19.
