@@ -91,6 +91,10 @@ pub struct Card {
     committed: Vec<u8>,
     /// A tearing injection cut the power: the card answers nothing useful until reopened.
     torn: bool,
+    /// Power-ons, power-offs and warm resets so far: each ends every logical channel, so a
+    /// holder of channels (the app's view of `serve --app`) learns from a change that its
+    /// channels are gone.
+    resets: u64,
 }
 
 impl Card {
@@ -147,7 +151,7 @@ impl Card {
             Runtime { image, slots: Vec::new(), next_slot: 0, channels: Vec::new(), catalog, image_dirty: false };
         rt.instantiate().map_err(|e| CardError::Content(origin.to_string(), e))?;
         rt.channels = vec![None; rt.image.logical_channels as usize];
-        Ok(Card { rt, rng: CardRng::new(seed), store, powered: false, committed, torn: false })
+        Ok(Card { rt, rng: CardRng::new(seed), store, powered: false, committed, torn: false, resets: 0 })
     }
 
     /// The persistent state as it is now.
@@ -198,7 +202,13 @@ impl Card {
         self.power_on()
     }
 
+    /// How many power-ons, power-offs and warm resets the card has seen since it was opened.
+    pub fn resets(&self) -> u64 {
+        self.resets
+    }
+
     fn power_cycle(&mut self) {
+        self.resets += 1;
         for o in self.rt.slots.iter_mut().filter_map(|s| s.obj.as_mut()) {
             o.power_reset();
         }

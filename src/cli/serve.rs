@@ -46,7 +46,9 @@ pub struct ServeArgs {
     pub record: Option<PathBuf>,
     /// Add a reader (the slot after the --readers ones) that shows card 0 as the app with this
     /// signing-certificate hash (SHA-1 or SHA-256, hex; repeat for several) sees it over OMAPI:
-    /// every SELECT and APDU passes the ARA-M rules first, refusals answer 6982.
+    /// on card channels of its own (at most 4, its basic channel included; never reader 0's),
+    /// every SELECT and APDU passes OMAPI's checks and the ARA-M rules first, refusals answer
+    /// 6982; a reset from reader 0 closes the app's channels.
     #[arg(long = "app", value_name = "CERT_HASH")]
     pub app: Vec<String>,
 }
@@ -191,11 +193,20 @@ impl vpcd::VirtualCard for SharedCard {
     }
 }
 
-/// Card 0 as one app sees it through the ACE. Power events of this reader only forget the app's
-/// channels: on the phone an app cannot power the SE off.
+/// Card 0 as one app sees it through the ACE, on card channels of its own (never reader 0's).
+/// Power events of this reader close the app's channels and nothing else: on the phone an app
+/// cannot power the SE off.
 struct AppCard {
     card: Arc<Mutex<Card>>,
     view: AppView,
+}
+
+impl AppCard {
+    fn close_channels(&mut self) {
+        let mut card = locked(&self.card);
+        // In-process: closing a channel cannot fail as a transport.
+        let _ = self.view.reset(&mut *card);
+    }
 }
 
 impl vpcd::VirtualCard for AppCard {
@@ -203,13 +214,13 @@ impl vpcd::VirtualCard for AppCard {
         locked(&self.card).atr().to_vec()
     }
     fn power_on(&mut self) {
-        self.view.reset();
+        self.close_channels();
     }
     fn power_off(&mut self) {
-        self.view.reset();
+        self.close_channels();
     }
     fn reset(&mut self) {
-        self.view.reset();
+        self.close_channels();
     }
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
         let mut card = locked(&self.card);

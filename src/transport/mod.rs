@@ -31,6 +31,14 @@ pub trait Transport {
     }
     /// A short name for messages (`in-process`, a reader name).
     fn name(&self) -> String;
+    /// How many times the card was reset (powered on or off, warm reset) since it was opened,
+    /// when this transport can tell: every reset ends every logical channel, so a holder of
+    /// channels on a card that others share (the app's view of `serve --app`) learns from a
+    /// change that its channels are gone. `None` when it cannot tell; a PC/SC reader reports
+    /// another client's reset as [`TransportError::ResetByOther`] instead.
+    fn resets(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl Transport for Card {
@@ -46,5 +54,8 @@ impl Transport for Card {
     }
     fn name(&self) -> String {
         "in-process".into()
+    }
+    fn resets(&self) -> Option<u64> {
+        Some(Card::resets(self))
     }
 }
