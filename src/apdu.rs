@@ -289,6 +289,10 @@ impl Class {
                 secure_messaging: low & 0x20 != 0,
                 chaining: low & 0x10 != 0,
             }),
+            // Proprietary `A0`-`BF`: neither ISO nor GP codes them, so nothing is read from
+            // them: the basic channel, no SM, no chaining (as the Java Card 2.1 RE, whose
+            // samples use `B0`, treated every CLA).
+            0x20 if proprietary => Ok(Class { channel: 0, proprietary, secure_messaging: false, chaining: false }),
             _ => Err(Sw::ClaNotSupported),
         }
     }

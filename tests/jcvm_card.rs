@@ -150,3 +150,114 @@ fn a_cap_the_vm_cannot_run_is_refused_at_load_and_changes_nothing() {
     let (_, inst) = load_install(&mut card, &zip, None, &[]);
     assert!(select(&mut card, &inst).ends_with("9000"));
 }
+
+/// apdutool's output line for a command and its response (the SDK's `.expected.out` format).
+fn apdutool_line(b: &[u8], rsp: &[u8]) -> String {
+    let lc = b[4] as usize;
+    let mut s = format!("CLA: {:02x}, INS: {:02x}, P1: {:02x}, P2: {:02x}, Lc: {:02x}", b[0], b[1], b[2], b[3], lc);
+    for x in &b[5..5 + lc] {
+        s += &format!(", {x:02x}");
+    }
+    let (data, sw) = rsp.split_at(rsp.len() - 2);
+    s += &format!(", Le: {:02x}", data.len());
+    for x in data {
+        s += &format!(", {x:02x}");
+    }
+    s + &format!(", SW1: {:02x}, SW2: {:02x}", sw[0], sw[1])
+}
+
+/// An apdutool script's commands (`0x..` bytes, `;` ends one; comments and power lines out).
+fn apdutool_commands(script: &str) -> Vec<Vec<u8>> {
+    let body: String = script.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join(" ");
+    body.split(';')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.starts_with("power"))
+        .map(|c| {
+            c.split_whitespace()
+                .map(|t| match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                    Some(x) => u8::from_str_radix(x, 16).unwrap(),
+                    None => t.parse::<u8>().unwrap(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The wire form of an apdutool command `CLA INS P1 P2 Lc data Le`: Le as the script gives
+/// it, none for `00` (apdutool's reading, as `gpse run` does).
+fn wire(b: &[u8]) -> Vec<u8> {
+    let lc = b[4] as usize;
+    let mut w = b[..4].to_vec();
+    if lc > 0 {
+        w.push(lc as u8);
+        w.extend_from_slice(&b[5..5 + lc]);
+    }
+    match b.get(5 + lc) {
+        Some(&le) if le != 0 => w.push(le),
+        _ => {}
+    }
+    w
+}
+
+/// The SDK installer's CAP download of a CAP's components, in scriptgen's order.
+fn download(card: &mut Card, cap: &[u8]) {
+    let comps = gpse::jcvm::cap::Cap::parse(cap).unwrap();
+    let lfdb = comps.load_file_data_block();
+    assert_eq!(tx(card, "80B0000000"), "9000");
+    let mut i = 0;
+    while i < lfdb.len() {
+        let tag = lfdb[i];
+        let size = u16::from_be_bytes([lfdb[i + 1], lfdb[i + 2]]) as usize;
+        let comp = &lfdb[i..i + 3 + size];
+        assert_eq!(tx(card, &format!("80B2{tag:02X}0000")), "9000");
+        for chunk in comp.chunks(32) {
+            assert_eq!(tx(card, &format!("80B4{tag:02X}00{:02X}{}00", chunk.len(), hex::encode_upper(chunk))), "9000");
+        }
+        assert_eq!(tx(card, &format!("80BC{tag:02X}0000")), "9000");
+        i += 3 + size;
+    }
+    assert_eq!(tx(card, "80BA000000"), "9000");
+}
+
+fn expected(rel: &str) -> String {
+    let root = std::env::var("GPSE_SHARED").map(PathBuf::from).unwrap_or_else(|_| repo().join("../shared"));
+    let p = root.join("javacard/caps/expected").join(rel);
+    // The SDK's files are Latin-1 (a © in the header comment).
+    let b = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    b.iter().map(|&c| c as char).collect()
+}
+
+/// The SDK's demo1 wallet lines byte for byte on a card of the `oracle-sdk` profile: the wallet
+/// package downloaded through the SDK installer (80 B0-BA), CREATE APPLET (80 B8), then every
+/// wallet command of the script; the trace's lines for the other samples (JavaPurse, JavaLoyalty:
+/// part 2) are not sent.
+#[test]
+fn oracle_demo1_wallet_lines_through_the_sdk_installer() {
+    let d = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("profiles/oracle-sdk.toml")).unwrap();
+    let profile = Profile::parse(&text, "oracle-sdk.toml").unwrap();
+    let img = profile.build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap();
+    let mut card = Card::create(d.path(), img, Durability::NoSync, Some(1), false).unwrap();
+    card.power_on();
+    let script = expected("oracle212-demo/demo1.scr");
+    let out = expected("oracle212-demo/demo1.scr.expected.out");
+    let cmds = apdutool_commands(&script);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(cmds.len(), lines.len());
+    // Select the installer (line 1), download the wallet package, create the wallet (line 4).
+    assert_eq!(apdutool_line(&cmds[0], &card.transmit(&wire(&cmds[0]))), lines[0]);
+    download(&mut card, &shared_cap("oracle212-wallet.cap"));
+    assert_eq!(apdutool_line(&cmds[3], &card.transmit(&wire(&cmds[3]))), lines[3]);
+    // Every line from the wallet's SELECT on.
+    let first = lines.iter().position(|l| l.contains("0c, 06, 01, Le")).unwrap();
+    let mut n = 0;
+    for (b, want) in cmds[first..].iter().zip(&lines[first..]) {
+        let rsp = card.transmit(&wire(b));
+        assert_eq!(apdutool_line(b, &rsp), *want, "line {}", first + n + 1);
+        n += 1;
+    }
+    assert_eq!(n, 20);
+    // The package and instance are in the registry, as GP's would be.
+    assert!(card.image().load_file(&aid("A00000006203010C06")).is_some());
+    assert!(card.image().instance(&aid("A00000006203010C0601")).is_some());
+}
