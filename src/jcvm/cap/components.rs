@@ -492,8 +492,8 @@ pub struct ExceptionHandler {
     pub start_offset: u16,
     /// Bytes covered from `start_offset` (exclusive end = start + length).
     pub active_length: u16,
-    /// Set on the last handler of a method's group of handlers for one try range... (JCVM:
-    /// "the last handler that covers this range of bytecodes in this method").
+    /// The `stop_bit`: set on the last handler the search has to consider for this range
+    /// (JCVM §6.10.1); the interpreter may stop there. Handlers are searched in table order.
     pub stop: bool,
     pub handler_offset: u16,
     /// Constant pool index of the caught class's `classRef`, or 0 for "any" (`finally`).
