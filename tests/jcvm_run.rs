@@ -462,7 +462,13 @@ fn flipped_method_bytes_never_panic() {
                 assert!(Jcvm::restore(&vm.save()).is_ok());
             }
         }
-        eprintln!("{name}: {} mutants: refused at load {}, install failed {}, ran {}", method_at.len(), outcomes[0], outcomes[1], outcomes[2]);
+        eprintln!(
+            "{name}: {} mutants: refused at load {}, install failed {}, ran {}",
+            method_at.len(),
+            outcomes[0],
+            outcomes[1],
+            outcomes[2]
+        );
     }
 }
 
@@ -492,8 +498,11 @@ fn api_references_resolve_or_are_reported() {
         "gp-ara.cap",
         "gp-omapitest1.cap",
     ];
-    let mut names: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".cap")).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".cap"))
+        .collect();
     names.sort();
     let lib = std::fs::read(dir.join("oracle212-SampleLibrary.cap")).unwrap();
     let mut report = Vec::new();
@@ -530,7 +539,10 @@ fn unknown_import_and_newer_version_are_refused() {
     let Some(purse) = cap("oracle212-JavaPurse.cap") else { return };
     let mut vm = Jcvm::new();
     let e = vm.load_package(&purse).unwrap_err();
-    assert!(matches!(e, gpse::jcvm::JcvmError::Link(gpse::jcvm::link::LinkError::UnknownImport(ref a)) if a == &h("A00000006203010C04")), "{e}");
+    assert!(
+        matches!(e, gpse::jcvm::JcvmError::Link(gpse::jcvm::link::LinkError::UnknownImport(ref a)) if a == &h("A00000006203010C04")),
+        "{e}"
+    );
     assert_eq!(e.sw(), Sw::ReferencedDataNotFound);
     assert!(vm.packages().is_empty());
 
@@ -543,7 +555,10 @@ fn unknown_import_and_newer_version_are_refused() {
     imp.bytes[4] = 10;
     let flat: Vec<u8> = comps.iter().flat_map(|c| c.bytes.clone()).collect();
     let e = vm.load_package(&flat).unwrap_err();
-    assert!(matches!(e, gpse::jcvm::JcvmError::Link(gpse::jcvm::link::LinkError::ImportVersion { need: (1, 10), .. })), "{e}");
+    assert!(
+        matches!(e, gpse::jcvm::JcvmError::Link(gpse::jcvm::link::LinkError::ImportVersion { need: (1, 10), .. })),
+        "{e}"
+    );
     assert_eq!(e.sw(), Sw::ConditionsNotSatisfied);
 
     // The library loaded first, the purse links; the library cannot go while the purse is there.
@@ -571,4 +586,10 @@ fn delete_and_reload() {
     let mut vm = Jcvm::restore(&c.vm.save()).unwrap();
     let sel = Command::new(0, 0xA4, 4, 0).with_data(info.applets[0].clone());
     assert_eq!(vm.select(&mut NoEnv, &info.applets[0], 0, &sel).unwrap().sw, Sw::Ok);
+}
+#[test]
+fn hello_world_case1_echoes_the_header() {
+    let Some(mut c) = Card::new("oracle212-HelloWorld.cap", None, &[]) else { return };
+    c.select().unwrap();
+    assert_eq!(c.tx("80100000"), "80100000009000");
 }

@@ -481,8 +481,12 @@ impl Jcvm {
         let size = if extended { (off + cmd.data.len() + 2).max(APDU_BUFFER) } else { APDU_BUFFER };
         let buf = self.rt.apdu_buffer;
         let b = self.rt.heap.bytes_mut(buf).ok_or(Sw::Unknown)?;
-        b.clear();
-        b.resize(size, 0);
+        if b.len() == size {
+            b.fill(0);
+        } else {
+            b.clear();
+            b.resize(size, 0);
+        }
         b[..4].copy_from_slice(&cmd.header());
         if extended {
             let l = if cmd.data.is_empty() { cmd.ne_or_zero() % 65536 } else { cmd.data.len() };
@@ -494,15 +498,21 @@ impl Jcvm {
         // the same bytes again (applets that read before it still work as on most cards).
         let n = cmd.data.len().min(size - off);
         b[off..off + n].copy_from_slice(&cmd.data[..n]);
-        self.rt.session.apdu = ApduState {
+        // Reuse the vectors of the last command (no allocation per APDU).
+        let a = &mut self.rt.session.apdu;
+        let (mut data, mut out) = (std::mem::take(&mut a.data), std::mem::take(&mut a.out));
+        data.clear();
+        data.extend_from_slice(&cmd.data);
+        out.clear();
+        *a = ApduState {
             cla: cmd.cla,
-            data: cmd.data.clone(),
+            data,
             received: 0,
             ne: cmd.ne.unwrap_or(if extended { 65536 } else { 256 }),
             extended,
             state: 0,
             out_len: 0,
-            out: Vec::new(),
+            out,
             channel,
         };
         Ok(())
@@ -514,7 +524,7 @@ impl Jcvm {
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16, apdu as i16]);
         // JCRE §7.6.2: a transaction still open when process returns is aborted.
         self.rt.session.tx_depth = 0;
-        let out = std::mem::take(&mut self.rt.session.apdu.out);
+        let out = self.rt.session.apdu.out.clone();
         self.rt.session.selecting = false;
         match r {
             Ok(_) => Ok(Response { data: out, sw: Sw::Ok }),

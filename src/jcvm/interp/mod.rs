@@ -123,6 +123,9 @@ pub struct Runtime {
     /// The reusable operand stack.
     #[serde(skip)]
     pub stack: Vec<i16>,
+    /// The reusable frame stack.
+    #[serde(skip)]
+    pub frames: Vec<exec::Frame>,
 }
 
 fn default_budget() -> u64 {
@@ -160,6 +163,7 @@ impl Runtime {
             session: Session::default(),
             step_budget: DEFAULT_STEP_BUDGET,
             stack: Vec::new(),
+            frames: Vec::new(),
         }
     }
 }
