@@ -2,6 +2,7 @@
 //! one line on stderr and a non-zero exit.
 
 mod ace;
+mod cap;
 mod card;
 mod common;
 mod gp;
@@ -65,6 +66,9 @@ pub enum Cmd {
     Gp(gp::GpArgs),
     /// Serve card images behind pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Java Card CAP files: info (components, imports, applets) and dump (disassembly).
+    #[command(subcommand)]
+    Cap(cap::CapCmd),
 }
 
 /// Runs the parsed command line; `Err` is the one-line message for stderr.
@@ -81,5 +85,6 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Cmd::Vectors(c) => vectors::run(c),
         Cmd::Ace(c) => ace::run(c),
         Cmd::Serve(a) => serve::run(a),
+        Cmd::Cap(c) => cap::run(c),
     }
 }

@@ -69,7 +69,8 @@ impl Header {
         let package = PackageInfo::parse(&mut r)?;
         let package_name = if format_minor >= 2 && !r.is_empty() {
             let n = r.u1()? as usize;
-            Some(String::from_utf8_lossy(r.bytes(n)?).into_owned())
+            // The 3.1 converter writes an empty name in format 2.3: treated as absent.
+            Some(String::from_utf8_lossy(r.bytes(n)?).into_owned()).filter(|s| !s.is_empty())
         } else {
             None
         };
@@ -93,9 +94,11 @@ pub struct CustomComponent {
 /// The Directory component (JCVM §6.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directory {
-    /// `component_sizes[tag - 1]`: 11 entries in format 2.1, 12 in 2.2 (Debug), 13 in 2.3
-    /// (StaticResources).
+    /// `component_sizes[tag - 1]`: 11 entries in format 2.1, 12 in 2.2 and 2.3 (Debug).
     pub component_sizes: Vec<u16>,
+    /// Format 2.3 (JC 3.1) adds the StaticResources size as a `u4` after the 12 `u2` sizes
+    /// (checked against the 3.1 converter's output: 28 bytes of sizes).
+    pub static_resources_size: Option<u32>,
     /// `static_field_size_info`: image size, array init count, array init size.
     pub static_image_size: u16,
     pub array_init_count: u16,
@@ -108,15 +111,12 @@ pub struct Directory {
 impl Directory {
     pub(crate) fn parse(b: &[u8], format_minor: u8) -> Result<Directory, CapError> {
         let mut r = Reader::new(b, Tag::Directory);
-        let n = match format_minor {
-            1 => 11,
-            2 => 12,
-            _ => 13,
-        };
+        let n = if format_minor == 1 { 11 } else { 12 };
         let mut component_sizes = Vec::with_capacity(n);
         for _ in 0..n {
             component_sizes.push(r.u2()?);
         }
+        let static_resources_size = if format_minor >= 3 { Some(r.u4()?) } else { None };
         let static_image_size = r.u2()?;
         let array_init_count = r.u2()?;
         let array_init_size = r.u2()?;
@@ -133,6 +133,7 @@ impl Directory {
         r.finish()?;
         Ok(Directory {
             component_sizes,
+            static_resources_size,
             static_image_size,
             array_init_count,
             array_init_size,
@@ -143,8 +144,11 @@ impl Directory {
     }
 
     /// The size the Directory records for a component, if it records one.
-    pub fn size_of(&self, tag: Tag) -> Option<u16> {
-        self.component_sizes.get(tag as usize - 1).copied()
+    pub fn size_of(&self, tag: Tag) -> Option<u32> {
+        if tag == Tag::StaticResources {
+            return self.static_resources_size;
+        }
+        self.component_sizes.get(tag as usize - 1).map(|&s| s as u32)
     }
 }
 
@@ -343,6 +347,26 @@ pub struct ClassInfo {
     pub interfaces: Vec<ImplementedInterface>,
     /// The raw `remote_interface_info` of a remote class (JCVM §6.9.2), if any.
     pub remote: Option<Vec<u8>>,
+    /// CAP format 2.3 (JC 3.1 "improved API extensibility"): for each public virtual method
+    /// token `0..base+count`, the token the converter mapped it to (`0xFF`: not yet assigned,
+    /// resolved at link time), followed in the file by one byte equal to the entry count (read
+    /// off the 3.1 converter's output; checked). Empty before 2.3.
+    pub public_method_token_mapping: Vec<u8>,
+}
+
+impl ClassInfo {
+    /// The method offset this class's own tables give for virtual method `token` (public if
+    /// < 128, package if ≥ 128); `None` below the table base (inherited: look in the
+    /// superclass) or for a `0xFFFF` entry.
+    pub fn virtual_method(&self, token: u8) -> Option<u16> {
+        let (base, table, t) = if token & 0x80 != 0 {
+            (self.package_method_table_base, &self.package_virtual_method_table, token & 0x7F)
+        } else {
+            (self.public_method_table_base, &self.public_virtual_method_table, token)
+        };
+        let o = *table.get(t.checked_sub(base)? as usize)?;
+        (o != 0xFFFF).then_some(o)
+    }
 }
 
 /// The Class component (JCVM §6.9): the interfaces come first, then the classes.
@@ -422,8 +446,18 @@ impl ClassComponent {
             } else {
                 None
             };
+            let mut public_method_token_mapping = Vec::new();
+            if format_minor >= 3 {
+                let n = public_method_table_base as usize + pub_count as usize;
+                public_method_token_mapping = r.bytes(n)?.to_vec();
+                let at = r.pos;
+                if r.u1()? as usize != n {
+                    return Err(r.err_at(at, CapErrorKind::BadValue("public method token mapping count")));
+                }
+            }
             c.classes.push(ClassInfo {
                 offset,
+                public_method_token_mapping,
                 flags,
                 super_class,
                 declared_instance_size,
@@ -458,8 +492,8 @@ pub struct ExceptionHandler {
     pub start_offset: u16,
     /// Bytes covered from `start_offset` (exclusive end = start + length).
     pub active_length: u16,
-    /// Set on the last handler of a method's group of handlers for one try range... (JCVM:
-    /// "the last handler that covers this range of bytecodes in this method").
+    /// The `stop_bit`: set on the last handler the search has to consider for this range
+    /// (JCVM §6.10.1); the interpreter may stop there. Handlers are searched in table order.
     pub stop: bool,
     pub handler_offset: u16,
     /// Constant pool index of the caught class's `classRef`, or 0 for "any" (`finally`).
@@ -675,6 +709,16 @@ impl StaticFieldComponent {
     /// Offset of the first non-reference static field in the image.
     pub fn primitive_start(&self) -> u16 {
         2 * self.reference_count
+    }
+
+    /// The initial bytes of the primitive part of the static image (from
+    /// [`primitive_start`](Self::primitive_start)): the default-valued fields as zeros, then the
+    /// non-default values (JCVM §6.11). The reference part starts as the `array_inits` arrays
+    /// (created at load) followed by nulls.
+    pub fn primitive_image(&self) -> Vec<u8> {
+        let mut v = vec![0u8; self.default_value_count as usize];
+        v.extend_from_slice(&self.non_default_values);
+        v
     }
 }
 

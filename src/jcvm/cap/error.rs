@@ -24,7 +24,7 @@ pub enum CapErrorKind {
     /// The 3.1 extended format (Header flag `0x08`, JCVM 3.1 §6.4): not supported yet.
     ExtendedFormat,
     /// A component's size disagrees with the Directory (JCVM §6.5).
-    SizeMismatch { directory: u16, actual: u16 },
+    SizeMismatch { directory: u32, actual: u32 },
     /// A count in the Directory disagrees with its component (import_count, applet_count).
     CountMismatch { what: &'static str, directory: u16, actual: u16 },
     /// An AID outside 5-16 bytes (JCVM §6.4 package_info).

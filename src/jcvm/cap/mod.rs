@@ -126,7 +126,8 @@ pub const LOAD_ORDER: [Tag; 11] = [
     Tag::StaticResources,
 ];
 
-/// One component as found: `bytes` is the whole `u1 tag, u2 size, info[size]`.
+/// One component as found: `bytes` is the whole `u1 tag, u2 size, info[size]` (StaticResources,
+/// JCVM 3.1 §6.16: `u1 tag, u4 size, info[size]`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct RawComponent {
     pub tag: u8,
@@ -136,7 +137,7 @@ pub struct RawComponent {
 impl RawComponent {
     /// The `info` part (after tag and size).
     pub fn info(&self) -> &[u8] {
-        self.bytes.get(3..).unwrap_or(&[])
+        self.bytes.get(size_len(self.tag) + 1..).unwrap_or(&[])
     }
 }
 
@@ -168,11 +169,21 @@ pub struct Cap {
     pub debug: Option<DebugComponent>,
 }
 
-/// Max inflated size of one zip entry: a compact component's size is a u2.
-const MAX_ENTRY: usize = 3 + 0xFFFF;
+/// Max inflated size of one zip entry: a compact component's size is a u2 (StaticResources
+/// may be larger; 16 MB bounds a hostile zip).
+const MAX_ENTRY: usize = 16 << 20;
 
 fn err(tag: Option<Tag>, offset: usize, kind: CapErrorKind) -> CapError {
     CapError::new(tag, offset, kind)
+}
+
+/// Bytes of a component's size field: 4 for StaticResources (JCVM 3.1), else 2.
+fn size_len(tag: u8) -> usize {
+    if tag == Tag::StaticResources as u8 {
+        4
+    } else {
+        2
+    }
 }
 
 /// Splits concatenated components (`u1 tag, u2 size, info[size]`, JCVM §6.1). Tags 1-13 and
@@ -186,11 +197,12 @@ pub fn split_components(b: &[u8]) -> Result<Vec<RawComponent>, CapError> {
         if tag.is_none() && t < 128 {
             return Err(err(None, p, CapErrorKind::UnknownComponent(t)));
         }
-        let size = match b.get(p + 1..p + 3) {
-            Some(s) => u16::from_be_bytes([s[0], s[1]]) as usize,
+        let sl = size_len(t);
+        let size = match b.get(p + 1..p + 1 + sl) {
+            Some(s) => s.iter().fold(0usize, |a, &x| (a << 8) | x as usize),
             None => return Err(err(tag, p, CapErrorKind::Truncated)),
         };
-        let end = p + 3 + size;
+        let end = (p + 1 + sl).saturating_add(size);
         if b.len() < end {
             return Err(err(tag, p, CapErrorKind::Truncated));
         }
@@ -262,7 +274,7 @@ impl Cap {
                     return Err(err(
                         Some(t),
                         0,
-                        CapErrorKind::SizeMismatch { directory: d, actual: c.info().len() as u16 },
+                        CapErrorKind::SizeMismatch { directory: d, actual: c.info().len() as u32 },
                     ))
                 }
                 None if t == Tag::Debug => {
