@@ -143,7 +143,7 @@ impl Jcvm {
     /// static image. Nothing changes on error.
     pub fn load_package(&mut self, bytes: &[u8]) -> Result<PackageInfo, JcvmError> {
         let cap = Cap::parse(bytes).map_err(JcvmError::Cap)?;
-        // The structural verifier (`verify.rs`, written with the CAP parser) plugs in here.
+        crate::jcvm::verify::verify(&cap).map_err(|e| JcvmError::Verify(e.to_string()))?;
         let slot = self.stored.iter().position(Option::is_none).unwrap_or(self.stored.len());
         if slot > 0x7FFF {
             return Err(JcvmError::Full);
