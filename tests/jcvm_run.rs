@@ -50,8 +50,7 @@ struct Card {
 impl Card {
     /// Loads `name`, installs its first applet class under `instance` (or the class AID).
     fn new(name: &str, instance: Option<&str>, params: &[u8]) -> Option<Card> {
-        let bytes = if name.starts_with("project:") {
-            let n = &name[8..];
+        let bytes = if let Some(n) = name.strip_prefix("project:") {
             std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{n}/build/{n}.cap")))
                 .unwrap()
         } else {
