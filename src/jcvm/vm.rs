@@ -39,16 +39,16 @@ pub enum JcvmError {
 }
 
 impl JcvmError {
-    /// The status word the card answers (GPCS §11.6.2 LOAD: `6A80` for bad data, `6A88`
-    /// "referenced data not found" for a missing import, `6985` for a version or conflict,
-    /// `6A84` when the card is full).
+    /// The status word the card answers at LOAD (`applet-spec/jcvm.md` "Status words at
+    /// LOAD": `6A80` bad data, `6A88` an import missing or newer than the card's (GPCS
+    /// §11.6.2), `6985` a package with this AID already loaded, `6A84` the card is full).
     pub fn sw(&self) -> Sw {
         match self {
             JcvmError::Cap(_) | JcvmError::Verify(_) | JcvmError::Image(_) => Sw::WrongData,
-            JcvmError::Link(LinkError::UnknownImport(_)) => Sw::ReferencedDataNotFound,
-            JcvmError::Link(LinkError::ImportVersion { .. }) | JcvmError::Link(LinkError::AlreadyLoaded(_)) => {
-                Sw::ConditionsNotSatisfied
+            JcvmError::Link(LinkError::UnknownImport(_)) | JcvmError::Link(LinkError::ImportVersion { .. }) => {
+                Sw::ReferencedDataNotFound
             }
+            JcvmError::Link(LinkError::AlreadyLoaded(_)) => Sw::ConditionsNotSatisfied,
             JcvmError::Link(LinkError::TooManyClasses) | JcvmError::Full => Sw::NotEnoughMemory,
             JcvmError::Link(LinkError::BadReference(_)) => Sw::WrongData,
         }
