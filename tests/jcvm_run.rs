@@ -564,7 +564,7 @@ fn unknown_import_and_newer_version_are_refused() {
         matches!(e, gpse::jcvm::JcvmError::Link(gpse::jcvm::link::LinkError::ImportVersion { need: (1, 10), .. })),
         "{e}"
     );
-    assert_eq!(e.sw(), Sw::ConditionsNotSatisfied);
+    assert_eq!(e.sw(), Sw::ReferencedDataNotFound);
 
     // The library loaded first, the purse links; the library cannot go while the purse is there.
     let Some(lib) = cap("oracle212-SampleLibrary.cap") else { return };
