@@ -596,6 +596,22 @@ fn delete_and_reload() {
 fn hello_world_case1_echoes_the_header() {
     let Some(mut c) = Card::new("oracle212-HelloWorld.cap", None, &[]) else { return };
     c.select().unwrap();
+    assert!(c.vm.take_dirty(), "load and install changed the image");
+    // Echoing data copies it into the applet's persistent echoBytes array: a persistent write.
+    assert_eq!(c.tx("8010000003AABBCC"), "8010000003AABBCC9000");
+    assert!(c.vm.take_dirty());
+    // Without data only the APDU buffer (transient) is written: the image stays as it was.
+    assert_eq!(c.tx("80100000"), "80100000009000");
+    assert!(!c.vm.take_dirty());
+    // An extended-length command to an applet that does not implement ExtendedLength: 6700.
+    let mut ext = Command::new(0x80, 0x10, 0, 0).with_data(vec![0x11; 300]);
+    ext.extended = true;
+    assert_eq!(c.send(&ext).sw, Sw::WrongLength);
+    // On logical channel 1 too (the VM takes the channel from the runtime).
+    let sel = Command::new(0x01, 0xA4, 4, 0).with_data(c.aid.clone());
+    assert_eq!(c.vm.select(&mut NoEnv, &c.aid.clone(), 1, &sel).unwrap().sw, Sw::Ok);
+    let r = c.vm.process(&mut NoEnv, &c.aid.clone(), 1, &cmd("81100000")).unwrap();
+    assert_eq!(hex::encode_upper(r.to_bytes()), "81100000009000");
     assert_eq!(c.tx("80100000"), "80100000009000");
 }
 

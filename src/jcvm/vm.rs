@@ -7,11 +7,11 @@
 //! meaning the same class.
 
 use crate::apdu::{Command, Response};
-use crate::jcvm::api::{cls, natives, USER_CLASS_BASE};
+use crate::jcvm::api::{cls, USER_CLASS_BASE};
 use crate::jcvm::cap::ArrayInit;
 use crate::jcvm::cap::{Cap, CapError};
 use crate::jcvm::heap::{ClassId, ElemType, Handle, NativeState, Transience};
-use crate::jcvm::interp::{ApduState, Exec, Fault, Instance, Runtime, Session, Thrown, APDU_BUFFER};
+use crate::jcvm::interp::{ApduState, Exec, Instance, Runtime, Session, Thrown, APDU_BUFFER};
 use crate::jcvm::link::{LinkError, Program, Target};
 use crate::jcvm::Env;
 use crate::sw::Sw;
@@ -524,7 +524,7 @@ impl Jcvm {
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16, apdu as i16]);
         // JCRE §7.6.2: a transaction still open when process returns is aborted.
         self.rt.session.tx_depth = 0;
-        let out = self.rt.session.apdu.out.clone();
+        let out = std::mem::take(&mut self.rt.session.apdu.out);
         self.rt.session.selecting = false;
         match r {
             Ok(_) => Ok(Response { data: out, sw: Sw::Ok }),
@@ -691,14 +691,4 @@ impl Jcvm {
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &a);
         r.map_err(|t| self.uncaught_sw(&t))
     }
-
-    /// Maps a fault for callers that want to log it.
-    pub fn describe_fault(f: &Fault) -> String {
-        format!("{f:?}")
-    }
-}
-
-/// Whether `h` is an instance of an `ISOException` (for tools).
-pub fn is_iso_exception(x: &Exec<'_>, h: Handle) -> bool {
-    natives::is_instance(x, h, cls::ISO_EXCEPTION)
 }

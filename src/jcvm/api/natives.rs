@@ -2,7 +2,7 @@
 //! Java Card 3.0.5 API specification gives each method ("JC API" below).
 
 use super::{cls, Native};
-use crate::jcvm::heap::{ArrayData, Body, ElemType, Handle, NativeState, PinState, Transience};
+use crate::jcvm::heap::{ArrayData, ElemType, Handle, NativeState, PinState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
 
 type R = Result<Option<i16>, Thrown>;
@@ -530,14 +530,5 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             write(x, arg(0), arg(1), &arg(2).to_be_bytes())?;
             Ok(Some(arg(1).wrapping_add(2)))
         }
-    }
-}
-
-/// Whether `h` is an instance whose class descends from `class` (used by the facade to map
-/// uncaught exceptions).
-pub fn is_instance(x: &Exec<'_>, h: Handle, class: crate::jcvm::heap::ClassId) -> bool {
-    match x.rt.heap.get(h).map(|o| &o.body) {
-        Some(Body::Instance { class: c, .. }) => x.prog.is_subclass(*c, class),
-        _ => false,
     }
 }
