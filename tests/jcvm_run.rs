@@ -50,7 +50,12 @@ struct Card {
 impl Card {
     /// Loads `name`, installs its first applet class under `instance` (or the class AID).
     fn new(name: &str, instance: Option<&str>, params: &[u8]) -> Option<Card> {
-        let bytes = cap(name)?;
+        let bytes = if let Some(n) = name.strip_prefix("project:") {
+            std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{n}/build/{n}.cap")))
+                .unwrap()
+        } else {
+            cap(name)?
+        };
         let _ = tracing_subscriber::fmt().with_env_filter("gpse=info").with_test_writer().try_init();
         let mut vm = Jcvm::new();
         let info = vm.load_package(&bytes).unwrap_or_else(|e| panic!("{name}: load: {e}"));
@@ -559,7 +564,7 @@ fn unknown_import_and_newer_version_are_refused() {
         matches!(e, gpse::jcvm::JcvmError::Link(gpse::jcvm::link::LinkError::ImportVersion { need: (1, 10), .. })),
         "{e}"
     );
-    assert_eq!(e.sw(), Sw::ConditionsNotSatisfied);
+    assert_eq!(e.sw(), Sw::ReferencedDataNotFound);
 
     // The library loaded first, the purse links; the library cannot go while the purse is there.
     let Some(lib) = cap("oracle212-SampleLibrary.cap") else { return };
@@ -586,4 +591,198 @@ fn delete_and_reload() {
     let mut vm = Jcvm::restore(&c.vm.save()).unwrap();
     let sel = Command::new(0, 0xA4, 4, 0).with_data(info.applets[0].clone());
     assert_eq!(vm.select(&mut NoEnv, &info.applets[0], 0, &sel).unwrap().sw, Sw::Ok);
+}
+#[test]
+fn hello_world_case1_echoes_the_header() {
+    let Some(mut c) = Card::new("oracle212-HelloWorld.cap", None, &[]) else { return };
+    c.select().unwrap();
+    assert!(c.vm.take_dirty(), "load and install changed the image");
+    // Echoing data copies it into the applet's persistent echoBytes array: a persistent write.
+    assert_eq!(c.tx("8010000003AABBCC"), "8010000003AABBCC9000");
+    assert!(c.vm.take_dirty());
+    // Without data only the APDU buffer (transient) is written: the image stays as it was.
+    assert_eq!(c.tx("80100000"), "80100000009000");
+    assert!(!c.vm.take_dirty());
+    // An extended-length command to an applet that does not implement ExtendedLength: 6700.
+    let mut ext = Command::new(0x80, 0x10, 0, 0).with_data(vec![0x11; 300]);
+    ext.extended = true;
+    assert_eq!(c.send(&ext).sw, Sw::WrongLength);
+    // On logical channel 1 too (the VM takes the channel from the runtime).
+    let sel = Command::new(0x01, 0xA4, 4, 0).with_data(c.aid.clone());
+    assert_eq!(c.vm.select(&mut NoEnv, &c.aid.clone(), 1, &sel).unwrap().sw, Sw::Ok);
+    let r = c.vm.process(&mut NoEnv, &c.aid.clone(), 1, &cmd("81100000")).unwrap();
+    assert_eq!(hex::encode_upper(r.to_bytes()), "81100000009000");
+    assert_eq!(c.tx("80100000"), "80100000009000");
+}
+
+// The project's own test applets (tests/applets/, each answering as the table at the top of
+// its source says).
+
+fn project(name: &str, params: &[u8]) -> Card {
+    let mut c = Card::new(&format!("project:{name}"), None, params).unwrap();
+    assert_eq!(c.select().unwrap(), Response::ok(), "{name} SELECT");
+    c
+}
+
+#[test]
+fn project_arith() {
+    let mut c = project("arith", &[]);
+    let t = |c: &mut Card, ins: u8, data: &str| c.tx(&format!("80{ins:02X}0000{:02X}{data}", data.len() / 2));
+    assert_eq!(t(&mut c, 0x10, "7FFF0001"), "80009000", "short add wraps");
+    assert_eq!(t(&mut c, 0x11, "00010002"), "FFFF9000");
+    assert_eq!(t(&mut c, 0x12, "01000100"), "00009000");
+    assert_eq!(t(&mut c, 0x13, "FFF90002"), "FFFD9000", "-7/2 = -3");
+    assert_eq!(t(&mut c, 0x13, "00070000"), "6F00", "division by zero");
+    assert_eq!(t(&mut c, 0x13, "8000FFFF"), "80009000", "-32768 / -1 wraps");
+    assert_eq!(t(&mut c, 0x14, "FFF90002"), "FFFF9000", "-7 % 2 = -1");
+    assert_eq!(t(&mut c, 0x15, "8000"), "80009000");
+    assert_eq!(t(&mut c, 0x16, "00010011"), "00009000", "1 << 17 truncated to a short");
+    assert_eq!(t(&mut c, 0x16, "00010021"), "00029000", "shift count masked to 5 bits");
+    assert_eq!(t(&mut c, 0x17, "80000004"), "F8009000");
+    assert_eq!(t(&mut c, 0x18, "80000004"), "08009000", "(a & 0xFFFF) >>> b");
+    assert_eq!(t(&mut c, 0x19, "0FF000FF"), "00F09000");
+    assert_eq!(t(&mut c, 0x1A, "0F0000F0"), "0FF09000");
+    assert_eq!(t(&mut c, 0x1B, "FFFF0F0F"), "F0F09000");
+    assert_eq!(t(&mut c, 0x1C, "00FF"), "FF009000");
+    assert_eq!(t(&mut c, 0x1D, "0180"), "FF809000");
+    assert_eq!(t(&mut c, 0x1E, "007F0001"), "FF809000");
+    assert_eq!(t(&mut c, 0x1F, "0010"), "00729000", "16 + 1 + 100 - 3");
+    assert_eq!(t(&mut c, 0x20, "7FFFFFFF00000001"), "800000009000", "int add wraps");
+    assert_eq!(t(&mut c, 0x21, "0000000000000001"), "FFFFFFFF9000");
+    assert_eq!(t(&mut c, 0x22, "0001000000010000"), "000000009000");
+    assert_eq!(t(&mut c, 0x23, "FFFFFFF900000002"), "FFFFFFFD9000");
+    assert_eq!(t(&mut c, 0x23, "0000000100000000"), "6F00");
+    assert_eq!(t(&mut c, 0x24, "FFFFFFF900000002"), "FFFFFFFF9000");
+    assert_eq!(t(&mut c, 0x25, "00000001"), "FFFFFFFF9000");
+    assert_eq!(t(&mut c, 0x26, "0000000100000021"), "000000029000");
+    assert_eq!(t(&mut c, 0x27, "8000000000000004"), "F80000009000");
+    assert_eq!(t(&mut c, 0x28, "8000000000000004"), "080000009000");
+    assert_eq!(t(&mut c, 0x29, "FF00FF000FF00FF0"), "0F000F009000");
+    assert_eq!(t(&mut c, 0x2A, "FF000000000000FF"), "FF0000FF9000");
+    assert_eq!(t(&mut c, 0x2B, "FFFFFFFF0000FFFF"), "FFFF00009000");
+    assert_eq!(t(&mut c, 0x2C, "0000000100000002"), "019000");
+    assert_eq!(t(&mut c, 0x2C, "0000000200000002"), "009000");
+    assert_eq!(t(&mut c, 0x2C, "0000000300000002"), "FF9000");
+    assert_eq!(t(&mut c, 0x2D, "12345678"), "56789000");
+    assert_eq!(t(&mut c, 0x2E, "123456F0"), "F09000");
+    assert_eq!(t(&mut c, 0x2F, "00000001"), "000F42419000");
+    assert_eq!(t(&mut c, 0x30, "0005FFFF"), "00059000");
+    assert_eq!(t(&mut c, 0x31, "0064"), "13BA9000");
+    assert_eq!(c.tx("80990000"), "6D00");
+    assert_eq!(c.tx("00100000"), "6E00");
+}
+
+#[test]
+fn project_arrays() {
+    let mut c = project("arrays", &[]);
+    assert_eq!(c.tx("80400000"), "01020304050607089000");
+    assert_eq!(c.tx("80410000"), "01020304FFFF80009000");
+    assert_eq!(c.tx("80420000"), "01020304FFFFFFFE9000");
+    assert_eq!(c.tx("80430000"), "0100019000");
+    assert_eq!(c.tx("80440500"), "000306090C9000");
+    assert_eq!(c.tx("80450400"), "000E9000", "0+1+4+9");
+    assert_eq!(c.tx("80460300"), "00030D409000", "2 * 100000");
+    assert_eq!(c.tx("80460000"), "6F00");
+    assert_eq!(c.tx("80470700"), "039000", "0, 3, 6");
+    assert_eq!(c.tx("80480000"), "0101019000");
+    assert_eq!(c.tx("80490300"), "049000");
+    assert_eq!(c.tx("80490800"), "6B00", "AIOOBE caught, SW_WRONG_P1P2 (source)");
+    assert_eq!(c.tx("804A0000"), "6A83", "NegativeArraySizeException caught (source: SW_RECORD_NOT_FOUND)");
+    assert_eq!(c.tx("804B0000"), "6A86", "NullPointerException caught (source: SW_INCORRECT_P1P2)");
+    assert_eq!(c.tx("804C0000"), "00019000");
+    assert_eq!(c.tx("804C0000"), "00029000");
+    assert_eq!(c.tx("804D0200"), "029000");
+    assert_eq!(c.tx("804D0300"), "059000");
+    // CLEAR_ON_DESELECT: a new SELECT (deselect, select) clears it.
+    c.select().unwrap();
+    assert_eq!(c.tx("804D0100"), "019000");
+    assert_eq!(c.tx("804E0000"), "059000");
+    assert_eq!(c.tx("80FF0000"), "6D00");
+}
+
+#[test]
+fn project_flow() {
+    let mut c = project("flow", &[]);
+    for (p1, ch) in [(0, b'A'), (3, b'D'), (5, b'F'), (6, b'?'), (0xFF, b'?')] {
+        assert_eq!(c.tx(&format!("8050{p1:02X}00")), format!("{ch:02X}9000"));
+    }
+    for (p1, v) in [(0x01, 10), (0x10, 20), (0x7F, 30), (0x80, 40), (0x02, 0)] {
+        assert_eq!(c.tx(&format!("8051{p1:02X}00")), format!("{v:02X}9000"));
+    }
+    assert_eq!(c.tx("80520A00"), "00379000", "fib(10) = 55");
+    assert_eq!(c.tx("8053300C"), "000C9000", "gcd(48, 12)");
+    assert_eq!(c.tx("80531B12"), "00099000", "gcd(27, 18)");
+    // Returns finallyCount - 1 after the finally ran.
+    assert_eq!(c.tx("80540000"), "00009000");
+    assert_eq!(c.tx("80540100"), "6A82");
+    assert_eq!(c.tx("80540000"), "00029000", "the finally ran on the throw too");
+    assert_eq!(c.tx("80554200"), "63429000");
+    assert_eq!(c.tx("80560700"), "6307");
+    assert_eq!(c.tx("80570000"), "6F01");
+    assert_eq!(c.tx("80580000"), "0102049000");
+    assert_eq!(c.tx("80580100"), "010302049000");
+    assert_eq!(c.tx("80590700"), "00159000");
+    assert_eq!(c.tx("805A0000"), "019000");
+    assert_eq!(c.tx("805B0000"), "6F00");
+    assert_eq!(c.tx("80EE0000"), "6D00");
+}
+
+#[test]
+fn project_objects() {
+    let mut c = project("objects", &[]);
+    assert_eq!(c.tx("80600500"), "00199000");
+    assert_eq!(c.tx("80610304"), "000C9000");
+    assert_eq!(c.tx("80620304"), "00189000");
+    assert_eq!(c.tx("80630304"), "00099000");
+    assert_eq!(c.tx("80640304"), "00079000");
+    assert_eq!(c.tx("80650300"), "01029000");
+    assert_eq!(c.tx("80660000"), "12345601".to_string() + "00079000");
+    assert_eq!(c.tx("80660000"), "1234560100089000");
+    assert_eq!(c.tx("80670000"), "0001019000");
+    assert_eq!(c.tx("80670100"), "0101019000");
+    assert_eq!(c.tx("80680000"), "6982");
+    assert_eq!(c.tx("80680100"), "019000");
+    assert_eq!(c.tx("80690000"), "050607 0101".replace(' ', "") + "9000");
+    assert_eq!(c.tx("806A0102"), "01029000");
+    assert_eq!(c.tx("80FE0000"), "6D00");
+}
+
+#[test]
+fn project_framework() {
+    let mut c = project("framework", &h("3132333435"));
+    assert_eq!(c.tx("0020000004 31323334"), "63C2");
+    assert_eq!(c.tx("00200000"), "63C2");
+    assert_eq!(c.tx("0020000005 3132333435"), "9000");
+    assert_eq!(c.tx("00200000"), "9000");
+    assert_eq!(c.tx("8077000000"), "03019000");
+    assert_eq!(c.tx("8070000003 AABBCC"), "AABBCC9000");
+    assert_eq!(c.tx("8071040000"), "000102039000");
+    assert_eq!(c.tx("80726A82"), "6A82");
+    assert_eq!(c.tx("80729000"), "9000");
+    assert_eq!(c.tx("80730000"), "010101029000");
+    assert_eq!(c.tx("80730000"), "020201029000");
+    c.select().unwrap();
+    assert_eq!(c.tx("80730000"), "030101029000", "deselect cleared one of them");
+    assert_eq!(c.tx("8074000005 0102010377"), "FF010201037777779000");
+    assert_eq!(c.tx("80750000"), format!("{}9000", "A00000047667707365010501"));
+    assert_eq!(c.tx("807600000C A00000047667707365010501"), "01019000");
+    assert_eq!(c.tx("8076000005 A000000476"), "00019000");
+    assert_eq!(c.tx("80780000"), "03059000");
+    assert_eq!(c.tx("80790000"), "009000");
+    assert_eq!(c.tx("807A000004 01020304"), "000A9000");
+    // Three wrong PINs block it.
+    for left in [2, 1] {
+        assert_eq!(c.tx("0020000002 0000"), format!("63C{left}"));
+    }
+    assert_eq!(c.tx("0020000002 0000"), "6983", "the last try blocks it");
+    assert_eq!(c.tx("0020000005 3132333435"), "6983");
+    assert_eq!(c.tx("807B0000"), "9000");
+    assert_eq!(c.tx("0020000005 3132333435"), "9000");
+    // After a power cycle the PIN is not validated, transients are zero.
+    c.vm.power_reset();
+    c.select().unwrap();
+    assert_eq!(c.tx("8077000000"), "03009000");
+    assert_eq!(c.tx("80730000"), "010101029000");
+    assert_eq!(c.tx("80FF0000"), "6D00");
+    assert_eq!(c.tx("90700000"), "6E00");
 }

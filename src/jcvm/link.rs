@@ -308,7 +308,7 @@ impl Program {
     }
 
     /// The class with this id.
-    #[inline]
+    #[inline(always)]
     pub fn class(&self, id: ClassId) -> Option<&Class> {
         if id < USER_CLASS_BASE {
             self.api.get(id as usize)
@@ -318,7 +318,7 @@ impl Program {
     }
 
     /// A loaded package.
-    #[inline]
+    #[inline(always)]
     pub fn package(&self, slot: u16) -> Option<&LinkedPackage> {
         self.packages.get(slot as usize)?.as_ref()
     }

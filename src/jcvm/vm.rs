@@ -7,11 +7,11 @@
 //! meaning the same class.
 
 use crate::apdu::{Command, Response};
-use crate::jcvm::api::{cls, natives, USER_CLASS_BASE};
+use crate::jcvm::api::{cls, USER_CLASS_BASE};
 use crate::jcvm::cap::ArrayInit;
 use crate::jcvm::cap::{Cap, CapError};
 use crate::jcvm::heap::{ClassId, ElemType, Handle, NativeState, Transience};
-use crate::jcvm::interp::{ApduState, Exec, Fault, Instance, Runtime, Session, Thrown, APDU_BUFFER};
+use crate::jcvm::interp::{ApduState, Exec, Instance, Runtime, Session, Thrown, APDU_BUFFER};
 use crate::jcvm::link::{LinkError, Program, Target};
 use crate::jcvm::Env;
 use crate::sw::Sw;
@@ -39,16 +39,16 @@ pub enum JcvmError {
 }
 
 impl JcvmError {
-    /// The status word the card answers (GPCS §11.6.2 LOAD: `6A80` for bad data, `6A88`
-    /// "referenced data not found" for a missing import, `6985` for a version or conflict,
-    /// `6A84` when the card is full).
+    /// The status word the card answers at LOAD (`applet-spec/jcvm.md` "Status words at
+    /// LOAD": `6A80` bad data, `6A88` an import missing or newer than the card's (GPCS
+    /// §11.6.2), `6985` a package with this AID already loaded, `6A84` the card is full).
     pub fn sw(&self) -> Sw {
         match self {
             JcvmError::Cap(_) | JcvmError::Verify(_) | JcvmError::Image(_) => Sw::WrongData,
-            JcvmError::Link(LinkError::UnknownImport(_)) => Sw::ReferencedDataNotFound,
-            JcvmError::Link(LinkError::ImportVersion { .. }) | JcvmError::Link(LinkError::AlreadyLoaded(_)) => {
-                Sw::ConditionsNotSatisfied
+            JcvmError::Link(LinkError::UnknownImport(_)) | JcvmError::Link(LinkError::ImportVersion { .. }) => {
+                Sw::ReferencedDataNotFound
             }
+            JcvmError::Link(LinkError::AlreadyLoaded(_)) => Sw::ConditionsNotSatisfied,
             JcvmError::Link(LinkError::TooManyClasses) | JcvmError::Full => Sw::NotEnoughMemory,
             JcvmError::Link(LinkError::BadReference(_)) => Sw::WrongData,
         }
@@ -143,7 +143,7 @@ impl Jcvm {
     /// static image. Nothing changes on error.
     pub fn load_package(&mut self, bytes: &[u8]) -> Result<PackageInfo, JcvmError> {
         let cap = Cap::parse(bytes).map_err(JcvmError::Cap)?;
-        // The structural verifier (`verify.rs`, written with the CAP parser) plugs in here.
+        crate::jcvm::verify::verify(&cap).map_err(|e| JcvmError::Verify(e.to_string()))?;
         let slot = self.stored.iter().position(Option::is_none).unwrap_or(self.stored.len());
         if slot > 0x7FFF {
             return Err(JcvmError::Full);
@@ -481,8 +481,12 @@ impl Jcvm {
         let size = if extended { (off + cmd.data.len() + 2).max(APDU_BUFFER) } else { APDU_BUFFER };
         let buf = self.rt.apdu_buffer;
         let b = self.rt.heap.bytes_mut(buf).ok_or(Sw::Unknown)?;
-        b.clear();
-        b.resize(size, 0);
+        if b.len() == size {
+            b.fill(0);
+        } else {
+            b.clear();
+            b.resize(size, 0);
+        }
         b[..4].copy_from_slice(&cmd.header());
         if extended {
             let l = if cmd.data.is_empty() { cmd.ne_or_zero() % 65536 } else { cmd.data.len() };
@@ -494,15 +498,21 @@ impl Jcvm {
         // the same bytes again (applets that read before it still work as on most cards).
         let n = cmd.data.len().min(size - off);
         b[off..off + n].copy_from_slice(&cmd.data[..n]);
-        self.rt.session.apdu = ApduState {
+        // Reuse the vectors of the last command (no allocation per APDU).
+        let a = &mut self.rt.session.apdu;
+        let (mut data, mut out) = (std::mem::take(&mut a.data), std::mem::take(&mut a.out));
+        data.clear();
+        data.extend_from_slice(&cmd.data);
+        out.clear();
+        *a = ApduState {
             cla: cmd.cla,
-            data: cmd.data.clone(),
+            data,
             received: 0,
             ne: cmd.ne.unwrap_or(if extended { 65536 } else { 256 }),
             extended,
             state: 0,
             out_len: 0,
-            out: Vec::new(),
+            out,
             channel,
         };
         Ok(())
@@ -681,14 +691,4 @@ impl Jcvm {
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &a);
         r.map_err(|t| self.uncaught_sw(&t))
     }
-
-    /// Maps a fault for callers that want to log it.
-    pub fn describe_fault(f: &Fault) -> String {
-        format!("{f:?}")
-    }
-}
-
-/// Whether `h` is an instance of an `ISOException` (for tools).
-pub fn is_iso_exception(x: &Exec<'_>, h: Handle) -> bool {
-    natives::is_instance(x, h, cls::ISO_EXCEPTION)
 }

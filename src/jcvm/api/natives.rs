@@ -2,7 +2,7 @@
 //! Java Card 3.0.5 API specification gives each method ("JC API" below).
 
 use super::{cls, Native};
-use crate::jcvm::heap::{ArrayData, Body, ElemType, Handle, NativeState, PinState, Transience};
+use crate::jcvm::heap::{ArrayData, ElemType, Handle, NativeState, PinState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
 
 type R = Result<Option<i16>, Thrown>;
@@ -128,8 +128,9 @@ fn set_outgoing_length(x: &mut Exec<'_>, len: i16) -> Result<(), Thrown> {
 }
 
 fn send(x: &mut Exec<'_>, src: Handle, off: i16, len: i16, bounds_is_apdu: bool) -> Result<(), Thrown> {
+    // A full response still takes zero more bytes (HelloWorld sends an empty echo tail).
     let st = x.rt.session.apdu.state;
-    if st != STATE_OUTGOING_LENGTH_KNOWN && st != STATE_PARTIAL_OUTGOING {
+    if !(STATE_OUTGOING_LENGTH_KNOWN..=STATE_FULL_OUTGOING).contains(&st) {
         return Err(apdu_exc(x, APDU_ILLEGAL_USE));
     }
     if src == 0 {
@@ -150,9 +151,10 @@ fn send(x: &mut Exec<'_>, src: Handle, off: i16, len: i16, bounds_is_apdu: bool)
     if a.out.len() + len as usize > a.out_len {
         return Err(apdu_exc(x, APDU_ILLEGAL_USE));
     }
-    let data = x.rt.heap.bytes(src).map(|v| v[off as usize..off as usize + len as usize].to_vec()).unwrap_or_default();
     let a = &mut x.rt.session.apdu;
-    a.out.extend_from_slice(&data);
+    if let Some(v) = x.rt.heap.bytes(src) {
+        a.out.extend_from_slice(&v[off as usize..off as usize + len as usize]);
+    }
     a.state = if a.out.len() == a.out_len { STATE_FULL_OUTGOING } else { STATE_PARTIAL_OUTGOING };
     Ok(())
 }
@@ -161,13 +163,12 @@ fn receive(x: &mut Exec<'_>, off: usize) -> i16 {
     let cap = apdu_buffer_len(x).saturating_sub(off);
     let a = &mut x.rt.session.apdu;
     let n = (a.data.len() - a.received).min(cap);
-    let chunk = a.data[a.received..a.received + n].to_vec();
-    a.received += n;
-    a.state = if a.received == a.data.len() { STATE_FULL_INCOMING } else { STATE_PARTIAL_INCOMING };
     let buf = x.rt.apdu_buffer;
     if let Some(v) = x.rt.heap.bytes_mut(buf) {
-        v[off..off + n].copy_from_slice(&chunk);
+        v[off..off + n].copy_from_slice(&a.data[a.received..a.received + n]);
     }
+    a.received += n;
+    a.state = if a.received == a.data.len() { STATE_FULL_INCOMING } else { STATE_PARTIAL_INCOMING };
     n as i16
 }
 
@@ -529,14 +530,5 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             write(x, arg(0), arg(1), &arg(2).to_be_bytes())?;
             Ok(Some(arg(1).wrapping_add(2)))
         }
-    }
-}
-
-/// Whether `h` is an instance whose class descends from `class` (used by the facade to map
-/// uncaught exceptions).
-pub fn is_instance(x: &Exec<'_>, h: Handle, class: crate::jcvm::heap::ClassId) -> bool {
-    match x.rt.heap.get(h).map(|o| &o.body) {
-        Some(Body::Instance { class: c, .. }) => x.prog.is_subclass(*c, class),
-        _ => false,
     }
 }

@@ -39,7 +39,9 @@ pub struct Exec<'a> {
     pub env: &'a mut dyn Env,
 }
 
-struct Frame {
+/// A caller's frame, saved at an invoke.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Frame {
     pkg: u16,
     ret_pc: usize,
     lp: usize,
@@ -161,12 +163,25 @@ impl<'a> Exec<'a> {
         r
     }
 
-    #[allow(clippy::too_many_lines)]
     fn run(&mut self, stack: &mut [i16], entry: Target, nargs0: usize) -> Result<Option<i32>, Thrown> {
+        let mut frames: Vec<Frame> = std::mem::take(&mut self.rt.frames);
+        frames.clear();
+        let r = self.run_frames(stack, entry, nargs0, &mut frames);
+        self.rt.frames = frames;
+        r
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn run_frames(
+        &mut self,
+        stack: &mut [i16],
+        entry: Target,
+        nargs0: usize,
+        frames: &mut Vec<Frame>,
+    ) -> Result<Option<i32>, Thrown> {
         let prog = self.prog;
         let budget = self.rt.step_budget;
         let mut steps: u64 = 0;
-        let mut frames: Vec<Frame> = Vec::with_capacity(16);
 
         let Target::Bytecode { pkg: p0, offset: o0 } = entry else { return Err(self.security()) };
         let Some(pk0) = prog.package(p0) else { return Err(self.security()) };

@@ -123,6 +123,9 @@ pub struct Runtime {
     /// The reusable operand stack.
     #[serde(skip)]
     pub stack: Vec<i16>,
+    /// The reusable frame stack.
+    #[serde(skip)]
+    pub frames: Vec<exec::Frame>,
 }
 
 fn default_budget() -> u64 {
@@ -160,6 +163,146 @@ impl Runtime {
             session: Session::default(),
             step_budget: DEFAULT_STEP_BUDGET,
             stack: Vec::new(),
+            frames: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jcvm::api::cls;
+    use crate::jcvm::link::{LinkedPackage, Program, Target, CODE_PAD};
+    use crate::jcvm::NoEnv;
+
+    /// Runs `body` as a static method (no handlers; max_stack 15, max_locals 4) of a package
+    /// built in place, with the int flag as given.
+    fn run(body: &[u8], int: bool, args: &[i16]) -> (Result<Option<i32>, Thrown>, Option<ClassId>) {
+        run_cp(body, int, args, Vec::new())
+    }
+
+    fn run_cp(
+        body: &[u8],
+        int: bool,
+        args: &[i16],
+        cp: Vec<crate::jcvm::link::Cp>,
+    ) -> (Result<Option<i32>, Thrown>, Option<ClassId>) {
+        let mut code = vec![0u8, 0x0F, ((args.len() as u8) << 4) | 4];
+        code.extend_from_slice(body);
+        let code_len = code.len();
+        code.extend_from_slice(&[0; CODE_PAD]);
+        let mut prog = Program::new();
+        prog.packages.push(Some(LinkedPackage {
+            aid: vec![1, 2, 3, 4, 5],
+            major: 1,
+            minor: 0,
+            int,
+            code,
+            code_len,
+            cp,
+            handlers: Vec::new(),
+            applets: Vec::new(),
+            class_ids: Vec::new(),
+            class_base: crate::jcvm::api::USER_CLASS_BASE,
+            static_size: 0,
+            export: Vec::new(),
+            depends_on: Vec::new(),
+            missing: Vec::new(),
+        }));
+        let mut rt = Runtime::new();
+        rt.statics.push(Vec::new());
+        let mut env = NoEnv;
+        let mut x = Exec { prog: &prog, rt: &mut rt, env: &mut env };
+        let r = x.call(Target::Bytecode { pkg: 0, offset: 1 }, args);
+        let c = match &r {
+            Err(Thrown::Exception(h)) => x.class_of(*h),
+            _ => None,
+        };
+        (r, c)
+    }
+
+    /// Pops four shorts into locals 0-3 and returns s0*1000 + s1*100 + s2*10 + s3: the stack
+    /// order, top first.
+    const DIGITS: &[u8] = &[
+        0x2F, 0x30, 0x31, 0x32, // sstore_0..3
+        0x1C, 0x11, 0x03, 0xE8, 0x45, // sload_0 sspush 1000 smul
+        0x1D, 0x10, 100, 0x45, 0x41, // sload_1 bspush 100 smul sadd
+        0x1E, 0x10, 10, 0x45, 0x41, // sload_2 bspush 10 smul sadd
+        0x1F, 0x41, 0x78, // sload_3 sadd sreturn
+    ];
+
+    fn with_digits(prefix: &[u8]) -> Vec<u8> {
+        [prefix, DIGITS].concat()
+    }
+
+    #[test]
+    fn dup_x_and_swap_x() {
+        // sconst_1 sconst_2 sconst_3 dup_x 0x12: 1 2 3 → 1 3 2 3 (top first: 3 2 3 1).
+        assert_eq!(run(&with_digits(&[0x04, 0x05, 0x06, 0x3F, 0x12]), false, &[]).0, Ok(Some(3231)));
+        // dup_x 0x10 (n = 0): like dup. 1 2 3 → 1 2 3 3 (top first 3 3 2 1).
+        assert_eq!(run(&with_digits(&[0x04, 0x05, 0x06, 0x3F, 0x10]), false, &[]).0, Ok(Some(3321)));
+        // dup_x 0x23: 1 2 3 → 2 3 1 2 3 ... needs 4 pops: push 4 first. 4 1 2 3 → 4 2 3 1 2 3.
+        let (r, _) = run(&with_digits(&[0x07, 0x04, 0x05, 0x06, 0x3F, 0x23]), false, &[]);
+        assert_eq!(r, Ok(Some(3213)));
+        // swap_x 0x11: 1 2 3 → 1 3 2; with a 4 below: 4 1 3 2 → top first 2 3 1 4.
+        assert_eq!(run(&with_digits(&[0x07, 0x04, 0x05, 0x06, 0x40, 0x11]), false, &[]).0, Ok(Some(2314)));
+        // Bad nibbles are refused.
+        assert_eq!(run(&[0x04, 0x3F, 0x51, 0x78], false, &[]).1, Some(cls::SECURITY));
+    }
+
+    #[test]
+    fn jsr_ret_finally() {
+        // sconst_0 sstore_0 jsr +5 | sload_0 sreturn | sub: astore_1 sinc 0 7 ret 1
+        let code = [0x03, 0x2F, 0x71, 0x00, 0x05, 0x1C, 0x78, 0x2C, 0x59, 0x00, 0x07, 0x72, 0x01];
+        assert_eq!(run(&code, false, &[]).0, Ok(Some(7)));
+    }
+
+    #[test]
+    fn int_switches_and_int_flag() {
+        // iload_0 itableswitch default=+22 low=1 high=2 [+19, +25] ... returns 10/20/30.
+        // pc0 iload_0(0x20) pc1 itableswitch: default s2, low s4, high s4, 2 offsets → 15 bytes.
+        let mut code = vec![0x20, 0x74, 0x00, 0x18, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x12, 0x00, 0x15];
+        // pc16: bspush 10 sreturn (default) — offsets are from the switch at pc1.
+        code.extend_from_slice(&[0x10, 10, 0x78]); // pc16..18: unused filler
+        code.extend_from_slice(&[0x10, 20, 0x78]); // pc19: key 1 (1 + 0x12 = 19)
+        code.extend_from_slice(&[0x10, 30, 0x78]); // pc22: key 2 (1 + 0x15 = 22)
+        code.extend_from_slice(&[0x10, 40, 0x78]); // pc25: default (1 + 0x18 = 25)
+        assert_eq!(run(&code, true, &[0, 1]).0, Ok(Some(20)));
+        assert_eq!(run(&code, true, &[0, 2]).0, Ok(Some(30)));
+        assert_eq!(run(&code, true, &[0x7FFF, -1]).0, Ok(Some(40)));
+        // Without the int flag the first int opcode is refused.
+        assert_eq!(run(&code, false, &[0, 1]).1, Some(cls::SECURITY));
+        // ilookupswitch: default s2, npairs u2, (s4 key, s2 offset): key 0x00010000 → 50.
+        let mut code = vec![0x20, 0x76, 0x00, 0x0E, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0B];
+        code.extend_from_slice(&[0x10, 50, 0x78, 0x10, 60, 0x78]); // pc12 key, pc15 default
+        assert_eq!(run(&code, true, &[1, 0]).0, Ok(Some(50)));
+        assert_eq!(run(&code, true, &[0, 1]).0, Ok(Some(60)));
+        // imul / idiv / ireturn: (a*3)/2 for a = 100000.
+        let code = [0x20, 0x0D, 0x46, 0x0C, 0x48, 0x79];
+        assert_eq!(run(&code, true, &[1, -31072]).0, Ok(Some(150000)));
+    }
+
+    #[test]
+    fn faults_become_java_card_exceptions() {
+        assert_eq!(run(&[0x3B, 0x7A], false, &[]).1, Some(cls::SECURITY), "pop of an empty stack");
+        assert_eq!(run(&[0xFE], false, &[]).1, Some(cls::SECURITY), "impdep1");
+        assert_eq!(run(&[0xB9], false, &[]).1, Some(cls::SECURITY), "undefined opcode");
+        assert_eq!(run(&[0x70, 0x7F], false, &[]).1, Some(cls::SECURITY), "goto past the code");
+        assert_eq!(run(&[0x70, 0x80], false, &[]).1, Some(cls::SECURITY), "goto before the code");
+        assert_eq!(run(&[0x1C, 0x03, 0x47, 0x78], false, &[5]).1, Some(cls::ARITHMETIC));
+        assert_eq!(run(&[0x15, 0x09, 0x78], false, &[]).1, Some(cls::SECURITY), "local 9 of 4");
+        assert_eq!(run(&[0x01, 0x92, 0x78], false, &[]).1, Some(cls::NULL_POINTER), "arraylength of null");
+        assert_eq!(run(&[0x02, 0x90, 11, 0x78], false, &[]).1, Some(cls::NEGATIVE_ARRAY_SIZE));
+        // new byte[2][2] → AIOOBE.
+        assert_eq!(run(&[0x05, 0x90, 11, 0x05, 0x25, 0x78], false, &[]).1, Some(cls::ARRAY_INDEX_OUT_OF_BOUNDS));
+        // A constant-pool index with no pool.
+        assert_eq!(run(&[0x8D, 0x00, 0x00, 0x7A], false, &[]).1, Some(cls::SECURITY));
+        // Unbounded recursion (invokestatic of itself) is SystemException.NO_RESOURCE, not a
+        // Rust stack overflow.
+        let me = vec![crate::jcvm::link::Cp::Direct(Target::Bytecode { pkg: 0, offset: 1 })];
+        assert_eq!(run_cp(&[0x8D, 0x00, 0x00, 0x7A], false, &[], me).1, Some(cls::SYSTEM_EXCEPTION));
+        // sneg of -32768 wraps; sushr of a negative short.
+        assert_eq!(run(&[0x11, 0x80, 0x00, 0x4B, 0x78], false, &[]).0, Ok(Some(-32768)));
+        assert_eq!(run(&[0x02, 0x08, 0x51, 0x78], false, &[]).0, Ok(Some(-1)));
     }
 }
