@@ -72,6 +72,57 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+    on_card(c);
+}
+
+/// The same through the card runtime, as a host meets it: `Card::transmit` of wire bytes
+/// (parse, dispatch, Ne rules, the per-APDU commit check) to a CAP applet installed by GP LOAD
+/// and INSTALL over SCP03, beside the native test applet for the ratio.
+fn on_card(c: &mut Criterion) {
+    use gpse::card::Card;
+    use gpse::crypto::CardRng;
+    use gpse::host::gp::GpClient;
+    use gpse::platform::profile::{Overrides, Profile};
+    use gpse::scp03::{SecurityLevel, StaticKeys};
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap();
+    let mut card = Card::in_memory(img, Some(1)).unwrap();
+    card.power_on();
+    let k = [0x40u8, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
+    let keys = StaticKeys::new(&k, &k, &k).unwrap();
+    for (name, params) in [("oracle212-HelloWorld.cap", vec![]), ("noakes-wallet.cap", vec![1, 2, 3, 4])] {
+        let mut gp = GpClient::open(&mut card, None, &keys, 0, SecurityLevel::ALL, &mut CardRng::new(Some(9))).unwrap();
+        let info = gp.load(&cap(name).unwrap(), None).unwrap();
+        let a = info.applets[0].clone();
+        gp.install(&info.package_aid, &a, &a, &[0], &params, true).unwrap();
+    }
+    let mut g = c.benchmark_group("card");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(50);
+    let select = |card: &mut Card, aid: &str| {
+        let r = card.transmit(&hex::decode(format!("00A40400{:02X}{aid}", aid.len() / 2)).unwrap());
+        assert!(r.ends_with(&[0x90, 0x00]), "{aid}: {}", hex::encode_upper(r));
+    };
+    select(&mut card, "F0475053455445535401");
+    let native = hex::decode("8001000001AA00").unwrap();
+    g.bench_function("trivial_apdu_native_testapp", |b| b.iter(|| black_box(card.transmit(black_box(&native)))));
+    select(&mut card, "A00000006203010C0101");
+    let echo = hex::decode("80100000").unwrap();
+    g.bench_function("trivial_apdu_cap_helloworld", |b| b.iter(|| black_box(card.transmit(black_box(&echo)))));
+    select(&mut card, "D1560001320A64656D9F01");
+    let verify = hex::decode("802000000401020304").unwrap();
+    assert!(card.transmit(&verify).ends_with(&[0x90, 0x00]));
+    let credit = hex::decode("803000000105").unwrap();
+    let debit = hex::decode("804000000105").unwrap();
+    let balance = hex::decode("8050000002").unwrap();
+    g.throughput(Throughput::Elements(3));
+    g.bench_function("wallet_credit_debit_balance_in_memory_store", |b| {
+        b.iter(|| {
+            black_box(card.transmit(&credit));
+            black_box(card.transmit(&debit));
+            black_box(card.transmit(&balance))
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

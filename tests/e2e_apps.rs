@@ -82,6 +82,7 @@ fn e2e_apps() {
     record_and_replay(tmp.path());
     app_view(tmp.path());
     scenario_through_the_reader(tmp.path());
+    cap_applets_through_the_reader(tmp.path());
     say("e2e_apps: done");
 }
 
@@ -341,4 +342,76 @@ fn scenario_through_the_reader(tmp: &Path) {
     assert!(o.status.success(), "{out}{}\n{}", String::from_utf8_lossy(&o.stderr), serve.log());
     assert!(out.ends_with("scenario passed: 4 steps\n"), "{out}");
     drop(serve);
+}
+
+/// Issue #14: real CAPs loaded and installed through pcscd with `gpse gp install FILE.cap
+/// --reader`, then driven by pyscard: HelloWorld's echo, and a full NFC Forum Type 4 Tag session
+/// with openjavacard-ndef (SELECT, CC file, NDEF read, UPDATE and read back), the NDEF message
+/// parsed by the script.
+fn cap_applets_through_the_reader(tmp: &Path) {
+    let caps = root().join("../shared/javacard/caps");
+    assert!(caps.is_dir(), "{}: the CAP tests need ../shared/javacard", caps.display());
+    let root_dir = tmp.join("jcvm");
+    let card = root_dir.join("0");
+    assert!(gpse_plain(&["card", "init", "--state", card.to_str().unwrap()]).status.success());
+    let serve = Serve::start(&root_dir, &[]);
+    wait_card(R0, &serve);
+    let hello = caps.join("oracle212-HelloWorld.cap");
+    let ndef = caps.join("ndef-full.cap");
+    for (cap, create) in [(&hello, None), (&ndef, Some("D2760000850101"))] {
+        let mut args = vec!["gp", "install", "--reader", R0, cap.to_str().unwrap()];
+        if let Some(c) = create {
+            args.extend(["--create", c]);
+        }
+        let o = gpse_plain(&args);
+        assert!(
+            o.status.success(),
+            "gpse {args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let py = tmp.join("t4t.py");
+    std::fs::write(
+        &py,
+        r#"import sys
+from smartcard.System import readers
+r = [x for x in readers() if sys.argv[1] in str(x)][0]
+c = r.createConnection(); c.connect()
+def tx(h):
+    d, s1, s2 = c.transmit(list(bytes.fromhex(h)))
+    return bytes(d), (s1 << 8) | s2
+# HelloWorld echoes what it gets.
+d, sw = tx("00A404000AA00000006203010C0101")
+assert sw == 0x9000, hex(sw)
+d, sw = tx("8010000003CAFE4200")
+assert (d, sw) == (bytes.fromhex("8010000003CAFE42"), 0x9000), (d.hex(), hex(sw))
+# Type 4 Tag: NDEF application, CC file, NDEF file (NFC Forum T4T 2.0 section 5.4).
+assert tx("00A4040007D276000085010100")[1] == 0x9000
+assert tx("00A4000C02E103")[1] == 0x9000
+cc, sw = tx("00B000000F")
+assert sw == 0x9000 and cc[2] == 0x20 and cc[7] == 0x04, cc.hex()
+fid = cc[9:11].hex()
+assert tx("00A4000C02" + fid)[1] == 0x9000
+# A text record "hi" (D1 01 05 54 02 'en' 'hi'): NLEN 0, message, NLEN (T4T 5.4.4).
+rec = "D101055402656E6869"
+assert tx("00D60000020000")[1] == 0x9000
+assert tx("00D6000209" + rec)[1] == 0x9000
+assert tx("00D60000020009")[1] == 0x9000
+n, sw = tx("00B0000002")
+msg, sw = tx("00B00002%02X" % int.from_bytes(n, "big"))
+assert sw == 0x9000
+# Parse the NDEF record: header, type length, payload length, type, payload.
+hdr, tl, pl = msg[0], msg[1], msg[2]
+assert hdr & 0x10 and msg[3:3 + tl] == b"T", msg.hex()
+payload = msg[3 + tl:3 + tl + pl]
+lang = payload[1:1 + (payload[0] & 0x3F)]
+print("ndef text", lang.decode(), payload[1 + len(lang):].decode())
+"#,
+    )
+    .unwrap();
+    let (st, out, err) = tool("/usr/bin/python3", &[py.to_str().unwrap(), R0]);
+    assert!(st.success(), "pyscard: {out}{err}\n{}", serve.log());
+    assert!(out.contains("ndef text en hi"), "{out}");
+    say("e2e_apps: CAP applets (HelloWorld, NDEF Type 4 Tag) through pcscd");
 }
