@@ -413,5 +413,41 @@ print("ndef text", lang.decode(), payload[1 + len(lang):].decode())
     let (st, out, err) = tool("/usr/bin/python3", &[py.to_str().unwrap(), R0]);
     assert!(st.success(), "pyscard: {out}{err}\n{}", serve.log());
     assert!(out.contains("ndef text en hi"), "{out}");
-    say("e2e_apps: CAP applets (HelloWorld, NDEF Type 4 Tag) through pcscd");
+
+    // More real CAPs, installed and driven with `gpse send --reader`: each answers as its
+    // bytecode says (tests/jcvm_run.rs has the reasons).
+    let hello = hex::encode_upper(b"Hello World!");
+    let cases: [(&str, &str, &[&str], &[&str]); 4] = [
+        ("oracle212-NullApp.cap", "A00000006203010C0301", &["80CA000000"], &["6DA4", "6DCA"]),
+        ("gppro-empty-221.cap", "0102030405060708", &["80010000"], &["6F00", "6F00"]),
+        (
+            "kaoh-helloworld.cap",
+            "D0D1D2D3D4D50101",
+            &["8002000003010203"],
+            &[&format!("{hello}9000"), &format!("{hello}9000")],
+        ),
+        (
+            "noakes-wallet.cap",
+            "D1560001320A64656D9F01",
+            &["8050000002", "802000000401020304", "803000000164", "8050000002"],
+            &["9000", "00009000", "9000", "9000", "00649000"],
+        ),
+    ];
+    for (cap, aid, cmds, want) in cases {
+        let mut args = vec!["gp", "install", "--reader", R0];
+        let path = caps.join(cap);
+        args.push(path.to_str().unwrap());
+        if cap == "noakes-wallet.cap" {
+            args.extend(["--params", "01020304"]);
+        }
+        let o = gpse_plain(&args);
+        assert!(o.status.success(), "gpse {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let select = format!("00A40400{:02X}{aid}00", aid.len() / 2);
+        let mut send = vec!["send", "--reader", R0, "--quiet", select.as_str()];
+        send.extend(cmds.iter().copied());
+        let o = gpse_plain(&send);
+        let got: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+        assert_eq!(got, want, "{cap}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    say("e2e_apps: CAP applets (HelloWorld, NDEF Type 4 Tag, NullApp, gppro-empty, kaoh, noakes wallet) through pcscd");
 }
