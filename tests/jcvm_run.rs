@@ -786,3 +786,16 @@ fn project_framework() {
     assert_eq!(c.tx("80FF0000"), "6D00");
     assert_eq!(c.tx("90700000"), "6E00");
 }
+/// GlobalPlatform's ARA-M test build answers GET DATA (all rules, refresh tag) from its
+/// built-in rule set; the full differential against the native ARA-M is the runtime's test.
+#[test]
+fn gp_ara_get_data() {
+    let Some(mut c) = Card::new("gp-ara.cap", None, &[]) else { return };
+    assert_eq!(c.select().unwrap(), Response::ok());
+    let all = c.send(&cmd("80CAFF4000"));
+    assert_eq!(all.sw, Sw::Ok);
+    // FF40 81 A5 <165 bytes of REF-AR-DO>.
+    assert_eq!(&all.data[..4], &h("FF4081A5")[..]);
+    assert_eq!(all.data.len(), 4 + 0xA5);
+    assert_eq!(c.tx("80CADF2000"), "DF200801020304050607089000");
+}
