@@ -364,7 +364,20 @@ fn persistence_across_restore() {
     c3.select().unwrap();
     assert_eq!(c3.tx("8050000002"), "002B9000");
     // Same image bytes when nothing changed.
-    assert_eq!(Jcvm::restore(&c3.vm.save()).unwrap().save(), c3.vm.save());
+    let img = c3.vm.save();
+    assert_eq!(Jcvm::restore(&img).unwrap().save(), img);
+    // A damaged image is an error, never a panic: every truncation and some flipped bytes.
+    for n in (0..img.len()).step_by(7) {
+        let _ = Jcvm::restore(&img[..n]);
+    }
+    for i in (0..img.len()).step_by(13) {
+        let mut b = img.clone();
+        b[i] ^= 0xFF;
+        if let Ok(mut vm) = Jcvm::restore(&b) {
+            let _ = vm.select(&mut NoEnv, &h("D1560001320A64656D9F01"), 0, &cmd("00A404000BD1560001320A64656D9F01"));
+            let _ = vm.process(&mut NoEnv, &h("D1560001320A64656D9F01"), 0, &cmd("8050000002"));
+        }
+    }
 }
 
 /// Random commands to every applet here never panic, and the VM answers afterwards.

@@ -5,6 +5,25 @@
 //! The image keeps every loaded package whole (its CAP bytes as received) and rebuilds the
 //! linked form on restore; class ids are stored with each package so that heap objects keep
 //! meaning the same class.
+//!
+//! ```no_run
+//! use gpse::apdu::Command;
+//! use gpse::jcvm::{Jcvm, NoEnv};
+//!
+//! let cap = std::fs::read("hello.cap").unwrap();
+//! let mut vm = Jcvm::new();
+//! let info = vm.load_package(&cap).map_err(|e| e.sw()).unwrap(); // LOAD
+//! let class = &info.applets[0];
+//! vm.install(&mut NoEnv, &info.aid, class, class, &[], &[0x00]).unwrap(); // INSTALL
+//! let select = Command::new(0x00, 0xA4, 0x04, 0x00).with_data(class.clone());
+//! let r = vm.select(&mut NoEnv, class, 0, &select).unwrap();
+//! let r = vm.process(&mut NoEnv, class, 0, &Command::new(0x80, 0x10, 0, 0)).unwrap();
+//! if vm.take_dirty() {
+//!     let image = vm.save(); // into the card image, atomically with the APDU
+//!     let _again = Jcvm::restore(&image).unwrap();
+//! }
+//! # let _ = r;
+//! ```
 
 use crate::apdu::{Command, Response};
 use crate::jcvm::api::{cls, USER_CLASS_BASE};
