@@ -251,6 +251,22 @@ fn caprunner_javatest_methods() {
     }
     assert_eq!(call(12, &[]), Ok(None), "testLocalVariable");
     assert_eq!(call(13, &[]), Ok(None), "testCallAnotherFunction");
+    // The static methods, found by their export tokens in the Descriptor component
+    // (javatest.jca: gcdIteratif 2, gcdRecursif 3, testStatic 4).
+    let bytes = cap("caprunner-javatest.cap").unwrap();
+    let parsed = gpse::jcvm::cap::Cap::parse(&bytes).unwrap();
+    let pkg = parsed.header.package.aid.as_bytes().to_vec();
+    let desc = parsed.descriptor.as_ref().unwrap();
+    // ACC_STATIC is 0x08 in method_descriptor_info.access_flags (JCVM §6.14). The class with
+    // static token 4 (testStatic) is Test.
+    let is_static = |m: &&gpse::jcvm::cap::descriptor::MethodDescriptor| m.access_flags & 0x08 != 0;
+    let test = desc.classes.iter().find(|c| c.methods.iter().filter(is_static).any(|m| m.token == 4)).unwrap();
+    let stat =
+        |tok: u8| test.methods.iter().filter(is_static).find(|m| m.token == tok).map(|m| m.method_offset).unwrap();
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(2), &[42, 56]), Ok(Some(14)), "gcdIteratif");
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(3), &[42, 56]), Ok(Some(14)), "gcdRecursif");
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(3), &[1071, 462]), Ok(Some(21)), "gcdRecursif");
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(4), &[]), Ok(None), "testStatic");
 }
 
 /// testSomeIf with an odd argument never ends (byte i < i + 5 always): the step budget stops

@@ -691,6 +691,22 @@ impl Jcvm {
         Ok(Jcvm { prog, rt, stored: img.packages, next_class: img.next_class, dirty: false })
     }
 
+    /// Calls the static method whose header is at `method_offset` in a loaded package's Method
+    /// component, outside any APDU (tests and tools, like [`Jcvm::call_virtual`]).
+    pub fn call_static(
+        &mut self,
+        env: &mut dyn Env,
+        package_aid: &[u8],
+        method_offset: u16,
+        args: &[i16],
+    ) -> Result<Option<i32>, Sw> {
+        let slot = self.prog.package_by_aid(package_aid).ok_or(Sw::ReferencedDataNotFound)?;
+        self.begin(None, slot + 1);
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }
+            .call(Target::Bytecode { pkg: slot, offset: method_offset }, args);
+        r.map_err(|t| self.uncaught_sw(&t))
+    }
+
     /// Calls public virtual method `token` of an instance's applet object with `args` after
     /// the receiver, outside any APDU (for tests and tools: a method-level probe like
     /// caprunner's). `Err` carries the SW an uncaught throwable would give.
