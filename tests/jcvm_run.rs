@@ -205,6 +205,10 @@ fn noakes_exception_tests() {
         }
     }
     assert!(checked >= 30, "{checked}");
+    // Throwing the JCRE's exception instances is not a persistent write.
+    c.vm.take_dirty();
+    assert_eq!(c.send(&Command::new(0x80, 0x05, 0, 0)).sw.to_u16(), 0x6985);
+    assert!(!c.vm.take_dirty());
     // The first SWs are the ISO7816 constants the applet throws by INS.
     assert_eq!(c.send(&Command::new(0x80, 0x00, 0, 0)).sw.to_u16(), 0x6100);
     assert_eq!(c.send(&Command::new(0x80, 0x11, 0, 0)).sw.to_u16(), 0x6A84);
