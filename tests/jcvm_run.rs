@@ -205,6 +205,10 @@ fn noakes_exception_tests() {
         }
     }
     assert!(checked >= 30, "{checked}");
+    // Throwing the JCRE's exception instances is not a persistent write.
+    c.vm.take_dirty();
+    assert_eq!(c.send(&Command::new(0x80, 0x05, 0, 0)).sw.to_u16(), 0x6985);
+    assert!(!c.vm.take_dirty());
     // The first SWs are the ISO7816 constants the applet throws by INS.
     assert_eq!(c.send(&Command::new(0x80, 0x00, 0, 0)).sw.to_u16(), 0x6100);
     assert_eq!(c.send(&Command::new(0x80, 0x11, 0, 0)).sw.to_u16(), 0x6A84);
@@ -251,6 +255,22 @@ fn caprunner_javatest_methods() {
     }
     assert_eq!(call(12, &[]), Ok(None), "testLocalVariable");
     assert_eq!(call(13, &[]), Ok(None), "testCallAnotherFunction");
+    // The static methods, found by their export tokens in the Descriptor component
+    // (javatest.jca: gcdIteratif 2, gcdRecursif 3, testStatic 4).
+    let bytes = cap("caprunner-javatest.cap").unwrap();
+    let parsed = gpse::jcvm::cap::Cap::parse(&bytes).unwrap();
+    let pkg = parsed.header.package.aid.as_bytes().to_vec();
+    let desc = parsed.descriptor.as_ref().unwrap();
+    // ACC_STATIC is 0x08 in method_descriptor_info.access_flags (JCVM §6.14). The class with
+    // static token 4 (testStatic) is Test.
+    let is_static = |m: &&gpse::jcvm::cap::descriptor::MethodDescriptor| m.access_flags & 0x08 != 0;
+    let test = desc.classes.iter().find(|c| c.methods.iter().filter(is_static).any(|m| m.token == 4)).unwrap();
+    let stat =
+        |tok: u8| test.methods.iter().filter(is_static).find(|m| m.token == tok).map(|m| m.method_offset).unwrap();
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(2), &[42, 56]), Ok(Some(14)), "gcdIteratif");
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(3), &[42, 56]), Ok(Some(14)), "gcdRecursif");
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(3), &[1071, 462]), Ok(Some(21)), "gcdRecursif");
+    assert_eq!(c.vm.call_static(&mut NoEnv, &pkg, stat(4), &[]), Ok(None), "testStatic");
 }
 
 /// testSomeIf with an odd argument never ends (byte i < i + 5 always): the step budget stops
@@ -364,7 +384,20 @@ fn persistence_across_restore() {
     c3.select().unwrap();
     assert_eq!(c3.tx("8050000002"), "002B9000");
     // Same image bytes when nothing changed.
-    assert_eq!(Jcvm::restore(&c3.vm.save()).unwrap().save(), c3.vm.save());
+    let img = c3.vm.save();
+    assert_eq!(Jcvm::restore(&img).unwrap().save(), img);
+    // A damaged image is an error, never a panic: every truncation and some flipped bytes.
+    for n in (0..img.len()).step_by(7) {
+        let _ = Jcvm::restore(&img[..n]);
+    }
+    for i in (0..img.len()).step_by(13) {
+        let mut b = img.clone();
+        b[i] ^= 0xFF;
+        if let Ok(mut vm) = Jcvm::restore(&b) {
+            let _ = vm.select(&mut NoEnv, &h("D1560001320A64656D9F01"), 0, &cmd("00A404000BD1560001320A64656D9F01"));
+            let _ = vm.process(&mut NoEnv, &h("D1560001320A64656D9F01"), 0, &cmd("8050000002"));
+        }
+    }
 }
 
 /// Random commands to every applet here never panic, and the VM answers afterwards.
@@ -785,4 +818,17 @@ fn project_framework() {
     assert_eq!(c.tx("80730000"), "010101029000");
     assert_eq!(c.tx("80FF0000"), "6D00");
     assert_eq!(c.tx("90700000"), "6E00");
+}
+/// GlobalPlatform's ARA-M test build answers GET DATA (all rules, refresh tag) from its
+/// built-in rule set; the full differential against the native ARA-M is the runtime's test.
+#[test]
+fn gp_ara_get_data() {
+    let Some(mut c) = Card::new("gp-ara.cap", None, &[]) else { return };
+    assert_eq!(c.select().unwrap(), Response::ok());
+    let all = c.send(&cmd("80CAFF4000"));
+    assert_eq!(all.sw, Sw::Ok);
+    // FF40 81 A5 <165 bytes of REF-AR-DO>.
+    assert_eq!(&all.data[..4], &h("FF4081A5")[..]);
+    assert_eq!(all.data.len(), 4 + 0xA5);
+    assert_eq!(c.tx("80CADF2000"), "DF200801020304050607089000");
 }

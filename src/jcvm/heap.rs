@@ -404,6 +404,16 @@ impl Heap {
         }
     }
 
+    /// An instance's native state, mutable, without marking the heap dirty: for the JCRE-owned
+    /// system exception instances, whose reason only matters while one is being thrown (a
+    /// `throwIt` per APDU must not make every APDU a card-image write).
+    pub fn native_mut_untracked(&mut self, h: Handle) -> Option<&mut NativeState> {
+        match &mut self.objects.get_mut((h as usize).wrapping_sub(1))?.as_mut()?.body {
+            Body::Instance { native, .. } => Some(native),
+            _ => None,
+        }
+    }
+
     /// An instance's native state, mutable.
     pub fn native_mut(&mut self, h: Handle) -> Option<&mut NativeState> {
         match &mut self.get_mut(h)?.body {

@@ -414,6 +414,10 @@ impl Program {
     /// Links `cap` into slot `slot` with class ids from `class_base`. Nothing changes on error.
     pub fn link(&mut self, cap: &Cap, slot: u16, class_base: ClassId) -> Result<(), LinkError> {
         let aid = cap.header.package.aid.as_bytes().to_vec();
+        // Loaded class ids live above the API's (a corrupt image must not underflow here).
+        if class_base < USER_CLASS_BASE {
+            return Err(LinkError::TooManyClasses);
+        }
         if self.package_by_aid(&aid).is_some() {
             return Err(LinkError::AlreadyLoaded(aid));
         }

@@ -54,7 +54,8 @@ impl Env for NoEnv {}
 
 /// A file under `../shared` (tests: `GPSE_SHARED`, `CARGO_MANIFEST_DIR/../shared`, then
 /// `/work/shared`), or `None` when absent.
-pub fn shared_file(rel: &str) -> Option<String> {
+#[cfg(test)]
+pub(crate) fn shared_file(rel: &str) -> Option<String> {
     let mut roots = Vec::new();
     if let Ok(s) = std::env::var("GPSE_SHARED") {
         roots.push(std::path::PathBuf::from(s));

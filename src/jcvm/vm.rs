@@ -5,6 +5,25 @@
 //! The image keeps every loaded package whole (its CAP bytes as received) and rebuilds the
 //! linked form on restore; class ids are stored with each package so that heap objects keep
 //! meaning the same class.
+//!
+//! ```no_run
+//! use gpse::apdu::Command;
+//! use gpse::jcvm::{Jcvm, NoEnv};
+//!
+//! let cap = std::fs::read("hello.cap").unwrap();
+//! let mut vm = Jcvm::new();
+//! let info = vm.load_package(&cap).map_err(|e| e.sw()).unwrap(); // LOAD
+//! let class = &info.applets[0];
+//! vm.install(&mut NoEnv, &info.aid, class, class, &[], &[0x00]).unwrap(); // INSTALL
+//! let select = Command::new(0x00, 0xA4, 0x04, 0x00).with_data(class.clone());
+//! let r = vm.select(&mut NoEnv, class, 0, &select).unwrap();
+//! let r = vm.process(&mut NoEnv, class, 0, &Command::new(0x80, 0x10, 0, 0)).unwrap();
+//! if vm.take_dirty() {
+//!     let image = vm.save(); // into the card image, atomically with the APDU
+//!     let _again = Jcvm::restore(&image).unwrap();
+//! }
+//! # let _ = r;
+//! ```
 
 use crate::apdu::{Command, Response};
 use crate::jcvm::api::{cls, USER_CLASS_BASE};
@@ -670,6 +689,22 @@ impl Jcvm {
         let mut rt = img.rt;
         rt.step_budget = crate::jcvm::interp::DEFAULT_STEP_BUDGET;
         Ok(Jcvm { prog, rt, stored: img.packages, next_class: img.next_class, dirty: false })
+    }
+
+    /// Calls the static method whose header is at `method_offset` in a loaded package's Method
+    /// component, outside any APDU (tests and tools, like [`Jcvm::call_virtual`]).
+    pub fn call_static(
+        &mut self,
+        env: &mut dyn Env,
+        package_aid: &[u8],
+        method_offset: u16,
+        args: &[i16],
+    ) -> Result<Option<i32>, Sw> {
+        let slot = self.prog.package_by_aid(package_aid).ok_or(Sw::ReferencedDataNotFound)?;
+        self.begin(None, slot + 1);
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }
+            .call(Target::Bytecode { pkg: slot, offset: method_offset }, args);
+        r.map_err(|t| self.uncaught_sw(&t))
     }
 
     /// Calls public virtual method `token` of an instance's applet object with `args` after

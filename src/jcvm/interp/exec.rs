@@ -102,7 +102,7 @@ impl<'a> Exec<'a> {
                 Err(_) => return Thrown::Fault(Fault::OutOfMemory),
             },
         };
-        if let Some(n) = self.rt.heap.native_mut(h) {
+        if let Some(n) = self.rt.heap.native_mut_untracked(h) {
             *n = NativeState::Reason(reason);
         }
         Thrown::Exception(h)
