@@ -6,11 +6,13 @@
 // Test code: a failing unwrap is a failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
+use gpse::apdu::Command;
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::gp::GpClient;
 use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::script::{Action, Chunk};
 use gpse::store::Durability;
 use gpse::Aid;
 use std::path::{Path, PathBuf};
@@ -152,10 +154,10 @@ fn a_cap_the_vm_cannot_run_is_refused_at_load_and_changes_nothing() {
 }
 
 /// apdutool's output line for a command and its response (the SDK's `.expected.out` format).
-fn apdutool_line(b: &[u8], rsp: &[u8]) -> String {
-    let lc = b[4] as usize;
-    let mut s = format!("CLA: {:02x}, INS: {:02x}, P1: {:02x}, P2: {:02x}, Lc: {:02x}", b[0], b[1], b[2], b[3], lc);
-    for x in &b[5..5 + lc] {
+fn apdutool_line(c: &Command, rsp: &[u8]) -> String {
+    let mut s =
+        format!("CLA: {:02x}, INS: {:02x}, P1: {:02x}, P2: {:02x}, Lc: {:02x}", c.cla, c.ins, c.p1, c.p2, c.data.len());
+    for x in &c.data {
         s += &format!(", {x:02x}");
     }
     let (data, sw) = rsp.split_at(rsp.len() - 2);
@@ -166,37 +168,19 @@ fn apdutool_line(b: &[u8], rsp: &[u8]) -> String {
     s + &format!(", SW1: {:02x}, SW2: {:02x}", sw[0], sw[1])
 }
 
-/// An apdutool script's commands (`0x..` bytes, `;` ends one; comments and power lines out).
-fn apdutool_commands(script: &str) -> Vec<Vec<u8>> {
-    let body: String = script.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join(" ");
-    body.split(';')
-        .map(str::trim)
-        .filter(|c| !c.is_empty() && !c.starts_with("power"))
-        .map(|c| {
-            c.split_whitespace()
-                .map(|t| match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-                    Some(x) => u8::from_str_radix(x, 16).unwrap(),
-                    None => t.parse::<u8>().unwrap(),
-                })
-                .collect()
+/// An apdutool script's commands, read by the same parser as `gpse run` (`script::apdutool`).
+fn apdutool_commands(script: &str) -> Vec<Command> {
+    gpse::script::parse_text(Path::new("demo1.scr"), script, Some(gpse::script::Format::Apdutool))
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| match s.action {
+            Action::Apdu { chunks, .. } => match chunks.as_slice() {
+                [Chunk::Bytes(b)] => Some(Command::parse(b).unwrap()),
+                _ => None,
+            },
+            _ => None,
         })
         .collect()
-}
-
-/// The wire form of an apdutool command `CLA INS P1 P2 Lc data Le`: Le as the script gives
-/// it, none for `00` (apdutool's reading, as `gpse run` does).
-fn wire(b: &[u8]) -> Vec<u8> {
-    let lc = b[4] as usize;
-    let mut w = b[..4].to_vec();
-    if lc > 0 {
-        w.push(lc as u8);
-        w.extend_from_slice(&b[5..5 + lc]);
-    }
-    match b.get(5 + lc) {
-        Some(&le) if le != 0 => w.push(le),
-        _ => {}
-    }
-    w
 }
 
 /// The SDK installer's CAP download of a CAP's components, in scriptgen's order.
@@ -245,14 +229,14 @@ fn oracle_demo1_wallet_lines_through_the_sdk_installer() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(cmds.len(), lines.len());
     // Select the installer (line 1), download the wallet package, create the wallet (line 4).
-    assert_eq!(apdutool_line(&cmds[0], &card.transmit(&wire(&cmds[0]))), lines[0]);
+    assert_eq!(apdutool_line(&cmds[0], &card.transmit(&cmds[0].to_bytes())), lines[0]);
     download(&mut card, &shared_cap("oracle212-wallet.cap"));
-    assert_eq!(apdutool_line(&cmds[3], &card.transmit(&wire(&cmds[3]))), lines[3]);
+    assert_eq!(apdutool_line(&cmds[3], &card.transmit(&cmds[3].to_bytes())), lines[3]);
     // Every line from the wallet's SELECT on.
     let first = lines.iter().position(|l| l.contains("0c, 06, 01, Le")).unwrap();
     let mut n = 0;
     for (b, want) in cmds[first..].iter().zip(&lines[first..]) {
-        let rsp = card.transmit(&wire(b));
+        let rsp = card.transmit(&b.to_bytes());
         assert_eq!(apdutool_line(b, &rsp), *want, "line {}", first + n + 1);
         n += 1;
     }
