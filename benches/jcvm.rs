@@ -4,6 +4,9 @@
 //! `cargo bench --bench jcvm` prints elements/s: bytecodes/s for the loop, APDUs/s for the
 //! others. Needs `../shared/javacard/caps/` (skips with a message otherwise).
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use gpse::apdu::Command;
 use gpse::jcvm::{Jcvm, NoEnv};

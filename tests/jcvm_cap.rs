@@ -2,6 +2,9 @@
 //! test applets parse, verify and disassemble like the converter's `.jca`; damaged CAPs are
 //! refused with a typed error and never panic.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::jcvm::cap::{Cap, CapErrorKind, Tag};
 use gpse::jcvm::verify::verify;
 use std::path::PathBuf;

@@ -1,6 +1,9 @@
 //! CAP applets from `../shared/javacard/caps/` run on the bare VM (issue #14 acceptance,
 //! in-process): load, install with the GP parameter layout, select, commands.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::apdu::{Command, Response};
 use gpse::jcvm::{Jcvm, NoEnv};
 use gpse::sw::Sw;

@@ -162,6 +162,8 @@ impl<'a> Exec<'a> {
     }
 
     #[allow(clippy::too_many_lines)]
+    // The bytecode loop: JCVM narrowing is two's-complement truncation (§7.5 i2s, s2b, int halves, shifts, bastore), array lengths are below 32768 and pcs lie in a Method component of at most 65535 bytes (§6.1).
+    #[allow(clippy::cast_possible_truncation)]
     fn run(&mut self, stack: &mut [i16], entry: Target, nargs0: usize) -> Result<Option<i32>, Thrown> {
         let prog = self.prog;
         let budget = self.rt.step_budget;
