@@ -638,8 +638,6 @@ impl Jcvm {
 
     /// Rebuilds a VM from [`Jcvm::save`] bytes: every package is parsed and linked again with
     /// its stored class ids.
-    // Package slots are <= 0x7FFF (load_package checks it).
-    #[allow(clippy::cast_possible_truncation)]
     pub fn restore(bytes: &[u8]) -> Result<Jcvm, JcvmError> {
         let img: Image = postcard::from_bytes(bytes).map_err(|e| JcvmError::Image(e.to_string()))?;
         if img.version != IMAGE_VERSION {
@@ -655,7 +653,8 @@ impl Jcvm {
             for slot in todo.iter().copied() {
                 let Some(p) = &img.packages[slot] else { continue };
                 let cap = Cap::parse(&p.raw).map_err(JcvmError::Cap)?;
-                match prog.link(&cap, slot as u16, p.class_base) {
+                let slot16 = u16::try_from(slot).map_err(|_| JcvmError::Image(format!("package slot {slot}")))?;
+                match prog.link(&cap, slot16, p.class_base) {
                     Ok(()) => {}
                     Err(e @ LinkError::UnknownImport(_)) => {
                         rest.push(slot);
