@@ -9,6 +9,9 @@
 //! two seconds (`/proc/thread-self/schedstat`, Linux): that measures the VM rather than the
 //! scheduler.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use gpse::apdu::Command;
 use gpse::jcvm::{Jcvm, NoEnv};

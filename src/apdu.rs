@@ -142,6 +142,8 @@ impl Command {
     /// # Panics
     /// When the data is longer than 65535 bytes or Ne is 0 or above 65536; both are programming
     /// errors of the caller, not of card input.
+    // Lengths are asserted above, each form is taken only when its value fits, and Ne 256/65536 encode as 00/0000 (ISO 7816-4 §5.1).
+    #[allow(clippy::cast_possible_truncation)]
     pub fn to_bytes(&self) -> Vec<u8> {
         assert!(self.data.len() <= 65535, "command data longer than 65535 bytes");
         if let Some(ne) = self.ne {

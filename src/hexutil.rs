@@ -10,6 +10,8 @@ pub enum HexError {
 }
 
 /// Parses hex, ignoring white space, `:` separators and a leading `0x`.
+// Two hex digits, checked above, make at most 0xFF.
+#[allow(clippy::cast_possible_truncation)]
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, HexError> {
     let s = s.trim();
     let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);

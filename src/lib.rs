@@ -3,7 +3,6 @@
 //!
 //! Three ways in, one card underneath: in-process ([`card::Card`]), the vpcd virtual reader, and
 //! the script/vector runner. See `shared/DESIGN.md` for the architecture.
-#![deny(unsafe_code)]
 
 pub mod aid;
 pub mod apdu;

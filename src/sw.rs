@@ -134,6 +134,8 @@ impl Sw {
     pub const fn from_u16(v: u16) -> Sw {
         match v {
             0x9000 => Sw::Ok,
+            // The low byte of the matched range.
+            #[allow(clippy::cast_possible_truncation)]
             0x6100..=0x61FF => Sw::BytesRemaining(v as u8),
             0x6200 => Sw::Warning,
             0x6283 => Sw::SelectedFileInvalidated,
@@ -163,6 +165,8 @@ impl Sw {
             0x6A88 => Sw::ReferencedDataNotFound,
             0x6A89 => Sw::AlreadyExists,
             0x6B00 => Sw::WrongP1P2,
+            // The low byte of the matched range.
+            #[allow(clippy::cast_possible_truncation)]
             0x6C00..=0x6CFF => Sw::WrongLe(v as u8),
             0x6D00 => Sw::InsNotSupported,
             0x6E00 => Sw::ClaNotSupported,

@@ -157,6 +157,8 @@ pub fn find<'a>(tlvs: &[Tlv<'a>], tag: Tag) -> Option<Tlv<'a>> {
 }
 
 /// Appends the minimal BER length encoding of `len`.
+// Each arm writes only the bytes its range fits (ISO 7816-4 §5.2.2.2 BER length).
+#[allow(clippy::cast_possible_truncation)]
 pub fn encode_len(len: usize, out: &mut Vec<u8>) {
     match len {
         0..=0x7F => out.push(len as u8),

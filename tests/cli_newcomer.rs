@@ -3,6 +3,9 @@
 //! errors with advice, `gp lock --card`, what `tsm setup` and `scenario run` print, the small
 //! output fixes, `gp info` decoding, `-d`, `gp install FILE.cap`, separated KCVs.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 mod common;
 
 use assert_cmd::Command;

@@ -44,7 +44,8 @@ fn e2e_pcsc() {
     assert_eq!(tx(&mut c0, "8001000003CAFE42"), "CAFE429000");
     echo_ext(&mut c0, 300);
     echo_ext(&mut c0, 4000);
-    let r = c0.transmit(&h("80020FA000")).unwrap();
+    // 4000 bytes need extended Le (a short Le 00 gets 256 and 61xx: ISO 7816-4 §5.3.4).
+    let r = c0.transmit(&h("80020FA0000000")).unwrap();
     assert_eq!(r.len(), 4002);
     assert!(r[..4000].iter().enumerate().all(|(i, b)| *b == i as u8));
     assert_eq!(&r[4000..], &[0x90, 0x00]);
@@ -151,7 +152,7 @@ fn e2e_pcsc() {
     std::fs::write(&py, PYSCARD).unwrap();
     let big = format!("80010000000FA0{}0000", "5A".repeat(4000));
     let (st, out, err) =
-        tool("/usr/bin/python3", &[py.to_str().unwrap(), R0, SELECT_ISD, SELECT_TEST, "80020FA000", &big]);
+        tool("/usr/bin/python3", &[py.to_str().unwrap(), R0, SELECT_ISD, SELECT_TEST, "80020FA0000000", &big]);
     assert!(st.success(), "pyscard: {err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");

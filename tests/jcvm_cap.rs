@@ -2,22 +2,31 @@
 //! test applets parse, verify and disassemble like the converter's `.jca`; damaged CAPs are
 //! refused with a typed error and never panic.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::jcvm::cap::{Cap, CapErrorKind, Tag};
 use gpse::jcvm::verify::verify;
 use std::path::PathBuf;
 
-fn shared() -> Option<PathBuf> {
-    let mut c = vec![];
-    if let Ok(p) = std::env::var("GPSE_SHARED") {
-        c.push(PathBuf::from(p));
+/// `../shared` as the build script found it (`GPSE_SHARED`, else next to the repository, else
+/// `/work/shared`); the tests that need it are ignored without it (`cfg(gpse_shared)`, see
+/// `build.rs`).
+fn shared() -> PathBuf {
+    match option_env!("GPSE_SHARED_DIR") {
+        Some(p) => PathBuf::from(p),
+        None => panic!("needs ../shared/javacard (set GPSE_SHARED): not found at build time"),
     }
-    c.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    c.push(PathBuf::from("/work/shared"));
-    c.into_iter().find(|p| p.join("javacard/caps").is_dir())
+}
+
+/// A file of `../shared`; a missing one fails the test with its path.
+fn read_shared(rel: &str) -> Vec<u8> {
+    let p = shared().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn real_caps() -> Vec<(String, Vec<u8>)> {
-    let dir = shared().expect("needs ../shared/javacard/caps").join("javacard/caps");
+    let dir = shared().join("javacard/caps");
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -30,6 +39,7 @@ fn real_caps() -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
 fn real_caps_parse() {
     let mut bad = vec![];
     for (name, b) in real_caps() {
@@ -460,13 +470,10 @@ fn dump_matches_jca_for_project_caps() {
 }
 
 #[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
 fn dump_matches_jca_for_caprunner_javatest() {
-    let Some(sh) = shared() else {
-        eprintln!("skipped: needs ../shared/javacard");
-        return;
-    };
-    let cap = Cap::parse(&std::fs::read(sh.join("javacard/caps/caprunner-javatest.cap")).unwrap()).unwrap();
-    let jca = std::fs::read_to_string(sh.join("javacard/caps/expected/caprunner/javatest.jca")).unwrap();
+    let cap = Cap::parse(&read_shared("javacard/caps/caprunner-javatest.cap")).unwrap();
+    let jca = String::from_utf8(read_shared("javacard/caps/expected/caprunner/javatest.jca")).unwrap();
     let diffs = compare_with_jca(&cap, &jca);
     assert!(diffs.is_empty(), "{diffs:#?}");
 }
@@ -500,9 +507,11 @@ fn component_spans(lfdb: &[u8]) -> Vec<(u8, usize, usize)> {
 fn test_lfdbs() -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<(String, Vec<u8>)> =
         APPLETS.iter().map(|n| (n.to_string(), Cap::parse(&project_cap(n)).unwrap().load_file_data_block())).collect();
-    if let Some(sh) = shared() {
-        let b = std::fs::read(sh.join("javacard/caps/caprunner-javatest.cap")).unwrap();
+    if cfg!(gpse_shared) {
+        let b = read_shared("javacard/caps/caprunner-javatest.cap");
         v.push(("caprunner-javatest".into(), Cap::parse(&b).unwrap().load_file_data_block()));
+    } else {
+        eprintln!("caprunner-javatest.cap left out: needs ../shared/javacard (the project CAPs still run)");
     }
     v
 }
@@ -528,7 +537,7 @@ fn truncated_at_every_component_boundary_and_inside() {
             }
         }
         let zip = if name == "caprunner-javatest" {
-            std::fs::read(shared().unwrap().join("javacard/caps/caprunner-javatest.cap")).unwrap()
+            read_shared("javacard/caps/caprunner-javatest.cap")
         } else {
             project_cap(&name)
         };
@@ -688,15 +697,9 @@ proptest::proptest! {
 /// temp dir with the kit in `../shared/javacard` and compared component by component (the zip
 /// timestamps and the `.jca` date line differ between builds; the components do not).
 #[test]
+#[cfg_attr(not(gpse_kit), ignore = "needs ../shared/javacard/build-cap and javac on PATH (the Java Card kit)")]
 fn project_caps_rebuild_identically() {
-    let Some(sh) = shared().filter(|s| s.join("javacard/build-cap").exists()) else {
-        eprintln!("skipped: needs ../shared/javacard/build-cap and a JDK (set GPSE_SHARED)");
-        return;
-    };
-    if std::process::Command::new("javac").arg("-version").output().is_err() {
-        eprintln!("skipped: no javac on PATH");
-        return;
-    }
+    let sh = shared();
     let tmp = tempfile::tempdir().unwrap();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new(root.join("tests/applets/build.sh"))
@@ -724,11 +727,8 @@ fn project_caps_rebuild_identically() {
 /// A seeded mutation loop over every real CAP of `../shared` (LOAD form and zip form): 100
 /// damaged copies each, none may panic.
 #[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
 fn real_caps_random_mutations_never_panic() {
-    if shared().is_none() {
-        eprintln!("skipped: needs ../shared/javacard/caps");
-        return;
-    }
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         x ^= x << 13;
@@ -848,12 +848,9 @@ fn model_facts_of_project_caps() {
 /// operand lengths of all 187 opcodes; switch lengths on samples). The `.py` is evaluated by
 /// Python as data; the table itself is the project's own (`src/jcvm/opcode.rs`).
 #[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
 fn opcode_table_matches_jcopcodes_py() {
-    let Some(sh) = shared() else {
-        eprintln!("skipped: needs ../shared/javacard/tools/jcopcodes.py");
-        return;
-    };
-    let py = sh.join("javacard/tools/jcopcodes.py");
+    let py = shared().join("javacard/tools/jcopcodes.py");
     let script = format!(
         "import importlib.util as u\ns=u.spec_from_file_location('j', {py:?})\nm=u.module_from_spec(s)\ns.loader.exec_module(m)\n\
          for o,(n,l) in sorted(m.OPCODES.items()): print(o, n, -1 if l is None else l)\n\
@@ -861,10 +858,7 @@ fn opcode_table_matches_jcopcodes_py() {
     );
     let out = match std::process::Command::new("python3").arg("-c").arg(&script).output() {
         Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
-        other => {
-            eprintln!("skipped: python3 cannot evaluate {}: {other:?}", py.display());
-            return;
-        }
+        other => panic!("python3 cannot evaluate {}: {other:?}", py.display()),
     };
     let mut n = 0;
     for l in out.lines() {

@@ -2,6 +2,9 @@
 //! one place and survives a card that answers MANAGE CHANNEL oddly; the commands the host
 //! clients build are the ones the card's parsers accept, end to end on the emulated card.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use gpse::card::Card;
 use gpse::host::ace::{Ace, AraState, Refresh};
 use gpse::host::tsm::sp::SpSession;

@@ -7,6 +7,9 @@
 //! run too, through pcscd and vpcd, each `gpse serve` in the background as the README's "another
 //! terminal" suggests.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 mod common;
 
 use std::fmt::Write as _;

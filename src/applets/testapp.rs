@@ -60,6 +60,8 @@ impl Applet for TestApp {
         }
         match cmd.ins {
             0x01 => Ok(Response::data(cmd.data.clone())),
+            // The test pattern is the byte index modulo 256.
+            #[allow(clippy::cast_possible_truncation)]
             0x02 => Ok(Response::data((0..cmd.p1p2() as usize).map(|i| i as u8).collect::<Vec<u8>>())),
             0x03 => {
                 self.p.counter = self.p.counter.wrapping_add(1);

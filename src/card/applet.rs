@@ -145,6 +145,8 @@ impl<T: Serialize + DeserializeOwned> Persistent<T> {
     }
 
     /// The image bytes.
+    // Serialising owned in-memory data into a Vec cannot fail: a failure is a bug, not input.
+    #[allow(clippy::expect_used)]
     pub fn save(&self) -> Vec<u8> {
         postcard::to_stdvec(&self.value).expect("in-memory state always serialises")
     }

@@ -21,6 +21,8 @@ impl Runtime {
     }
 
     fn open_channel(&mut self, rng: &mut CardRng, origin: u8, cmd: &Command) -> Outcome {
+        // The channel table has at most 20 entries (ISO 7816-4 §5.1.1).
+        #[allow(clippy::cast_possible_truncation)]
         let n = self.channels.len() as u8;
         let ch = match cmd.p2 {
             0x00 => (1..n).find(|&c| !self.channel_open(c)).ok_or(Sw::FunctionNotSupported)?,

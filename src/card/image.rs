@@ -38,6 +38,8 @@ impl std::fmt::Debug for SharedState {
 }
 
 impl CardImage {
+    // Serialising owned in-memory data into a Vec cannot fail: a failure is a bug, not input.
+    #[allow(clippy::expect_used)]
     pub fn to_bytes(&self) -> Vec<u8> {
         postcard::to_stdvec(self).expect("card image always serialises")
     }
@@ -107,6 +109,8 @@ impl CardImage {
         self.instance(aid).is_some() || self.load_file(aid).is_some()
     }
 
+    // Every constructor and `from_bytes` keep exactly one ISD (a checked invariant).
+    #[allow(clippy::expect_used)]
     pub fn isd(&self) -> &Instance {
         self.instances
             .iter()
@@ -114,6 +118,8 @@ impl CardImage {
             .expect("a card image always has an ISD")
     }
 
+    // Every constructor and `from_bytes` keep exactly one ISD (a checked invariant).
+    #[allow(clippy::expect_used)]
     pub fn isd_mut(&mut self) -> &mut Instance {
         self.instances
             .iter_mut()

@@ -612,6 +612,8 @@ impl Runtime {
         self.channels.get(ch as usize).and_then(|c| c.as_ref()).and_then(|c| c.selected.as_ref())
     }
 
+    // The channel table has at most 20 entries (ISO 7816-4 §5.1.1).
+    #[allow(clippy::cast_possible_truncation)]
     fn open_channels(&self) -> Vec<u8> {
         (0..self.channels.len() as u8).filter(|&c| self.channel_open(c)).collect()
     }

@@ -39,6 +39,8 @@ impl Ne {
     /// longer than 256 bytes and will come through `61xx` and GET RESPONSE.
     pub fn check(self, len: usize) -> Result<(), Sw> {
         if len > self.0 && len <= 256 {
+            // len <= 256 here, and 256 is sent as 00 (ISO 7816-4 §5.1).
+            #[allow(clippy::cast_possible_truncation)]
             return Err(Sw::WrongLe(len as u8));
         }
         Ok(())
@@ -46,6 +48,8 @@ impl Ne {
 }
 
 /// `61xx` for what remains.
+// n < 256 in the branch that casts.
+#[allow(clippy::cast_possible_truncation)]
 fn bytes_remaining(n: usize) -> Sw {
     Sw::BytesRemaining(if n >= 256 { 0 } else { n as u8 })
 }

@@ -195,6 +195,8 @@ fn components_from_zip(b: &[u8]) -> Result<Vec<Component>, CapError> {
 }
 
 /// A zip of `(name, data)` entries, deflated, with CRCs and a central directory.
+// Zip32 fields: the CAPs written here are a few KiB with a handful of entries.
+#[allow(clippy::cast_possible_truncation)]
 pub fn write_zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
@@ -254,6 +256,8 @@ pub struct AppletCapSpec {
     pub applet_aid: Aid,
 }
 
+// A CAP component's size is a u2 (JCVM §6.1); the builder's components are a few dozen bytes.
+#[allow(clippy::cast_possible_truncation)]
 fn component(t: u8, info: &[u8]) -> Vec<u8> {
     let mut v = vec![t];
     v.extend_from_slice(&(info.len() as u16).to_be_bytes());
@@ -262,6 +266,8 @@ fn component(t: u8, info: &[u8]) -> Vec<u8> {
 }
 
 /// The components of a minimal applet package, in tag order.
+// Offsets into a fixed method component of a few dozen bytes; AIDs are 5-16 bytes; the package names are short test constants.
+#[allow(clippy::cast_possible_truncation)]
 pub fn build_applet_components(s: &AppletCapSpec) -> Vec<Component> {
     // Import: javacard.framework 1.3 is package token 0.
     const FRAMEWORK: [u8; 7] = [0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01];

@@ -39,6 +39,8 @@ pub fn key_information(img: &CardImage, sd: &Aid) -> Vec<u8> {
     if let Some(k) = img.instance(sd).and_then(|s| s.keys.as_ref()) {
         for ks in &k.key_sets {
             for (id, key) in [(1u8, &ks.enc), (2, &ks.mac), (3, &ks.dek)] {
+                // AES keys are 16, 24 or 32 bytes.
+                #[allow(clippy::cast_possible_truncation)]
                 v.extend(tlv::tlv(0xC0, &[id, ks.kvn, KEY_TYPE_AES, key.len() as u8]));
             }
         }
@@ -81,7 +83,8 @@ pub fn get_data(card: &Env<'_, '_>, ch: u8, sd: &Aid, tag: u16) -> Outcome {
         // Extended card resources (ETSI TS 102 226 §8.2.1.7.2): installed applications and free
         // non-volatile memory.
         0xFF21 => {
-            let apps = img.instances.iter().filter(|i| i.kind == InstanceKind::Application).count() as u16;
+            let apps = u16::try_from(img.instances.iter().filter(|i| i.kind == InstanceKind::Application).count())
+                .unwrap_or(u16::MAX);
             let mut v = tlv::tlv(0x81, &apps.to_be_bytes());
             v.extend(tlv::tlv(0x82, &FREE_NVM.to_be_bytes()));
             v

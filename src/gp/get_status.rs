@@ -53,6 +53,8 @@ fn load_file_fields(lf: &LoadFile, modules: bool) -> Vec<(Tag, Vec<u8>)> {
     f
 }
 
+// AIDs are 5-16 bytes (the Aid invariant).
+#[allow(clippy::cast_possible_truncation)]
 fn lv(out: &mut Vec<u8>, aid: &Aid) {
     out.push(aid.as_bytes().len() as u8);
     out.extend_from_slice(aid.as_bytes());
@@ -103,6 +105,8 @@ fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
                         lv(&mut v, &l.aid);
                         v.extend_from_slice(&[l.life_cycle, 0x00]);
                         if modules {
+                            // A load file's modules are a CAP's applets, counted in a u1 (JCVM §6.5).
+                            #[allow(clippy::cast_possible_truncation)]
                             v.push(l.modules.len() as u8);
                             l.modules.iter().for_each(|m| lv(&mut v, m));
                         }

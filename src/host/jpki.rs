@@ -120,7 +120,10 @@ impl<'t> JpkiClient<'t> {
 
 /// The DER DigestInfo of a SHA-256 digest (RFC 8017 §9.2 note 1; J§5).
 pub fn sha256_digest_info(digest: &[u8; 32]) -> Vec<u8> {
-    let mut v = hex::decode("3031300D060960864801650304020105000420").expect("constant");
+    let mut v = vec![
+        0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+        0x20,
+    ];
     v.extend_from_slice(digest);
     v
 }

@@ -248,7 +248,7 @@ impl Heap {
             return Err(OutOfMemory);
         }
         self.objects.push(Some(o));
-        Ok(self.objects.len() as Handle)
+        Handle::try_from(self.objects.len()).map_err(|_| OutOfMemory)
     }
 
     /// A new instance with `cells` zeroed field cells.
@@ -340,6 +340,8 @@ impl Heap {
     }
 
     /// Handles of all live objects owned by `owner` (for DELETE).
+    // insert never lets the table outgrow a Handle.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn owned_by(&self, owner: u16) -> Vec<Handle> {
         self.objects
             .iter()

@@ -302,6 +302,8 @@ enum Import {
 
 impl Program {
     /// The API alone.
+    // api::PACKAGES has a dozen entries: n is far below 65536.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn new() -> Program {
         let n = api::PACKAGES.len() * 256;
         Program { api: (0..n as ClassId).map(api_class_entry).collect(), user: Vec::new(), packages: Vec::new() }
@@ -325,7 +327,7 @@ impl Program {
 
     /// The slot of the loaded package with this AID.
     pub fn package_by_aid(&self, aid: &[u8]) -> Option<u16> {
-        self.packages.iter().position(|p| p.as_ref().is_some_and(|p| p.aid == aid)).map(|i| i as u16)
+        self.packages.iter().position(|p| p.as_ref().is_some_and(|p| p.aid == aid)).and_then(|i| u16::try_from(i).ok())
     }
 
     /// Whether class `sub` is `sup` or a subclass of it, or implements it (JCVM §7.5.8

@@ -483,7 +483,7 @@ pub fn decode(code: &[u8], pc: usize) -> Result<Insn, DecodeError> {
             let default = c.s2()?;
             let (low, high) =
                 if op.format == F::STableSwitch { (c.s2()? as i32, c.s2()? as i32) } else { (c.s4()?, c.s4()?) };
-            let n = (high as i64 - low as i64 + 1) as usize;
+            let n = usize::try_from(high as i64 - low as i64 + 1).unwrap_or(usize::MAX);
             if high < low || n.saturating_mul(2) > code.len().saturating_sub(c.p) {
                 return Err(if high < low { DecodeError::BadSwitch } else { DecodeError::Truncated });
             }

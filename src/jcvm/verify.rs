@@ -43,7 +43,11 @@ pub fn verify(cap: &Cap) -> Result<(), CapError> {
         return Err(e(
             Tag::Import,
             0,
-            CapErrorKind::BadIndex { what: "import count", index: cap.imports.len() as u32, limit: 129 },
+            CapErrorKind::BadIndex {
+                what: "import count",
+                index: cap.imports.len().try_into().unwrap_or(u32::MAX),
+                limit: 129,
+            },
         ));
     }
     let v = V { cap };
@@ -59,6 +63,8 @@ pub fn verify(cap: &Cap) -> Result<(), CapError> {
     // catch_type_index is a 2-byte constant pool index too (JCVM §6.12).
     for (k, h) in cap.method.handlers.iter().enumerate() {
         if h.catch_type_index != 0 {
+            // The handler table lies in the Method component, at most 65535 bytes (JCVM §6.1).
+            #[allow(clippy::cast_possible_truncation)]
             two.push((1 + 8 * k + 6) as u16);
         }
     }
@@ -82,7 +88,7 @@ impl V<'_> {
                         CapErrorKind::BadIndex {
                             what: "package token",
                             index: package_token as u32,
-                            limit: self.cap.imports.len() as u32,
+                            limit: self.cap.imports.len().try_into().unwrap_or(u32::MAX),
                         },
                     ));
                 }
@@ -129,6 +135,8 @@ impl V<'_> {
         }
     }
 
+    // Method table counts are u1 fields (JCVM §6.8.1).
+    #[allow(clippy::cast_possible_truncation)]
     fn virtual_token(&self, at: usize, class: ClassRef, token: u8) -> Result<(), CapError> {
         let ClassRef::Internal(o) = class else { return Ok(()) };
         let Some(c) = self.cap.class.class_at(o) else { return Ok(()) };
@@ -306,6 +314,8 @@ impl V<'_> {
             }
         }
         for (from, t) in targets {
+            // t is checked to lie in base..end before it indexes.
+            #[allow(clippy::cast_possible_truncation)]
             if t < base as i64 || t >= end as i64 || state[t as usize - base] != 1 {
                 return Err(e(Tag::Method, from, CapErrorKind::BadBranch { target: t - base as i64 }));
             }
@@ -348,7 +358,11 @@ impl V<'_> {
             None => Err(e(
                 Tag::Method,
                 at,
-                CapErrorKind::BadIndex { what: "constant pool index", index: i as u32, limit: n as u32 },
+                CapErrorKind::BadIndex {
+                    what: "constant pool index",
+                    index: i as u32,
+                    limit: n.try_into().unwrap_or(u32::MAX),
+                },
             )),
             Some(c) if !ok(c) => Err(e(Tag::Method, at, CapErrorKind::WrongConstantKind { index: i, expected })),
             _ => Ok(()),
@@ -464,6 +478,8 @@ impl V<'_> {
                 };
                 self.cp_kind(ix, pc, name, ok)?;
             }
+            // pc lies in the Method component, at most 65535 bytes (JCVM §6.1).
+            #[allow(clippy::cast_possible_truncation)]
             let operand_at = match i.op.format {
                 Format::Interface | Format::TypeCp => pc + 2,
                 _ => pc + 1,
@@ -481,6 +497,8 @@ impl V<'_> {
             let t = pc as i64 + b as i64;
             targets.push((pc, t));
             if t >= base as i64 && t < end as i64 {
+                // t is checked to lie in base..end just above.
+                #[allow(clippy::cast_possible_truncation)]
                 work.push(t as usize);
             } else {
                 return Err(e(Tag::Method, pc, CapErrorKind::BadBranch { target: t - base as i64 }));
@@ -553,8 +571,8 @@ impl V<'_> {
                     0,
                     CapErrorKind::CountMismatch {
                         what: "constant pool types",
-                        directory: self.cap.constant_pool.len() as u16,
-                        actual: d.types.constant_pool_types.len() as u16,
+                        directory: self.cap.constant_pool.len().try_into().unwrap_or(u16::MAX),
+                        actual: d.types.constant_pool_types.len().try_into().unwrap_or(u16::MAX),
                     },
                 ));
             }
@@ -575,8 +593,8 @@ impl V<'_> {
                             0,
                             CapErrorKind::BadIndex {
                                 what: "exception handler",
-                                index: hend as u32,
-                                limit: self.cap.method.handlers.len() as u32,
+                                index: hend.try_into().unwrap_or(u32::MAX),
+                                limit: self.cap.method.handlers.len().try_into().unwrap_or(u32::MAX),
                             },
                         ));
                     }
@@ -584,7 +602,7 @@ impl V<'_> {
             }
         }
         if let Some(g) = &self.cap.debug {
-            let n = g.strings.len() as u32;
+            let n = u32::try_from(g.strings.len()).unwrap_or(u32::MAX);
             let s = |i: u16| -> Result<(), CapError> {
                 if i as u32 >= n {
                     return Err(e(Tag::Debug, 0, CapErrorKind::BadIndex { what: "string", index: i as u32, limit: n }));

@@ -160,6 +160,8 @@ impl Jcvm {
 
     /// LOAD: parses, verifies and links a CAP (zip or concatenated components), creates its
     /// static image. Nothing changes on error.
+    // slot <= 0x7FFF is checked below; class and interface counts are u1 fields (JCVM §6.8).
+    #[allow(clippy::cast_possible_truncation)]
     pub fn load_package(&mut self, bytes: &[u8]) -> Result<PackageInfo, JcvmError> {
         let cap = Cap::parse(bytes).map_err(JcvmError::Cap)?;
         crate::jcvm::verify::verify(&cap).map_err(|e| JcvmError::Verify(e.to_string()))?;
@@ -197,6 +199,8 @@ impl Jcvm {
 
     /// The static field image (JCVM §6.11): references first (the first ones initialised with
     /// the `array_init` arrays), then default-valued primitives, then the non-default values.
+    // slot <= 0x7FFF (load_package checks it).
+    #[allow(clippy::cast_possible_truncation)]
     fn init_statics(&mut self, cap: &Cap, slot: usize) -> Result<(), JcvmError> {
         let sf = &cap.static_field;
         let mut img = vec![0u8; sf.image_size as usize];
@@ -373,6 +377,8 @@ impl Jcvm {
         }
         let mut params = Vec::new();
         for part in [instance_aid, privileges, app_params] {
+            // Each part is checked <= 255 bytes above.
+            #[allow(clippy::cast_possible_truncation)]
             params.push(part.len() as u8);
             params.extend_from_slice(part);
         }
@@ -423,6 +429,8 @@ impl Jcvm {
         }
         self.begin(None, slot + 1);
         self.rt.session.installing = Some(instance_aid.to_vec());
+        // The install array is <= 256 bytes and offset + length lies in it (checked above).
+        #[allow(clippy::cast_possible_truncation)]
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }
             .call(Target::Bytecode { pkg: slot, offset: install }, &[buf as i16, offset as i16, length as i16]);
         let registered = self.rt.session.registered.take();
@@ -491,6 +499,8 @@ impl Jcvm {
     /// Fills the APDU buffer and state for `cmd` (JC API `APDU`: the header and P3 at 0-4,
     /// data from `getOffsetCdata()`; extended commands put `00 Lc1 Lc2` at 4-6 and are only
     /// given to applets implementing `javacardx.apdu.ExtendedLength`, others get `6700`).
+    // Short form: data <= 255 and Ne % 256; extended: the value is taken modulo 65536.
+    #[allow(clippy::cast_possible_truncation)]
     fn prepare_apdu(&mut self, idx: usize, channel: u8, cmd: &Command) -> Result<(), Sw> {
         let extended = cmd.needs_extended();
         if extended && !self.implements_extended(idx) {
@@ -672,7 +682,8 @@ impl Jcvm {
             for slot in todo.iter().copied() {
                 let Some(p) = &img.packages[slot] else { continue };
                 let cap = Cap::parse(&p.raw).map_err(JcvmError::Cap)?;
-                match prog.link(&cap, slot as u16, p.class_base) {
+                let slot16 = u16::try_from(slot).map_err(|_| JcvmError::Image(format!("package slot {slot}")))?;
+                match prog.link(&cap, slot16, p.class_base) {
                     Ok(()) => {}
                     Err(e @ LinkError::UnknownImport(_)) => {
                         rest.push(slot);

@@ -129,6 +129,8 @@ impl Profile {
     }
 
     /// The built-in default.
+    // The built-in profile is a constant that a test parses: a failure is a bug.
+    #[allow(clippy::expect_used)]
     pub fn default_profile() -> Profile {
         Profile::parse(DEFAULT_PROFILE, "default").expect("the built-in profile parses")
     }

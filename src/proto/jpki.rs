@@ -368,6 +368,8 @@ impl JpkiCommand {
     /// as the SP-TSM sends it, Le `00` where the card answers data). READ BINARY codes what its
     /// P1-P2 can hold (ISO 7816-4 §11.3.3): an offset up to `FF` with an SFI, `7FFF` without;
     /// callers keep to that (the parser never gives more).
+    // Offsets are masked to the bits P1/P2 carry (JPKI READ BINARY, ISO 7816-4 §11.2.3).
+    #[allow(clippy::cast_possible_truncation)]
     pub fn to_command(&self) -> Command {
         let p2_sfi = |sfi: Option<u8>| 0x80 | sfi.unwrap_or(0);
         match self {

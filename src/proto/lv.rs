@@ -82,6 +82,8 @@ pub fn aid(b: &[u8]) -> Result<Aid, Sw> {
 /// # Panics
 /// When `b` is longer than 255 bytes: every caller passes an AID (≤ 16), a hash (≤ 64) or
 /// privileges (≤ 3).
+// Over-long fields are a caller's programming error (the documented panic).
+#[allow(clippy::expect_used)]
 pub fn put_lv(out: &mut Vec<u8>, b: &[u8]) {
     let n = u8::try_from(b.len()).expect("LV field longer than 255 bytes");
     out.push(n);

@@ -43,6 +43,8 @@ pub fn encrypt_key(dek: &[u8], key: &[u8]) -> Result<Vec<u8>, BadKeyLength> {
 }
 
 /// One AES key component for the PUT KEY data field: type, lengths, E(key), KCV.
+// AES keys are 16, 24 or 32 bytes (encrypt_key checks), so E(key) is at most 32.
+#[allow(clippy::cast_possible_truncation)]
 pub fn key_component(dek: &[u8], key: &[u8], form: KeyBlockForm) -> Result<Vec<u8>, BadKeyLength> {
     let e = encrypt_key(dek, key)?;
     let check = kcv(key)?;
@@ -107,6 +109,8 @@ mod tests {
     fn round_trips_every_length_and_form() {
         let dek = [0x20u8; 16];
         for len in [16, 24, 32] {
+            // len is 16, 24 or 32.
+            #[allow(clippy::cast_possible_truncation)]
             let key: Vec<u8> = (0..len as u8).collect();
             for form in [KeyBlockForm::WithLength, KeyBlockForm::Blocks] {
                 let c = key_component(&dek, &key, form).unwrap();

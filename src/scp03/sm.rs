@@ -70,6 +70,8 @@ fn mac_cla(cla: u8) -> u8 {
 
 /// Lc' as it enters the MAC: one byte, or `00 hi lo` above 255 (GPP `GPUtils.encodeLcLength`,
 /// the extended form of ISO 7816-4).
+// Lc is at most 65535 (extended) and the short form takes it only when <= 255.
+#[allow(clippy::cast_possible_truncation)]
 fn lc_bytes(lc: usize) -> ([u8; 3], usize) {
     if lc > 255 {
         ([0, (lc >> 8) as u8, lc as u8], 3)

@@ -95,7 +95,7 @@ fn statement(path: &Path, line: usize, s: &str) -> Result<Option<Step>, ScriptEr
                         Some(h) => u32::from_str_radix(h, 16),
                         None => t.parse::<u32>(),
                     };
-                    v.ok().filter(|&v| v <= 0xFF).map(|v| v as u8).ok_or_else(|| format!("'{t}' is not a byte"))
+                    v.ok().and_then(|v| u8::try_from(v).ok()).ok_or_else(|| format!("'{t}' is not a byte"))
                 })
                 .collect::<Result<Vec<u8>, String>>()
                 .map_err(err)?;

@@ -251,6 +251,8 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
 }
 
 /// Header + payload.
+// The image header's length is a u32; card images are a few hundred KiB.
+#[allow(clippy::cast_possible_truncation)]
 pub fn encode_image(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(MAGIC);

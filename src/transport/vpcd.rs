@@ -431,6 +431,8 @@ mod tests {
         }
     }
 
+    // Test frames are a few bytes.
+    #[allow(clippy::cast_possible_truncation)]
     fn frame(b: &[u8]) -> Vec<u8> {
         let mut v = (b.len() as u16).to_be_bytes().to_vec();
         v.extend_from_slice(b);

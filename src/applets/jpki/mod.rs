@@ -338,6 +338,8 @@ impl Jpki {
                     .as_ref()
                     .map_or((0, try_limit(id), false), |x| (x.tries_left(), x.try_limit(), x.is_blocked()));
                 let temporary = p.state == PairState::TemporaryPin;
+                // A pair index is 0..=3.
+                #[allow(clippy::cast_possible_truncation)]
                 let tag = 0xDF00 | (id.index() as u32 + 1);
                 let v = [p.state.code(), left, limit, temporary as u8, blocked as u8];
                 Ok(Response::data(crate::tlv::tlv(tag, &v)))

@@ -117,8 +117,9 @@ impl AppView {
 
     /// The card channels the app holds now, by app channel number (for logs and tests).
     pub fn card_channels(&self) -> Vec<(u8, u8)> {
-        (0..MAX_APP_CHANNELS as u8)
-            .filter_map(|c| match &self.channels[c as usize] {
+        (0u8..)
+            .zip(self.channels.iter())
+            .filter_map(|(c, ch)| match ch {
                 Some(AppChannel::Open { card, .. }) => Some((c, *card)),
                 _ => None,
             })
@@ -199,7 +200,10 @@ impl AppView {
                 match (1..MAX_APP_CHANNELS).find(|&c| self.channels[c].is_none()) {
                     Some(c) => {
                         self.channels[c] = Some(AppChannel::Reserved);
-                        Ok(vec![c as u8, 0x90, 0x00])
+                        // c < MAX_APP_CHANNELS (4).
+                        #[allow(clippy::cast_possible_truncation)]
+                        let c = c as u8;
+                        Ok(vec![c, 0x90, 0x00])
                     }
                     // All the app may hold are taken: what a card without a free channel answers
                     // (GPCS T11-63; the HALs' CHANNEL_NOT_AVAILABLE, openLogicalChannel's null).

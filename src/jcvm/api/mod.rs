@@ -632,6 +632,8 @@ pub const CLASSES: &[ApiClass] = &[
 
 /// Class ids of API classes are `package index * 256 + class token`, so they stay the same
 /// when later parts add classes (heap objects and array element types store them).
+// package indexes API_PACKAGES (a dozen entries), so package * 256 + token fits a u16.
+#[allow(clippy::cast_possible_truncation)]
 pub const fn api_class_id(package: usize, token: u8) -> ClassId {
     (package * 256) as ClassId + token as ClassId
 }

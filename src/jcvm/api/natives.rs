@@ -61,6 +61,8 @@ fn read(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown>
     Ok(x.rt.heap.bytes(h).map(|v| v[o..o + n].to_vec()).unwrap_or_default())
 }
 
+// data is an AID (<= 16 bytes) or a slice of one.
+#[allow(clippy::cast_possible_truncation)]
 fn write(x: &mut Exec<'_>, h: i16, off: i16, data: &[u8]) -> Result<(), Thrown> {
     let (h, o, n) = window(x, h, off, data.len() as i16)?;
     if let Some(v) = x.rt.heap.bytes_mut(h) {
@@ -104,6 +106,8 @@ fn apdu_exc(x: &mut Exec<'_>, reason: i16) -> Thrown {
     x.throw(cls::APDU_EXCEPTION, reason)
 }
 
+// ne is capped at 0x7FFF or 256 just above.
+#[allow(clippy::cast_possible_truncation)]
 fn set_outgoing(x: &mut Exec<'_>) -> Result<i16, Thrown> {
     let a = &x.rt.session.apdu;
     if a.state >= STATE_OUTGOING || a.state < 0 {
@@ -159,6 +163,8 @@ fn send(x: &mut Exec<'_>, src: Handle, off: i16, len: i16, bounds_is_apdu: bool)
     Ok(())
 }
 
+// n is at most the APDU buffer length, below 32768.
+#[allow(clippy::cast_possible_truncation)]
 fn receive(x: &mut Exec<'_>, off: usize) -> i16 {
     let cap = apdu_buffer_len(x).saturating_sub(off);
     let a = &mut x.rt.session.apdu;
@@ -197,6 +203,8 @@ fn new_aid_object(x: &mut Exec<'_>, aid: &[u8]) -> Result<Handle, Thrown> {
 }
 
 /// Runs native `n` with its argument words (receiver first).
+// Java Card narrowing: byte arguments arrive widened to short and are narrowed with two's-complement truncation (JCVM §3.1, §7.5.82 s2b); returned lengths are of AIDs and the APDU buffer (< 32768).
+#[allow(clippy::cast_possible_truncation)]
 pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
     use Native::*;
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);

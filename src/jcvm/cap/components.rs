@@ -195,6 +195,8 @@ pub enum ClassRef {
 }
 
 impl ClassRef {
+    // Splits the u2 class_ref into its two bytes (JCVM §6.8.1).
+    #[allow(clippy::cast_possible_truncation)]
     pub fn from_u2(v: u16) -> ClassRef {
         if v & 0x8000 != 0 {
             ClassRef::External { package_token: ((v >> 8) & 0x7F) as u8, class_token: v as u8 }
@@ -387,6 +389,8 @@ impl ClassComponent {
             c.signature_pool = r.bytes(n)?.to_vec();
         }
         while !r.is_empty() {
+            // A component is at most 65535 bytes (u2 size, JCVM §6.1).
+            #[allow(clippy::cast_possible_truncation)]
             let offset = r.pos as u16;
             let bits = r.u1()?;
             let (flags, count) = (bits >> 4, bits & 0xF);
@@ -595,7 +599,7 @@ impl MethodComponent {
             return Err(CapError::new(
                 Some(Tag::Method),
                 o,
-                CapErrorKind::BadOffset { what: "method", target: o as u32 },
+                CapErrorKind::BadOffset { what: "method", target: o.try_into().unwrap_or(u32::MAX) },
             ));
         }
         let mut r = Reader::at(&self.info, Tag::Method, o);

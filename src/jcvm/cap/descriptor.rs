@@ -204,6 +204,8 @@ impl DescriptorComponent {
         // type_desc[] fills the rest: walk it so every descriptor start is known.
         let mut offsets = Vec::new();
         while !r.is_empty() {
+            // A component is at most 65535 bytes (u2 size, JCVM §6.1).
+            #[allow(clippy::cast_possible_truncation)]
             offsets.push((r.pos - types_start) as u16);
             let n = r.u1()? as usize;
             r.bytes(n.div_ceil(2))?;

@@ -75,6 +75,8 @@ pub fn disassemble(cap: &Cap, m: &MethodInfo) -> Result<Vec<Line>, CapError> {
             CapError::new(Some(Tag::Method), m.header.code_offset as usize + pc, kind)
         })?;
         let len = insn.len;
+        // pc lies in the Method component, at most 65535 bytes (JCVM §6.1).
+        #[allow(clippy::cast_possible_truncation)]
         out.push(Line { pc: pc as u16, insn });
         pc += len;
     }

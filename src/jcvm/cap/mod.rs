@@ -274,7 +274,10 @@ impl Cap {
                     return Err(err(
                         Some(t),
                         0,
-                        CapErrorKind::SizeMismatch { directory: d, actual: c.info().len() as u32 },
+                        CapErrorKind::SizeMismatch {
+                            directory: d,
+                            actual: c.info().len().try_into().unwrap_or(u32::MAX),
+                        },
                     ))
                 }
                 None if t == Tag::Debug => {
@@ -315,7 +318,7 @@ impl Cap {
                 CapErrorKind::CountMismatch {
                     what: "applet count",
                     directory: directory.applet_count as u16,
-                    actual: applets.len() as u16,
+                    actual: applets.len().try_into().unwrap_or(u16::MAX),
                 },
             ));
         }
@@ -327,7 +330,7 @@ impl Cap {
                 CapErrorKind::CountMismatch {
                     what: "import count",
                     directory: directory.import_count as u16,
-                    actual: imports.len() as u16,
+                    actual: imports.len().try_into().unwrap_or(u16::MAX),
                 },
             ));
         }
@@ -440,9 +443,14 @@ fn method_table(
                     return Err(err(
                         Some(Tag::Descriptor),
                         0,
-                        CapErrorKind::BadOffset { what: "method bytecode end", target: end as u32 },
+                        CapErrorKind::BadOffset {
+                            what: "method bytecode end",
+                            target: end.try_into().unwrap_or(u32::MAX),
+                        },
                     ));
                 }
+                // end lies in the Method component, at most 65535 bytes (JCVM §6.1).
+                #[allow(clippy::cast_possible_truncation)]
                 out.push(MethodInfo { header, code_end: end as u16, exact: true });
             }
         }
@@ -462,6 +470,8 @@ fn method_table(
         if header.code_offset as usize > len {
             return Err(err(Some(Tag::Method), o as usize, CapErrorKind::Truncated));
         }
+        // end lies in the Method component, at most 65535 bytes (JCVM §6.1).
+        #[allow(clippy::cast_possible_truncation)]
         out.push(MethodInfo { header, code_end: end as u16, exact: false });
     }
     Ok(out)

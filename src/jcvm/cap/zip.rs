@@ -40,6 +40,8 @@ pub fn read_entries(b: &[u8], want: impl Fn(&str) -> bool, limit: usize) -> Resu
             return Err(zerr(p, "central directory damaged"));
         }
         let method = le16(b, p + 10)?;
+        // le32 reads four bytes.
+        #[allow(clippy::cast_possible_truncation)]
         let crc = le32(b, p + 16)? as u32;
         let csize = le32(b, p + 20)?;
         let usize_ = le32(b, p + 24)?;

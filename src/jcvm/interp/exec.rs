@@ -1,4 +1,8 @@
 //! The execution loop: frames, the 185 opcodes, invokes, exceptions.
+// The bytecode loop narrows by definition: JCVM narrowing is two's-complement truncation
+// (JCVM §7.5 i2s, s2b, int halves, shifts, bastore), array lengths stay below 32768 and pcs inside
+// a Method component of at most 65535 bytes (§6.1); the opcode macros expand in several places.
+#![allow(clippy::cast_possible_truncation)]
 
 use super::{Runtime, GUARD, MAX_FRAMES, SLACK, STACK_WORDS};
 use crate::jcvm::api::{cls, natives};
@@ -163,6 +167,9 @@ impl<'a> Exec<'a> {
         r
     }
 
+    #[allow(clippy::too_many_lines)]
+    // The bytecode loop: JCVM narrowing is two's-complement truncation (§7.5 i2s, s2b, int halves, shifts, bastore), array lengths are below 32768 and pcs lie in a Method component of at most 65535 bytes (§6.1).
+    #[allow(clippy::cast_possible_truncation)]
     fn run(&mut self, stack: &mut [i16], entry: Target, nargs0: usize) -> Result<Option<i32>, Thrown> {
         let mut frames: Vec<Frame> = std::mem::take(&mut self.rt.frames);
         frames.clear();

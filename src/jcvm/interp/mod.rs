@@ -187,6 +187,8 @@ mod tests {
         args: &[i16],
         cp: Vec<crate::jcvm::link::Cp>,
     ) -> (Result<Option<i32>, Thrown>, Option<ClassId>) {
+        // A test method of a few arguments: nargs fits its 4 bits.
+        #[allow(clippy::cast_possible_truncation)]
         let mut code = vec![0u8, 0x0F, ((args.len() as u8) << 4) | 4];
         code.extend_from_slice(body);
         let code_len = code.len();

@@ -101,6 +101,8 @@ impl GetStatus {
     }
 
     /// `80 F2 P1 P2 Lc 4F prefix [5C tags] 00`.
+    // A 5C list holds one- or two-byte tags (parse_tag_list builds nothing larger).
+    #[allow(clippy::cast_possible_truncation)]
     pub fn to_command(&self) -> Command {
         let q = &self.query;
         let p2 = if q.tlv_format { 0x02 } else { 0x00 } | if self.next { 0x01 } else { 0x00 };
