@@ -29,9 +29,26 @@ impl CardDir {
     }
 }
 
-/// Opens the card image of `dir` with full durability.
+/// Opens the card image of `dir` with full durability, with [`open_notes`] on stderr.
 pub fn open_card(dir: &CardDir, seed: Option<u64>) -> Result<Card, String> {
-    Card::open(&dir.path(), Durability::Fsync, seed).map_err(|e| e.to_string())
+    let path = dir.path();
+    let mut card = Card::open(&path, Durability::Fsync, seed).map_err(|e| e.to_string())?;
+    open_notes(&path, &mut card);
+    Ok(card)
+}
+
+/// What a user must know about an opened image, on stderr: readable by others (issue #19 §7),
+/// or opened read-only because the directory cannot be written (§14).
+pub fn open_notes(dir: &std::path::Path, card: &mut Card) {
+    if let Some(w) = gpse::store::exposure_warning(dir) {
+        eprintln!("gpse: {w}");
+    }
+    if card.store_mut().is_read_only() {
+        eprintln!(
+            "gpse: {}: directory not writable, card opened read-only (commands that change the card answer 6581)",
+            dir.display()
+        );
+    }
 }
 
 /// Parses a hex argument, naming it in the error.

@@ -62,7 +62,7 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     if u32::from(a.port) + u32::from(n) - 1 > 0xFFFF || a.port == 0 {
         return Err(format!("--port {} with --readers {n} leaves the TCP port range", a.port));
     }
-    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    gpse::store::create_private_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     // One `serve` per state directory, and one per vpcd port (a second card on a vpcd port
     // would wait unaccepted in its backlog, silently).
     let _root_lock = lock_with_pid(&root.join(SERVE_LOCK), &root.display().to_string(), |pid, _| {
@@ -264,7 +264,10 @@ impl Recording {
 /// Opens `dir`'s card image, creating it from the built-in default profile when there is none.
 fn open_or_create(dir: &Path, seed: Option<u64>) -> Result<Card, String> {
     match Card::open(dir, Durability::Fsync, seed) {
-        Ok(c) => Ok(c),
+        Ok(mut c) => {
+            super::common::open_notes(dir, &mut c);
+            Ok(c)
+        }
         Err(CardError::Store(StoreError::NotFound(_))) => {
             let profile = Profile::default_profile();
             let image = profile.build(&Overrides::default(), &mut CardRng::new(seed)).map_err(|e| e.to_string())?;

@@ -187,6 +187,7 @@ pub fn install(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
                 let mut keys: DomainKeys =
                     img.instance(sd).and_then(|s| s.keys.clone()).ok_or(Sw::ReferencedDataNotFound)?;
                 keys.key_sets.iter_mut().for_each(|k| k.seq_counter = 0);
+                keys.auth_limit.failures.clear();
                 inst.kind = InstanceKind::SecurityDomain;
                 inst.keys = Some(keys);
                 card.image_mut().instances.push(inst);

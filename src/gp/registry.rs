@@ -59,6 +59,8 @@ pub struct DomainKeys {
     /// SCP03 i parameter (AmdD T5-1).
     pub scp_i: u8,
     pub key_sets: Vec<KeySet>,
+    /// Failed EXTERNAL AUTHENTICATE limit and counts per key set (issue #19 §15).
+    pub auth_limit: super::auth_limit::AuthLimit,
 }
 
 /// Data that identifies the card (GET DATA 9F7F, 42, 45, CF).

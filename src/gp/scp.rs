@@ -69,6 +69,7 @@ pub fn initialize_update(card: &mut Card, ch: u8, sd: &Aid, cmd: &Command) -> Ou
     }
     .ok_or(Sw::ReferencedDataNotFound)?;
     let ks = &dk.key_sets[ks_idx];
+    super::auth_limit::check(dk, ks.kvn)?;
     if [&ks.enc, &ks.mac, &ks.dek].iter().any(|k| ![16, 24, 32].contains(&k.len())) {
         return Err(Sw::ReferencedDataNotFound);
     }
@@ -119,8 +120,11 @@ pub fn external_authenticate(card: &mut Card, ch: u8, cmd: &Command) -> Outcome 
     let s = card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?;
     match s.take() {
         Session::Initialized(init) => {
-            let a = init.external_authenticate(cmd)?;
-            *s = Session::Authenticated(Box::new(a));
+            let r = init.external_authenticate(cmd);
+            super::auth_limit::record(card, ch, r.as_ref().map(|_| ()).map_err(|sw| *sw));
+            if let Some(s) = card.session_mut(ch) {
+                *s = Session::Authenticated(Box::new(r?));
+            }
             Ok(Response::ok())
         }
         _ => Err(Sw::SecurityNotSatisfied),

@@ -1,0 +1,207 @@
+//! Issue #19 (hardening): secrets at rest and in logs, resource limits, the EXTERNAL
+//! AUTHENTICATE limit, read-only state, the vpcd port lock. Each test is an attack or misuse that
+//! must fail cleanly.
+
+use assert_cmd::Command as Cmd;
+use gpse::card::profile::{Overrides, Profile, DEFAULT_PROFILE};
+use gpse::card::{Card, CardImage};
+use gpse::crypto::CardRng;
+use gpse::scp03::host::{initialize_update_command, HostSession};
+use gpse::scp03::{SecurityLevel, StaticKeys};
+use std::fs;
+use std::path::Path;
+
+fn gpse() -> Cmd {
+    let mut c = Cmd::cargo_bin("gpse").unwrap();
+    for v in ["GPSE_STATE", "GPSE_PIN", "GPSE_KEYS", "GPSE_NEW_KEYS", "GPSE_READER"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn sw(r: &[u8]) -> u16 {
+    u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]])
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn init(dir: &Path) {
+    gpse().args(["card", "init", "--seed", "1", "--state"]).arg(dir).assert().success();
+}
+
+// ---- §15 EXTERNAL AUTHENTICATE failure limit -------------------------------------------------
+
+fn card_from(profile_text: &str) -> Card {
+    let img =
+        Profile::parse(profile_text, "test").unwrap().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
+    let mut c = Card::in_memory(img, Some(1)).unwrap();
+    c.power_on();
+    c
+}
+
+fn test_keys() -> StaticKeys {
+    let k = hex::decode("404142434445464748494A4B4C4D4E4F").unwrap();
+    StaticKeys::new(&k, &k, &k).unwrap()
+}
+
+const HC: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/// INITIALIZE UPDATE then EXTERNAL AUTHENTICATE, the host cryptogram spoilt when `bad`.
+/// Returns (IU SW, EA SW or 0 when IU failed).
+fn authenticate(card: &mut Card, bad: bool) -> (u16, u16) {
+    let r = card.transmit(&initialize_update_command(0, 0, &HC).unwrap().to_bytes());
+    if sw(&r) != 0x9000 {
+        return (sw(&r), 0);
+    }
+    let (_s, mut ea) =
+        HostSession::authenticate(&test_keys(), 0, &HC, &r[..r.len() - 2], SecurityLevel::from_p1(1).unwrap()).unwrap();
+    if bad {
+        ea.data[0] ^= 0x01;
+    }
+    (0x9000, sw(&card.transmit(&ea.to_bytes())))
+}
+
+fn seq_counter(card: &Card) -> u32 {
+    card.image().instances[0].keys.as_ref().unwrap().key_sets[0].seq_counter
+}
+
+#[test]
+fn external_authenticate_limit_blocks_key_set_with_6983_persistently() {
+    let text = DEFAULT_PROFILE.replace("[isd]\n", "[isd]\nauth_failure_limit = 3\n");
+    let mut card = card_from(&text);
+    // Two failures, then a success resets the count.
+    assert_eq!(authenticate(&mut card, true), (0x9000, 0x6300));
+    assert_eq!(authenticate(&mut card, true), (0x9000, 0x6300));
+    assert_eq!(authenticate(&mut card, false), (0x9000, 0x9000));
+    // Three in a row block the key set: even the right keys get 6983 at INITIALIZE UPDATE, and
+    // the blocked attempt does not move the sequence counter.
+    for _ in 0..3 {
+        assert_eq!(authenticate(&mut card, true), (0x9000, 0x6300));
+    }
+    let counter = seq_counter(&card);
+    assert_eq!(authenticate(&mut card, false), (0x6983, 0));
+    assert_eq!(seq_counter(&card), counter);
+    // The block is in the image: a power cycle and a reopened image keep it.
+    card.power_off();
+    card.power_on();
+    assert_eq!(authenticate(&mut card, false), (0x6983, 0));
+    let img = CardImage::from_bytes(card.committed_payload()).unwrap();
+    let mut again = Card::in_memory(img, Some(2)).unwrap();
+    again.power_on();
+    assert_eq!(authenticate(&mut again, false), (0x6983, 0));
+}
+
+#[test]
+fn external_authenticate_without_limit_keeps_todays_behaviour() {
+    let mut card = card_from(DEFAULT_PROFILE);
+    for _ in 0..60 {
+        assert_eq!(authenticate(&mut card, true), (0x9000, 0x6300));
+    }
+    assert_eq!(authenticate(&mut card, false), (0x9000, 0x9000));
+}
+
+// ---- §7 secrets at rest ----------------------------------------------------------------------
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn card_image_and_ca_key_are_0600_in_0700_dirs_and_wide_image_warns() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("new/card");
+    init(&dir);
+    assert_eq!(mode(&dir.join("card.gpse")), 0o600);
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&d.path().join("new")), 0o700);
+    // A change rewrites the image: still 0600 after someone widened it, with a warning first.
+    fs::set_permissions(dir.join("card.gpse"), fs::Permissions::from_mode(0o644)).unwrap();
+    let o = gpse().args(["send", "--state"]).arg(&dir).args(["80500000080102030405060708"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("card.gpse is readable by other users (mode 0644)"), "{e}");
+    assert_eq!(e.lines().filter(|l| l.contains("readable by other users")).count(), 1, "{e}");
+    assert_eq!(mode(&dir.join("card.gpse")), 0o600);
+    let o = gpse().args(["card", "info", "--state"]).arg(&dir).output().unwrap();
+    assert!(!stderr(&o).contains("readable"), "{}", stderr(&o));
+    // The test CA's private key.
+    let ca = gpse::host::ca::TestCa::new(&mut CardRng::new(Some(3)), "t").unwrap();
+    let cadir = d.path().join("ca");
+    ca.save(&cadir).unwrap();
+    assert_eq!(mode(&cadir.join("ca.key")), 0o600);
+    assert_eq!(mode(&cadir), 0o700);
+    fs::set_permissions(cadir.join("ca.key"), fs::Permissions::from_mode(0o644)).unwrap();
+    ca.save(&cadir).unwrap();
+    assert_eq!(mode(&cadir.join("ca.key")), 0o600);
+    assert!(gpse::host::ca::TestCa::load(&cadir).is_ok());
+}
+
+// ---- §14 read-only state directory -----------------------------------------------------------
+
+/// Runs `script` (sh) with `$D` a read-only view of `dir` and `$G` the gpse binary: a read-only
+/// bind mount in a private mount namespace when we are root (modes do not stop root), plain
+/// `chmod 555` otherwise. `None` when neither can be arranged.
+fn read_only(dir: &Path, script: &str) -> Option<std::process::Output> {
+    let g = assert_cmd::cargo::cargo_bin("gpse");
+    let is_root = std::process::Command::new("id").arg("-u").output().ok().is_some_and(|o| stdout(&o).trim() == "0");
+    let o = if is_root {
+        let wrapped = format!(
+            "mount --bind \"$D\" \"$D\" || exit 99; mount -o remount,bind,ro \"$D\" || exit 99; \
+             if touch \"$D/x\" 2>/dev/null; then exit 99; fi; {script}"
+        );
+        std::process::Command::new("unshare")
+            .args(["-m", "sh", "-c", &wrapped])
+            .env("D", dir)
+            .env("G", &g)
+            .env_remove("GPSE_STATE")
+            .output()
+            .ok()
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).ok()?;
+        let o = std::process::Command::new("sh")
+            .args(["-c", script])
+            .env("D", dir)
+            .env("G", &g)
+            .env_remove("GPSE_STATE")
+            .output()
+            .ok();
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).ok()?;
+        o
+    };
+    o.filter(|o| o.status.code() != Some(99) && !stderr(o).contains("unshare:"))
+}
+
+#[test]
+fn read_only_state_dir_allows_inspection() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("card");
+    init(&dir);
+    let before = fs::read(dir.join("card.gpse")).unwrap();
+    // Inspection works; a change (INITIALIZE UPDATE moves the sequence counter) answers 6581
+    // and leaves the image as it was.
+    let Some(o) = read_only(
+        &dir,
+        r#"set -e; "$G" card info --state "$D"; "$G" jpki --state "$D" status; "$G" send --state "$D" 00A4040008A000000151000000 80CA9F7F00; "$G" send --state "$D" --quiet 80500000080102030405060708"#,
+    ) else {
+        eprintln!("SKIPPED read_only_state_dir_allows_inspection: cannot make a read-only directory here");
+        return;
+    };
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("profile:     default"), "{out}");
+    assert!(out.contains("auth: 10 tries left") || out.contains("auth: no usable PIN"), "{out}");
+    assert!(out.contains("< 9F7F2A"), "{out}");
+    assert!(out.trim_end().ends_with("6581"), "{out}");
+    assert!(err.contains("directory not writable, card opened read-only"), "{err}");
+    assert!(!err.contains("lock"), "{err}");
+    assert_eq!(fs::read(dir.join("card.gpse")).unwrap(), before);
+}
