@@ -205,3 +205,80 @@ fn read_only_state_dir_allows_inspection() {
     assert!(!err.contains("lock"), "{err}");
     assert_eq!(fs::read(dir.join("card.gpse")).unwrap(), before);
 }
+
+// ---- §10 BER-TLV nesting ---------------------------------------------------------------------
+
+/// `depth` nested constructed `E1` TLVs, the innermost empty.
+fn nested_tlv(depth: usize) -> Vec<u8> {
+    let mut sizes = vec![0usize; depth];
+    let mut inner = 0;
+    for s in sizes.iter_mut().rev() {
+        *s = inner;
+        let mut len = Vec::new();
+        gpse::tlv::encode_len(inner, &mut len);
+        inner += 1 + len.len();
+    }
+    let mut out = Vec::with_capacity(inner);
+    for s in sizes {
+        out.push(0xE1);
+        gpse::tlv::encode_len(s, &mut out);
+    }
+    out
+}
+
+#[test]
+fn trace_of_14165_nested_tlv_levels_says_too_deep_instead_of_aborting() {
+    let data = nested_tlv(14_165);
+    assert!(data.len() < 65_535, "{}", data.len());
+    let mut apdu = hex::decode("80E29000").unwrap();
+    apdu.push(0);
+    apdu.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    apdu.extend_from_slice(&data);
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("deep.gpse");
+    fs::write(&f, format!("{} => 9000\n", hex::encode_upper(&apdu))).unwrap();
+    let o = gpse().arg("trace").arg(&f).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("(data not decoded: TLV nested deeper than 64 levels)"), "{}", &out[..out.len().min(2000)]);
+    assert_eq!(gpse::tlv::Node::parse_all(&data, gpse::tlv::Mode::Ber), Err(gpse::tlv::TlvError::TooDeep));
+}
+
+// ---- §11 script resource limits --------------------------------------------------------------
+
+#[test]
+fn script_captures_and_includes_are_bounded() {
+    use gpse::script::parse_file;
+    let d = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| {
+        let p = d.path().join(name);
+        fs::write(&p, text).unwrap();
+        p
+    };
+    let e = parse_file(&w("cap.gpse", "80CA9F7F00 => $x:999999999999 9000\n"), None).unwrap_err().to_string();
+    assert!(
+        e.ends_with(
+            "cap.gpse:1: '$x:999999999999': capture length 999999999999 exceeds the longest response (65538 bytes)"
+        ),
+        "{e}"
+    );
+    let e = parse_file(&w("zero.gpse", "include /dev/zero\n"), None).unwrap_err().to_string();
+    assert!(e.ends_with("zero.gpse:1: include /dev/zero: not a regular file"), "{e}");
+    let e = parse_file(Path::new("/dev/zero"), None).unwrap_err().to_string();
+    assert_eq!(e, "/dev/zero:0: cannot read: not a regular file");
+    let e = parse_file(d.path(), None).unwrap_err().to_string();
+    assert!(e.contains("cannot read"), "{e}");
+    // An include bomb: each level includes the next one 16 times (16^7 copies of one line).
+    w("l7.gpse", &format!("00A4040000 # {}\n", "x".repeat(65_536)));
+    for l in (0..7).rev() {
+        w(&format!("l{l}.gpse"), &format!("include l{}.gpse\n", l + 1).repeat(16));
+    }
+    let t = std::time::Instant::now();
+    let e = parse_file(&d.path().join("l0.gpse"), None).unwrap_err().to_string();
+    assert!(e.contains("script text over 16777216 bytes (with its includes)"), "{e}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(30));
+    // The CLI says it in one line.
+    let o = gpse().args(["run", "--fresh"]).arg(d.path().join("zero.gpse")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}

@@ -31,8 +31,9 @@ fn strip_comment(line: &str) -> &str {
     }
 }
 
-/// Parses native text. `stack` holds the files being included, to refuse cycles.
-pub fn parse(path: &Path, text: &str, stack: &mut Vec<PathBuf>) -> Result<Vec<Step>, ScriptError> {
+/// Parses native text. `stack` holds the files being included, to refuse cycles; `budget` is
+/// what is left of [`super::MAX_SCRIPT_BYTES`] for included text.
+pub fn parse(path: &Path, text: &str, stack: &mut Vec<PathBuf>, budget: &mut usize) -> Result<Vec<Step>, ScriptError> {
     let mut steps = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
@@ -83,9 +84,9 @@ pub fn parse(path: &Path, text: &str, stack: &mut Vec<PathBuf>) -> Result<Vec<St
                 if stack.contains(&p) {
                     return Err(err(format!("include cycle: {} includes itself", p.display())));
                 }
-                let text = std::fs::read_to_string(&p).map_err(|e| err(format!("include {}: {e}", p.display())))?;
+                let text = super::read_script(&p, budget).map_err(|e| err(format!("include {}: {e}", p.display())))?;
                 stack.push(p.clone());
-                let sub = parse(&p, &text, stack)?;
+                let sub = parse(&p, &text, stack, budget)?;
                 stack.pop();
                 steps.extend(sub);
                 continue;

@@ -68,9 +68,12 @@ impl Tables {
     }
 
     fn tlv(&self, data: &[u8], indent: usize, out: &mut String) {
-        let Ok(nodes) = Node::parse_all(data, Mode::Ber) else { return };
-        for n in nodes {
-            self.node(&n, indent, out);
+        match Node::parse_all(data, Mode::Ber) {
+            Ok(nodes) => nodes.iter().for_each(|n| self.node(n, indent, out)),
+            Err(e @ crate::tlv::TlvError::TooDeep) => {
+                let _ = writeln!(out, "{:indent$}(data not decoded: {e})", "");
+            }
+            Err(_) => {}
         }
     }
 
