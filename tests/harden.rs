@@ -282,3 +282,106 @@ fn script_captures_and_includes_are_bounded() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
 }
+
+// ---- §12 vpcd port lock ----------------------------------------------------------------------
+
+/// A TCP port nothing listens on (so `serve` waits for vpcd and keeps running).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `gpse serve ARGS` and waits until it says it runs; returns the child and its stderr.
+fn start_serve(
+    args: &[&str],
+    envs: &[(&str, &Path)],
+    cwd: &Path,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("gpse"));
+    c.arg("serve").args(args).current_dir(cwd).env_remove("GPSE_STATE").stderr(std::process::Stdio::piped());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let l = rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())).expect("serve started");
+        if l.contains("running") {
+            return (child, rx);
+        }
+    }
+}
+
+fn stop_serve(mut child: std::process::Child) {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let st = child.wait().unwrap();
+    assert!(st.success(), "{st:?}");
+}
+
+#[test]
+fn vpcd_port_lock_follows_no_symlink_needs_no_tmpdir_and_names_the_holder() {
+    let d = tempfile::tempdir().unwrap();
+    let (tmp, cwd) = (d.path().join("tmp"), d.path().join("cwd"));
+    fs::create_dir_all(&tmp).unwrap();
+    fs::create_dir_all(&cwd).unwrap();
+    let port = free_port();
+    // The old lock file's place, planted with a symlink to a file it overwrote.
+    let victim = d.path().join("victim");
+    fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, tmp.join(format!("gpse-vpcd-{port}.lock"))).unwrap();
+    let s1 = d.path().join("s1");
+    let p = port.to_string();
+    let (child, _rx) = start_serve(&["--state", s1.to_str().unwrap(), "--port", &p], &[("TMPDIR", &tmp)], &cwd);
+    // A second serve on that port, with another state and an empty TMPDIR: refused, naming the
+    // first one.
+    let o = gpse()
+        .args(["serve", "--state"])
+        .arg(d.path().join("s2"))
+        .args(["--port", &p])
+        .env("TMPDIR", "")
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        format!(
+            "gpse: vpcd port {port} is already served by another `gpse serve` (pid {}) with state {}",
+            child.id(),
+            s1.display()
+        )
+    );
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(fs::read_dir(&cwd).unwrap().count(), 0, "nothing written into the working directory");
+    // Another network namespace has its own port space: no collision there (needs root).
+    let g = assert_cmd::cargo::cargo_bin("gpse");
+    let ns = std::process::Command::new("unshare")
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            "ip link set lo up 2>/dev/null; timeout -s TERM 3 \"$G\" serve --state \"$S\" --port \"$P\"",
+        ])
+        .env("G", &g)
+        .env("S", d.path().join("s3"))
+        .env("P", &p)
+        .output()
+        .unwrap();
+    if stderr(&ns).contains("unshare:") {
+        eprintln!("SKIPPED (part): another network namespace cannot be made here");
+    } else {
+        assert!(stderr(&ns).contains("running"), "{}", stderr(&ns));
+        assert!(!stderr(&ns).contains("already served"), "{}", stderr(&ns));
+    }
+    stop_serve(child);
+    // The lock went with the process.
+    let (child, _rx) = start_serve(&["--state", d.path().join("s4").to_str().unwrap(), "--port", &p], &[], &cwd);
+    stop_serve(child);
+}

@@ -68,13 +68,8 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
     let _root_lock = lock_with_pid(&root.join(SERVE_LOCK), &root.display().to_string(), |pid, _| {
         format!("{}: already served by another `gpse serve`{pid}; stop it first or use another --state", root.display())
     })?;
-    let mut port_locks = Vec::new();
     for i in 0..n {
-        let port = a.port + i;
-        let p = std::env::temp_dir().join(format!("gpse-vpcd-{port}.lock"));
-        port_locks.push(lock_with_pid(&p, &root.display().to_string(), |pid, who| {
-            format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}")
-        })?);
+        lock_port(a.port + i, &root.display().to_string())?;
     }
     let app_hashes = a
         .app
@@ -280,6 +275,50 @@ fn open_or_create(dir: &Path, seed: Option<u64>) -> Result<Card, String> {
             d.display()
         )),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Claims vpcd port `port` for this process until it exits: binds the abstract unix socket
+/// `gpse-vpcd-PORT` (issue #19 §12).
+///
+/// Why this lock: an abstract socket has no file, so there is nothing to plant a symlink on and
+/// no dependence on `$TMPDIR` (which pointed the old lock file into the working directory when
+/// empty); its name space belongs to the network namespace, exactly as the TCP port vpcd
+/// listens on does, so two `serve`s in different namespaces (each with its own pcscd) do not
+/// collide while two in one namespace do; and the kernel frees it when the process dies, so a
+/// killed `serve` leaves no stale lock. (A lock file in the state directory would not see a
+/// second `serve` with another `--state`, and the TCP port itself is vpcd's, not ours to bind.)
+/// The holder answers each connection with "PID STATE" so a second `serve` can name it.
+fn lock_port(port: u16, state: &str) -> Result<(), String> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+    let name = format!("gpse-vpcd-{port}");
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).map_err(|e| format!("port lock {name}: {e}"))?;
+    match UnixListener::bind_addr(&addr) {
+        Ok(l) => {
+            let me = format!("{} {state}\n", std::process::id());
+            std::thread::Builder::new()
+                .name(format!("lock-{port}"))
+                .spawn(move || {
+                    for mut c in l.incoming().flatten() {
+                        let _ = c.write_all(me.as_bytes());
+                    }
+                })
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            let mut s = String::new();
+            if let Ok(mut c) = UnixStream::connect_addr(&addr) {
+                let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+                let _ = c.read_to_string(&mut s);
+            }
+            let mut parts = s.trim().splitn(2, ' ');
+            let pid = parts.next().filter(|p| !p.is_empty()).map(|p| format!(" (pid {p})")).unwrap_or_default();
+            let who = parts.next().map(|w| format!(" with state {w}")).unwrap_or_default();
+            Err(format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}"))
+        }
+        Err(e) => Err(format!("port lock {name}: {e}")),
     }
 }
 
