@@ -291,6 +291,8 @@ fn free_port() -> u16 {
 }
 
 /// Starts `gpse serve ARGS` and waits until it says it runs; returns the child and its stderr.
+/// The caller waits for the child ([`stop_serve`]).
+#[allow(clippy::zombie_processes)]
 fn start_serve(
     args: &[&str],
     envs: &[(&str, &Path)],
