@@ -387,3 +387,206 @@ fn vpcd_port_lock_follows_no_symlink_needs_no_tmpdir_and_names_the_holder() {
     let (child, _rx) = start_serve(&["--state", d.path().join("s4").to_str().unwrap(), "--port", &p], &[], &cwd);
     stop_serve(child);
 }
+
+// ---- §9 secrets off the command line ---------------------------------------------------------
+
+#[test]
+fn keys_new_keys_and_pin_come_from_files_or_environment_and_help_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("card");
+    init(&dir);
+    let good = "404142434445464748494A4B4C4D4E4F";
+    let bad = "000102030405060708090A0B0C0D0E0F";
+    let kf = d.path().join("keys");
+    fs::write(&kf, format!("{good}\n")).unwrap();
+    // From a file, from the environment; wrong keys from the environment fail, proving it is read.
+    gpse().args(["gp", "--state"]).arg(&dir).arg("--keys-file").arg(&kf).arg("info").assert().success();
+    gpse().args(["gp", "--state"]).arg(&dir).arg("info").env("GPSE_KEYS", good).assert().success();
+    let o = gpse().args(["gp", "--state"]).arg(&dir).arg("info").env("GPSE_KEYS", bad).output().unwrap();
+    assert!(!o.status.success());
+    // The command line wins over the environment.
+    gpse().args(["gp", "--state"]).arg(&dir).args(["--keys", good, "info"]).env("GPSE_KEYS", bad).assert().success();
+    // PUT KEY's new keys from GPSE_NEW_KEYS, then the new set opens from a file.
+    let newk = "303132333435363738393A3B3C3D3E3F";
+    gpse()
+        .args(["gp", "--state"])
+        .arg(&dir)
+        .args(["put-key", "--new-kvn", "30"])
+        .env("GPSE_NEW_KEYS", newk)
+        .assert()
+        .success();
+    let nf = d.path().join("newkeys");
+    fs::write(&nf, newk).unwrap();
+    gpse()
+        .args(["gp", "--state"])
+        .arg(&dir)
+        .args(["--kvn", "30", "--keys-file"])
+        .arg(&nf)
+        .arg("info")
+        .assert()
+        .success();
+    let o = gpse().args(["gp", "--state"]).arg(&dir).args(["put-key", "--new-kvn", "31"]).output().unwrap();
+    assert_eq!(stderr(&o).trim(), "gpse: give the new keys with --new-keys, --new-keys-file FILE or GPSE_NEW_KEYS");
+    let o = gpse()
+        .args(["gp", "--state"])
+        .arg(&dir)
+        .arg("--keys-file")
+        .arg(d.path().join("nope"))
+        .arg("info")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).starts_with("gpse: --keys-file ") && stderr(&o).lines().count() == 1, "{}", stderr(&o));
+    // The PIN: no PIN given is a clear error; the file is read (a wrong PIN from it costs a try).
+    let o = gpse().args(["jpki", "--state"]).arg(&dir).args(["verify", "--pair", "auth"]).output().unwrap();
+    assert_eq!(stderr(&o).trim(), "gpse: give the PIN with --pin, --pin-file FILE or GPSE_PIN");
+    let pf = d.path().join("pin");
+    fs::write(&pf, "9999\n").unwrap();
+    let o = gpse()
+        .args(["jpki", "--state"])
+        .arg(&dir)
+        .args(["verify", "--pair", "auth", "--pin-file"])
+        .arg(&pf)
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success() && !e.contains("give the PIN"), "{e}");
+    // --help names the file options and the variables.
+    for (args, words) in [
+        (&["gp", "--help"][..], &["--keys-file", "GPSE_KEYS"][..]),
+        (&["gp", "put-key", "--help"], &["--new-keys-file", "GPSE_NEW_KEYS"]),
+        (&["jpki", "verify", "--help"], &["--pin-file", "GPSE_PIN"]),
+        (&["tsm", "sign", "--help"], &["--pin-file", "GPSE_PIN"]),
+        (&["tsm", "--help"], &["--keys-file", "GPSE_KEYS"]),
+        (&["card", "init", "--help"], &["--keys-file", "GPSE_KEYS"]),
+        (&["run", "--help"], &["--keys-file", "GPSE_KEYS"]),
+    ] {
+        let out = stdout(&gpse().args(args).output().unwrap());
+        for w in words {
+            assert!(out.contains(w), "{args:?} --help lacks {w}:\n{out}");
+        }
+    }
+}
+
+// ---- §8 PINs and keys masked in logs, named in recordings -------------------------------------
+
+const PIN_HEX: &str = "31323334";
+const KEYS: &str = "404142434445464748494A4B4C4D4E4F";
+
+#[test]
+fn run_output_recording_and_trace_mask_pins_and_keys_and_replay_takes_them_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("s.gpse");
+    fs::write(
+        &script,
+        format!(
+            "00A4040008A000000151000000 => * 9000\n0020008004{PIN_HEX} => *\n002401800831323334{PIN_HEX} => *\n\
+             scp03 open {KEYS} 01 0102030405060708\n80D8010102AABB => *\nscp03 close\n"
+        ),
+    )
+    .unwrap();
+    let rec = d.path().join("rec.gpse");
+    let o = gpse().args(["run", "--fresh", "--seed", "5", "--record"]).arg(&rec).arg(&script).output().unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("> 0020008004********\n"), "{out}");
+    assert!(out.contains("> 0024018008****************\n"), "{out}");
+    assert!(out.contains("> 80D8010102****\n"), "{out}");
+    let text = fs::read_to_string(&rec).unwrap();
+    for secret in [PIN_HEX, KEYS, "AABB"] {
+        assert!(!text.contains(secret), "{secret} in the recording:\n{text}");
+    }
+    assert!(text.contains("\n0020008004 $pin1 => "), "{text}");
+    // The same PIN value is the same variable; a new value a new one.
+    assert!(text.contains("\n0024018008 $pin2 => "), "{text}");
+    assert!(
+        text.contains(
+            "# $pin1: a PIN (4 bytes), not recorded; give it at replay: gpse run --var pin1=HEX (or GPSE_VAR_pin1)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\nscp03 open $keys 00 01 0102030405060708\n"), "{text}");
+    assert!(text.contains("# $keys: the SCP03 static keys ENC‖MAC‖DEK (48 bytes), not recorded; give it at replay: gpse run --keys ENC:MAC:DEK (or --keys-file FILE, or GPSE_KEYS)"), "{text}");
+    assert!(text.contains("\n80D8010102 $key1 => "), "{text}");
+    // trace masks the original script too, and decodes nothing secret.
+    let t = stdout(&gpse().arg("trace").arg(&script).output().unwrap());
+    assert!(t.contains("> 0020008004********  "), "{t}");
+    assert!(!t.contains(PIN_HEX), "{t}");
+    // Replay: with the values by name (command line and environment) every byte matches.
+    let o = gpse()
+        .args(["run", "--fresh", "--seed", "5", "--keys", KEYS, "--var", &format!("pin1={PIN_HEX}")])
+        .env("GPSE_VAR_pin2", format!("31323334{PIN_HEX}"))
+        .env("GPSE_VAR_key1", "AABB")
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("expectations met, 0 not met"), "{}", stdout(&o));
+    // Without the keys: one clear line naming what is missing.
+    let o = gpse()
+        .args(["run", "--fresh", "--seed", "5", "--var", &format!("pin1={PIN_HEX}"), "--var", "pin2=3132333431323334"])
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("scp03 open: $keys is not set (give the keys with --keys, --keys-file or GPSE_KEYS)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn vpcd_frame(b: &[u8]) -> Vec<u8> {
+    let mut v = (b.len() as u16).to_be_bytes().to_vec();
+    v.extend_from_slice(b);
+    v
+}
+
+fn vpcd_read(s: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).unwrap();
+    let mut b = vec![0u8; u16::from_be_bytes(h) as usize];
+    s.read_exact(&mut b).unwrap();
+    b
+}
+
+#[test]
+fn serve_log_and_recording_mask_the_pin_and_the_recording_replays() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    // We play vpcd: serve connects to our listener.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port().to_string();
+    let rec = d.path().join("live.gpse");
+    let state = d.path().join("cards");
+    let (child, rx) = start_serve(
+        &["--state", state.to_str().unwrap(), "--port", &port, "--seed", "9", "-vv", "--record", rec.to_str().unwrap()],
+        &[],
+        d.path(),
+    );
+    let (mut s, _) = l.accept().unwrap();
+    s.write_all(&vpcd_frame(&[0x01])).unwrap();
+    let verify = hex::decode(format!("0020008004{PIN_HEX}")).unwrap();
+    for apdu in [hex::decode("00A4040008A000000151000000").unwrap(), verify] {
+        s.write_all(&vpcd_frame(&apdu)).unwrap();
+        vpcd_read(&mut s);
+    }
+    drop(s);
+    let mut log = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !log.iter().any(|l: &String| l.contains("disconnected")) && std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            log.push(l);
+        }
+    }
+    stop_serve(child);
+    let log = log.join("\n");
+    assert!(log.contains("> 0020008004********"), "{log}");
+    assert!(!log.contains(PIN_HEX), "{log}");
+    let text = fs::read_to_string(&rec).unwrap();
+    assert!(!text.contains(PIN_HEX), "{text}");
+    assert!(text.contains("\n0020008004 $pin1 => "), "{text}");
+    let o = gpse().args(["run", "--fresh", "--seed", "9"]).env("GPSE_VAR_pin1", PIN_HEX).arg(&rec).output().unwrap();
+    assert!(o.status.success(), "{}{}\n{text}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 exchanges, 2 expectations met, 0 not met"), "{}", stdout(&o));
+}

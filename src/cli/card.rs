@@ -1,6 +1,6 @@
 //! `gpse card`: create and inspect card images.
 
-use super::common::{open_card, parse_keys, parse_num, CardDir};
+use super::common::{open_card, parse_num, CardDir, KeysArg};
 use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardEvent};
 use gpse::crypto::CardRng;
@@ -29,9 +29,9 @@ pub struct InitArgs {
     /// A profile file (TOML); see profiles/default.toml.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
-    /// ISD key set as ENC:MAC:DEK (hex, 16/24/32 bytes each).
-    #[arg(long, value_name = "ENC:MAC:DEK")]
-    pub keys: Option<String>,
+    /// ISD key set (hex, 16/24/32 bytes each) [default: the profile's].
+    #[command(flatten)]
+    pub keys: KeysArg,
     /// Key version number of the ISD key set.
     #[arg(long, value_parser = parse_num)]
     pub kvn: Option<u64>,
@@ -74,7 +74,7 @@ fn init(a: InitArgs) -> Result<ExitCode, String> {
         None => Profile::default_profile(),
     };
     let ov = Overrides {
-        keys: a.keys.as_deref().map(parse_keys).transpose()?,
+        keys: a.keys.get()?,
         kvn: a.kvn.map(|k| u8::try_from(k).map_err(|_| "--kvn is one byte".to_string())).transpose()?,
         seq_counter: a
             .seq_counter

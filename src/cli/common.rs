@@ -89,3 +89,91 @@ pub fn open_transport(
 pub fn parse_keys(s: &str) -> Result<gpse::card::profile::KeyBytes, String> {
     gpse::card::profile::parse_key_triple(s)
 }
+
+/// The value of a secret option: the option itself (visible to every user in `ps`), else the
+/// first line of its `--…-file`, else the environment variable `env` (issue #19 §9).
+fn secret(flag: &str, value: &Option<String>, file: &Option<PathBuf>, env: &str) -> Result<Option<String>, String> {
+    if let Some(v) = value {
+        return Ok(Some(v.clone()));
+    }
+    if let Some(f) = file {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("--{flag}-file {}: {e}", f.display()))?;
+        let line = text.lines().next().unwrap_or("");
+        if line.is_empty() {
+            return Err(format!("--{flag}-file {}: the first line is empty", f.display()));
+        }
+        return Ok(Some(line.to_string()));
+    }
+    Ok(std::env::var(env).ok().filter(|v| !v.is_empty()))
+}
+
+/// `--pin PIN`, `--pin-file FILE` or `$GPSE_PIN`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PinArg {
+    /// The PIN. Other users see it in `ps`: prefer --pin-file or the environment variable GPSE_PIN.
+    #[arg(long, value_name = "PIN", conflicts_with = "pin_file")]
+    pub pin: Option<String>,
+    /// Read the PIN from the first line of FILE [else: $GPSE_PIN].
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+}
+
+impl PinArg {
+    pub fn get(&self) -> Result<Option<String>, String> {
+        secret("pin", &self.pin, &self.pin_file, "GPSE_PIN")
+    }
+
+    pub fn require(&self) -> Result<String, String> {
+        self.get()?.ok_or_else(|| "give the PIN with --pin, --pin-file FILE or GPSE_PIN".into())
+    }
+}
+
+/// The test keys every default card and profile start with (`profiles/default.toml`).
+pub const DEFAULT_KEYS: &str = "404142434445464748494A4B4C4D4E4F";
+
+/// `--keys ENC:MAC:DEK`, `--keys-file FILE` or `$GPSE_KEYS`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeysArg {
+    /// SCP03 static keys ENC:MAC:DEK (hex), or one key for all three [default: the test keys
+    /// 404142434445464748494A4B4C4D4E4F; card init: the profile's]. Other users see them in
+    /// `ps`: prefer --keys-file or the environment variable GPSE_KEYS.
+    #[arg(long, value_name = "ENC:MAC:DEK", conflicts_with = "keys_file")]
+    pub keys: Option<String>,
+    /// Read the keys from the first line of FILE [else: $GPSE_KEYS].
+    #[arg(long, value_name = "FILE")]
+    pub keys_file: Option<PathBuf>,
+}
+
+impl KeysArg {
+    /// The keys given, if any.
+    pub fn get(&self) -> Result<Option<gpse::card::profile::KeyBytes>, String> {
+        secret("keys", &self.keys, &self.keys_file, "GPSE_KEYS")?
+            .map(|k| parse_keys(&k).map_err(|e| format!("--keys: {e}")))
+            .transpose()
+    }
+
+    /// The keys given, else the test keys.
+    pub fn or_default(&self) -> Result<gpse::card::profile::KeyBytes, String> {
+        Ok(self.get()?.unwrap_or_else(|| parse_keys(DEFAULT_KEYS).expect("the default keys parse")))
+    }
+}
+
+/// `--new-keys ENC:MAC:DEK`, `--new-keys-file FILE` or `$GPSE_NEW_KEYS`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NewKeysArg {
+    /// The new keys ENC:MAC:DEK, or one key for all three. Other users see them in `ps`: prefer
+    /// --new-keys-file or the environment variable GPSE_NEW_KEYS.
+    #[arg(long, value_name = "ENC:MAC:DEK", conflicts_with = "new_keys_file")]
+    pub new_keys: Option<String>,
+    /// Read the new keys from the first line of FILE [else: $GPSE_NEW_KEYS].
+    #[arg(long, value_name = "FILE")]
+    pub new_keys_file: Option<PathBuf>,
+}
+
+impl NewKeysArg {
+    pub fn require(&self) -> Result<gpse::card::profile::KeyBytes, String> {
+        let k = secret("new-keys", &self.new_keys, &self.new_keys_file, "GPSE_NEW_KEYS")?
+            .ok_or("give the new keys with --new-keys, --new-keys-file FILE or GPSE_NEW_KEYS")?;
+        parse_keys(&k).map_err(|e| format!("--new-keys: {e}"))
+    }
+}

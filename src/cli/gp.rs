@@ -1,7 +1,7 @@
 //! `gpse gp`: a GlobalPlatform client with GlobalPlatformPro's common verbs (list, info, load,
 //! install, delete, put-key, lock/unlock, create-ssd), over SCP03 with the given keys.
 
-use super::common::{hex_arg, open_transport, parse_keys, parse_num, CardDir};
+use super::common::{hex_arg, open_transport, parse_num, CardDir, KeysArg, NewKeysArg};
 use gpse::card::Aid;
 use gpse::crypto::CardRng;
 use gpse::gp::cap::CapFile;
@@ -26,9 +26,8 @@ pub struct GpArgs {
     /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
     #[arg(long, value_name = "NAME", conflicts_with = "state")]
     pub reader: Option<String>,
-    /// SCP03 static keys ENC:MAC:DEK (hex), or one key for all three.
-    #[arg(long, value_name = "ENC:MAC:DEK", default_value = "404142434445464748494A4B4C4D4E4F")]
-    pub keys: String,
+    #[command(flatten)]
+    pub keys: KeysArg,
     /// Key version number (hex) for INITIALIZE UPDATE; 00 = the card's first key set.
     #[arg(long, value_name = "HEX", default_value = "00", value_parser = hex_byte)]
     pub kvn: u8,
@@ -94,9 +93,8 @@ pub enum GpCmd {
         /// KVN of the new key set (hex).
         #[arg(long, value_parser = hex_byte)]
         new_kvn: u8,
-        /// The new keys ENC:MAC:DEK, or one key for all three.
-        #[arg(long, value_name = "ENC:MAC:DEK")]
-        new_keys: String,
+        #[command(flatten)]
+        new_keys: NewKeysArg,
         /// The KVN of the key set to replace (hex).
         #[arg(long, value_parser = hex_byte)]
         replace: Option<u8>,
@@ -129,7 +127,7 @@ fn aid_arg(what: &str, s: &str) -> Result<Aid, String> {
 }
 
 pub fn run(a: GpArgs) -> Result<ExitCode, String> {
-    let (e, m, d) = parse_keys(&a.keys).map_err(|e| format!("--keys: {e}"))?;
+    let (e, m, d) = a.keys.or_default()?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| format!("--keys: {e}"))?;
     let sd = a.sd.as_deref().map(|s| aid_arg("--sd", s)).transpose()?;
     let mut t: Box<dyn Transport> = open_transport(&a.dir, a.reader.as_deref(), a.seed)?;
@@ -212,7 +210,7 @@ pub fn run(a: GpArgs) -> Result<ExitCode, String> {
             println!("deleted {aid}");
         }
         GpCmd::PutKey { new_kvn, new_keys, replace } => {
-            let (e, m, d) = parse_keys(&new_keys).map_err(|e| format!("--new-keys: {e}"))?;
+            let (e, m, d) = new_keys.require()?;
             let r = c.put_key_set(replace, new_kvn, &e, &m, &d).map_err(err)?;
             println!("key set {new_kvn:02X} stored, KCVs {}", upper(&r[1..]));
         }

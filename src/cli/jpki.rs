@@ -1,7 +1,7 @@
 //! `gpse jpki`: the JPKI user path for people and scripts (status, verify, change-pin, sign,
 //! read-cert).
 
-use super::common::{open_transport, CardDir};
+use super::common::{open_transport, CardDir, PinArg};
 use gpse::hexutil::upper;
 use gpse::host::jpki::{sha256_digest_info, JpkiClient, Pair, PinStatus};
 use sha2::{Digest, Sha256};
@@ -44,15 +44,15 @@ pub enum JpkiCmd {
     Verify {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
     },
     /// Verify the PIN, then change it.
     ChangePin {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         new: String,
     },
@@ -63,8 +63,8 @@ pub enum JpkiCmd {
     Sign {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         /// File whose SHA-256 is signed.
         #[arg(long, conflicts_with = "raw")]
         file: Option<PathBuf>,
@@ -82,9 +82,10 @@ pub enum JpkiCmd {
         /// The CA certificate instead.
         #[arg(long)]
         ca: bool,
-        /// PIN to verify first (needed for the sign certificate, and for the auth certificate on the GP-SE).
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: Option<String>,
+        /// PIN to verify first (needed for the sign certificate, and for the auth certificate on
+        /// the GP-SE): --pin, --pin-file or GPSE_PIN.
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -106,11 +107,11 @@ pub fn run(a: JpkiArgs) -> Result<ExitCode, String> {
             }
         }
         JpkiCmd::Verify { pair, pin } => {
-            c.verify(pair.into(), pin.as_bytes()).map_err(e)?;
+            c.verify(pair.into(), pin.require()?.as_bytes()).map_err(e)?;
             println!("PIN verified");
         }
         JpkiCmd::ChangePin { pair, pin, new } => {
-            c.change_pin(pair.into(), pin.as_bytes(), new.as_bytes()).map_err(e)?;
+            c.change_pin(pair.into(), pin.require()?.as_bytes(), new.as_bytes()).map_err(e)?;
             println!("PIN changed");
         }
         JpkiCmd::Sign { pair, pin, file, raw, out } => {
@@ -122,14 +123,14 @@ pub fn run(a: JpkiArgs) -> Result<ExitCode, String> {
                 (None, Some(h)) => super::common::hex_arg("--raw", &h)?,
                 _ => return Err("give --file or --raw".into()),
             };
-            let sig = c.sign(pair.into(), pin.as_bytes(), &data).map_err(e)?;
+            let sig = c.sign(pair.into(), pin.require()?.as_bytes(), &data).map_err(e)?;
             match out {
                 Some(p) => std::fs::write(&p, &sig).map_err(|er| format!("{}: {er}", p.display()))?,
                 None => println!("{}", upper(&sig)),
             }
         }
         JpkiCmd::ReadCert { pair, ca, pin, out } => {
-            if let Some(pin) = pin {
+            if let Some(pin) = pin.get()? {
                 c.verify(pair.into(), pin.as_bytes()).map_err(e)?;
             }
             let der = c.read_certificate(pair.into(), ca).map_err(e)?;

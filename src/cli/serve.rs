@@ -8,6 +8,7 @@ use gpse::card::{Card, CardError};
 use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
 use gpse::host::ace::app_view::AppView;
+use gpse::script::mask::Masker;
 use gpse::script::record;
 use gpse::store::{Durability, StoreError};
 use gpse::sw::Sw;
@@ -136,8 +137,9 @@ pub fn run(a: ServeArgs) -> Result<ExitCode, String> {
             .name(format!("vpcd-{i}"))
             .spawn(move || {
                 let addr = cfg.addr;
+                let mut masker = Masker::new();
                 vpcd::serve(&cfg, &mut card, &stop, &mut |e| {
-                    log_event(&tag, verbose, addr, e);
+                    log_event(&tag, verbose, addr, &mut masker, e);
                     if let Some(r) = rec.as_mut() {
                         r.event(e);
                     }
@@ -224,12 +226,14 @@ fn record_path(f: &Path, i: u16) -> PathBuf {
 /// recording up to its last APDU.
 struct Recording {
     out: std::io::BufWriter<File>,
+    /// PINs and keys become variables (`record::SecretNames`).
+    secrets: record::SecretNames,
 }
 
 impl Recording {
     fn create(path: &Path, card: &Path, seed: Option<u64>) -> Result<Recording, String> {
         let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut r = Recording { out: std::io::BufWriter::new(f) };
+        let mut r = Recording { out: std::io::BufWriter::new(f), secrets: record::SecretNames::new() };
         r.line(&format!(
             "# recorded by gpse {} serve from card {}{}",
             env!("CARGO_PKG_VERSION"),
@@ -246,11 +250,21 @@ impl Recording {
 
     fn event(&mut self, e: &Event<'_>) {
         match e {
-            Event::Apdu { command, response } => self.line(&record::exchange_line(command, response)),
+            Event::Apdu { command, response } => {
+                let l = self.secrets.exchange_line(command, response);
+                self.line(&l)
+            }
             // A power-on is a cold reset; a warm reset is a reset (power-off alone changes nothing
             // a script can see).
-            Event::Control(vpcd::CTRL_POWER_ON) => self.line("power cycle"),
-            Event::Control(vpcd::CTRL_RESET) => self.line("reset"),
+            Event::Control(vpcd::CTRL_POWER_ON) => {
+                self.secrets.reset();
+                self.line("power cycle")
+            }
+            Event::Control(vpcd::CTRL_RESET) => {
+                self.secrets.reset();
+                self.line("reset")
+            }
+            Event::Disconnected(_) => self.secrets.reset(),
             _ => {}
         }
     }
@@ -350,9 +364,15 @@ fn lock_with_pid(path: &Path, what: &str, busy: impl Fn(&str, &str) -> String) -
     Ok(f)
 }
 
-fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) {
+/// Logs one vpcd event on stderr; APDUs (with -v) with PINs and keys masked by `masker`, which
+/// sees every APDU (also without -v, to follow the secure channel levels).
+fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, masker: &mut Masker, e: &Event<'_>) {
+    if matches!(e, Event::Control(_) | Event::Disconnected(_)) {
+        masker.reset();
+    }
     match e {
         Event::Apdu { command, response } => {
+            let command = masker.masked_hex(command);
             if verbose == 0 {
                 return;
             }
@@ -360,7 +380,7 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) 
                 (2.., Some(r)) => format!("  ({} {})", r.sw, r.sw.meaning()),
                 _ => String::new(),
             };
-            eprint!("{tag}> {}\n{tag}< {}{decoded}\n", upper(command), upper(response));
+            eprint!("{tag}> {command}\n{tag}< {}{decoded}\n", upper(response));
         }
         Event::Waiting(err) => eprintln!(
             "gpse serve: {tag}waiting for vpcd on {addr} ({err}); is pcscd with vpcd running? (scripts/pcscd-start)"

@@ -1,7 +1,7 @@
 //! `gpse tsm`: the service's roles as host-side operations over SCP03. SP-TSM: setup,
 //! reset-pin, unblock, erase-pair, status; the app: activate.
 
-use super::common::{open_transport, parse_keys, CardDir};
+use super::common::{open_transport, parse_keys, CardDir, KeysArg, PinArg};
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
 use gpse::host::jpki::{JpkiClient, Pair};
@@ -17,9 +17,9 @@ pub struct TsmArgs {
     /// A PC/SC reader instead of a card image (name, number, or unique part of the name).
     #[arg(long, value_name = "NAME", conflicts_with = "state")]
     pub reader: Option<String>,
-    /// The JPKI applet's security domain keys, ENC:MAC:DEK (the SP-TSM's; default: the test keys).
-    #[arg(long, default_value = "404142434445464748494A4B4C4D4E4F")]
-    pub keys: String,
+    /// The JPKI applet's security domain keys (the SP-TSM's).
+    #[command(flatten)]
+    pub keys: KeysArg,
     /// Key version number (hex; 00 = the domain's first key set).
     #[arg(long, default_value = "00", value_parser = |s: &str| u8::from_str_radix(s, 16))]
     pub kvn: u8,
@@ -85,8 +85,8 @@ pub enum TsmCmd {
     ResetPin {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
     },
     /// SP-TSM: restore the tries (and release a design-a temporary PIN).
     Unblock {
@@ -132,8 +132,8 @@ Then: gpse tsm --state ./card --keys 505152535455565758595A5B5C5D5E5F setup"
     Sign {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         file: PathBuf,
     },
@@ -141,8 +141,8 @@ Then: gpse tsm --state ./card --keys 505152535455565758595A5B5C5D5E5F setup"
     ChangePin {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         new: String,
     },
@@ -152,13 +152,13 @@ Then: gpse tsm --state ./card --keys 505152535455565758595A5B5C5D5E5F setup"
         pair: PairArg,
         #[arg(long)]
         temp_pin: String,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
     },
 }
 
 pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
-    let (e, m, d) = parse_keys(&a.keys)?;
+    let (e, m, d) = a.keys.or_default()?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| e.to_string())?;
     let mut card = open_transport(&a.dir, a.reader.as_deref(), None)?;
     let mut rng = CardRng::new(None);
@@ -170,13 +170,14 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
     match &a.cmd {
         TsmCmd::Activate { pair, temp_pin, pin } => {
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            app.change_pin(app_pair(pair), temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| e.to_string())?;
+            app.change_pin(app_pair(pair), temp_pin.as_bytes(), pin.require()?.as_bytes())
+                .map_err(|e| e.to_string())?;
             println!("PIN set by the user");
             return Ok(ExitCode::SUCCESS);
         }
         TsmCmd::ChangePin { pair, pin, new } => {
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            app.change_pin(app_pair(pair), pin.as_bytes(), new.as_bytes()).map_err(|e| e.to_string())?;
+            app.change_pin(app_pair(pair), pin.require()?.as_bytes(), new.as_bytes()).map_err(|e| e.to_string())?;
             println!("PIN changed");
             return Ok(ExitCode::SUCCESS);
         }
@@ -185,7 +186,7 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
             let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
             let di = gpse::host::jpki::sha256_digest_info(&sha2::Sha256::digest(&bytes).into());
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
-            let sig = app.sign(app_pair(pair), pin.as_bytes(), &di).map_err(|e| e.to_string())?;
+            let sig = app.sign(app_pair(pair), pin.require()?.as_bytes(), &di).map_err(|e| e.to_string())?;
             println!("{}", hex::encode_upper(sig));
             return Ok(ExitCode::SUCCESS);
         }
@@ -259,7 +260,7 @@ pub fn run(a: TsmArgs) -> Result<ExitCode, String> {
             ca.save(&ca_dir).map_err(|e| e.to_string())?;
         }
         TsmCmd::ResetPin { pair, pin } => {
-            s.reset_pin(pair.into(), pin.as_bytes()).map_err(err)?;
+            s.reset_pin(pair.into(), pin.require()?.as_bytes()).map_err(err)?;
             println!("temporary PIN set, tries restored");
         }
         TsmCmd::Unblock { pair } => {

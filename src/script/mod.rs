@@ -4,6 +4,7 @@
 //! format's reference.
 
 mod apdutool;
+pub mod mask;
 mod native;
 pub mod pattern;
 mod plain;
@@ -54,6 +55,9 @@ pub enum Chunk {
 /// SCP03 session parameters of a `scp03 open` directive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scp03Open {
+    /// `scp03 open $NAME …`: the keys are the variable's bytes ENC‖MAC‖DEK, given at run time
+    /// (recordings never hold keys; `record`). `enc`, `mac`, `dek` are then empty.
+    pub keys_var: Option<String>,
     pub enc: Vec<u8>,
     pub mac: Vec<u8>,
     pub dek: Vec<u8>,
