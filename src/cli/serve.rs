@@ -372,10 +372,11 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, masker: &mut Ma
     }
     match e {
         Event::Apdu { command, response } => {
-            let command = masker.masked_hex(command);
             if verbose == 0 {
+                masker.observe(command);
                 return;
             }
+            let command = masker.masked_hex(command);
             let decoded = match (verbose, Response::parse(response)) {
                 (2.., Some(r)) => format!("  ({} {})", r.sw, r.sw.meaning()),
                 _ => String::new(),
