@@ -4,14 +4,16 @@
 //! the basic channel with the ISD. Then any APDU sequence always gets a status word. Input: a
 //! native/scriptor/apdutool script (the seed corpus is the vectors' scripts), else APDUs split
 //! on a length prefix.
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;
 use gpse::host::ca::TestCa;
-use gpse::host::tsm::sp::{PairRef, PinDesign, SpSession};
+use gpse::host::tsm::sp::{PinDesign, SpSession};
+use gpse::platform::profile::{Overrides, Profile};
+use gpse::proto::jpki::PairId;
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::script::{parse_text, Action, Chunk};
+use gpse::transport::scp::SessionIo;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -30,8 +32,8 @@ fn image() -> &'static [u8] {
         let mut rng = CardRng::new(Some(5));
         let mut ca = TestCa::new(&mut rng, "fuzz CA").unwrap();
         let mut s = SpSession::open(&mut card, &keys(), 0, &mut rng).unwrap();
-        s.setup(PairRef::Auth, &mut ca, "fuzz auth", PinDesign::InitialState, b"1234").unwrap();
-        s.setup(PairRef::Sign, &mut ca, "fuzz sign", PinDesign::InitialState, b"ABC123").unwrap();
+        s.setup(PairId::Auth, &mut ca, "fuzz auth", PinDesign::InitialState, b"1234").unwrap();
+        s.setup(PairId::Sign, &mut ca, "fuzz sign", PinDesign::InitialState, b"ABC123").unwrap();
         s.close().unwrap();
         card.committed_payload().to_vec()
     })

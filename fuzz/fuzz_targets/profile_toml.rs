@@ -1,9 +1,9 @@
 #![no_main]
 //! Profile TOML: parsing and building a card from any text never panics; a profile that builds
 //! gives an image that assembles into a card.
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,11 +4,12 @@
 //! command it reaches and the host's unwrap of the protected answer all run past the MAC
 //! check. The card always answers, and every answer to a validly wrapped command unwraps.
 use gpse::apdu::{Command, Response};
-use gpse::card::profile::{Overrides, Profile};
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::transport::scp::SessionIo;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
