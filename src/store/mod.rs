@@ -394,6 +394,16 @@ mod tests {
         assert_eq!(p, b"two");
     }
 
+    #[test]
+    fn images_of_both_version_2_layouts_are_refused_not_misread() {
+        // Version 2 was written by main (module state after the registry) and by the harden
+        // branch (auth-limit counts in the key sets); neither layout is version 3's.
+        let mut b = encode_image(b"payload");
+        assert_eq!(&b[8..10], &[0, 3]);
+        b[8..10].copy_from_slice(&2u16.to_be_bytes());
+        assert!(matches!(decode_image(Path::new("x"), &b), Err(StoreError::UnsupportedVersion(_, 2))));
+    }
+
     fn mode(p: &Path) -> u32 {
         fs::metadata(p).unwrap().permissions().mode() & 0o777
     }
