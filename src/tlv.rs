@@ -30,7 +30,15 @@ pub enum TlvError {
     BadTag,
     #[error("TLV length malformed or not minimal")]
     BadLength,
+    #[error("TLV nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
 }
+
+/// The deepest nesting of constructed TLVs [`Node::parse_all`] descends into. Every structure
+/// this card and its hosts exchange is a few levels deep (ARA-M rules, the deepest, have 5);
+/// the bound keeps recursion (and the stack) small whatever the input: 14,165 nested levels
+/// overflowed the stack of `gpse trace` before (issue #19 §10).
+pub const MAX_DEPTH: usize = 64;
 
 /// A parsed TLV borrowing its value from the input.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -213,13 +221,22 @@ impl Node {
         }
     }
 
-    /// Parses a buffer into trees, descending into constructed tags.
+    /// Parses a buffer into trees, descending into constructed tags at most [`MAX_DEPTH`]
+    /// levels deep (deeper: [`TlvError::TooDeep`]).
     pub fn parse_all(input: &[u8], mode: Mode) -> Result<Vec<Node>, TlvError> {
+        Node::parse_at(input, mode, 1)
+    }
+
+    fn parse_at(input: &[u8], mode: Mode, depth: usize) -> Result<Vec<Node>, TlvError> {
+        // An empty constructed TLV at the deepest level adds no level.
+        if depth > MAX_DEPTH && !input.is_empty() {
+            return Err(TlvError::TooDeep);
+        }
         parse_all(input, mode)?
             .into_iter()
             .map(|t| {
                 if t.constructed() {
-                    Ok(Node::Constructed(t.tag, Node::parse_all(t.value, mode)?))
+                    Ok(Node::Constructed(t.tag, Node::parse_at(t.value, mode, depth + 1)?))
                 } else {
                     Ok(Node::Primitive(t.tag, t.value.to_vec()))
                 }
@@ -264,6 +281,45 @@ mod tests {
         assert_eq!(parse_all(&[0x9F], Mode::Ber), Err(TlvError::Truncated));
         assert_eq!(parse_all(&[0x00, 0x00], Mode::Ber), Err(TlvError::BadTag));
         assert_eq!(parse_all(&[0x5F, 0x81, 0x82, 0x83, 0x01, 0x00], Mode::Ber), Err(TlvError::BadTag));
+    }
+
+    /// `depth` constructed `E1` TLVs, each holding the next, the innermost empty.
+    fn nested(depth: usize) -> Vec<u8> {
+        // Sizes inside out, then headers outside in: linear, unlike wrapping `depth` times.
+        let mut sizes = vec![0usize; depth];
+        let mut inner = 0;
+        for s in sizes.iter_mut().rev() {
+            *s = inner;
+            let mut h = vec![0xE1];
+            encode_len(inner, &mut h);
+            inner += h.len();
+        }
+        let mut out = Vec::with_capacity(inner);
+        for s in sizes {
+            out.push(0xE1);
+            encode_len(s, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn nesting_is_bounded_with_a_precise_error() {
+        let ok = nested(MAX_DEPTH);
+        let mut n = &Node::parse_all(&ok, Mode::Der).unwrap()[0];
+        let mut levels = 1;
+        while let Node::Constructed(_, kids) = n {
+            match kids.first() {
+                Some(k) => n = k,
+                None => break,
+            }
+            levels += 1;
+        }
+        assert_eq!(levels, MAX_DEPTH);
+        assert_eq!(Node::parse_all(&nested(MAX_DEPTH + 1), Mode::Ber), Err(TlvError::TooDeep));
+        // The input that aborted the process before (stack overflow).
+        let deep = nested(14_165);
+        assert_eq!(Node::parse_all(&deep, Mode::Ber), Err(TlvError::TooDeep));
+        assert_eq!(TlvError::TooDeep.to_string(), "TLV nested deeper than 64 levels");
     }
 
     #[test]

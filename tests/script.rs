@@ -25,7 +25,7 @@ fn card(seed: u64) -> Card {
 
 fn exec(steps: &[Step], c: &mut Card, keep_going: bool, rec: Option<&mut Recorder>) -> (Summary, String) {
     let mut out = Vec::new();
-    let s = run(steps, c, &Options { keep_going, quiet: false }, None, &mut out, rec).unwrap();
+    let s = run(steps, c, &Options { keep_going, ..Options::default() }, None, &mut out, rec).unwrap();
     (s, String::from_utf8(out).unwrap())
 }
 
@@ -160,7 +160,10 @@ fn include_cycles_are_refused() {
 fn exec_scp(steps: &[Step], c: &mut Card, host_seed: u64, rec: Option<&mut Recorder>) -> Summary {
     let mut out = Vec::new();
     let mut opener = gpse::script::scp::opener(CardRng::new(Some(host_seed)));
-    run(steps, c, &Options::default(), Some(&mut opener), &mut out, rec).unwrap()
+    // Recordings name their keys `$keys` (issue #19 §8): the replay gives them.
+    let mut opts = Options::default();
+    opts.vars.insert("keys".into(), hex::decode("404142434445464748494A4B4C4D4E4F".repeat(3)).unwrap());
+    run(steps, c, &opts, Some(&mut opener), &mut out, rec).unwrap()
 }
 
 #[test]
@@ -172,6 +175,8 @@ fn seeded_recording_with_scp03_and_key_generation_replays_byte_for_byte() {
     // The recording fixes the host challenge the runner chose and holds the exact public key.
     let open = rec.text().lines().find(|l| l.starts_with("scp03 open")).unwrap().to_string();
     assert_eq!(open.split_whitespace().count(), 6, "{open}");
+    assert!(open.starts_with("scp03 open $keys "), "{open}");
+    assert!(!rec.text().contains("404142434445464748494A4B4C4D4E4F"), "{}", rec.text());
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("rec.gpse");
     std::fs::write(&path, rec.text()).unwrap();

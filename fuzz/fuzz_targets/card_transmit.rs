@@ -1,8 +1,8 @@
 #![no_main]
 //! The whole card: any sequence of APDUs (split on a length prefix) always gets a status word.
-use gpse::platform::profile::{Overrides, Profile};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
+use gpse::platform::profile::{Overrides, Profile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,6 +1,6 @@
 //! `gpse card`: create and inspect card images.
 
-use super::common::{open_card, parse_keys, parse_kvn, parse_num, Opt};
+use super::common::{open_card, parse_kvn, parse_num, KeysArg, Opt};
 use super::{Fail, Globals};
 use gpse::card::{Card, CardEvent};
 use gpse::crypto::CardRng;
@@ -28,9 +28,9 @@ pub struct InitArgs {
     /// A profile file (TOML); see profiles/default.toml.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
-    /// ISD key set as ENC:MAC:DEK (hex, 16/24/32 bytes each).
-    #[arg(long, value_name = "ENC:MAC:DEK")]
-    pub keys: Option<String>,
+    /// ISD key set (hex, 16/24/32 bytes each) [default: the profile's].
+    #[command(flatten)]
+    pub keys: KeysArg,
     /// Key version number of the ISD key set (hex, 0x accepted) [default: the profile's, 01].
     #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
     pub kvn: Option<u8>,
@@ -72,7 +72,7 @@ fn init(a: InitArgs, g: &Globals) -> Result<ExitCode, String> {
         None => Profile::default_profile(),
     };
     let ov = Overrides {
-        keys: a.keys.as_deref().map(parse_keys).transpose()?,
+        keys: a.keys.get()?,
         kvn: a.kvn,
         seq_counter: a
             .seq_counter

@@ -1,7 +1,7 @@
 //! `gpse gp`: a GlobalPlatform client with GlobalPlatformPro's common verbs (list, info, load,
 //! install, delete, put-key, lock/unlock, create-ssd), over SCP03 with the given keys.
 
-use super::common::{hex_arg, parse_keys, parse_kvn};
+use super::common::{hex_arg, parse_kvn, KeysArg, NewKeysArg};
 use super::{Fail, Globals};
 use gpse::card::registry::CardLifeCycle;
 use gpse::card::Aid;
@@ -27,9 +27,9 @@ Examples:
   gpse gp info --state ./card --kvn 30 --keys 303132333435363738393A3B3C3D3E3F
   gpse gp list --state ./card -d                                     # every APDU on stderr")]
 pub struct GpArgs {
-    /// SCP03 static keys ENC:MAC:DEK (hex), or one key for all three.
-    #[arg(long, value_name = "ENC:MAC:DEK", default_value = "404142434445464748494A4B4C4D4E4F", global = true)]
-    pub keys: String,
+    /// SCP03 static keys: --keys, --keys-file or $GPSE_KEYS [default: the test keys].
+    #[command(flatten)]
+    pub keys: KeysArg,
     /// Key version number (hex, 0x accepted) for INITIALIZE UPDATE; 00 = the card's first key set.
     #[arg(long, value_name = "HEX", default_value = "00", value_parser = parse_kvn, global = true)]
     pub kvn: u8,
@@ -96,9 +96,9 @@ pub enum GpCmd {
         /// KVN of the new key set (hex, 0x accepted).
         #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
         new_kvn: u8,
-        /// The new keys ENC:MAC:DEK, or one key for all three.
-        #[arg(long, value_name = "ENC:MAC:DEK")]
-        new_keys: String,
+        /// The new keys: --new-keys, --new-keys-file or $GPSE_NEW_KEYS.
+        #[command(flatten)]
+        new_keys: NewKeysArg,
         /// The KVN of the key set to replace (hex, 0x accepted).
         #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
         replace: Option<u8>,
@@ -138,7 +138,7 @@ fn aid_arg(what: &str, s: &str) -> Result<Aid, String> {
 type Client<'t> = GpClient<'t, dyn Transport>;
 
 pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
-    let (e, m, d) = parse_keys(&a.keys).map_err(|e| format!("--keys: {e}"))?;
+    let (e, m, d) = a.keys.or_default()?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| format!("--keys: {e}"))?;
     let sd = a.sd.as_deref().map(|s| aid_arg("--sd", s)).transpose()?;
     // Usage errors before the card is opened.
@@ -227,7 +227,7 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
             outln!("deleted {aid}");
         }
         GpCmd::PutKey { new_kvn, new_keys, replace } => {
-            let (e, m, d) = parse_keys(&new_keys).map_err(|e| format!("--new-keys: {e}"))?;
+            let (e, m, d) = new_keys.require()?;
             // GP answers 6A80 when the KVN exists and no key set is replaced (GPCS §11.8.2.3):
             // say what to do instead of relaying the status word.
             if replace.is_none() {

@@ -2,6 +2,7 @@
 //! read-cert).
 
 use super::advice::{self, pin_format};
+use super::common::PinArg;
 use super::{Fail, Globals};
 use gpse::hexutil::upper;
 use gpse::host::jpki::{sha256_digest_info, JpkiClient, PinStatus};
@@ -44,15 +45,15 @@ pub enum JpkiCmd {
     Verify {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
     },
     /// Verify the PIN, then change it.
     ChangePin {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         new: String,
     },
@@ -63,8 +64,8 @@ pub enum JpkiCmd {
     Sign {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         /// File whose SHA-256 is signed.
         #[arg(long, conflicts_with = "raw")]
         file: Option<PathBuf>,
@@ -82,26 +83,36 @@ pub enum JpkiCmd {
         /// The CA certificate instead.
         #[arg(long)]
         ca: bool,
-        /// PIN to verify first (needed for the sign certificate, and for the auth certificate on the GP-SE).
-        #[arg(long, env = "GPSE_PIN", hide_env_values = true)]
-        pin: Option<String>,
+        /// PIN to verify first (needed for the sign certificate, and for the auth certificate on
+        /// the GP-SE): --pin, --pin-file or GPSE_PIN.
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         out: Option<PathBuf>,
     },
 }
 
 pub fn run(a: JpkiArgs, g: &Globals) -> Result<ExitCode, Fail> {
-    // PIN formats first: nothing reaches the card with a PIN it would count as a wrong try.
+    // The PIN from --pin, --pin-file or $GPSE_PIN (issue #19 §9), then its format: nothing
+    // reaches the card with a PIN it would count as a wrong try.
+    let given = match &a.cmd {
+        JpkiCmd::Status => None,
+        JpkiCmd::Verify { pin, .. } | JpkiCmd::Sign { pin, .. } | JpkiCmd::ChangePin { pin, .. } => {
+            Some(pin.require()?)
+        }
+        JpkiCmd::ReadCert { pin, .. } => pin.get()?,
+    };
+    let pin = given.clone().unwrap_or_default();
     match &a.cmd {
         JpkiCmd::Status => {}
-        JpkiCmd::Verify { pair, pin } | JpkiCmd::Sign { pair, pin, .. } => pin_format((*pair).into(), "--pin", pin)?,
-        JpkiCmd::ChangePin { pair, pin, new } => {
-            pin_format((*pair).into(), "--pin", pin)?;
+        JpkiCmd::Verify { pair, .. } | JpkiCmd::Sign { pair, .. } => pin_format((*pair).into(), "--pin", &pin)?,
+        JpkiCmd::ChangePin { pair, new, .. } => {
+            pin_format((*pair).into(), "--pin", &pin)?;
             pin_format((*pair).into(), "--new", new)?;
         }
-        JpkiCmd::ReadCert { pair, pin, .. } => {
-            if let Some(pin) = pin {
-                pin_format((*pair).into(), "--pin", pin)?;
+        JpkiCmd::ReadCert { pair, .. } => {
+            if given.is_some() {
+                pin_format((*pair).into(), "--pin", &pin)?;
             }
         }
     }
@@ -118,16 +129,16 @@ pub fn run(a: JpkiArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 }
             }
         }
-        JpkiCmd::Verify { pair, pin } => {
+        JpkiCmd::Verify { pair, .. } => {
             c.verify(pair.into(), pin.as_bytes()).map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
             outln!("PIN verified");
         }
-        JpkiCmd::ChangePin { pair, pin, new } => {
+        JpkiCmd::ChangePin { pair, new, .. } => {
             c.change_pin(pair.into(), pin.as_bytes(), new.as_bytes())
                 .map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
             outln!("PIN changed");
         }
-        JpkiCmd::Sign { pair, pin, file, raw, out } => {
+        JpkiCmd::Sign { pair, file, raw, out, .. } => {
             let data = match (file, raw) {
                 (Some(f), None) => {
                     let bytes = std::fs::read(&f).map_err(|er| format!("{}: {er}", f.display()))?;
@@ -142,8 +153,8 @@ pub fn run(a: JpkiArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 None => outln!("{}", upper(&sig)),
             }
         }
-        JpkiCmd::ReadCert { pair, ca, pin, out } => {
-            if let Some(pin) = pin {
+        JpkiCmd::ReadCert { pair, ca, out, .. } => {
+            if given.is_some() {
                 c.verify(pair.into(), pin.as_bytes()).map_err(|e| advice::jpki(&mut c, pair.into(), e))?;
             }
             let der = c.read_certificate(pair.into(), ca).map_err(|e| advice::jpki(&mut c, pair.into(), e))?;

@@ -1,6 +1,7 @@
 //! `gpse run`: replay an APDU script (native, scriptor, apdutool or plain hex) against a card,
 //! checking expectations; optionally record what happened as a native script.
 
+use super::common::{parse_keys, KeysArg};
 use super::{Fail, Globals};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
@@ -8,6 +9,7 @@ use gpse::platform::profile::{Overrides, Profile};
 use gpse::script::record::Recorder;
 use gpse::script::runner::{self, Options};
 use gpse::script::{parse_file, Format};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +17,11 @@ use std::process::ExitCode;
 #[command(after_help = "Examples:
   gpse run --state ./card tests/data/select-isd.gpse
   gpse run --fresh --seed 7 --record out.gpse session.scr      # apdutool script on a new default card
-  gpse run --fresh --seed 7 out.gpse                           # replays the recording byte for byte")]
+  gpse run --fresh --seed 7 out.gpse                           # replays the recording byte for byte
+
+Recordings hold no PINs or keys: `scp03 open $keys` takes the keys from --keys, --keys-file or
+GPSE_KEYS, and a PIN or key field recorded as $pin1, $key1, … from --var pin1=HEX or the
+environment variable GPSE_VAR_pin1 (the recording's comments name each one).")]
 pub struct RunArgs {
     /// Run on a new in-memory card from the default profile (or --profile) instead of a card
     /// image (not with --state or --reader).
@@ -36,6 +42,13 @@ pub struct RunArgs {
     /// Write the session as a native script with expectations.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// The keys of `scp03 open $keys` lines (recordings write their keys so).
+    #[command(flatten)]
+    pub keys: KeysArg,
+    /// Set a variable before the script starts: NAME=HEX (or NAME=ENC:MAC:DEK for key sets);
+    /// repeatable. GPSE_VAR_NAME=HEX in the environment does the same.
+    #[arg(long = "var", value_name = "NAME=HEX")]
+    pub vars: Vec<String>,
     /// The script.
     pub file: PathBuf,
 }
@@ -70,7 +83,7 @@ pub fn run(a: RunArgs, g: &Globals) -> Result<ExitCode, Fail> {
             seed.map(|s| format!(", card seed {s}")).unwrap_or_default()
         ))
     });
-    let opts = Options { keep_going: a.keep_going, quiet: a.quiet };
+    let opts = Options { keep_going: a.keep_going, quiet: a.quiet, vars: initial_vars(&a)? };
     let mut stdout = super::out::Stdout;
     // Host challenges the script does not fix: reproducible with --seed, random otherwise.
     let mut opener = gpse::script::scp::opener(CardRng::new(seed.map(|s| s ^ 0x6770_7365_686f_7374)));
@@ -87,4 +100,35 @@ pub fn run(a: RunArgs, g: &Globals) -> Result<ExitCode, Fail> {
         sum.failed
     );
     Ok(if sum.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Variables given outside the script: GPSE_VAR_* from the environment, then --var (which wins),
+/// then `keys` from --keys / --keys-file / GPSE_KEYS.
+fn initial_vars(a: &RunArgs) -> Result<HashMap<String, Vec<u8>>, String> {
+    let value = |what: &str, v: &str| -> Result<Vec<u8>, String> {
+        if v.contains(':') {
+            let (e, m, d) = parse_keys(v).map_err(|e| format!("{what}: {e}"))?;
+            Ok([e, m, d].concat())
+        } else {
+            super::common::hex_arg(what, v)
+        }
+    };
+    let mut vars = HashMap::new();
+    for (k, v) in std::env::vars() {
+        if let Some(name) = k.strip_prefix("GPSE_VAR_").filter(|n| !n.is_empty()) {
+            vars.insert(name.to_string(), value(&k, &v)?);
+        }
+    }
+    for s in &a.vars {
+        let (name, v) = s.split_once('=').ok_or_else(|| format!("--var {s}: expected NAME=HEX"))?;
+        let name = name.trim_start_matches('$');
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("--var {s}: a variable name is letters, digits and _"));
+        }
+        vars.insert(name.to_string(), value(&format!("--var {name}"), v)?);
+    }
+    if let Some((e, m, d)) = a.keys.get()? {
+        vars.insert("keys".to_string(), [e, m, d].concat());
+    }
+    Ok(vars)
 }

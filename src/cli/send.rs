@@ -242,10 +242,11 @@ fn print_decoded(apdu: &[u8], rsp: &[u8]) {
     }
     if let Some(r) = Response::parse(rsp) {
         outln!("  status: {} {}", r.sw, r.sw.meaning());
-        if let Ok(nodes) = tlv::Node::parse_all(&r.data, tlv::Mode::Ber) {
-            for n in &nodes {
-                print_node(n, 2);
-            }
+        match tlv::Node::parse_all(&r.data, tlv::Mode::Ber) {
+            Ok(nodes) => nodes.iter().for_each(|n| print_node(n, 2)),
+            // Not TLV at all is common (plain data); say so only when it is TLV too deep to show.
+            Err(e @ tlv::TlvError::TooDeep) => outln!("  data not decoded: {e}"),
+            Err(_) => {}
         }
     }
 }

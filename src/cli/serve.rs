@@ -9,6 +9,7 @@ use gpse::crypto::CardRng;
 use gpse::hexutil::upper;
 use gpse::host::ace::app_view::AppView;
 use gpse::platform::profile::{Overrides, Profile};
+use gpse::script::mask::Masker;
 use gpse::script::record;
 use gpse::store::{Durability, StoreError};
 use gpse::sw::Sw;
@@ -66,19 +67,14 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
     if u32::from(a.port) + u32::from(n) - 1 > 0xFFFF || a.port == 0 {
         return Err(format!("--port {} with --readers {n} leaves the TCP port range", a.port));
     }
-    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    gpse::store::create_private_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     // One `serve` per state directory, and one per vpcd port (a second card on a vpcd port
     // would wait unaccepted in its backlog, silently).
     let _root_lock = lock_with_pid(&root.join(SERVE_LOCK), &root.display().to_string(), |pid, _| {
         format!("{}: already served by another `gpse serve`{pid}; stop it first or use another --state", root.display())
     })?;
-    let mut port_locks = Vec::new();
     for i in 0..n {
-        let port = a.port + i;
-        let p = std::env::temp_dir().join(format!("gpse-vpcd-{port}.lock"));
-        port_locks.push(lock_with_pid(&p, &root.display().to_string(), |pid, who| {
-            format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}")
-        })?);
+        lock_port(a.port + i, &root.display().to_string())?;
     }
     let app_hashes = a
         .app
@@ -145,8 +141,9 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
             .name(format!("vpcd-{i}"))
             .spawn(move || {
                 let addr = cfg.addr;
+                let mut masker = Masker::new();
                 vpcd::serve(&cfg, &mut card, &stop, &mut |e| {
-                    log_event(&tag, verbose, addr, e);
+                    log_event(&tag, verbose, addr, &mut masker, e);
                     if let Some(r) = rec.as_mut() {
                         r.event(e);
                     }
@@ -246,12 +243,14 @@ struct Recording {
     /// twice when it connects (once to read the ATR, once for the client), and two consecutive
     /// power cycles say no more than one.
     used: bool,
+    /// PINs and keys become variables (`record::SecretNames`).
+    secrets: record::SecretNames,
 }
 
 impl Recording {
     fn create(path: &Path, card: &Path, seed: Option<u64>) -> Result<Recording, String> {
         let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut r = Recording { out: std::io::BufWriter::new(f), used: true };
+        let mut r = Recording { out: std::io::BufWriter::new(f), used: true, secrets: record::SecretNames::new() };
         r.line(&format!(
             "# recorded by gpse {} serve from card {}{}",
             env!("CARGO_PKG_VERSION"),
@@ -270,19 +269,23 @@ impl Recording {
         match e {
             Event::Apdu { command, response } => {
                 self.used = true;
-                self.line(&record::exchange_line(command, response))
+                let l = self.secrets.exchange_line(command, response);
+                self.line(&l)
             }
             // A power-on is a cold reset; a warm reset is a reset (power-off alone changes nothing
             // a script can see). Either right after a power cycle changes nothing either.
-            Event::Control(vpcd::CTRL_POWER_ON | vpcd::CTRL_RESET) if !self.used => {}
+            Event::Control(vpcd::CTRL_POWER_ON | vpcd::CTRL_RESET) if !self.used => self.secrets.reset(),
             Event::Control(vpcd::CTRL_POWER_ON) => {
                 self.used = false;
+                self.secrets.reset();
                 self.line("power cycle")
             }
             Event::Control(vpcd::CTRL_RESET) => {
                 self.used = false;
+                self.secrets.reset();
                 self.line("reset")
             }
+            Event::Disconnected(_) => self.secrets.reset(),
             _ => {}
         }
     }
@@ -291,7 +294,10 @@ impl Recording {
 /// Opens `dir`'s card image, creating it from the built-in default profile when there is none.
 fn open_or_create(dir: &Path, seed: Option<u64>) -> Result<Card, String> {
     match Card::open(dir, Durability::Fsync, seed) {
-        Ok(c) => Ok(c),
+        Ok(mut c) => {
+            super::common::open_notes(dir, &mut c);
+            Ok(c)
+        }
         Err(CardError::Store(StoreError::NotFound(_))) => {
             let profile = Profile::default_profile();
             let image = profile.build(&Overrides::default(), &mut CardRng::new(seed)).map_err(|e| e.to_string())?;
@@ -304,6 +310,50 @@ fn open_or_create(dir: &Path, seed: Option<u64>) -> Result<Card, String> {
             d.display()
         )),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Claims vpcd port `port` for this process until it exits: binds the abstract unix socket
+/// `gpse-vpcd-PORT` (issue #19 §12).
+///
+/// Why this lock: an abstract socket has no file, so there is nothing to plant a symlink on and
+/// no dependence on `$TMPDIR` (which pointed the old lock file into the working directory when
+/// empty); its name space belongs to the network namespace, exactly as the TCP port vpcd
+/// listens on does, so two `serve`s in different namespaces (each with its own pcscd) do not
+/// collide while two in one namespace do; and the kernel frees it when the process dies, so a
+/// killed `serve` leaves no stale lock. (A lock file in the state directory would not see a
+/// second `serve` with another `--state`, and the TCP port itself is vpcd's, not ours to bind.)
+/// The holder answers each connection with "PID STATE" so a second `serve` can name it.
+fn lock_port(port: u16, state: &str) -> Result<(), String> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+    let name = format!("gpse-vpcd-{port}");
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).map_err(|e| format!("port lock {name}: {e}"))?;
+    match UnixListener::bind_addr(&addr) {
+        Ok(l) => {
+            let me = format!("{} {state}\n", std::process::id());
+            std::thread::Builder::new()
+                .name(format!("lock-{port}"))
+                .spawn(move || {
+                    for mut c in l.incoming().flatten() {
+                        let _ = c.write_all(me.as_bytes());
+                    }
+                })
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            let mut s = String::new();
+            if let Ok(mut c) = UnixStream::connect_addr(&addr) {
+                let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+                let _ = c.read_to_string(&mut s);
+            }
+            let mut parts = s.trim().splitn(2, ' ');
+            let pid = parts.next().filter(|p| !p.is_empty()).map(|p| format!(" (pid {p})")).unwrap_or_default();
+            let who = parts.next().map(|w| format!(" with state {w}")).unwrap_or_default();
+            Err(format!("vpcd port {port} is already served by another `gpse serve`{pid}{who}"))
+        }
+        Err(e) => Err(format!("port lock {name}: {e}")),
     }
 }
 
@@ -335,17 +385,24 @@ fn lock_with_pid(path: &Path, what: &str, busy: impl Fn(&str, &str) -> String) -
     Ok(f)
 }
 
-fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, e: &Event<'_>) {
+/// Logs one vpcd event on stderr; APDUs (with -v) with PINs and keys masked by `masker`, which
+/// sees every APDU (also without -v, to follow the secure channel levels).
+fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, masker: &mut Masker, e: &Event<'_>) {
+    if matches!(e, Event::Control(_) | Event::Disconnected(_)) {
+        masker.reset();
+    }
     match e {
         Event::Apdu { command, response } => {
             if verbose == 0 {
+                masker.observe(command);
                 return;
             }
+            let command = masker.masked_hex(command);
             let decoded = match (verbose, Response::parse(response)) {
                 (2.., Some(r)) => format!("  ({} {})", r.sw, r.sw.meaning()),
                 _ => String::new(),
             };
-            eprint!("{tag}> {}\n{tag}< {}{decoded}\n", upper(command), upper(response));
+            eprint!("{tag}> {command}\n{tag}< {}{decoded}\n", upper(response));
         }
         Event::Waiting(err) => eprintln!(
             "gpse serve: {tag}waiting for vpcd on {addr} ({err}); is pcscd with vpcd running? (scripts/pcscd-start)"

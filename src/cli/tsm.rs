@@ -2,7 +2,7 @@
 //! reset-pin, unblock, erase-pair, status; the app: activate.
 
 use super::advice::{self, pin_format};
-use super::common::{parse_keys, parse_kvn};
+use super::common::{parse_keys, parse_kvn, KeysArg, PinArg};
 use super::jpki::PairArg;
 use super::{Fail, Globals};
 use gpse::crypto::CardRng;
@@ -22,9 +22,10 @@ On a fresh card: `gpse tsm setup` (SP-TSM: keys, certificates, temporary PINs), 
 `gpse tsm activate --pair sign --temp-pin TEMP00 --pin ABC123` (the app: the user's PINs);
 after that every `gpse jpki` verb works.")]
 pub struct TsmArgs {
-    /// The JPKI applet's security domain keys, ENC:MAC:DEK (the SP-TSM's; default: the test keys).
-    #[arg(long, value_name = "ENC:MAC:DEK", default_value = "404142434445464748494A4B4C4D4E4F", global = true)]
-    pub keys: String,
+    /// The JPKI applet's security domain keys (the SP-TSM's): --keys, --keys-file or $GPSE_KEYS
+    /// [default: the test keys].
+    #[command(flatten)]
+    pub keys: KeysArg,
     /// Key version number (hex, 0x accepted; 00 = the domain's first key set).
     #[arg(long, value_name = "HEX", default_value = "00", value_parser = parse_kvn, global = true)]
     pub kvn: u8,
@@ -75,8 +76,8 @@ pub enum TsmCmd {
     ResetPin {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
     },
     /// SP-TSM: restore the tries (and release a design-a temporary PIN).
     Unblock {
@@ -124,8 +125,8 @@ Then: gpse tsm setup --state ./card --keys 505152535455565758595A5B5C5D5E5F"
     Sign {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         file: PathBuf,
     },
@@ -133,8 +134,8 @@ Then: gpse tsm setup --state ./card --keys 505152535455565758595A5B5C5D5E5F"
     ChangePin {
         #[arg(long, value_enum)]
         pair: PairArg,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
         #[arg(long)]
         new: String,
     },
@@ -144,8 +145,8 @@ Then: gpse tsm setup --state ./card --keys 505152535455565758595A5B5C5D5E5F"
         pair: PairArg,
         #[arg(long)]
         temp_pin: String,
-        #[arg(long)]
-        pin: String,
+        #[command(flatten)]
+        pin: PinArg,
     },
 }
 
@@ -168,8 +169,16 @@ fn sp_fail(pair: Option<PairId>, e: TsmError) -> Fail {
 }
 
 pub fn run(a: TsmArgs, g: &Globals) -> Result<ExitCode, Fail> {
-    let (e, m, d) = parse_keys(&a.keys)?;
+    let (e, m, d) = a.keys.or_default()?;
     let keys = StaticKeys::new(&e, &m, &d).map_err(|e| e.to_string())?;
+    // The PIN from --pin, --pin-file or $GPSE_PIN (issue #19 §9).
+    let pin = match &a.cmd {
+        TsmCmd::ResetPin { pin, .. }
+        | TsmCmd::Sign { pin, .. }
+        | TsmCmd::ChangePin { pin, .. }
+        | TsmCmd::Activate { pin, .. } => pin.require()?,
+        _ => String::new(),
+    };
     // PIN formats are checked before anything is sent (J§4: any wrong bytes cost a try).
     match &a.cmd {
         TsmCmd::Setup { pairs, auth_pin, sign_pin, .. } => {
@@ -180,15 +189,15 @@ pub fn run(a: TsmArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 pin_format(PairId::Sign, "--sign-pin", sign_pin)?;
             }
         }
-        TsmCmd::ResetPin { pair, pin } => pin_format(app_pair(*pair), "--pin", pin)?,
-        TsmCmd::Sign { pair, pin, .. } => pin_format(app_pair(*pair), "--pin", pin)?,
-        TsmCmd::ChangePin { pair, pin, new } => {
-            pin_format(app_pair(*pair), "--pin", pin)?;
+        TsmCmd::ResetPin { pair, .. } => pin_format(app_pair(*pair), "--pin", &pin)?,
+        TsmCmd::Sign { pair, .. } => pin_format(app_pair(*pair), "--pin", &pin)?,
+        TsmCmd::ChangePin { pair, new, .. } => {
+            pin_format(app_pair(*pair), "--pin", &pin)?;
             pin_format(app_pair(*pair), "--new", new)?;
         }
-        TsmCmd::Activate { pair, temp_pin, pin } => {
+        TsmCmd::Activate { pair, temp_pin, .. } => {
             pin_format(app_pair(*pair), "--temp-pin", temp_pin)?;
-            pin_format(app_pair(*pair), "--pin", pin)?;
+            pin_format(app_pair(*pair), "--pin", &pin)?;
         }
         _ => {}
     }
@@ -196,21 +205,21 @@ pub fn run(a: TsmArgs, g: &Globals) -> Result<ExitCode, Fail> {
     let mut rng = CardRng::new(None);
     let err = |e: TsmError| Fail::from(e.to_string());
     match &a.cmd {
-        TsmCmd::Activate { pair, temp_pin, pin } => {
+        TsmCmd::Activate { pair, temp_pin, .. } => {
             let p = app_pair(*pair);
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
             app.change_pin(p, temp_pin.as_bytes(), pin.as_bytes()).map_err(|e| advice::jpki(&mut app, p, e))?;
             outln!("PIN set by the user");
             return Ok(ExitCode::SUCCESS);
         }
-        TsmCmd::ChangePin { pair, pin, new } => {
+        TsmCmd::ChangePin { pair, new, .. } => {
             let p = app_pair(*pair);
             let mut app = JpkiClient::open(card.as_mut()).map_err(|e| e.to_string())?;
             app.change_pin(p, pin.as_bytes(), new.as_bytes()).map_err(|e| advice::jpki(&mut app, p, e))?;
             outln!("PIN changed");
             return Ok(ExitCode::SUCCESS);
         }
-        TsmCmd::Sign { pair, pin, file } => {
+        TsmCmd::Sign { pair, file, .. } => {
             use sha2::Digest;
             let p = app_pair(*pair);
             let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -307,7 +316,7 @@ pub fn run(a: TsmArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 outln!("next, the app sets the user's PIN: gpse tsm activate --pair PAIR --temp-pin TEMP --pin NEW");
             }
         }
-        TsmCmd::ResetPin { pair, pin } => {
+        TsmCmd::ResetPin { pair, .. } => {
             s.reset_pin(pair.into(), pin.as_bytes()).map_err(|e| sp_fail(Some(pair.into()), e))?;
             outln!("temporary PIN {pin} set, tries restored");
         }

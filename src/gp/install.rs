@@ -77,6 +77,7 @@ pub fn install(card: &mut Env<'_, '_>, sd: &Aid, cmd: &Command) -> Outcome {
                 let mut keys: DomainKeys =
                     img.instance(sd).and_then(|s| s.keys.clone()).ok_or(Sw::ReferencedDataNotFound)?;
                 keys.key_sets.iter_mut().for_each(|k| k.seq_counter = 0);
+                keys.auth_limit.failures.clear();
                 inst.kind = InstanceKind::SecurityDomain;
                 inst.keys = Some(keys);
             } else if !card.has_module(&elf, &module) {

@@ -34,7 +34,7 @@ pub fn process(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outco
     match c {
         IsdCommand::GetData { tag } => get_data::get_data(card, ch, sd, tag),
         IsdCommand::InitializeUpdate => scp::initialize_update(card, ch, sd, cmd),
-        IsdCommand::ExternalAuthenticate => scp::external_authenticate(card, ch, cmd),
+        IsdCommand::ExternalAuthenticate => scp::external_authenticate(card, ch, sd, cmd),
         IsdCommand::GetStatus => get_status::get_status(card, cmd),
         IsdCommand::Install => {
             require_content_management(card, sd)?;

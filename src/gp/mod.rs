@@ -7,6 +7,7 @@
 //! APDU into an [`command::IsdCommand`] once, [`lifecycle`] says what the card life cycle state
 //! allows, [`isd`] dispatches.
 
+pub mod auth_limit;
 pub mod cap;
 pub mod command;
 pub mod delete;

@@ -81,6 +81,8 @@ pub fn put_key(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outco
             if let Some(k) = card.image_mut().instances[idx].keys.as_mut() {
                 // A replaced key set starts its sequence counter again (AmdD §6.2.2.1).
                 k.key_sets[pos] = KeySet { kvn: pk.new_kvn, enc, mac, dek, seq_counter: 0 };
+                // New keys: a count of failures against the old ones no longer means anything.
+                k.auth_limit.clear(old);
             }
             if old != pk.new_kvn {
                 if let Some(s) = card.session_mut(ch) {

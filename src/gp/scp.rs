@@ -6,7 +6,7 @@
 use super::env::Env;
 use crate::apdu::{Class, Command, Response};
 use crate::card::{Aid, Outcome};
-use crate::scp03::card::IuParams;
+use crate::scp03::card::{IuParams, Session};
 use crate::scp03::i_param;
 use crate::sw::Sw;
 use rand_core::RngCore;
@@ -64,6 +64,7 @@ pub fn initialize_update(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command
     }
     .ok_or(Sw::ReferencedDataNotFound)?;
     let ks = &dk.key_sets[ks_idx];
+    super::auth_limit::check(dk, ks.kvn)?;
     if [&ks.enc, &ks.mac, &ks.dek].iter().any(|k| ![16, 24, 32].contains(&k.len())) {
         return Err(Sw::ReferencedDataNotFound);
     }
@@ -104,7 +105,17 @@ pub fn initialize_update(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command
 /// EXTERNAL AUTHENTICATE (AmdD §7.1.2; checks in [`crate::scp03::card::Initialized`]). Without
 /// a pending INITIALIZE UPDATE on this channel (none yet, another command came between, or the
 /// session is already authenticated) the answer is `6982`. Any failure leaves no session.
-pub fn external_authenticate(card: &mut Env<'_, '_>, ch: u8, cmd: &Command) -> Outcome {
-    card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.external_authenticate(cmd)?;
+pub fn external_authenticate(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+    let s = card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?;
+    // The key set of a pending INITIALIZE UPDATE: only an attempt against one counts.
+    let pending = match s {
+        Session::Initialized(_) => s.kvn(),
+        _ => None,
+    };
+    let r = s.external_authenticate(cmd);
+    if let Some(kvn) = pending {
+        super::auth_limit::record(card, sd, kvn, r);
+    }
+    r?;
     Ok(Response::ok())
 }

@@ -49,9 +49,9 @@ impl TestCa {
     /// runs of the CLI issue under the same CA. Test material: the key is stored unencrypted.
     pub fn save(&self, dir: &std::path::Path) -> Result<(), CaError> {
         use rsa::pkcs8::EncodePrivateKey;
-        std::fs::create_dir_all(dir).map_err(err)?;
+        crate::store::create_private_dir(dir).map_err(err)?;
         let key = self.key.to_pkcs8_der().map_err(err)?;
-        std::fs::write(dir.join("ca.key"), key.as_bytes()).map_err(err)?;
+        write_private(&dir.join("ca.key"), key.as_bytes()).map_err(err)?;
         std::fs::write(dir.join("ca.crt"), &self.cert_der).map_err(err)?;
         std::fs::write(dir.join("serial"), self.next_serial.to_string()).map_err(err)?;
         Ok(())
@@ -86,6 +86,22 @@ impl TestCa {
         let cert = b.build::<rsa::pkcs1v15::Signature>().map_err(err)?;
         cert.to_der().map_err(err)
     }
+}
+
+/// Writes `bytes` to `path` with mode 0600, also when the file exists with a wider mode (the
+/// mode is set on the open file before anything is written).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(crate::store::SECRET_FILE_MODE)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(crate::store::SECRET_FILE_MODE))?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 fn spki_of(k: &RsaPublicKey) -> Result<SubjectPublicKeyInfoOwned, CaError> {

@@ -67,6 +67,10 @@ pub struct IsdProfile {
     pub dek: String,
     #[serde(default)]
     pub seq_counter: u32,
+    /// Consecutive failed EXTERNAL AUTHENTICATE attempts that block a key set (answer `6983`
+    /// from then on; `gp::auth_limit`). 0, the default, sets no limit.
+    #[serde(default)]
+    pub auth_failure_limit: u8,
 }
 
 /// The identity section.
@@ -198,6 +202,7 @@ impl Profile {
                     dek: SecretBytes::new(dek),
                     seq_counter,
                 }],
+                auth_limit: crate::gp::auth_limit::AuthLimit::new(self.isd.auth_failure_limit),
             }),
             state: Vec::new(),
         };

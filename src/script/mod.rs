@@ -4,6 +4,7 @@
 //! format's reference.
 
 mod apdutool;
+pub mod mask;
 mod native;
 pub mod pattern;
 mod plain;
@@ -54,6 +55,9 @@ pub enum Chunk {
 /// SCP03 session parameters of a `scp03 open` directive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scp03Open {
+    /// `scp03 open $NAME …`: the keys are the variable's bytes ENC‖MAC‖DEK, given at run time
+    /// (recordings never hold keys; `record`). `enc`, `mac`, `dek` are then empty.
+    pub keys_var: Option<String>,
     pub enc: Vec<u8>,
     pub mac: Vec<u8>,
     pub dek: Vec<u8>,
@@ -129,16 +133,50 @@ pub fn detect(text: &str) -> Format {
     }
 }
 
+/// The most script text one run reads, the script and everything it includes together (each
+/// inclusion counts again, so repeated includes cannot multiply without bound). Far above any
+/// real script; it keeps `include /dev/zero` or an include bomb from eating memory.
+pub const MAX_SCRIPT_BYTES: usize = 16 << 20;
+
+/// Reads a script file: a regular file (a device, FIFO or directory is refused, so
+/// `include /dev/zero` fails at once) of at most `budget` bytes, which it uses up.
+pub fn read_script(path: &Path, budget: &mut usize) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    // Read at most one byte over the budget: the length in the metadata may change under us.
+    f.take(*budget as u64 + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() > *budget {
+        return Err(format!("script text over {MAX_SCRIPT_BYTES} bytes (with its includes)"));
+    }
+    *budget -= bytes.len();
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
+}
+
 /// Parses a script file (and, for the native format, the files it includes).
 pub fn parse_file(path: &Path, format: Option<Format>) -> Result<Vec<Step>, ScriptError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScriptError::new(path, 0, format!("cannot read: {e}")))?;
-    parse_text(path, &text, format)
+    let mut budget = MAX_SCRIPT_BYTES;
+    let text = read_script(path, &mut budget).map_err(|e| ScriptError::new(path, 0, format!("cannot read: {e}")))?;
+    parse_with_budget(path, &text, format, &mut budget)
 }
 
 /// Parses script text; `path` names it in errors and anchors includes.
 pub fn parse_text(path: &Path, text: &str, format: Option<Format>) -> Result<Vec<Step>, ScriptError> {
+    parse_with_budget(path, text, format, &mut MAX_SCRIPT_BYTES.saturating_sub(text.len()))
+}
+
+fn parse_with_budget(
+    path: &Path,
+    text: &str,
+    format: Option<Format>,
+    budget: &mut usize,
+) -> Result<Vec<Step>, ScriptError> {
     match format.unwrap_or_else(|| detect(text)) {
-        Format::Native => native::parse(path, text, &mut vec![path.to_path_buf()]),
+        Format::Native => native::parse(path, text, &mut vec![path.to_path_buf()], budget),
         Format::Scriptor => plain::parse(path, text),
         Format::Apdutool => apdutool::parse(path, text),
     }

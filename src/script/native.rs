@@ -31,8 +31,9 @@ fn strip_comment(line: &str) -> &str {
     }
 }
 
-/// Parses native text. `stack` holds the files being included, to refuse cycles.
-pub fn parse(path: &Path, text: &str, stack: &mut Vec<PathBuf>) -> Result<Vec<Step>, ScriptError> {
+/// Parses native text. `stack` holds the files being included, to refuse cycles; `budget` is
+/// what is left of [`super::MAX_SCRIPT_BYTES`] for included text.
+pub fn parse(path: &Path, text: &str, stack: &mut Vec<PathBuf>, budget: &mut usize) -> Result<Vec<Step>, ScriptError> {
     let mut steps = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
@@ -83,9 +84,9 @@ pub fn parse(path: &Path, text: &str, stack: &mut Vec<PathBuf>) -> Result<Vec<St
                 if stack.contains(&p) {
                     return Err(err(format!("include cycle: {} includes itself", p.display())));
                 }
-                let text = std::fs::read_to_string(&p).map_err(|e| err(format!("include {}: {e}", p.display())))?;
+                let text = super::read_script(&p, budget).map_err(|e| err(format!("include {}: {e}", p.display())))?;
                 stack.push(p.clone());
-                let sub = parse(&p, &text, stack)?;
+                let sub = parse(&p, &text, stack, budget)?;
                 stack.pop();
                 steps.extend(sub);
                 continue;
@@ -139,7 +140,13 @@ fn parse_scp03(rest: &[&str]) -> Result<Action, String> {
         [w, args @ ..] if w.eq_ignore_ascii_case("open") => {
             let usage = "expected 'scp03 open KEYS [KVN] LEVEL [HOST-CHALLENGE]'";
             let (keys, nums) = args.split_first().ok_or(usage)?;
-            let (enc, mac, dek) = key_triple(keys)?;
+            let (keys_var, (enc, mac, dek)) = match keys.strip_prefix('$') {
+                Some(v) if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    (Some(v.to_string()), Default::default())
+                }
+                Some(_) => return Err(format!("'{keys}': a variable name is letters, digits and _")),
+                None => (None, key_triple(keys)?),
+            };
             let byte = |s: &str| u8::from_str_radix(s, 16).map_err(|_| format!("'{s}' is not a hex byte"));
             let (kvn, level, challenge) = match nums {
                 [l] => (0, byte(l)?, None),
@@ -158,7 +165,7 @@ fn parse_scp03(rest: &[&str]) -> Result<Action, String> {
                 }
                 None => None,
             };
-            Ok(Action::Scp03Open(Box::new(Scp03Open { enc, mac, dek, kvn, level, host_challenge })))
+            Ok(Action::Scp03Open(Box::new(Scp03Open { keys_var, enc, mac, dek, kvn, level, host_challenge })))
         }
         _ => Err("expected 'scp03 open …' or 'scp03 close'".into()),
     }

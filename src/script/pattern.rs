@@ -4,6 +4,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
+/// The longest response APDU: 65,536 data bytes (extended Ne `0000`, ISO 7816-4 §5.1) and the
+/// status word. A pattern that needs more bytes can never match, so it is refused when parsed,
+/// before a capture `$x:999999999999` could ask for that much memory (issue #19 §11).
+pub const MAX_RESPONSE: usize = 65_536 + 2;
+
 /// One element of a pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PatternByte {
@@ -41,6 +46,11 @@ pub fn parse_items(text: &str, allow_patterns: bool) -> Result<Vec<PatternByte>,
             match len {
                 Some(_) if !allow_patterns => return Err(format!("'{tok}': captures belong in an expected response")),
                 Some(0) => return Err(format!("'{tok}': capture length must be at least 1")),
+                Some(l) if l > MAX_RESPONSE => {
+                    return Err(format!(
+                        "'{tok}': capture length {l} exceeds the longest response ({MAX_RESPONSE} bytes)"
+                    ))
+                }
                 Some(l) => out.push(PatternByte::Capture(name.to_string(), l)),
                 None => out.push(PatternByte::Var(name.to_string())),
             }
@@ -90,6 +100,19 @@ impl Pattern {
         let items = parse_items(text, true)?;
         if items.is_empty() {
             return Err("empty expected response".into());
+        }
+        let fixed: usize = items
+            .iter()
+            .map(|i| match i {
+                PatternByte::Byte(_) | PatternByte::Any => 1,
+                PatternByte::Capture(_, l) => *l,
+                PatternByte::Var(_) | PatternByte::Rest => 0,
+            })
+            .sum();
+        if fixed > MAX_RESPONSE {
+            return Err(format!(
+                "expected response of at least {fixed} bytes exceeds the longest response ({MAX_RESPONSE} bytes)"
+            ));
         }
         Ok(Pattern { items })
     }
@@ -235,6 +258,15 @@ mod tests {
         assert!(Pattern::parse("* * 9000").is_err());
         assert!(Pattern::parse("$:3").is_err());
         assert!(Pattern::parse("$x:0").is_err());
+        assert_eq!(
+            Pattern::parse("$x:999999999999 9000").unwrap_err(),
+            "'$x:999999999999': capture length 999999999999 exceeds the longest response (65538 bytes)"
+        );
+        assert!(Pattern::parse("$x:65538").is_ok());
+        assert_eq!(
+            Pattern::parse("$x:65538 $y:1").unwrap_err(),
+            "expected response of at least 65539 bytes exceeds the longest response (65538 bytes)"
+        );
         assert!(Pattern::parse("").is_err());
     }
 }

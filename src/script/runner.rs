@@ -29,6 +29,8 @@ pub struct Options {
     pub keep_going: bool,
     /// Print nothing but mismatches and the summary.
     pub quiet: bool,
+    /// Variables set before the first step (a recording's `$keys`, `$pin1`, … given at replay).
+    pub vars: HashMap<String, Vec<u8>>,
 }
 
 /// One failed expectation.
@@ -84,7 +86,9 @@ pub fn run(
     out: &mut dyn Write,
     mut rec: Option<&mut Recorder>,
 ) -> Result<Summary, RunError> {
-    let mut vars: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut vars: HashMap<String, Vec<u8>> = opts.vars.clone();
+    // `> …` lines print PINs and keys as `**` (the same masking as `serve -v` and `trace`).
+    let mut masker = super::mask::Masker::new();
     let mut channel: Option<u8> = None;
     let mut session: Option<Box<dyn SecureSession>> = None;
     let mut sum = Summary::default();
@@ -95,6 +99,7 @@ pub fn run(
                 let r = if step.action == Action::Reset { t.reset() } else { t.power_cycle() };
                 let atr = r.map_err(|e| fail(e.to_string()))?;
                 session = None;
+                masker.reset();
                 if !opts.quiet {
                     let _ = writeln!(out, "> {}", if step.action == Action::Reset { "RESET" } else { "POWER CYCLE" });
                     let _ = writeln!(out, "< ATR {}", upper(&atr));
@@ -128,9 +133,19 @@ pub fn run(
             }
             Action::Scp03Open(p) => {
                 let open = opener.as_deref_mut().ok_or_else(|| fail("this runner has no SCP03 host".into()))?;
+                let keyed;
+                let orig: &Scp03Open = p;
+                let p = match &p.keys_var {
+                    Some(v) => {
+                        keyed = with_keys(p, v, &vars).map_err(fail)?;
+                        &keyed
+                    }
+                    None => p,
+                };
                 let s = open(t, p, channel.unwrap_or(0)).map_err(|e| fail(format!("scp03 open: {e}")))?;
                 if let Some(r) = rec.as_deref_mut() {
-                    let mut fixed = (**p).clone();
+                    // As written: a `$keys` stays a name, clear keys get one.
+                    let mut fixed = orig.clone();
                     fixed.host_challenge = Some(s.host_challenge());
                     r.action(&Action::Scp03Open(Box::new(fixed)));
                 }
@@ -168,8 +183,10 @@ pub fn run(
                 };
                 sum.exchanges += 1;
                 if !opts.quiet {
-                    let _ = writeln!(out, "> {}", upper(&apdu));
+                    let _ = writeln!(out, "> {}", masker.masked_hex(&apdu));
                     let _ = writeln!(out, "< {}", upper(&rsp));
+                } else {
+                    masker.observe(&apdu);
                 }
                 if let Some(r) = rec.as_deref_mut() {
                     r.exchange(&apdu, &rsp);
@@ -199,4 +216,21 @@ pub fn run(
         }
     }
     Ok(sum)
+}
+
+/// `p` with its keys taken from variable `var` (ENC‖MAC‖DEK, three equal thirds).
+fn with_keys(p: &Scp03Open, var: &str, vars: &HashMap<String, Vec<u8>>) -> Result<Scp03Open, String> {
+    let how = if var == "keys" { "--keys, --keys-file or GPSE_KEYS" } else { "--var or GPSE_VAR_" };
+    let k = vars.get(var).ok_or_else(|| format!("scp03 open: ${var} is not set (give the keys with {how})"))?;
+    if k.is_empty() || k.len() % 3 != 0 {
+        return Err(format!("scp03 open: ${var} has {} bytes, not ENC‖MAC‖DEK of equal length", k.len()));
+    }
+    let n = k.len() / 3;
+    Ok(Scp03Open {
+        keys_var: None,
+        enc: k[..n].to_vec(),
+        mac: k[n..2 * n].to_vec(),
+        dek: k[2 * n..].to_vec(),
+        ..p.clone()
+    })
 }

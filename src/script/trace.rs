@@ -70,9 +70,12 @@ impl Tables {
     }
 
     fn tlv(&self, data: &[u8], indent: usize, out: &mut String) {
-        let Ok(nodes) = Node::parse_all(data, Mode::Ber) else { return };
-        for n in nodes {
-            self.node(&n, indent, out);
+        match Node::parse_all(data, Mode::Ber) {
+            Ok(nodes) => nodes.iter().for_each(|n| self.node(n, indent, out)),
+            Err(e @ crate::tlv::TlvError::TooDeep) => {
+                let _ = writeln!(out, "{:indent$}(data not decoded: {e})", "");
+            }
+            Err(_) => {}
         }
     }
 
@@ -103,6 +106,8 @@ pub fn describe(steps: &[Step]) -> String {
     let mut out = String::new();
     let mut applet: HashMap<u8, String> = HashMap::from([(0, "isd".to_string())]);
     let mut channel_override: Option<u8> = None;
+    // PINs and keys print as `**` and are not decoded (the masking of `serve -v` and `run`).
+    let mut masker = super::mask::Masker::new();
     for s in steps {
         match &s.action {
             Action::Apdu { chunks, expect } => {
@@ -129,8 +134,13 @@ pub fn describe(steps: &[Step]) -> String {
                 let ch = Class::parse(cmd.cla).map(|c| c.channel).unwrap_or(0);
                 let current = applet.get(&ch).cloned().unwrap_or_else(|| "isd".into());
                 let name = t.name(&current, &cmd).unwrap_or("unknown command");
-                let _ = writeln!(out, "{}: > {}  {name} [channel {ch}, {current}]", s.loc, upper(&cmd.to_bytes()));
-                t.tlv(&cmd.data, 6, &mut out);
+                let wire = cmd.to_bytes();
+                let secret = masker.observe(&wire);
+                let shown = super::mask::masked_hex_with(&wire, secret.as_ref().map(|(r, _)| r.clone()));
+                let _ = writeln!(out, "{}: > {shown}  {name} [channel {ch}, {current}]", s.loc);
+                if secret.is_none() {
+                    t.tlv(&cmd.data, 6, &mut out);
+                }
                 if cmd.ins == 0xA4 && cmd.p1 == 0x04 && !Class::parse(cmd.cla).is_ok_and(|c| c.proprietary) {
                     if let Some(a) = t.applet_of(&cmd.data) {
                         applet.insert(ch, a.to_string());
@@ -153,6 +163,7 @@ pub fn describe(steps: &[Step]) -> String {
             Action::Channel(c) => channel_override = Some(*c),
             Action::Reset | Action::PowerCycle => {
                 applet = HashMap::from([(0, "isd".to_string())]);
+                masker.reset();
                 let _ = writeln!(out, "{}: {}", s.loc, if s.action == Action::Reset { "reset" } else { "power cycle" });
             }
             other => {

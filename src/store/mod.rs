@@ -24,13 +24,17 @@ pub use tearing::Tearing;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// File magic of a card image.
 pub const MAGIC: &[u8; 8] = b"GPSE-IMG";
 /// The image format this build writes and reads.
 /// 2: the payload holds the shared state of modules (the JCVM) after the registry.
-pub const FORMAT_VERSION: u16 = 2;
+/// 3: security domains keep a failed-authentication limit and counts (issue #19 §15). Two
+/// branches each bumped 1 → 2 for their own change; the merge gives the second change its own
+/// number so an image of either version-2 layout is refused rather than misread.
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 20;
 /// Bytes per write call, so a large image takes several writes (each one a tearing point).
 pub const WRITE_CHUNK: usize = 4096;
@@ -38,6 +42,11 @@ pub const WRITE_CHUNK: usize = 4096;
 pub const IMAGE_FILE: &str = "card.gpse";
 const NEW_FILE: &str = "card.gpse.new";
 const LOCK_FILE: &str = "lock";
+/// Mode of the image and lock files: the image holds static SCP03 keys, PINs and RSA private
+/// keys, so only the owner may read it.
+pub const SECRET_FILE_MODE: u32 = 0o600;
+/// Mode of directories gpse creates for secrets (card directories, the test CA's).
+pub const SECRET_DIR_MODE: u32 = 0o700;
 
 /// How hard a commit pushes bytes to the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -73,12 +82,26 @@ pub enum StoreError {
     Io(PathBuf, io::Error),
     #[error("power cut (tearing injection) during commit")]
     PowerCut,
+    #[error("{0}: the card directory is read-only; only commands that change nothing work")]
+    ReadOnly(PathBuf),
 }
 
 /// Where the bytes of one card live.
 enum Backend {
-    Dir { dir: PathBuf, _lock: File },
-    Memory { committed: Vec<u8> },
+    Dir {
+        dir: PathBuf,
+        _lock: File,
+    },
+    /// A directory gpse may not write (read-only mount or permissions): the image is read and
+    /// never written, so inspection works; a shared lock (when the lock file exists) still keeps
+    /// a writer elsewhere off while we read.
+    ReadOnly {
+        dir: PathBuf,
+        _lock: Option<File>,
+    },
+    Memory {
+        committed: Vec<u8>,
+    },
 }
 
 /// One card's persistent image.
@@ -105,7 +128,7 @@ impl Store {
     /// Creates the directory and a new image in it; refuses if an image (or anything under the
     /// image's name) already exists unless `overwrite`.
     pub fn create(dir: &Path, payload: &[u8], durability: Durability, overwrite: bool) -> Result<Store, StoreError> {
-        fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
+        create_private_dir(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         let lock = lock_dir(dir)?;
         let img = dir.join(IMAGE_FILE);
         if img.exists() && !overwrite {
@@ -128,17 +151,19 @@ impl Store {
         if !img.exists() {
             return Err(StoreError::NotFound(dir.to_path_buf()));
         }
-        let lock = lock_dir(dir)?;
-        let payload = read_image(&img)?;
-        // A `.new` left by a cut commit never became the image; drop it.
-        let _ = fs::remove_file(dir.join(NEW_FILE));
-        let s = Store {
-            backend: Backend::Dir { dir: dir.to_path_buf(), _lock: lock },
-            durability,
-            tearing: None,
-            dead: false,
-            commits: 0,
+        let backend = match lock_dir(dir) {
+            Ok(lock) => Backend::Dir { dir: dir.to_path_buf(), _lock: lock },
+            Err(StoreError::Io(_, e)) if is_read_only_error(&e) => {
+                Backend::ReadOnly { dir: dir.to_path_buf(), _lock: lock_shared(dir)? }
+            }
+            Err(e) => return Err(e),
         };
+        let payload = read_image(&img)?;
+        if matches!(backend, Backend::Dir { .. }) {
+            // A `.new` left by a cut commit never became the image; drop it.
+            let _ = fs::remove_file(dir.join(NEW_FILE));
+        }
+        let s = Store { backend, durability, tearing: None, dead: false, commits: 0 };
         Ok((s, payload))
     }
 
@@ -160,16 +185,22 @@ impl Store {
     /// The card directory, when on disk.
     pub fn dir(&self) -> Option<&Path> {
         match &self.backend {
-            Backend::Dir { dir, .. } => Some(dir),
+            Backend::Dir { dir, .. } | Backend::ReadOnly { dir, .. } => Some(dir),
             Backend::Memory { .. } => None,
         }
+    }
+
+    /// Whether the image was opened from a directory gpse cannot write: every commit fails with
+    /// [`StoreError::ReadOnly`].
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.backend, Backend::ReadOnly { .. })
     }
 
     /// The last committed payload of a memory store.
     pub fn memory_payload(&self) -> Option<&[u8]> {
         match &self.backend {
             Backend::Memory { committed } => Some(committed),
-            Backend::Dir { .. } => None,
+            Backend::Dir { .. } | Backend::ReadOnly { .. } => None,
         }
     }
 
@@ -209,11 +240,16 @@ impl Store {
                 return Ok(());
             }
             Backend::Dir { dir, .. } => dir.clone(),
+            Backend::ReadOnly { dir, .. } => return Err(StoreError::ReadOnly(dir.clone())),
         };
         let io = |e| StoreError::Io(dir.clone(), e);
         let new = dir.join(NEW_FILE);
         self.step()?;
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&new).map_err(io)?;
+        let mut f =
+            OpenOptions::new().write(true).create(true).truncate(true).mode(SECRET_FILE_MODE).open(&new).map_err(io)?;
+        // `mode` only applies to a file this call creates; a `.new` that survived (or was planted)
+        // keeps its own mode, so set it on the open file (fchmod) before any byte goes in.
+        f.set_permissions(fs::Permissions::from_mode(SECRET_FILE_MODE)).map_err(io)?;
         for chunk in bytes.chunks(WRITE_CHUNK) {
             self.step()?;
             f.write_all(chunk).map_err(io)?;
@@ -234,6 +270,25 @@ impl Store {
     }
 }
 
+/// Creates `dir` and its missing parents with mode 0700 (an existing directory keeps its mode).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(SECRET_DIR_MODE).create(dir)
+}
+
+/// A one-line warning when the image in `dir` can be read by other users (group or others
+/// bits set), e.g. one written by an older gpse that used the umask's 0644.
+pub fn exposure_warning(dir: &Path) -> Option<String> {
+    let img = dir.join(IMAGE_FILE);
+    let mode = fs::metadata(&img).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "warning: {} is readable by other users (mode {mode:04o}) and holds keys and PINs; \
+             `chmod 600` it (gpse writes it 0600 from the next change on)",
+            img.display()
+        )
+    })
+}
+
 fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     let p = dir.join(LOCK_FILE);
     let f = OpenOptions::new()
@@ -241,10 +296,33 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(SECRET_FILE_MODE)
         .open(&p)
         .map_err(|e| StoreError::Io(p.clone(), e))?;
     match f.try_lock() {
         Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::Io(p, e)),
+    }
+}
+
+/// Whether opening the lock file for writing failed because the directory (or the lock file) may
+/// not be written, rather than for a reason a read-only open would share.
+fn is_read_only_error(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem)
+}
+
+/// A shared lock on an existing lock file opened read-only (`None` when there is no lock file:
+/// then no gpse ever wrote here and none can).
+fn lock_shared(dir: &Path) -> Result<Option<File>, StoreError> {
+    let p = dir.join(LOCK_FILE);
+    let f = match File::open(&p) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::Io(p, e)),
+    };
+    match f.try_lock_shared() {
+        Ok(()) => Ok(Some(f)),
         Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
         Err(fs::TryLockError::Error(e)) => Err(StoreError::Io(p, e)),
     }
@@ -316,6 +394,72 @@ mod tests {
         drop(s);
         let (_s, p) = Store::open(&dir, Durability::Fsync).unwrap();
         assert_eq!(p, b"two");
+    }
+
+    #[test]
+    fn images_of_both_version_2_layouts_are_refused_not_misread() {
+        // Version 2 was written by main (module state after the registry) and by the harden
+        // branch (auth-limit counts in the key sets); neither layout is version 3's.
+        let mut b = encode_image(b"payload");
+        assert_eq!(&b[8..10], &[0, 3]);
+        b[8..10].copy_from_slice(&2u16.to_be_bytes());
+        assert!(matches!(decode_image(Path::new("x"), &b), Err(StoreError::UnsupportedVersion(_, 2))));
+    }
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn image_lock_and_dir_are_private_on_create_and_every_rewrite() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("a/b");
+        let mut s = Store::create(&dir, b"one", Durability::NoSync, false).unwrap();
+        let img = dir.join(IMAGE_FILE);
+        assert_eq!(mode(&img), 0o600);
+        assert_eq!(mode(&dir.join(LOCK_FILE)), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&d.path().join("a")), 0o700);
+        assert_eq!(exposure_warning(&dir), None);
+        // Someone widened it, and a stale world-readable `.new` waits: the next commit narrows both.
+        fs::set_permissions(&img, fs::Permissions::from_mode(0o644)).unwrap();
+        let w = exposure_warning(&dir).unwrap();
+        assert!(w.contains("readable by other users (mode 0644)") && !w.contains('\n'), "{w}");
+        fs::write(dir.join(NEW_FILE), b"stale").unwrap();
+        fs::set_permissions(dir.join(NEW_FILE), fs::Permissions::from_mode(0o666)).unwrap();
+        s.commit(b"two").unwrap();
+        assert_eq!(mode(&img), 0o600);
+        assert_eq!(exposure_warning(&dir), None);
+        drop(s);
+        let (mut s, p) = Store::open(&dir, Durability::Fsync).unwrap();
+        assert_eq!(p, b"two");
+        s.commit(b"three").unwrap();
+        assert_eq!(mode(&img), 0o600);
+    }
+
+    #[test]
+    fn read_only_store_reads_and_refuses_commits() {
+        let d = tempfile::tempdir().unwrap();
+        drop(Store::create(d.path(), b"x", Durability::NoSync, false).unwrap());
+        // Built directly: a read-only directory cannot be made for root with modes alone (the
+        // CLI test `read_only_state_dir_allows_inspection` uses a read-only bind mount).
+        let mut s = Store {
+            backend: Backend::ReadOnly { dir: d.path().to_path_buf(), _lock: lock_shared(d.path()).unwrap() },
+            durability: Durability::NoSync,
+            tearing: None,
+            dead: false,
+            commits: 0,
+        };
+        assert!(s.is_read_only());
+        assert!(matches!(s.commit(b"y"), Err(StoreError::ReadOnly(_))));
+        assert_eq!(read_image(&d.path().join(IMAGE_FILE)).unwrap(), b"x");
+        // A writer holding the lock keeps a read-only opener out, as it keeps writers out.
+        drop(s);
+        let _w = Store::open(d.path(), Durability::NoSync).unwrap();
+        assert!(matches!(lock_shared(d.path()), Err(StoreError::Locked(_))));
+        assert!(is_read_only_error(&io::Error::from(io::ErrorKind::ReadOnlyFilesystem)));
+        assert!(is_read_only_error(&io::Error::from(io::ErrorKind::PermissionDenied)));
+        assert!(!is_read_only_error(&io::Error::from(io::ErrorKind::NotFound)));
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(500);
 /// pcscd has seen the slot empty replaces the old one unnoticed, and after a client's failed
 /// transmit or reset in that gap pcsc-lite 1.9.9 keeps reporting the reader empty for good.
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(600);
+/// How long the rest of a message may take once its first byte has arrived. vpcd writes a
+/// message's length and payload back to back over loopback, so a peer silent this long in the
+/// middle of a frame is stuck or hostile; without the bound it would hold `serve` forever
+/// (issue #19 §16). Between messages there is no bound: an idle reader is legitimate, and pcscd
+/// polls every 400 ms anyway.
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Control bytes from vpcd.
 pub const CTRL_POWER_OFF: u8 = 0x00;
@@ -132,6 +138,9 @@ pub enum Ended {
     Closed,
     /// The connection closed in the middle of a message (`got` of `want` bytes).
     HalfFrame { got: usize, want: usize },
+    /// The peer sent part of a message (`got` of `want` bytes) and then nothing for the frame
+    /// timeout ([`Config::frame_timeout`]); the card dropped the connection.
+    Stalled { got: usize, want: usize },
     /// [`Stop::stop`] was called.
     Stopped,
     /// A socket error.
@@ -144,6 +153,9 @@ impl std::fmt::Display for Ended {
             Ended::Closed => write!(f, "vpcd closed the connection"),
             Ended::HalfFrame { got, want } => {
                 write!(f, "connection lost in the middle of a message ({got} of {want} bytes)")
+            }
+            Ended::Stalled { got, want } => {
+                write!(f, "peer silent in the middle of a message ({got} of {want} bytes); connection dropped")
             }
             Ended::Stopped => write!(f, "stopped"),
             Ended::Io(e) => write!(f, "connection error: {e}"),
@@ -224,12 +236,19 @@ pub struct Config {
     pub backoff: Duration,
     /// Pause before the first connection and after a lost one ([`DEFAULT_SETTLE`]).
     pub settle: Duration,
+    /// Longest silence inside one message ([`DEFAULT_FRAME_TIMEOUT`]).
+    pub frame_timeout: Duration,
 }
 
 impl Config {
     /// 127.0.0.1:`port` with the default back-off.
     pub fn local(port: u16) -> Config {
-        Config { addr: SocketAddr::from(([127, 0, 0, 1], port)), backoff: DEFAULT_BACKOFF, settle: DEFAULT_SETTLE }
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            backoff: DEFAULT_BACKOFF,
+            settle: DEFAULT_SETTLE,
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
+        }
     }
 }
 
@@ -260,7 +279,7 @@ pub fn serve<C: VirtualCard>(cfg: &Config, card: &mut C, stop: &Stop, log: &mut 
         let ended = match stop.register(&stream) {
             Ok(id) => {
                 log(&Event::Connected);
-                let ended = serve_connection(stream, card, stop, log);
+                let ended = serve_connection(stream, card, stop, cfg.frame_timeout, log);
                 stop.unregister(id);
                 ended
             }
@@ -280,28 +299,36 @@ pub fn serve<C: VirtualCard>(cfg: &Config, card: &mut C, stop: &Stop, log: &mut 
     card.power_off();
 }
 
-/// Serves one established connection until it ends. Does not power the card off.
+/// Serves one established connection until it ends. Does not power the card off. A message
+/// whose bytes stop coming for `frame_timeout` after its first one ends the connection
+/// ([`Ended::Stalled`]).
 pub fn serve_connection<C: VirtualCard>(
     mut stream: TcpStream,
     card: &mut C,
     stop: &Stop,
+    frame_timeout: Duration,
     log: &mut dyn FnMut(&Event<'_>),
 ) -> Ended {
     if let Err(e) = stream.set_nodelay(true) {
+        return Ended::Io(e);
+    }
+    // One timeout for every read; a timeout before the first byte of a message only means the
+    // reader is idle (read_full goes on waiting), after it the frame is stalled.
+    if let Err(e) = stream.set_read_timeout(Some(frame_timeout.max(Duration::from_millis(1)))) {
         return Ended::Io(e);
     }
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut out = Vec::with_capacity(MAX_MESSAGE + 2);
     loop {
         let mut hdr = [0u8; 2];
-        match read_full(&mut stream, &mut hdr) {
+        match read_full(&mut stream, &mut hdr, true) {
             Ok(()) => {}
             Err(ReadEnd::Eof(0)) => return if stop.is_stopped() { Ended::Stopped } else { Ended::Closed },
             Err(e) => return e.into_ended(2, stop),
         }
         let n = u16::from_be_bytes(hdr) as usize;
         let msg = &mut buf[..n];
-        if let Err(e) = read_full(&mut stream, msg) {
+        if let Err(e) = read_full(&mut stream, msg, false) {
             return e.into_ended(n, stop).plus_header();
         }
         match n {
@@ -353,6 +380,8 @@ fn send(stream: &mut TcpStream, out: &mut Vec<u8>, data: &[u8]) -> io::Result<()
 enum ReadEnd {
     /// End of stream after this many bytes of the buffer.
     Eof(usize),
+    /// The read timeout struck after this many bytes of a message had come.
+    Stalled(usize),
     Io(io::Error),
 }
 
@@ -361,6 +390,7 @@ impl ReadEnd {
         match self {
             ReadEnd::Eof(_) if stop.is_stopped() => Ended::Stopped,
             ReadEnd::Eof(got) => Ended::HalfFrame { got, want },
+            ReadEnd::Stalled(got) => Ended::Stalled { got, want },
             ReadEnd::Io(e) => Ended::Io(e),
         }
     }
@@ -371,13 +401,16 @@ impl Ended {
     fn plus_header(self) -> Ended {
         match self {
             Ended::HalfFrame { got, want } => Ended::HalfFrame { got: got + 2, want: want + 2 },
+            Ended::Stalled { got, want } => Ended::Stalled { got: got + 2, want: want + 2 },
             e => e,
         }
     }
 }
 
-/// `read_exact` that re-arms TCP_QUICKACK before every `recv` and tells how far it got.
-fn read_full(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), ReadEnd> {
+/// `read_exact` that re-arms TCP_QUICKACK before every `recv` and tells how far it got. A read
+/// timeout is [`ReadEnd::Stalled`], except before the first byte when `idle_ok` (between
+/// messages), where it goes on waiting.
+fn read_full(stream: &mut TcpStream, buf: &mut [u8], idle_ok: bool) -> Result<(), ReadEnd> {
     let mut got = 0;
     while got < buf.len() {
         // Linux clears QUICKACK after it has acked; without it vpcd's split length/payload
@@ -387,6 +420,11 @@ fn read_full(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), ReadEnd> {
             Ok(0) => return Err(ReadEnd::Eof(got)),
             Ok(k) => got += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                if !(idle_ok && got == 0) {
+                    return Err(ReadEnd::Stalled(got));
+                }
+            }
             Err(e) => return Err(ReadEnd::Io(e)),
         }
     }
@@ -454,6 +492,7 @@ mod tests {
             addr: l.local_addr().unwrap(),
             backoff: Duration::from_millis(20),
             settle: Duration::from_millis(20),
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
         };
         let stop = Arc::new(Stop::new());
         let st = stop.clone();
@@ -492,6 +531,50 @@ mod tests {
         assert!(all.contains("HalfFrame { got: 3, want: 18 }"), "{all}");
         assert!(all.contains("ResponseTooLong(65536)"), "{all}");
         assert!(all.contains("Disconnected(Stopped)"), "{all}");
+    }
+
+    #[test]
+    fn peer_silent_in_half_a_frame_is_dropped_idle_peer_is_not() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let cfg = Config {
+            addr: l.local_addr().unwrap(),
+            backoff: Duration::from_millis(20),
+            settle: Duration::from_millis(20),
+            frame_timeout: Duration::from_millis(200),
+        };
+        let stop = Arc::new(Stop::new());
+        let st = stop.clone();
+        let h = std::thread::spawn(move || {
+            let mut events = Vec::new();
+            serve(&cfg, &mut Echo::default(), &st, &mut |e| events.push(format!("{e:?}")));
+            events
+        });
+        let (mut s, _) = l.accept().unwrap();
+        // Idle for three timeouts between messages: still served on the same connection.
+        std::thread::sleep(Duration::from_millis(600));
+        s.write_all(&frame(&[CTRL_GET_ATR])).unwrap();
+        assert_eq!(read_msg(&mut s), vec![0x3B, 0x00]);
+        // Half a frame, then silence with the socket held open: dropped after the timeout and
+        // the card connects again.
+        let t = std::time::Instant::now();
+        s.write_all(&[0x00, 0x10, 0x80]).unwrap();
+        let (mut s2, _) = l.accept().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        let mut b = [0u8; 1];
+        assert_eq!(s.read(&mut b).unwrap(), 0, "the stalled connection was closed");
+        // A header cut after its first byte is stalled too.
+        s2.write_all(&[0x00]).unwrap();
+        let (mut s3, _) = l.accept().unwrap();
+        s3.write_all(&frame(&[CTRL_GET_ATR])).unwrap();
+        assert_eq!(read_msg(&mut s3), vec![0x3B, 0x00]);
+        stop.stop();
+        let all = h.join().unwrap().join("\n");
+        assert!(all.contains("Stalled { got: 3, want: 18 }"), "{all}");
+        assert!(all.contains("Stalled { got: 1, want: 2 }"), "{all}");
+        assert_eq!(
+            Ended::Stalled { got: 3, want: 18 }.to_string(),
+            "peer silent in the middle of a message (3 of 18 bytes); connection dropped"
+        );
     }
 
     #[test]

@@ -111,8 +111,7 @@ pub fn run_one(v: &Vector, t: &mut dyn Transport, opener: Option<&mut SessionOpe
     let mut log = Vec::new();
     let outcome = match parse_file(&v.path, Some(Format::Native)) {
         Err(e) => VectorOutcome::Error { message: e.to_string() },
-        Ok(steps) => match runner::run(&steps, t, &Options { keep_going: false, quiet: false }, opener, &mut log, None)
-        {
+        Ok(steps) => match runner::run(&steps, t, &Options::default(), opener, &mut log, None) {
             Err(e) => VectorOutcome::Error { message: e.to_string() },
             Ok(s) if s.failed > 0 => {
                 VectorOutcome::Failed { message: s.failures.first().map(|f| f.report()).unwrap_or_default() }
