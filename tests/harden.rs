@@ -2,6 +2,9 @@
 //! AUTHENTICATE limit, read-only state, the vpcd port lock. Each test is an attack or misuse that
 //! must fail cleanly.
 
+// Test and bench code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use assert_cmd::Command as Cmd;
 use gpse::card::{Card, CardImage};
 use gpse::crypto::CardRng;

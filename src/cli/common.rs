@@ -371,7 +371,10 @@ impl KeysArg {
 
     /// The keys given, else the test keys.
     pub fn or_default(&self) -> Result<gpse::platform::profile::KeyBytes, String> {
-        Ok(self.get()?.unwrap_or_else(|| parse_keys(DEFAULT_KEYS).expect("the default keys parse")))
+        match self.get()? {
+            Some(k) => Ok(k),
+            None => parse_keys(DEFAULT_KEYS),
+        }
     }
 }
 
