@@ -558,10 +558,19 @@ impl Runtime {
 
     /// Makes `aid` the selection of channel `ch`, deselecting what was there.
     fn select_instance(&mut self, rng: &mut CardRng, ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
-        self.deselect_channel(rng, ch);
-        let r = self
-            .with_instance(rng, ch, aid, SecurityStatus::empty(), |a, ctx| a.select(ctx, cmd))
-            .unwrap_or(Err(Sw::FileNotFound));
+        let r = if self.selected(ch) == Some(aid) {
+            // Re-selection of the current applet: the secure channel session still ends (AmdD
+            // §5.6), the applet decides what else survives.
+            if let Some(c) = self.channels.get_mut(ch as usize).and_then(|c| c.as_mut()) {
+                c.session.end();
+                c.selected = None;
+            }
+            self.with_instance(rng, ch, aid, SecurityStatus::empty(), |a, ctx| a.reselect(ctx, cmd))
+        } else {
+            self.deselect_channel(rng, ch);
+            self.with_instance(rng, ch, aid, SecurityStatus::empty(), |a, ctx| a.select(ctx, cmd))
+        }
+        .unwrap_or(Err(Sw::FileNotFound));
         if r.is_ok() || matches!(r, Err(sw) if sw.is_success_or_warning()) {
             if let Some(c) = self.channels[ch as usize].as_mut() {
                 c.selected = Some(aid.clone());
