@@ -35,7 +35,7 @@ pub fn process(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outco
         IsdCommand::GetData { tag } => get_data::get_data(card, ch, sd, tag),
         IsdCommand::InitializeUpdate => scp::initialize_update(card, ch, sd, cmd),
         IsdCommand::ExternalAuthenticate => scp::external_authenticate(card, ch, cmd),
-        IsdCommand::GetStatus => get_status::get_status(card, cmd),
+        IsdCommand::GetStatus => get_status::get_status(card, sd, cmd),
         IsdCommand::Install => {
             require_content_management(card, sd)?;
             install::install(card, sd, cmd)

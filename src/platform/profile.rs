@@ -196,6 +196,7 @@ impl Profile {
                     dek: SecretBytes::new(dek),
                     seq_counter,
                 }],
+                single_keys: Vec::new(),
             }),
             state: Vec::new(),
         };

@@ -265,11 +265,9 @@ impl<'a> TryFrom<&'a Command> for PutKey<'a> {
             k => Some(k),
         };
         let (multiple, first_id) = (c.p2 & 0x80 != 0, c.p2 & 0x7F);
-        let ok = match (multiple, first_id) {
-            (true, 1) => true,
-            (false, 1..=3) => replace.is_some(),
-            _ => false,
-        };
+        // Several keys start at key 1 (a whole SCP03 key set); a single key is key 1-3 of its
+        // version, added (P1 = 00, "add a single new key", GPCS §11.8.1 T11-65/66) or replaced.
+        let ok = matches!((multiple, first_id), (true, 1) | (false, 1..=3));
         if !ok {
             return Err(Sw::IncorrectP1P2);
         }
@@ -395,7 +393,13 @@ mod tests {
         assert_eq!(InitializeUpdate::try_from(&p("8050000108010203040506070800")), Err(Sw::IncorrectP1P2));
         assert_eq!(Delete::try_from(&p("80E4004003D2013000")), Err(Sw::IncorrectP1P2));
         assert_eq!(Delete::try_from(&p("80E4000002D20000")), Err(Sw::WrongData));
-        assert_eq!(PutKey::try_from(&p("80D80001013000")), Err(Sw::IncorrectP1P2));
+        // "Add a single new key" (GPCS §11.8.1, T11-65/66): P1 00, P2 01 (issue #18 #3).
+        assert_eq!(
+            PutKey::try_from(&p("80D80001013000")),
+            Ok(PutKey { replace: None, first_id: 1, multiple: false, new_kvn: 0x30, components: &[] })
+        );
+        assert_eq!(PutKey::try_from(&p("80D80004013000")), Err(Sw::IncorrectP1P2));
+        assert_eq!(PutKey::try_from(&p("80D80082013000")), Err(Sw::IncorrectP1P2));
         assert_eq!(PutKey::try_from(&p("80D80081018000")), Err(Sw::WrongData));
         assert_eq!(SetStatus::try_from(&p("80F0800300")), Err(Sw::WrongData));
         assert_eq!(Load::try_from(&p("80E8010001C400")), Err(Sw::IncorrectP1P2));
@@ -440,8 +444,8 @@ mod tests {
             new_kvn in 1u8..0x80,
             components in proptest::collection::vec(any::<u8>(), 0..100),
         ) {
-            // The forms GPCS T11-65/66 allow: several keys from key 1, or one key of a set replaced.
-            prop_assume!(if multiple { first_id == 1 } else { replace.is_some() });
+            // The forms GPCS T11-65/66 allow: several keys from key 1, or one key added or replaced.
+            prop_assume!(!multiple || first_id == 1);
             let x = PutKey { replace, first_id, multiple, new_kvn, components: &components };
             let c = x.to_command();
             prop_assert_eq!(PutKey::try_from(&c), Ok(x));
