@@ -584,8 +584,13 @@ fn ssd_with_its_own_keys_and_secure_channel() {
     drop(s);
     // The test applet opens SCP03 with the SSD's key set 30.
     assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "9000");
-    let opts =
-        gpse::scp03::host::OpenOptions { kvn: 0x30, level: SecurityLevel::C_MAC, host_challenge: None, channel: 0 };
+    let opts = gpse::scp03::host::OpenOptions {
+        kvn: 0x30,
+        level: SecurityLevel::C_MAC,
+        host_challenge: None,
+        channel: 0,
+        s16: false,
+    };
     let mut hs = gpse::scp03::host::HostSession::open(&mut c, &keys(K30), &opts, &mut CardRng::new(Some(4))).unwrap();
     let r = hs.transmit(&mut c, &Command::new(0x80, 0x01, 0, 0).with_data(vec![0xAB])).unwrap();
     assert_eq!(r, Response::data(vec![0xAB]));
@@ -597,7 +602,8 @@ fn ssd_with_its_own_keys_and_secure_channel() {
 /// The ISD's session at C-MAC on the basic channel, for the power-cut sweeps.
 fn isd_session(card: &mut Card) -> HostSession {
     card.power_on();
-    let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel: 0 };
+    let opts =
+        OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel: 0, s16: false };
     HostSession::open(card, &keys(K), &opts, &mut CardRng::new(Some(5))).unwrap()
 }
 

@@ -42,7 +42,7 @@ fn tsm_session(card: &mut Card, level: SecurityLevel) -> HostSession {
     card.power_on();
     assert_eq!(card.transmit(&h("0070000001")), h("019000"));
     assert_eq!(card.transmit(&h(SELECT_JPKI_CH1)), h("9000"));
-    let opts = OpenOptions { kvn: 0, level, host_challenge: Some([7; 8]), channel: 1 };
+    let opts = OpenOptions { kvn: 0, level, host_challenge: Some([7; 8]), channel: 1, s16: false };
     HostSession::open(card, &keys(), &opts, &mut CardRng::new(Some(5))).unwrap()
 }
 
