@@ -48,6 +48,8 @@ pub fn process(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outco
         IsdCommand::PutKey => put_key::put_key(card, ch, sd, cmd),
         IsdCommand::SetStatus => set_status::set_status(card, sd, cmd),
         IsdCommand::StoreData => store_data::store_data(card, ch, sd, cmd),
+        IsdCommand::BeginRmacSession => scp::begin_rmac_session(card, ch, cmd),
+        IsdCommand::EndRmacSession => scp::end_rmac_session(card, ch, cmd),
     }
 }
 

@@ -108,3 +108,28 @@ pub fn external_authenticate(card: &mut Env<'_, '_>, ch: u8, cmd: &Command) -> O
     card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.external_authenticate(cmd)?;
     Ok(Response::ok())
 }
+
+/// BEGIN R-MAC SESSION `8x 7A P1 01 Lc LV(data)` (AmdD §7.1.3): P1 `10` or `30`, P2 `01` (else
+/// `6A86`); the data is one LV the card does not interpret (a malformed one: `6A80`). The
+/// conditions are the session's ([`crate::scp03::card::Authenticated::begin_rmac`]).
+pub fn begin_rmac_session(card: &mut Env<'_, '_>, ch: u8, cmd: &Command) -> Outcome {
+    if !matches!(cmd.p1, 0x10 | 0x30) || cmd.p2 != 0x01 {
+        return Err(Sw::IncorrectP1P2);
+    }
+    match cmd.data.split_first() {
+        Some((&n, rest)) if n as usize == rest.len() => {}
+        _ => return Err(Sw::WrongData),
+    }
+    card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.begin_rmac(cmd.p1)?;
+    Ok(Response::ok())
+}
+
+/// END R-MAC SESSION `8x 78 00 03 [Lc data] 00` (AmdD §7.1.4): P1 `00`, P2 `03` (else `6A86`).
+/// The response is `9000` with the R-MAC as its data, added by the session's wrapping.
+pub fn end_rmac_session(card: &mut Env<'_, '_>, ch: u8, cmd: &Command) -> Outcome {
+    if cmd.p1 != 0x00 || cmd.p2 != 0x03 {
+        return Err(Sw::IncorrectP1P2);
+    }
+    card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.end_rmac()?;
+    Ok(Response::ok())
+}

@@ -54,7 +54,12 @@ pub struct Initialized {
 #[derive(Clone)]
 pub struct Authenticated {
     kvn: u8,
+    i: u8,
     sm: SecureMessaging,
+    /// The level raised by BEGIN R-MAC SESSION, what END R-MAC SESSION goes back to.
+    before_rmac: Option<SecurityLevel>,
+    /// END R-MAC SESSION answered: its response still carries the R-MAC, then the level drops.
+    end_after_wrap: bool,
 }
 
 impl Idle {
@@ -135,7 +140,7 @@ impl Initialized {
         let mut sm = SecureMessaging::for_external_authenticate(self.keys);
         sm.unwrap_command(cmd)?;
         sm.set_level(level);
-        Ok(Authenticated { kvn: self.kvn, sm })
+        Ok(Authenticated { kvn: self.kvn, i: self.i, sm, before_rmac: None, end_after_wrap: false })
     }
 }
 
@@ -149,9 +154,51 @@ impl Authenticated {
         self.sm.unwrap_command(cmd)
     }
 
-    /// Adds R-ENC and R-MAC to a response as the level asks.
+    /// Adds R-ENC and R-MAC to a response as the level asks. After END R-MAC SESSION this is
+    /// the last response of the R-MAC session: its R-MAC is its data (AmdD §7.1.4), then the
+    /// level goes back to what it was before BEGIN.
     pub fn wrap(&mut self, rsp: Response) -> Response {
-        self.sm.wrap_response(rsp)
+        let r = self.sm.wrap_response(rsp);
+        if self.end_after_wrap {
+            self.end_after_wrap = false;
+            if let Some(l) = self.before_rmac.take() {
+                self.sm.set_level(l);
+            }
+        }
+        r
+    }
+
+    /// BEGIN R-MAC SESSION `8x 7A P1 01` (AmdD §7.1.3; `globalplatform.md` §A.11), P1 `10`
+    /// R-MAC or `30` R-MAC and R-ENC: `6985`, the session going on, when R-ENC is already in
+    /// the level, P1 `10` and R-MAC already there, no C-MAC, P1 `30` without C-DECRYPTION, or
+    /// the key set's i does not allow the new level. The new level applies from this command's
+    /// own response on.
+    pub fn begin_rmac(&mut self, p1: u8) -> Result<(), Sw> {
+        let level = self.sm.level();
+        let want = match p1 {
+            0x10 => SecurityLevel::from_p1(level.p1() | 0x10),
+            0x30 => SecurityLevel::from_p1(level.p1() | 0x30),
+            _ => return Err(Sw::IncorrectP1P2),
+        };
+        let refused = level.r_enc()
+            || (p1 == 0x10 && level.r_mac())
+            || !level.c_mac()
+            || (p1 == 0x30 && !level.c_dec())
+            || self.before_rmac.is_some();
+        let want = want.filter(|w| !refused && w.allowed_by_i(self.i)).ok_or(Sw::ConditionsNotSatisfied)?;
+        self.before_rmac = Some(level);
+        self.sm.set_level(want);
+        Ok(())
+    }
+
+    /// END R-MAC SESSION `8x 78 00 03` (AmdD §7.1.4): only inside an R-MAC session BEGIN
+    /// started (`6985` otherwise); its response data is the R-MAC.
+    pub fn end_rmac(&mut self) -> Result<(), Sw> {
+        if self.before_rmac.is_none() {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        self.end_after_wrap = true;
+        Ok(())
     }
 }
 
@@ -185,6 +232,23 @@ impl Session {
         match self {
             Session::Authenticated(a) => Some(a.level()),
             _ => None,
+        }
+    }
+
+    /// BEGIN R-MAC SESSION on an authenticated session ([`Authenticated::begin_rmac`]);
+    /// `6982` without one.
+    pub fn begin_rmac(&mut self, p1: u8) -> Result<(), Sw> {
+        match self {
+            Session::Authenticated(a) => a.begin_rmac(p1),
+            _ => Err(Sw::SecurityNotSatisfied),
+        }
+    }
+
+    /// END R-MAC SESSION ([`Authenticated::end_rmac`]); `6982` without a session.
+    pub fn end_rmac(&mut self) -> Result<(), Sw> {
+        match self {
+            Session::Authenticated(a) => a.end_rmac(),
+            _ => Err(Sw::SecurityNotSatisfied),
         }
     }
 

@@ -44,6 +44,10 @@ pub enum IsdCommand {
     SetStatus,
     /// STORE DATA (GPCS §11.11).
     StoreData,
+    /// BEGIN R-MAC SESSION (AmdD §7.1.3).
+    BeginRmacSession,
+    /// END R-MAC SESSION (AmdD §7.1.4).
+    EndRmacSession,
 }
 
 impl IsdCommand {
@@ -71,6 +75,8 @@ impl TryFrom<&Command> for IsdCommand {
             0xD8 => IsdCommand::PutKey,
             0xF0 => IsdCommand::SetStatus,
             0xE2 => IsdCommand::StoreData,
+            0x7A => IsdCommand::BeginRmacSession,
+            0x78 => IsdCommand::EndRmacSession,
             _ => return Err(Sw::InsNotSupported),
         };
         // GP commands use the proprietary class (GPCS §11.1.4).
