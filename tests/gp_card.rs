@@ -731,3 +731,35 @@ fn select_in_card_locked() {
     assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
     assert_eq!(tx(&mut c, &format!("00A404000A{fin}")), "9000");
 }
+
+/// Issue #18 #13, second half: secure messaging over command chaining (GPCS §11.1.5.1). In a
+/// session at C-DEC + C-MAC + R-MAC + R-ENC, STORE DATA `42` (IIN) comes in two ISO chained
+/// segments (CLA `90` then `80`), each wrapped on its own; the first is answered `9000` with no
+/// data, the last runs the whole command. A segment with another header: `6985`, chain dropped;
+/// more than 32 767 bytes: `6A86`. The session goes on through all of it.
+#[test]
+fn secure_messaging_over_command_chaining() {
+    let mut c = card();
+    let opts = OpenOptions { kvn: 0, level: SecurityLevel::ALL, host_challenge: Some([7; 8]), channel: 0, s16: false };
+    let mut s = HostSession::open(&mut c, &keys(K), &opts, &mut CardRng::new(Some(5))).unwrap();
+    let mut w = |apdu: &str| hex::encode_upper(wrapped(&mut c, &mut s, apdu).to_bytes());
+    assert_eq!(w("90E2900003420447"), "9000");
+    assert_eq!(w("80E2900003505346"), "9000");
+    assert_eq!(w("80CA004200"), "4204475053469000");
+    // Another INS in the middle of a chain.
+    assert_eq!(w("90E29000024204"), "9000");
+    assert_eq!(w("80CA004200"), "6985");
+    assert_eq!(w("80CA004200"), "4204475053469000");
+    // Over the limit.
+    let seg = format!("90E29000FF{}", "00".repeat(255));
+    for _ in 0..128 {
+        assert_eq!(w(&seg), "9000");
+    }
+    assert_eq!(w(&seg), "6A86");
+    assert_eq!(w("80CA004200"), "4204475053469000");
+    // Without chaining support the answer would be 6884 (the runtime's); a plain chained
+    // segment outside a session is refused like any SD command needing one.
+    drop(w);
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    assert_eq!(tx(&mut c, "90E2900003420447"), "6982");
+}
