@@ -759,7 +759,6 @@ fn secure_messaging_over_command_chaining() {
     assert_eq!(w("80CA004200"), "4204475053469000");
     // Without chaining support the answer would be 6884 (the runtime's); a plain chained
     // segment outside a session is refused like any SD command needing one.
-    drop(w);
     assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
     assert_eq!(tx(&mut c, "90E2900003420447"), "6982");
 }
