@@ -14,7 +14,7 @@ use gpse::host::ca::TestCa;
 use gpse::host::jpki::{sha256_digest_info, JpkiClient};
 use gpse::host::tsm::sp::{PinDesign, SpSession};
 use gpse::platform::profile::{Overrides, Profile};
-use gpse::proto::jpki::{Ef, JpkiCommand, PairId};
+use gpse::proto::jpki::{Ef, JpkiCommand, PairId, SignScheme};
 use gpse::scp03::host::{HostSession, OpenOptions};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::transport::scp::SessionIo;
@@ -71,7 +71,7 @@ fn verify(pin: &[u8], ch: u8) -> String {
 }
 
 fn sign(ch: u8) -> String {
-    jpki_cmd(JpkiCommand::Sign { sfi: None, data: sha256_digest_info(&[0x5A; 32]) }, ch)
+    jpki_cmd(JpkiCommand::Sign { scheme: SignScheme::Verbatim, sfi: None, data: sha256_digest_info(&[0x5A; 32]) }, ch)
 }
 
 fn isd_keys() -> StaticKeys {
@@ -259,7 +259,8 @@ fn a_pin_verified_on_one_channel_never_signs_on_another() {
 #[test]
 fn omapi_transmit_refusals_never_reach_the_card_nor_end_reader_0s_session() {
     let mut card = card();
-    let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([3; 8]), channel: 0 };
+    let opts =
+        OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([3; 8]), channel: 0, s16: false };
     let mut s = HostSession::open(&mut card, &isd_keys(), &opts, &mut CardRng::new(Some(4))).unwrap();
     let get_cplc = Command::new(0x80, 0xCA, 0x9F, 0x7F).with_ne(256);
     assert_eq!(s.transmit(&mut card, &get_cplc).unwrap().sw, gpse::Sw::Ok);

@@ -194,7 +194,12 @@ fn malformed_store_data_is_refused_and_changes_nothing() {
         ("80E29000", "6A80"),
         // P1 P2: not the last block, not BER-TLV, a block number.
         ("80E2100002F100", "6A86"),
-        ("80E2800002F100", "6A86"),
+        ("80E2000002F100", "6A86"),
+        // Encrypted (b7-b6 01, 11) and RFU bits: 6A86; DGI (b5-b4 01): 6A80 (GPCS T11-89).
+        ("80E2B00002F100", "6A86"),
+        ("80E2F00002F100", "6A86"),
+        ("80E2920002F100", "6A86"),
+        ("80E2880002F100", "6A80"),
         ("80E2900102F100", "6A86"),
         // The Get commands return data: a case-3 P1 (90) is refused (GPCS §11.11.3.1).
         ("80E2900002F400", "6A86"),
@@ -418,4 +423,25 @@ fn updated_rules_and_tag_live_in_the_card_image() {
 /// The Current Security Level the tests write as an optional GPCS T10-1 byte.
 fn level_of(l: Option<u8>) -> SecurityStatus {
     SecurityStatus::from_bits_retain(l.unwrap_or(0))
+}
+
+/// Issue #18 #5: GPP's `--store-data` sends STORE DATA with P1 `81` (last block, no structure
+/// information, case 4), and P1 `80` is its case-3 form; both are valid per GPCS T11-89 and
+/// store exactly what P1 `90` stores.
+#[test]
+fn store_data_p1_80_and_81_as_gpp_sends_them() {
+    let mut a = H::new();
+    let mut b = H::new();
+    assert_eq!(a.admin(CARRIER_STORE), "9000");
+    assert_eq!(b.admin(&CARRIER_STORE.replacen("80E290", "80E281", 1)), "9000");
+    assert_eq!(a.all(), b.all());
+    assert_ne!(b.all(), "FF40009000");
+    // Get all through STORE DATA with P1 81 (case 4) answers like 91; with 80 (case 3) 6A86.
+    let via_91 = a.admin("80E2910002F400");
+    assert!(via_91.starts_with("FF40") && via_91.ends_with("9000"), "{via_91}");
+    assert_eq!(b.admin("80E2810002F400"), via_91);
+    assert_eq!(b.admin("80E2800002F400"), "6A86");
+    // Delete all with P1 80.
+    assert_eq!(b.admin("80E2800002F100"), "9000");
+    assert_eq!(b.all(), "FF40009000");
 }

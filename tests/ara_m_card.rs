@@ -45,7 +45,8 @@ fn sei_tsm_adds_a_rule_over_scp03_and_the_ace_follows_without_restart() {
     // Inside the ISD's session, on the ARA-M's channel.
     let k = h("404142434445464748494A4B4C4D4E4F");
     let keys = StaticKeys::new(&k, &k, &k).unwrap();
-    let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_DEC_C_MAC, host_challenge: Some([9; 8]), channel: 1 };
+    let opts =
+        OpenOptions { kvn: 0, level: SecurityLevel::C_DEC_C_MAC, host_challenge: Some([9; 8]), channel: 1, s16: false };
     let mut s = HostSession::open(&mut card, &keys, &opts, &mut CardRng::new(Some(1))).unwrap();
     let mut cmd = Command::parse(&h(&plain)).unwrap();
     cmd.cla = Class::encode(1, true, false).unwrap();

@@ -181,6 +181,117 @@ fn opensc_jpki(tmp: &Path) {
     assert!(!st.success());
     drop(serve);
     assert!(gpse(&["jpki", "status"], &card).starts_with("auth: 2 tries left"));
+    // Issue #18: pyjpki's sequence through pyscard, and `pkcs11-tool --test` on the GP-SE profile.
+    let serve = Serve::start(&root, &[]);
+    wait_card(R0, &serve);
+    pyjpki_sequence(tmp, &certs.join("auth.crt"), &serve);
+    let out = pkcs11_test(&module, &serve);
+    // The one documented difference of the phone (README, applet-spec/jpki.md): the auth
+    // certificate, which carries the public key OpenSC reads the modulus from, needs the PIN.
+    assert!(out.contains("can't obtain modulus"), "{out}");
+    drop(serve);
+    card_profile_pkcs11_test(tmp);
+}
+
+/// A Python interpreter that has pyscard (`scripts/install-deps` installs Debian's
+/// `python3-pyscard` for /usr/bin/python3).
+fn python_with_pyscard() -> String {
+    for p in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(p).args(["-c", "import smartcard"]).output().is_ok_and(|o| o.status.success());
+        if ok {
+            return p.to_string();
+        }
+    }
+    panic!("no python3 with pyscard (package python3-pyscard; scripts/install-deps)");
+}
+
+/// pyjpki's command sequence (`src/pyjpki/card.py`: `verify_pin` then `sign_data`): SELECT AP,
+/// SELECT 0018, VERIFY, SELECT AP again, SELECT 0017, COMPUTE DIGITAL SIGNATURE of the SHA-256
+/// DigestInfo, through pyscard and pcscd. The second SELECT keeps the verified PIN (issue #18 #7),
+/// and the signature verifies against the certificate the SP-TSM stored.
+fn pyjpki_sequence(tmp: &Path, cert: &Path, serve: &Serve) {
+    let script = tmp.join("pyjpki_sequence.py");
+    std::fs::write(
+        &script,
+        r#"import sys, hashlib
+from smartcard.System import readers
+conn = [r for r in readers() if str(r) == sys.argv[1]][0].createConnection()
+conn.connect()
+def ok(apdu):
+    data, sw1, sw2 = conn.transmit(list(apdu))
+    if (sw1, sw2) != (0x90, 0x00):
+        sys.exit("%s -> %02X%02X" % (apdu.hex(), sw1, sw2))
+    return bytes(data)
+ap = bytes.fromhex("D392F000260100000001")
+pin = sys.argv[2].encode()
+ok(bytes([0x00, 0xA4, 0x04, 0x0C, len(ap)]) + ap)
+ok(bytes([0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18]))
+ok(bytes([0x00, 0x20, 0x00, 0x80, len(pin)]) + pin)
+ok(bytes([0x00, 0xA4, 0x04, 0x0C, len(ap)]) + ap)
+ok(bytes([0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x17]))
+di = bytes.fromhex("3031300D060960864801650304020105000420") + hashlib.sha256(sys.argv[3].encode()).digest()
+print(ok(bytes([0x80, 0x2A, 0x00, 0x80, len(di)]) + di + bytes([0x00])).hex())
+"#,
+    )
+    .unwrap();
+    let msg = "signed by pyjpki's sequence";
+    let o = Command::new(python_with_pyscard()).arg(&script).args([R0, "1234", msg]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "pyjpki sequence: {}
+{}",
+        String::from_utf8_lossy(&o.stderr),
+        serve.log()
+    );
+    let sig = hex::decode(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(sig.len(), 256);
+    let mut di = hex::decode("3031300D060960864801650304020105000420").unwrap();
+    di.extend(Sha256::digest(msg.as_bytes()));
+    pubkey_of(&std::fs::read(cert).unwrap()).verify(Pkcs1v15Sign::new_unprefixed(), &di, &sig).unwrap();
+}
+
+/// `pkcs11-tool --test --login` on the auth token (C_GenerateRandom needs GET CHALLENGE, issue
+/// #18 #9); its output.
+fn pkcs11_test(module: &str, serve: &Serve) -> String {
+    let (st, out, err) = tool(
+        "pkcs11-tool",
+        &["--module", module, "--test", "--login", "--pin", "1234", "--token-label", "JPKI (User Authentication PIN)"],
+    );
+    assert!(st.success() && out.contains("No errors"), "pkcs11-tool --test: {out}{err}\n{}", serve.log());
+    assert!(
+        squash(&out)
+            .contains("C_SeedRandom() and C_GenerateRandom(): seeding (C_SeedRandom) not supported seems to be OK"),
+        "{out}"
+    );
+    out
+}
+
+/// `pkcs11-tool --test` on a card whose JPKI AP has the card profile (install parameter `01`):
+/// every test passes, the signatures and verifications included.
+fn card_profile_pkcs11_test(tmp: &Path) {
+    let root = tmp.join("card-profile");
+    let card = root.join("0");
+    let profile = tmp.join("card-profile.toml");
+    let default = std::fs::read_to_string(common::e2e::root().join("profiles/default.toml")).unwrap();
+    assert!(default.contains("module = \"jpki\"\n"));
+    std::fs::write(&profile, default.replace("module = \"jpki\"\n", "module = \"jpki\"\nparams = \"01\"\n")).unwrap();
+    let o = gpse_plain(&["card", "init", "--state", card.to_str().unwrap(), "--profile", profile.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ca, certs) = (tmp.join("ca2"), tmp.join("certs2"));
+    gpse(&["tsm", "setup", "--ca-dir", ca.to_str().unwrap(), "--out-dir", certs.to_str().unwrap()], &card);
+    gpse(&["tsm", "activate", "--pair", "auth", "--temp-pin", "0000", "--pin", "1234"], &card);
+    let serve = Serve::start(&root, &[]);
+    wait_card(R0, &serve);
+    let out = pkcs11_test(&pkcs11_module(), &serve);
+    let flat = squash(&out);
+    for want in [
+        "testing key 0 (User Authentication Key) all 4 signature functions seem to work",
+        "SHA256-RSA-PKCS: OK",
+        "Verify (currently only for RSA) testing key 0 (User Authentication Key) RSA-PKCS: OK",
+    ] {
+        assert!(flat.contains(want), "{want}:\n{out}");
+    }
+    assert!(!out.contains("can't obtain modulus"), "{out}");
 }
 
 /// Issue #9: a recording of a live, seeded session replays byte for byte through the reader.

@@ -410,7 +410,7 @@ fn put_key_adds_replaces_and_refuses_a_wrong_kcv() {
     let mut s = open_kvn(&mut c, "505152535455565758595A5B5C5D5E5F", 0x30).unwrap();
     // Errors.
     assert_eq!(x(&mut s, "80D8008100"), "6A80");
-    assert_eq!(x(&mut s, "80D8000100"), "6A86");
+    assert_eq!(x(&mut s, "80D8000100"), "6A80");
     assert_eq!(x(&mut s, "80D8008200"), "6A86");
     let dek = h("505152535455565758595A5B5C5D5E5F");
     let comp = key_component(&dek, &k30, KeyBlockForm::WithLength).unwrap();
@@ -464,11 +464,11 @@ fn card_life_cycle() {
     assert_eq!(x(&mut s, "80E400000C4F0AF047505345544553540100"), "6985");
     assert_eq!(x(&mut s, "80E2900003420100"), "6985");
     drop(s);
-    // Only the ISD can be selected; a reset selects it. (Selecting the ISD first ends the session,
-    // so that the refused SELECT reaches it plain.)
-    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    // Only the ISD can be selected, with the warning 6283 (GPCS T11-84); a reset selects it.
+    // (Selecting the ISD first ends the session, so that the refused SELECT reaches it plain.)
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "6283");
     assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "6A82");
-    assert_eq!(tx(&mut c, "00A4040008A000000151000000"), format!("{FCI}9000"));
+    assert_eq!(tx(&mut c, "00A4040008A000000151000000"), format!("{FCI}6283"));
     c.power_off();
     c.power_on();
     assert_eq!(c.selected(0).unwrap().to_string(), "A000000151000000");
@@ -588,8 +588,13 @@ fn ssd_with_its_own_keys_and_secure_channel() {
     drop(s);
     // The test applet opens SCP03 with the SSD's key set 30.
     assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "9000");
-    let opts =
-        gpse::scp03::host::OpenOptions { kvn: 0x30, level: SecurityLevel::C_MAC, host_challenge: None, channel: 0 };
+    let opts = gpse::scp03::host::OpenOptions {
+        kvn: 0x30,
+        level: SecurityLevel::C_MAC,
+        host_challenge: None,
+        channel: 0,
+        s16: false,
+    };
     let mut hs = gpse::scp03::host::HostSession::open(&mut c, &keys(K30), &opts, &mut CardRng::new(Some(4))).unwrap();
     let r = hs.transmit(&mut c, &Command::new(0x80, 0x01, 0, 0).with_data(vec![0xAB])).unwrap();
     assert_eq!(r, Response::data(vec![0xAB]));
@@ -601,7 +606,8 @@ fn ssd_with_its_own_keys_and_secure_channel() {
 /// The ISD's session at C-MAC on the basic channel, for the power-cut sweeps.
 fn isd_session(card: &mut Card) -> HostSession {
     card.power_on();
-    let opts = OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel: 0 };
+    let opts =
+        OpenOptions { kvn: 0, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel: 0, s16: false };
     HostSession::open(card, &keys(K), &opts, &mut CardRng::new(Some(5))).unwrap()
 }
 
@@ -619,4 +625,144 @@ fn power_cuts_in_install_delete_and_put_key() {
     power_cut_everywhere("PUT KEY", &isd_session, &|c, s| {
         wrapped(c, s, &format!("80D80081{:02X}30{comp}{comp}{comp}00", 1 + comp.len() * 3 / 2))
     });
+}
+
+/// Issue #18 #1: GET STATUS received by an SSD without the Global Registry privilege: P1 `80` is
+/// the ISD's or a Global Registry SD's only (GPCS §11.4.2.1: `6A86`), and the search covers the
+/// SSD's associated entities only (§11.4.2.3). With Global Registry the whole registry answers.
+#[test]
+fn get_status_scope_of_an_ssd() {
+    let mut c = card();
+    let ssd = aid("A00000015153504101");
+    let gr = aid("A00000015153504102");
+    let mut s = open(&mut c);
+    s.create_ssd(&ssd, &[0x80, 0x00, 0x00]).unwrap();
+    s.create_ssd(&gr, &[0x80, 0x04, 0x00]).unwrap();
+    s.extradite(&aid(TESTAPP_MOD), &ssd).unwrap();
+    drop(s);
+    let mut s =
+        GpClient::open(&mut c, Some(&ssd), &keys(K), 0, SecurityLevel::ALL, &mut CardRng::new(Some(2))).unwrap();
+    assert_eq!(x(&mut s, "80F28002024F0000"), "6A86");
+    assert_eq!(x(&mut s, "80F28000024F0000"), "6A86");
+    // Only the test applet is associated with the SSD: its entry, with CC = the SSD.
+    let mine = TESTAPP_E3.replace("E32E", "E32F").replace("CC08A000000151000000", "CC09A00000015153504101");
+    assert_eq!(x(&mut s, "80F24002024F0000"), format!("{mine}9000"));
+    // The load files are the ISD's: nothing found.
+    assert_eq!(x(&mut s, "80F22002024F0000"), "6A88");
+    drop(s);
+    // The SD with Global Registry (byte 2 b3, `04`) sees the ISD and everything.
+    let mut s = GpClient::open(&mut c, Some(&gr), &keys(K), 0, SecurityLevel::ALL, &mut CardRng::new(Some(2))).unwrap();
+    assert_eq!(x(&mut s, "80F28002024F0000"), format!("{ISD_E3}9000"));
+    let all = x(&mut s, "80F24002024F0000");
+    assert!(all.contains(&mine) && all.contains(JPKI_E3) && all.contains(ARAM_E3), "{all}");
+}
+
+/// The sequence counter of KVN 01 as GET DATA `C1` reports it.
+fn counter(s: &mut GpClient<'_, Card>) -> String {
+    x(s, "80CA00C100")
+}
+
+/// Issue #18 #2 and #3: one key replaced keeps the key set's SCP03 counter (AmdD §6.2.2.1 resets
+/// it only when a whole key set is created or replaced); "add a single new key" (PUT KEY P1 `00`,
+/// P2 `01`-`03`, GPCS §11.8.1, T11-65/66) is accepted, and keys 1-3 of one version put one by
+/// one make a key set that opens SCP03.
+#[test]
+fn put_key_single_keys_and_the_sequence_counter() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    assert_eq!(counter(&mut s), "C1030000019000");
+    let dek = h(K);
+    // Key 3 (DEK) of KVN 01 replaced by itself: `01 KCV`, counter kept.
+    let comp = hex::encode_upper(key_component(&dek, &h(K), KeyBlockForm::WithLength).unwrap());
+    assert_eq!(x(&mut s, &apdu_lc("80D80103", &format!("01{comp}"))), "01504A779000");
+    assert_eq!(counter(&mut s), "C1030000019000");
+    drop(s);
+    let mut s = open(&mut c);
+    assert_eq!(counter(&mut s), "C103000002900".to_owned() + "0");
+    // The whole set replaced: counter back to 0.
+    let k = h(K);
+    s.put_key_set(Some(0x01), 0x01, &k, &k, &k).unwrap();
+    assert_eq!(counter(&mut s), "C1030000009000");
+    // Single new keys of KVN 40, one by one: each answers `40 KCV`.
+    let k30 = h(K30);
+    let kcv30 = hex::encode_upper(gpse::scp03::kdf::kcv(&k30).unwrap());
+    let one = hex::encode_upper(key_component(&dek, &k30, KeyBlockForm::WithLength).unwrap());
+    assert_eq!(x(&mut s, &apdu_lc("80D80001", &format!("40{one}"))), format!("40{kcv30}9000"));
+    // Listed in the key information template after the whole sets.
+    assert_eq!(x(&mut s, "80CA00E000"), "E018C00401018810C00402018810C00403018810C00401408810".to_owned() + "9000");
+    // The same key again, or a key a whole set has: 6A80; key 4: 6A86.
+    assert_eq!(x(&mut s, &apdu_lc("80D80001", &format!("40{one}"))), "6A80");
+    assert_eq!(x(&mut s, &apdu_lc("80D80001", &format!("01{one}"))), "6A80");
+    assert_eq!(x(&mut s, &apdu_lc("80D80004", &format!("40{one}"))), "6A86");
+    // Keys 2 and 3 complete KVN 40: a key set, which opens SCP03.
+    assert_eq!(x(&mut s, &apdu_lc("80D80002", &format!("40{one}"))), format!("40{kcv30}9000"));
+    assert_eq!(x(&mut s, &apdu_lc("80D80003", &format!("40{one}"))), format!("40{kcv30}9000"));
+    assert_eq!(
+        x(&mut s, "80CA00E000"),
+        "E024C00401018810C00402018810C00403018810C00401408810C00402408810C00403408810".to_owned() + "9000"
+    );
+    drop(s);
+    let mut s = open_kvn(&mut c, K30, 0x40).unwrap();
+    assert_eq!(s.session().info().kvn, 0x40);
+    // A single key left on its own (a DAP-style key) is deleted with its KVN. This session's
+    // DEK is KVN 40's.
+    let one = hex::encode_upper(key_component(&k30, &k30, KeyBlockForm::WithLength).unwrap());
+    assert_eq!(x(&mut s, &apdu_lc("80D80001", &format!("50{one}"))), format!("50{kcv30}9000"));
+    assert_eq!(x(&mut s, "80E4000003D2015000"), "009000");
+    assert_eq!(x(&mut s, "80E4000003D2015000"), "6A88");
+}
+
+/// Issue #18 #4: SELECT while the card is CARD_LOCKED answers `6283` ("Card Life Cycle State is
+/// CARD_LOCKED", GPCS T11-84) with the FCI; an application with the Final Application privilege
+/// stays selectable (GPCS §5.1.1.4), other applications `6A82`.
+#[test]
+fn select_in_card_locked() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    let fin = "F0475053455445535409";
+    let r = x(&mut s, &install_apdu(0x0C, TESTAPP_PKG, TESTAPP_MOD, fin, "000200", "C900"));
+    assert!(r.ends_with("9000"), "{r}");
+    assert_eq!(x(&mut s, "80F0807F"), "9000");
+    drop(s);
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "6283");
+    assert_eq!(tx(&mut c, "00A4040008A000000151000000"), format!("{FCI}6283"));
+    assert_eq!(tx(&mut c, "00A404000AF0475053455445535401"), "6A82");
+    assert_eq!(tx(&mut c, &format!("00A404000A{fin}")), "6283");
+    // Unlocked: 9000 again.
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, "80F0800F"), "9000");
+    drop(s);
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    assert_eq!(tx(&mut c, &format!("00A404000A{fin}")), "9000");
+}
+
+/// Issue #18 #13, second half: secure messaging over command chaining (GPCS §11.1.5.1). In a
+/// session at C-DEC + C-MAC + R-MAC + R-ENC, STORE DATA `42` (IIN) comes in two ISO chained
+/// segments (CLA `90` then `80`), each wrapped on its own; the first is answered `9000` with no
+/// data, the last runs the whole command. A segment with another header: `6985`, chain dropped;
+/// more than 32 767 bytes: `6A86`. The session goes on through all of it.
+#[test]
+fn secure_messaging_over_command_chaining() {
+    let mut c = card();
+    let opts = OpenOptions { kvn: 0, level: SecurityLevel::ALL, host_challenge: Some([7; 8]), channel: 0, s16: false };
+    let mut s = HostSession::open(&mut c, &keys(K), &opts, &mut CardRng::new(Some(5))).unwrap();
+    let mut w = |apdu: &str| hex::encode_upper(wrapped(&mut c, &mut s, apdu).to_bytes());
+    assert_eq!(w("90E2900003420447"), "9000");
+    assert_eq!(w("80E2900003505346"), "9000");
+    assert_eq!(w("80CA004200"), "4204475053469000");
+    // Another INS in the middle of a chain.
+    assert_eq!(w("90E29000024204"), "9000");
+    assert_eq!(w("80CA004200"), "6985");
+    assert_eq!(w("80CA004200"), "4204475053469000");
+    // Over the limit.
+    let seg = format!("90E29000FF{}", "00".repeat(255));
+    for _ in 0..128 {
+        assert_eq!(w(&seg), "9000");
+    }
+    assert_eq!(w(&seg), "6A86");
+    assert_eq!(w("80CA004200"), "4204475053469000");
+    // Without chaining support the answer would be 6884 (the runtime's); a plain chained
+    // segment outside a session is refused like any SD command needing one.
+    assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
+    assert_eq!(tx(&mut c, "90E2900003420447"), "6982");
 }

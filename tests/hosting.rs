@@ -168,8 +168,11 @@ fn a_test_only_kind_is_installed_selected_and_restored_through_the_catalog() {
 #[test]
 fn chaining_is_refused_where_the_target_does_not_take_it() {
     let mut card = Card::in_memory(image(), Some(1)).unwrap();
-    // The ISD (GP uses its own block numbers, not CLA chaining) and the test applet: 6884.
-    assert_eq!(tx(&mut card, "90CA9F7F00"), "6884");
+    // A security domain takes CLA chaining (GPCS §11.1.5.1, issue #18 #13; rows in
+    // tests/gp_card.rs): a segment is kept (9000), the last one runs the command.
+    assert_eq!(tx(&mut card, "90CA9F7F00"), "9000");
+    assert!(tx(&mut card, "80CA9F7F00").starts_with("9F7F2A"));
+    // The test applet does not: 6884.
     assert_eq!(tx(&mut card, "00A404000AF047505345544553540100"), "9000");
     assert_eq!(tx(&mut card, "9001000001AA"), "6884");
     // The same command unchained is answered.

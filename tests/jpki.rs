@@ -46,6 +46,18 @@ impl H {
         self.ctx_run(ch, None, |a, c| a.select(c, &cmd)).unwrap();
     }
 
+    /// SELECT of the AP while it is already selected on `ch` (the runtime calls `reselect`).
+    fn reselect(&mut self, ch: u8) {
+        let cmd = Command::parse(&hex::decode("00A4040C0AD392F000260100000001").unwrap()).unwrap();
+        self.ctx_run(ch, None, |a, c| a.reselect(c, &cmd)).unwrap();
+    }
+
+    /// Another application selected on `ch`, then the AP again.
+    fn select_elsewhere_and_back(&mut self, ch: u8) {
+        self.ctx_run(ch, None, |a, c| a.deselect(c));
+        self.select(ch);
+    }
+
     fn tx_on(&mut self, ch: u8, level: Option<u8>, apdu: &str) -> String {
         let cmd = Command::parse(&hex::decode(apdu.replace(' ', "")).unwrap()).unwrap();
         let r = self.ctx_run(ch, level, |a, c| a.process(c, &cmd)).unwrap_or_else(gpse::Response::status);
@@ -216,7 +228,7 @@ fn full_lifecycle_of_the_auth_pair() {
     // Data length limits and P1.
     assert_eq!(h.tx("00A4020C020017"), "9000");
     assert_eq!(h.tx(&format!("802A0080F6{}00", "00".repeat(246))), "6700");
-    assert_eq!(h.tx(&format!("802A0180{}00", &sign[8..sign.len() - 2])), "6A86");
+    assert_eq!(h.tx(&format!("802A0680{}00", &sign[8..sign.len() - 2])), "6A86");
     // Current EF not a key.
     assert_eq!(h.tx("00A4020C020006"), "9000");
     assert_eq!(h.tx(&sign), "6981");
@@ -317,8 +329,14 @@ fn security_status_is_per_channel_and_cleared_by_select_and_reset() {
     // The CA certificate is free.
     assert_eq!(h.tx_on(1, None, "01A4020C02000B"), "9000");
     assert!(h.tx_on(1, None, "01B0000004").starts_with("3082"));
-    // Re-SELECT of the AP clears channel 0's status.
-    h.select(0);
+    // Re-SELECT of the AP keeps channel 0's status but not its current EF (issue #18 point 7:
+    // JICSAP 5.1.3 rule 2 per myna-card; pyjpki re-selects between VERIFY and SIGN).
+    h.reselect(0);
+    assert_eq!(h.tx("00B0000004"), "6986");
+    assert_eq!(h.tx("00A4020C02000A"), "9000");
+    assert!(h.tx("00B0000004").starts_with("3082"));
+    // Selecting another application clears it.
+    h.select_elsewhere_and_back(0);
     assert_eq!(h.tx("00A4020C02000A"), "9000");
     assert_eq!(h.tx("00B0000004"), "6982");
     // So does a power cycle.
@@ -474,4 +492,95 @@ fn opensc_list_certificates_trace() {
 /// The Current Security Level the tests write as an optional GPCS T10-1 byte.
 fn level_of(l: Option<u8>) -> SecurityStatus {
     SecurityStatus::from_bits_retain(l.unwrap_or(0))
+}
+
+/// Issue #18 point 8: COMPUTE DIGITAL SIGNATURE P1 00-05, myna-card's `SignatureScheme`
+/// (`src/ap/jpki.rs`: "Any value outside this set answers 6A86"; input lengths from its
+/// `check_input`). Each signature verifies the way myna-card's `SignatureScheme::verify` checks it.
+#[test]
+fn compute_signature_schemes_p1_00_to_05() {
+    use rsa::Pss;
+    use sha2::{Digest, Sha256};
+    let mut ca = ca();
+    let mut h = H::new();
+    let pk = h.personalise(&mut ca, 2);
+    assert_eq!(h.tsm(&apdu("80D20002", b"TEMP22")), "9000");
+    assert_eq!(h.tx(&apdu("0020009B", b"TEMP22")), "9000");
+    assert_eq!(h.tx("00A4020C02001B"), "9000");
+    assert_eq!(h.tx(&apdu("00240180", b"SIGNPASS1")), "9000");
+    let msg = b"issue 18: the message myna-card hands to the card".to_vec();
+    let hash = Sha256::digest(&msg).to_vec();
+    let sign = |h: &mut H, p1: u8, data: &[u8]| -> Vec<u8> {
+        let r = h.tx(&format!("802A{p1:02X}9A{:02X}{}00", data.len(), hex::encode_upper(data)));
+        assert!(r.ends_with("9000") && r.len() == 516, "P1 {p1:02X}: {r}");
+        hex::decode(&r[..512]).unwrap()
+    };
+    // 00 verbatim: PKCS#1 v1.5 over the DigestInfo as given.
+    let di = [hex::decode(SHA256_DI).unwrap(), hash.clone()].concat();
+    pk.verify(Pkcs1v15Sign::new_unprefixed(), &di, &sign(&mut h, 0x00, &di)).unwrap();
+    // 01 card SHA-256, bare hash padded.
+    pk.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &sign(&mut h, 0x01, &msg)).unwrap();
+    // 02 a 32-byte hash, the card adds the DigestInfo; 03 the card hashes and adds it. Both are
+    // the ordinary sha256WithRSAEncryption signature, so deterministic and equal.
+    let s02 = sign(&mut h, 0x02, &hash);
+    let s03 = sign(&mut h, 0x03, &msg);
+    pk.verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &s02).unwrap();
+    assert_eq!(s02, s03);
+    // 04 PSS over a 32-byte hash, 05 card SHA-256 + PSS: random salt, so two signatures differ.
+    let s04 = sign(&mut h, 0x04, &hash);
+    pk.verify(Pss::new::<Sha256>(), &hash, &s04).unwrap();
+    assert_ne!(s04, sign(&mut h, 0x04, &hash));
+    pk.verify(Pss::new::<Sha256>(), &hash, &sign(&mut h, 0x05, &msg)).unwrap();
+    // Lengths: 02 and 04 take exactly 32 bytes, 00 at most 245: 6700.
+    assert_eq!(h.tx(&format!("802A029A1F{}00", "00".repeat(31))), "6700");
+    assert_eq!(h.tx(&format!("802A049A21{}00", "00".repeat(33))), "6700");
+    assert_eq!(h.tx(&format!("802A009AF6{}00", "00".repeat(246))), "6700");
+    // The card hashes for 01/03/05, so up to 255 bytes go.
+    assert!(h.tx(&format!("802A039AFF{}00", "00".repeat(255))).ends_with("9000"));
+    // Any other P1: 6A86.
+    for p1 in [0x06u8, 0x10, 0x80, 0xFF] {
+        assert_eq!(h.tx(&format!("802A{p1:02X}9A20{}00", "00".repeat(32))), "6A86", "P1 {p1:02X}");
+    }
+}
+
+/// Issue #18 point 9: GET CHALLENGE `00 84 00 00 Le` inside the AP (myna-card
+/// `Card::get_challenge`: every Le 1-256 honoured exactly, the extended form refused with 6985,
+/// P1-P2 must be 00; OpenSC `pkcs11-tool --test` C_GenerateRandom).
+#[test]
+fn get_challenge_inside_the_ap() {
+    let mut h = H::new();
+    for le in [1usize, 8, 16, 255] {
+        let r = h.tx(&format!("00840000{le:02X}"));
+        assert_eq!(r.len(), (le + 2) * 2, "Le {le}");
+        assert!(r.ends_with("9000"));
+    }
+    let a = h.tx("0084000000");
+    assert_eq!(a.len(), (256 + 2) * 2);
+    assert!(a.ends_with("9000"));
+    // Fresh bytes each time.
+    assert_ne!(a, h.tx("0084000000"));
+    assert_eq!(h.tx("00840000000100"), "6985");
+    assert_eq!(h.tx("0084010008"), "6A86");
+    assert_eq!(h.tx("0084000108"), "6A86");
+    assert_eq!(h.tx("00840000"), "6700");
+    assert_eq!(h.tx("8084000008"), "6E00");
+}
+
+/// Issue #18 point 10: EF 0008, certificate availability, 3 bytes, free (myna-card
+/// `CertificateAvailability`: `8F 8F 00` with both certificates; `00` for a missing one).
+#[test]
+fn ef_0008_certificate_availability() {
+    let mut ca = ca();
+    let mut h = H::new();
+    assert_eq!(h.tx("00A4020C020008"), "9000");
+    assert_eq!(h.tx("00B0000000"), "0000009000");
+    h.personalise(&mut ca, 1);
+    assert_eq!(h.tx("00B0000000"), "008F009000");
+    h.personalise(&mut ca, 2);
+    assert_eq!(h.tx("00B0000000"), "8F8F009000");
+    // myna-card's physical read: 256 asked, 3 given; past the end 6B00; by SFI 08.
+    assert_eq!(h.tx("00B0000300"), "6B00");
+    assert_eq!(h.tx("00B0880003"), "8F8F009000");
+    assert_eq!(h.tsm("80EE0002"), "9000");
+    assert_eq!(h.tx("00B0880000"), "008F009000");
 }

@@ -42,7 +42,7 @@ fn tsm_session(card: &mut Card, level: SecurityLevel) -> HostSession {
     card.power_on();
     assert_eq!(card.transmit(&h("0070000001")), h("019000"));
     assert_eq!(card.transmit(&h(SELECT_JPKI_CH1)), h("9000"));
-    let opts = OpenOptions { kvn: 0, level, host_challenge: Some([7; 8]), channel: 1 };
+    let opts = OpenOptions { kvn: 0, level, host_challenge: Some([7; 8]), channel: 1, s16: false };
     HostSession::open(card, &keys(), &opts, &mut CardRng::new(Some(5))).unwrap()
 }
 
@@ -199,4 +199,52 @@ fn factory_reset_leaves_no_private_key_byte_in_the_image_file() {
     assert_eq!(app.pin_status(PairId::Sign).unwrap(), PinStatus::NotUsable);
     let fresh = Card::in_memory(image(), Some(3)).unwrap();
     assert_eq!(card.image().instance(&jpki_aid).unwrap().state, fresh.image().instance(&jpki_aid).unwrap().state);
+}
+
+/// Issue #18 point 7 through the runtime, with pyjpki's bytes (`src/pyjpki/card.py`: SELECT AP,
+/// SELECT 001B, VERIFY, SELECT AP again, SELECT 001A, sign). The second SELECT keeps the
+/// verified PIN; selecting another application (the ISD) or a reset clears it.
+#[test]
+fn pyjpki_reselect_keeps_the_verified_pin() {
+    let mut ca = ca();
+    let mut card = Card::in_memory(image(), Some(3)).unwrap();
+    let mut s = tsm_session(&mut card, SecurityLevel::ALL);
+    let pk = generate(&mut card, &mut s, 2);
+    let cert = ca.issue(&pk, "sign").unwrap();
+    assert_eq!(store_cert(&mut card, &mut s, 2, &cert).sw, gpse::Sw::Ok);
+    let r = tsm(&mut card, &mut s, Command::new(0x80, 0xD2, 0x00, 0x02).with_data(b"TEMP22".to_vec()));
+    assert_eq!(r.sw, gpse::Sw::Ok);
+    let mut app = JpkiClient::open(&mut card).unwrap();
+    app.change_pin(PairId::Sign, b"TEMP22", b"SIGNPASS1").unwrap();
+    card.power_on();
+    let mut t = |a: &str| hex::encode_upper(card.transmit(&h(a)));
+    let digest = hex::encode_upper(gpse::host::jpki::sha256_digest_info(&[0x42; 32]));
+    let sign = format!("802A008033{digest}00");
+    assert_eq!(t("00A4040C0AD392F000260100000001"), "9000");
+    assert_eq!(t("00A4020C02001B"), "9000");
+    assert_eq!(t(&format!("0020008009{}", hex::encode_upper(b"SIGNPASS1"))), "9000");
+    assert_eq!(t("00A4040C0AD392F000260100000001"), "9000");
+    assert_eq!(t("00A4020C02001A"), "9000");
+    let r = t(&sign);
+    assert!(r.ends_with("9000") && r.len() == 516, "{r}");
+    pk.verify(rsa::Pkcs1v15Sign::new_unprefixed(), &h(&digest), &h(&r[..512])).unwrap();
+    // The sign certificate reads after the re-SELECT too (jpki-image-signer: verify, sign, read 0001).
+    assert_eq!(t("00A4040C0AD392F000260100000001"), "9000");
+    assert_eq!(t("00A4020C020001"), "9000");
+    assert!(t("00B0000004").starts_with("3082"));
+    // Another application in between clears it.
+    let fci = t("00A4040008A000000151000000");
+    assert!(fci.starts_with("6F") && fci.ends_with("9000"), "{fci}");
+    assert_eq!(t("00A4040C0AD392F000260100000001"), "9000");
+    assert_eq!(t("00A4020C02001A"), "9000");
+    assert_eq!(t(&sign), "6982");
+    // So does a reset.
+    assert_eq!(t("00A4020C02001B"), "9000");
+    assert_eq!(t(&format!("0020008009{}", hex::encode_upper(b"SIGNPASS1"))), "9000");
+
+    card.power_on();
+    let mut t = |a: &str| hex::encode_upper(card.transmit(&h(a)));
+    assert_eq!(t("00A4040C0AD392F000260100000001"), "9000");
+    assert_eq!(t("00A4020C02001A"), "9000");
+    assert_eq!(t(&sign), "6982");
 }

@@ -357,3 +357,60 @@ fn no_panic_on_garbage_in_a_session() {
 fn current_level(card: &Card, ch: u8) -> u8 {
     card.session(ch).map_or(0, |s| s.security_status().bits())
 }
+
+/// Issue #18 #13: BEGIN / END R-MAC SESSION (AmdD §7.1.3-§7.1.4, `globalplatform.md` §A.11).
+/// BEGIN `80 7A 10 01 01 00` raises C-DEC + C-MAC (`03`) to `13`, from its own response on
+/// (each response R-MAC'd, checked by the host); END `80 78 00 03` answers with the R-MAC as its
+/// data and the level goes back to `03`. The refusals are `6985` and the session goes on.
+#[test]
+fn begin_and_end_r_mac_session() {
+    let mut card = default_card();
+    let (mut s, _) = open(&mut card, SecurityLevel::C_DEC_C_MAC);
+    let gd = Command::new(0x80, 0xCA, 0x00, 0x42).with_ne(256);
+    let iin = Response::data(h("420447505345"));
+    // END before BEGIN; BEGIN R-MAC + R-ENC is allowed at 03 but first plain R-MAC; bad P2.
+    assert_eq!(
+        s.transmit(&mut card, &Command::new(0x80, 0x78, 0x00, 0x03).with_ne(256)).unwrap().sw,
+        Sw::ConditionsNotSatisfied
+    );
+    let begin = Command::new(0x80, 0x7A, 0x10, 0x01).with_data(vec![0x00]);
+    assert_eq!(
+        s.transmit(&mut card, &Command::new(0x80, 0x7A, 0x10, 0x02).with_data(vec![0x00])).unwrap().sw,
+        Sw::IncorrectP1P2
+    );
+    assert_eq!(
+        s.transmit(&mut card, &Command::new(0x80, 0x7A, 0x10, 0x01).with_data(vec![0x02, 0xAA])).unwrap().sw,
+        Sw::WrongData
+    );
+    // BEGIN: the host expects the R-MAC on BEGIN's own response and checks it.
+    s.confirm(SecurityLevel::C_DEC_C_MAC_R_MAC);
+    assert_eq!(s.transmit(&mut card, &begin).unwrap(), Response::ok());
+    assert_eq!(s.transmit(&mut card, &gd).unwrap(), iin);
+    // BEGIN again (R-MAC already there): 6985 (an error SW carries no R-MAC), session alive.
+    assert_eq!(s.transmit(&mut card, &begin).unwrap().sw, Sw::ConditionsNotSatisfied);
+    assert_eq!(s.transmit(&mut card, &gd).unwrap(), iin);
+    // END: its R-MAC is checked and removed by the host, nothing else in the data.
+    assert_eq!(s.transmit(&mut card, &Command::new(0x80, 0x78, 0x00, 0x03).with_ne(256)).unwrap(), Response::ok());
+    // Back at 03: a response without R-MAC (the host at 13 would fail on it; at 03 it must
+    // see exactly the TLV, no 8 extra bytes).
+    s.confirm(SecurityLevel::C_DEC_C_MAC);
+    assert_eq!(s.transmit(&mut card, &gd).unwrap(), iin);
+    // BEGIN with R-ENC (P1 30) at 03: level 33 from BEGIN's response on.
+    s.confirm(SecurityLevel::ALL);
+    assert_eq!(
+        s.transmit(&mut card, &Command::new(0x80, 0x7A, 0x30, 0x01).with_data(vec![0x00])).unwrap(),
+        Response::ok()
+    );
+    assert_eq!(s.transmit(&mut card, &gd).unwrap(), iin);
+    // At C-MAC only, P1 30 (R-ENC without C-DECRYPTION) is refused.
+    let (mut s, _) = open(&mut card, SecurityLevel::C_MAC);
+    assert_eq!(
+        s.transmit(&mut card, &Command::new(0x80, 0x7A, 0x30, 0x01).with_data(vec![0x00])).unwrap().sw,
+        Sw::ConditionsNotSatisfied
+    );
+    assert_eq!(s.transmit(&mut card, &gd).unwrap(), iin);
+    // Without a session: 6982 (GPCS T11-2: needs a secure channel).
+    let mut plain = default_card();
+    plain.transmit(&h("00A4040008A000000151000000"));
+    assert_eq!(plain.transmit(&h("807A10010100")), h("6982"));
+}

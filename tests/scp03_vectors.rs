@@ -173,7 +173,7 @@ fn v1_card_session_reproduces_every_byte() {
             kdd: &kdd,
             sd_aid: &aid,
             counter: c.counter(),
-            random_challenge: [0xEE; 8],
+            random_challenge: vec![0xEE; 8],
         };
         let (init, rsp) = Idle.initialize_update(&c.host_challenge(), &p).unwrap();
         assert_eq!(hex::encode(rsp), c.init_upd_rsp, "{} IU response", c.name);
@@ -466,4 +466,67 @@ fn channel_19_uses_the_further_interindustry_class() {
 /// The Current Security Level byte of a channel (GPCS T10-1), as GET DATA `D3` gives it.
 fn current_level(card: &Card, ch: u8) -> u8 {
     card.session(ch).map_or(0, |s| s.security_status().bits())
+}
+
+/// One GP KDF output block of 128 bits (L = `0080`), computed with the `cmac` crate directly.
+fn independent_kdf16(key: &[u8; 16], constant: u8, context: &[u8]) -> [u8; 16] {
+    use cmac::{Cmac, Mac};
+    let mut m = <Cmac<aes::Aes128> as Mac>::new_from_slice(key).unwrap();
+    let mut block = vec![0u8; 11];
+    block.extend_from_slice(&[constant, 0x00, 0x00, 0x80, 0x01]);
+    block.extend_from_slice(context);
+    m.update(&block);
+    m.finalize().into_bytes().into()
+}
+
+/// Issue #18 #12: S16 mode as a key-set option (the SD's i with b1, `71`; GPP `--s16`, which
+/// reads S16 from `i & 0x01` and then takes 16-byte challenges and cryptograms): INITIALIZE
+/// UPDATE `80 50 00 00 10 <16 bytes> 00` answers `KDD ‖ 01 03 71 ‖ card challenge(16) ‖ card
+/// cryptogram(16) ‖ counter(3)`, each value computed here independently (L = 128); EXTERNAL
+/// AUTHENTICATE carries a 16-byte host cryptogram and an 8-byte C-MAC. A host in the other mode
+/// is refused with `6700`.
+#[test]
+fn s16_mode_challenges_and_cryptograms() {
+    let mut img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
+    img.isd_mut().keys.as_mut().unwrap().scp_i = 0x71;
+    let mut card = Card::in_memory(img, None).unwrap();
+    assert_eq!(card.transmit(&h("00A4040008A000000151000000"))[..2], [0x6F, 0x5D]);
+    // An S8 host challenge on an S16 key set: wrong length.
+    assert_eq!(card.transmit(&h("8050000008000102030405060700")), h("6700"));
+    let hc = h("000102030405060708090A0B0C0D0E0F");
+    let r = card.transmit(&h("8050000010000102030405060708090A0B0C0D0E0F00"));
+    assert_eq!(r.len(), 48 + 2);
+    assert_eq!(sw_of(&r), 0x9000);
+    let k: [u8; 16] = h("404142434445464748494A4B4C4D4E4F").try_into().unwrap();
+    let mut ctx = vec![0x00, 0x00, 0x01];
+    ctx.extend(h("A000000151000000"));
+    let cc = independent_kdf16(&k, 0x02, &ctx);
+    let mut sctx = hc.clone();
+    sctx.extend_from_slice(&cc);
+    let s_mac = independent_kdf16(&k, 0x06, &sctx);
+    let card_cryptogram = independent_kdf16(&s_mac, 0x00, &sctx);
+    let host_cryptogram = independent_kdf16(&s_mac, 0x01, &sctx);
+    assert_eq!(&r[10..13], &[0x01, 0x03, 0x71], "KVN, SCP03, i");
+    assert_eq!(hex::encode(&r[13..29]), hex::encode(cc), "card challenge");
+    assert_eq!(hex::encode(&r[29..45]), hex::encode(card_cryptogram), "card cryptogram");
+    assert_eq!(&r[45..48], &[0x00, 0x00, 0x01], "sequence counter (the refused IU did not count)");
+    // The host side derives the same and sends `84 82 33 00 18 host cryptogram(16) C-MAC(8)`.
+    let keys = StaticKeys::new(&k, &k, &k).unwrap();
+    let (_, ea) = HostSession::authenticate(&keys, 0, &hc, &r[..48], SecurityLevel::ALL).unwrap();
+    let wire = ea.to_bytes();
+    assert_eq!(&wire[..5], &h("8482330018")[..]);
+    assert_eq!(&wire[5..21], &host_cryptogram[..]);
+    // The whole opening through the host API, and a wrapped command in the session.
+    let opts = OpenOptions { kvn: 0, level: SecurityLevel::ALL, host_challenge: None, channel: 0, s16: true };
+    let mut s = HostSession::open(&mut card, &keys, &opts, &mut CardRng::new(Some(3))).unwrap();
+    assert_eq!(s.info().card_challenge.len(), 16);
+    let rsp = s.transmit(&mut card, &Command::new(0x80, 0xCA, 0x00, 0x42).with_ne(256)).unwrap();
+    assert_eq!(rsp, Response::data(h("420447505345")));
+    // An S8 host on this card, and an S16 host on the default (S8) card: refused.
+    let s8 = OpenOptions { s16: false, ..opts.clone() };
+    assert!(HostSession::open(&mut card, &keys, &s8, &mut CardRng::new(Some(3))).is_err());
+    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(1))).unwrap();
+    let mut plain = Card::in_memory(img, None).unwrap();
+    plain.transmit(&h("00A4040008A000000151000000"));
+    assert_eq!(plain.transmit(&h("8050000010000102030405060708090A0B0C0D0E0F00")), h("6700"));
 }

@@ -89,3 +89,44 @@ fn junit_has_one_case_per_vector_and_reports_failures() {
     assert_eq!((cases, failures), (found.len(), 1));
     assert!(xml.contains(r#"message="x.gpse:3: response mismatch (byte 0)""#), "{xml}");
 }
+
+/// Issue #18 #6: on a reader whose card is not of a set's profile (here the default card, whose
+/// ISD is `A000000151000000`), the pySim sets (eUICC ISD-R and their own keys) are skipped, saying
+/// why; on a card of that profile the probe passes and the set runs.
+#[test]
+fn sets_with_their_own_profile_are_skipped_on_another_card() {
+    let found = vectors::discover(&root()).unwrap();
+    let img = gpse::platform::profile::Profile::default_profile()
+        .build(&Default::default(), &mut gpse::crypto::CardRng::new(Some(1)))
+        .unwrap();
+    let mut card = gpse::card::Card::in_memory(img, Some(1)).unwrap();
+    let results = vectors::run_on(&found, &mut card);
+    let table = vectors::table(&results);
+    let mut skipped = 0;
+    for r in &results {
+        if r.vector.set.starts_with("scp03-pysim") {
+            assert_eq!(
+                r.outcome,
+                VectorOutcome::Skipped {
+                    reason: "card is not of the set's profile: SELECT of its ISD A0000005591010FFFFFFFF8900000100 \
+                             answered 6A82"
+                        .into()
+                },
+                "{table}"
+            );
+            skipped += 1;
+        }
+    }
+    assert!(skipped >= 3, "{table}");
+    assert!(table.contains(&format!("{skipped} skipped (card not of their set's profile)")), "{table}");
+    // A card made from the pySim AES-128 profile matches it: the probe passes.
+    let v = found.iter().find(|v| v.set == "scp03-pysim-aes128").unwrap();
+    let mut own = vectors::fresh_card(v).unwrap();
+    assert_eq!(vectors::profile_mismatch(v, &mut own), Ok(None));
+    // The same card with a used key set (counter 1) is not the profile's fresh card.
+    let mut used = vectors::fresh_card(v).unwrap();
+    let r = vectors::run_on(std::slice::from_ref(v), &mut used);
+    assert!(matches!(r[0].outcome, VectorOutcome::Passed { .. }), "{}", r[0].log);
+    let why = vectors::profile_mismatch(v, &mut used).unwrap().unwrap();
+    assert!(why.starts_with("card is not of the set's profile: sequence counter (C1) is C103"), "{why}");
+}

@@ -68,7 +68,7 @@ fn apdus(data: &[u8]) -> Vec<Vec<u8>> {
 fuzz_target!(init: { image(); }, |data: &[u8]| {
     let mut card = Card::in_memory(CardImage::from_bytes(image()).unwrap(), Some(0)).unwrap();
     card.power_on();
-    let opts = OpenOptions { kvn: 0, level: SecurityLevel::from_p1(0x01).unwrap(), host_challenge: Some([9; 8]), channel: 0 };
+    let opts = OpenOptions { kvn: 0, level: SecurityLevel::from_p1(0x01).unwrap(), host_challenge: Some([9; 8]), channel: 0, s16: false };
     HostSession::open(&mut card, &keys(), &opts, &mut CardRng::new(Some(1))).unwrap();
     for a in apdus(data).iter().take(64) {
         let r = card.transmit(a);

@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let k = [0x40u8, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F];
     let keys = StaticKeys::new(&k, &k, &k).unwrap();
     let opts =
-        OpenOptions { kvn: 0, level: SecurityLevel::from_p1(0x33).unwrap(), host_challenge: Some([7; 8]), channel: 0 };
+        OpenOptions { kvn: 0, level: SecurityLevel::from_p1(0x33).unwrap(), host_challenge: Some([7; 8]), channel: 0, s16: false };
     let mut host = HostSession::open(&mut card, &keys, &opts, &mut CardRng::new(Some(1))).unwrap();
     // Input: INS P1 P2 N DATA[N] … ; CLA 80 (GP commands to the ISD), Le 256 when N is odd.
     let mut rest = data;

@@ -75,6 +75,15 @@ pub trait Applet: Send {
         Ok(Response::ok())
     }
 
+    /// Called on SELECT of this instance while it is already the selection of `ctx.channel`.
+    /// By default the selection ends and starts again ([`Applet::deselect`], then
+    /// [`Applet::select`]); an applet whose selection-scoped state survives a re-selection of
+    /// itself (the JPKI AP's verified PINs, JICSAP 5.1.3) overrides it.
+    fn reselect(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
+        self.deselect(ctx);
+        self.select(ctx, cmd)
+    }
+
     /// Called when another SELECT, a channel close or a reset ends this applet's selection on
     /// `ctx.channel`.
     fn deselect(&mut self, ctx: &mut Ctx<'_>) {

@@ -81,8 +81,12 @@ impl CardImage {
 
     /// Whether SELECT may pick this instance now: selectable itself, and either the ISD or an
     /// instance on a card whose life cycle lets applications be selected.
+    /// In CARD_LOCKED the application with the Final Application privilege stays selectable
+    /// beside the ISD (GPCS §5.1.1.4, §11.1.2 T11-8).
     pub fn selectable_now(&self, i: &Instance) -> bool {
-        i.is_selectable() && (i.kind == InstanceKind::IssuerSecurityDomain || self.applications_selectable())
+        let final_app = self.life_cycle == CardLifeCycle::CardLocked && i.has_privilege(Privileges::FINAL_APPLICATION);
+        i.is_selectable()
+            && (i.kind == InstanceKind::IssuerSecurityDomain || self.applications_selectable() || final_app)
     }
 
     /// The shared state of a module.

@@ -37,7 +37,7 @@ use crate::scp03::card::Session;
 use crate::scp03::SecurityStatus;
 use crate::store::{Durability, Store, StoreError};
 use crate::sw::Sw;
-use registry::Privileges;
+use registry::{CardLifeCycle, Privileges};
 use std::path::Path;
 
 /// Why a card could not be opened or created.
@@ -582,10 +582,27 @@ impl Runtime {
 
     /// Makes `aid` the selection of channel `ch`, deselecting what was there.
     fn select_instance(&mut self, rng: &mut CardRng, ch: u8, aid: &Aid, cmd: &Command) -> Outcome {
-        self.deselect_channel(rng, ch);
-        let r = self
-            .with_instance(rng, ch, aid, SecurityStatus::empty(), |a, ctx| a.select(ctx, cmd))
-            .unwrap_or(Err(Sw::FileNotFound));
+        let r = if self.selected(ch) == Some(aid) {
+            // Re-selection of the current applet: the secure channel session still ends (AmdD
+            // §5.6), the applet decides what else survives.
+            if let Some(c) = self.channels.get_mut(ch as usize).and_then(|c| c.as_mut()) {
+                c.session.end();
+                c.selected = None;
+            }
+            self.with_instance(rng, ch, aid, SecurityStatus::empty(), |a, ctx| a.reselect(ctx, cmd))
+        } else {
+            self.deselect_channel(rng, ch);
+            self.with_instance(rng, ch, aid, SecurityStatus::empty(), |a, ctx| a.select(ctx, cmd))
+        }
+        .unwrap_or(Err(Sw::FileNotFound));
+        // A selection made while the card is CARD_LOCKED answers the warning `6283` "Card Life
+        // Cycle State is CARD_LOCKED", with the FCI if any (GPCS T11-84).
+        let r = match r {
+            Ok(rsp) if rsp.sw == Sw::Ok && self.image.life_cycle == CardLifeCycle::CardLocked => {
+                Ok(Response { sw: Sw::SelectedFileInvalidated, ..rsp })
+            }
+            r => r,
+        };
         if r.is_ok() || matches!(r, Err(sw) if sw.is_success_or_warning()) {
             if let Some(c) = self.channels[ch as usize].as_mut() {
                 c.selected = Some(aid.clone());

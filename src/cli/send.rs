@@ -136,7 +136,7 @@ pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
             continue;
         }
         if session.is_none() {
-            let opts = OpenOptions { kvn, level: a.level, host_challenge, channel };
+            let opts = OpenOptions { kvn, level: a.level, host_challenge, channel, s16: false };
             t.show = verbose;
             let s = HostSession::open(&mut t, &keys, &opts, &mut host_rng)
                 .map_err(|e| format!("opening the SCP03 secure channel: {e}"))?;

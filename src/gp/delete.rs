@@ -61,12 +61,16 @@ pub fn delete(card: &mut Env<'_, '_>, _ch: u8, sd: &Aid, cmd: &Command) -> Outco
         Delete::KeySet { kvn } => {
             let idx = card.image().instance_index(sd).ok_or(Sw::ReferencedDataNotFound)?;
             let keys = card.image().instances[idx].keys.as_ref().ok_or(Sw::ReferencedDataNotFound)?;
-            let pos = keys.key_sets.iter().position(|k| k.kvn == kvn).ok_or(Sw::ReferencedDataNotFound)?;
-            if keys.key_sets.len() == 1 {
+            if !keys.has_version(kvn) {
+                return Err(Sw::ReferencedDataNotFound);
+            }
+            // The last whole key set stays: without it the SD could not open a session again.
+            if keys.key_set(kvn).is_some() && keys.key_sets.len() == 1 {
                 return Err(Sw::ConditionsNotSatisfied);
             }
             if let Some(k) = card.image_mut().instances[idx].keys.as_mut() {
-                k.key_sets.remove(pos);
+                k.key_sets.retain(|s| s.kvn != kvn);
+                k.single_keys.retain(|s| s.kvn != kvn);
             }
         }
     }

@@ -33,7 +33,7 @@ pub fn card_recognition_data(img: &CardImage, sd: &Aid) -> Vec<u8> {
 }
 
 /// The key information template value (GPCS §11.3.3.1.1): `C0 04 id KVN 88 len` for keys 1-3 of
-/// every key set of the SD, sets in registry order.
+/// every key set of the SD, sets in registry order, then the single keys.
 pub fn key_information(img: &CardImage, sd: &Aid) -> Vec<u8> {
     let mut v = Vec::new();
     if let Some(k) = img.instance(sd).and_then(|s| s.keys.as_ref()) {
@@ -43,6 +43,13 @@ pub fn key_information(img: &CardImage, sd: &Aid) -> Vec<u8> {
                 #[allow(clippy::cast_possible_truncation)]
                 v.extend(tlv::tlv(0xC0, &[id, ks.kvn, KEY_TYPE_AES, key.len() as u8]));
             }
+        }
+        // Keys added one by one (PUT KEY P1 00, single key), after the whole sets.
+        for sk in &k.single_keys {
+            // An AES key is 16, 24 or 32 bytes (PUT KEY checks it).
+            #[allow(clippy::cast_possible_truncation)]
+            let len = sk.key.len() as u8;
+            v.extend(tlv::tlv(0xC0, &[sk.id, sk.kvn, KEY_TYPE_AES, len]));
         }
     }
     v

@@ -2,7 +2,7 @@
 //! GPCS T11-36/37) or the legacy one (GPCS 2.2.1 T11-35/37), paged with `6310`.
 
 use super::env::Env;
-use super::registry::{Instance, InstanceKind, LoadFile};
+use super::registry::{Instance, InstanceKind, LoadFile, Privileges};
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, CardImage, Outcome};
 pub use crate::proto::gp::{GetStatus, Query, Scope};
@@ -60,8 +60,10 @@ fn lv(out: &mut Vec<u8>, aid: &Aid) {
     out.extend_from_slice(aid.as_bytes());
 }
 
-/// Every entry of the query, encoded, in registry order.
-fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
+/// Every entry of the query, encoded, in registry order. `only_of`: the search is limited to
+/// the entities associated with that security domain (GPCS §11.4.2.3, for an SD without the
+/// Global Registry privilege).
+fn entries(img: &CardImage, q: &Query, only_of: Option<&Aid>) -> Vec<Vec<u8>> {
     let tlv_entry = |fields: Vec<(Tag, Vec<u8>)>| {
         let mut v = Vec::new();
         match &q.tags {
@@ -75,12 +77,14 @@ fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
         tlv::tlv(0xE3, &v)
     };
     let matches = |aid: &Aid| aid.starts_with(&q.prefix);
+    let associated = |owner: &Aid, aid: &Aid| only_of.is_none_or(|sd| owner == sd && aid != sd);
     match q.scope {
         Scope::Isd | Scope::Applications => img
             .instances
             .iter()
             .filter(|i| (q.scope == Scope::Isd) == (i.kind == InstanceKind::IssuerSecurityDomain))
             .filter(|i| q.scope == Scope::Isd || matches(&i.aid))
+            .filter(|i| associated(&i.sd, &i.aid))
             .map(|i| {
                 if q.tlv_format {
                     tlv_entry(instance_fields(img, i))
@@ -96,7 +100,7 @@ fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
             let modules = q.scope == Scope::LoadFilesAndModules;
             img.load_files
                 .iter()
-                .filter(|l| matches(&l.aid))
+                .filter(|l| matches(&l.aid) && associated(&l.sd, &l.aid))
                 .map(|l| {
                     if q.tlv_format {
                         tlv_entry(load_file_fields(l, modules))
@@ -118,9 +122,17 @@ fn entries(img: &CardImage, q: &Query) -> Vec<Vec<u8>> {
     }
 }
 
-/// GET STATUS `80 F2 P1 P2 Lc <4F …> [5C …] 00`.
-pub fn get_status(card: &mut Env<'_, '_>, cmd: &Command) -> Outcome {
+/// GET STATUS `80 F2 P1 P2 Lc <4F …> [5C …] 00` received by the security domain `sd`. The ISD
+/// and an SD with the Global Registry privilege see the whole registry; any other SD answers
+/// P1 = `80` with `6A86` (GPCS §11.4.2.1) and lists only its associated entities (§11.4.2.3).
+pub fn get_status(card: &mut Env<'_, '_>, sd: &Aid, cmd: &Command) -> Outcome {
     let gs = GetStatus::try_from(cmd)?;
+    let me = card.image().instance(sd).ok_or(Sw::ReferencedDataNotFound)?;
+    let global = me.kind == InstanceKind::IssuerSecurityDomain || me.has_privilege(Privileges::GLOBAL_REGISTRY);
+    if !global && gs.query.scope == Scope::Isd {
+        return Err(Sw::IncorrectP1P2);
+    }
+    let only_of = (!global).then(|| sd.clone());
     let state = card.channel_state();
     let (query, start) = if gs.next {
         match state.status.take() {
@@ -133,7 +145,7 @@ pub fn get_status(card: &mut Env<'_, '_>, cmd: &Command) -> Outcome {
         state.status = None;
         (gs.query, 0)
     };
-    let all = entries(card.image(), &query);
+    let all = entries(card.image(), &query, only_of.as_ref());
     if all.is_empty() {
         return Err(Sw::ReferencedDataNotFound);
     }

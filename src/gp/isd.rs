@@ -24,18 +24,26 @@ pub fn select(card: &mut Env<'_, '_>, _ch: u8, aid: &Aid, cmd: &Command) -> Outc
     Ok(Response::data(tlv::tlv(0x6F, &inner)))
 }
 
-/// Commands for a security domain `sd` selected on channel `ch`.
-pub fn process(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+/// The checks every command (and every segment of a chained one) passes first: a known GP
+/// command (`6D00`/`6E00`), allowed in the card state (`6985`), with the secure channel it needs
+/// (`6982`).
+pub fn admit(card: &Env<'_, '_>, ch: u8, cmd: &Command) -> Result<IsdCommand, Sw> {
     let c = IsdCommand::try_from(cmd)?;
     lifecycle::check_allowed(card.image().life_cycle, c)?;
     if c.needs_secure_channel() {
         scp::require_authenticated(card, ch)?;
     }
+    Ok(c)
+}
+
+/// Commands for a security domain `sd` selected on channel `ch`.
+pub fn process(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outcome {
+    let c = admit(card, ch, cmd)?;
     match c {
         IsdCommand::GetData { tag } => get_data::get_data(card, ch, sd, tag),
         IsdCommand::InitializeUpdate => scp::initialize_update(card, ch, sd, cmd),
         IsdCommand::ExternalAuthenticate => scp::external_authenticate(card, ch, sd, cmd),
-        IsdCommand::GetStatus => get_status::get_status(card, cmd),
+        IsdCommand::GetStatus => get_status::get_status(card, sd, cmd),
         IsdCommand::Install => {
             require_content_management(card, sd)?;
             install::install(card, sd, cmd)
@@ -48,6 +56,8 @@ pub fn process(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outco
         IsdCommand::PutKey => put_key::put_key(card, ch, sd, cmd),
         IsdCommand::SetStatus => set_status::set_status(card, sd, cmd),
         IsdCommand::StoreData => store_data::store_data(card, ch, sd, cmd),
+        IsdCommand::BeginRmacSession => scp::begin_rmac_session(card, ch, cmd),
+        IsdCommand::EndRmacSession => scp::end_rmac_session(card, ch, cmd),
     }
 }
 

@@ -37,7 +37,7 @@ pub fn require_authenticated(card: &Env<'_, '_>, ch: u8) -> Result<(), Sw> {
 ///
 /// * it first ends any session on the channel (AmdD §5.6);
 /// * P1 = `00` picks the first key set, another KVN that key set; none: `6A88`;
-/// * P2 other than `00`: `6A86`; Lc other than 8 (S16 is not supported): `6700`;
+/// * P2 other than `00`: `6A86`; Lc other than 8 (16 when the SD's i has S16, b1): `6700`;
 /// * with i b5 (pseudo-random challenge) the key set's sequence counter is incremented first and
 ///   written to the card image (committed with this APDU); at `FFFFFF` the answer is `6985`
 ///   (AmdD §6.2.2.1). Without b5 the challenge comes from the card RNG and the counter is not
@@ -50,9 +50,6 @@ pub fn initialize_update(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command
     }
     if cmd.p2 != 0x00 {
         return Err(Sw::IncorrectP1P2);
-    }
-    if cmd.data.len() != 8 {
-        return Err(Sw::WrongLength);
     }
     let img = card.image();
     let idx = img.instance_index(sd).ok_or(Sw::ReferencedDataNotFound)?;
@@ -69,13 +66,16 @@ pub fn initialize_update(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command
         return Err(Sw::ReferencedDataNotFound);
     }
     let i = dk.scp_i;
+    if cmd.data.len() != i_param::challenge_len(i) {
+        return Err(Sw::WrongLength);
+    }
     let kvn = ks.kvn;
     let key_enc = Zeroizing::new(ks.enc.expose().to_vec());
     let key_mac = Zeroizing::new(ks.mac.expose().to_vec());
     let kdd = img.identity.kdd.clone();
     let pseudo_random = i & i_param::PSEUDO_RANDOM != 0;
     let mut counter = ks.seq_counter;
-    let mut random_challenge = [0u8; 8];
+    let mut random_challenge = vec![0u8; i_param::challenge_len(i)];
     if pseudo_random {
         if counter >= MAX_SEQ_COUNTER {
             return Err(Sw::ConditionsNotSatisfied);
@@ -117,5 +117,30 @@ pub fn external_authenticate(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Com
         super::auth_limit::record(card, sd, kvn, r);
     }
     r?;
+    Ok(Response::ok())
+}
+
+/// BEGIN R-MAC SESSION `8x 7A P1 01 Lc LV(data)` (AmdD §7.1.3): P1 `10` or `30`, P2 `01` (else
+/// `6A86`); the data is one LV the card does not interpret (a malformed one: `6A80`). The
+/// conditions are the session's ([`crate::scp03::card::Authenticated::begin_rmac`]).
+pub fn begin_rmac_session(card: &mut Env<'_, '_>, ch: u8, cmd: &Command) -> Outcome {
+    if !matches!(cmd.p1, 0x10 | 0x30) || cmd.p2 != 0x01 {
+        return Err(Sw::IncorrectP1P2);
+    }
+    match cmd.data.split_first() {
+        Some((&n, rest)) if n as usize == rest.len() => {}
+        _ => return Err(Sw::WrongData),
+    }
+    card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.begin_rmac(cmd.p1)?;
+    Ok(Response::ok())
+}
+
+/// END R-MAC SESSION `8x 78 00 03 [Lc data] 00` (AmdD §7.1.4): P1 `00`, P2 `03` (else `6A86`).
+/// The response is `9000` with the R-MAC as its data, added by the session's wrapping.
+pub fn end_rmac_session(card: &mut Env<'_, '_>, ch: u8, cmd: &Command) -> Outcome {
+    if cmd.p1 != 0x00 || cmd.p2 != 0x03 {
+        return Err(Sw::IncorrectP1P2);
+    }
+    card.session_mut(ch).ok_or(Sw::ChannelNotSupported)?.end_rmac()?;
     Ok(Response::ok())
 }

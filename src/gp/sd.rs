@@ -36,6 +36,14 @@ impl SecurityDomain {
     /// Runs `f` with the environment of this SD on the context's channel; without OPEN (which
     /// the runtime gives every instance with the Security Domain privilege): `6985`.
     fn run(&mut self, ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Env<'_, '_>, u8) -> Outcome) -> Outcome {
+        self.run_with_state(ctx, f)
+    }
+
+    fn run_with_state<T>(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        f: impl FnOnce(&mut Env<'_, '_>, u8) -> Result<T, Sw>,
+    ) -> Result<T, Sw> {
         let ch = ctx.channel;
         let state = self.channels.get_mut(ch as usize).ok_or(Sw::ChannelNotSupported)?;
         let open = ctx.open.as_mut().ok_or(Sw::ConditionsNotSatisfied)?;
@@ -58,7 +66,24 @@ impl Applet for SecurityDomain {
 
     fn process(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
         let aid = ctx.aid.clone();
-        self.run(ctx, |env, ch| isd::process(env, ch, &aid, cmd))
+        // Each segment of a chain is admitted like a whole command before it is kept.
+        let whole = self.run_with_state(ctx, |env, ch| {
+            isd::admit(env, ch, cmd)?;
+            let mut pending = env.channel_state().chain.take();
+            let r = super::assemble_chain(&mut pending, cmd);
+            env.channel_state().chain = pending;
+            r
+        })?;
+        let Some(whole) = whole else {
+            return Ok(crate::apdu::Response::ok());
+        };
+        self.run(ctx, |env, ch| isd::process(env, ch, &aid, &whole))
+    }
+
+    /// A security domain takes ISO command chaining (GPCS §11.1.5.1): long INSTALL, STORE DATA
+    /// or PUT KEY data in segments, each under secure messaging of its own.
+    fn supports_chaining(&self) -> bool {
+        true
     }
 
     fn power_reset(&mut self) {

@@ -181,7 +181,7 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
             Some(a) => a.clone(),
             None => fci_aid(&r.data).unwrap_or_else(|| Aid::from_static(&DEFAULT_ISD)),
         };
-        let opts = OpenOptions { kvn, level, host_challenge: None, channel: 0 };
+        let opts = OpenOptions { kvn, level, host_challenge: None, channel: 0, s16: false };
         let s = HostSession::open(t, keys, &opts, rng)?;
         Ok(GpClient { t, s, sd })
     }

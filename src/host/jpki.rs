@@ -3,7 +3,7 @@
 
 use crate::apdu::{Command, Response};
 use crate::proto::iso::SelectAid;
-use crate::proto::jpki::{Ef, JpkiCommand, PairId};
+use crate::proto::jpki::{Ef, JpkiCommand, PairId, SignScheme};
 use crate::sw::Sw;
 use crate::transport::{Transport, TransportError};
 
@@ -87,7 +87,10 @@ impl<'t> JpkiClient<'t> {
     pub fn sign(&mut self, pair: PairId, pin: &[u8], data: &[u8]) -> Result<Vec<u8>, JpkiError> {
         self.verify(pair, pin)?;
         self.select_ef(Ef::Key(pair))?;
-        self.expect_ok("COMPUTE DIGITAL SIGNATURE", JpkiCommand::Sign { sfi: None, data: data.to_vec() }.to_command())
+        self.expect_ok(
+            "COMPUTE DIGITAL SIGNATURE",
+            JpkiCommand::Sign { scheme: SignScheme::Verbatim, sfi: None, data: data.to_vec() }.to_command(),
+        )
     }
 
     /// Reads a certificate EF the way OpenSC does: a 4-byte header, then 256-byte chunks (J§3).

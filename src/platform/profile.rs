@@ -203,6 +203,7 @@ impl Profile {
                     seq_counter,
                 }],
                 auth_limit: crate::gp::auth_limit::AuthLimit::new(self.isd.auth_failure_limit),
+                single_keys: Vec::new(),
             }),
             state: Vec::new(),
         };

@@ -52,6 +52,8 @@ pub enum Ef {
     CaCert(PairId),
     /// `0006`: token info.
     Token,
+    /// `0008`: certificate availability, 3 bytes (myna-card `CertificateAvailability`, J§2).
+    Availability,
     /// `001A` / `0017`: the private key (internal EF, never readable).
     Key(PairId),
     /// `001B` / `0018`: the PIN (IEF).
@@ -60,12 +62,13 @@ pub enum Ef {
 
 impl Ef {
     /// Every EF, for the FID lookup.
-    const ALL: [Ef; 9] = [
+    const ALL: [Ef; 10] = [
         Ef::Cert(PairId::Sign),
         Ef::CaCert(PairId::Sign),
         Ef::Cert(PairId::Auth),
         Ef::CaCert(PairId::Auth),
         Ef::Token,
+        Ef::Availability,
         Ef::Key(PairId::Auth),
         Ef::Pin(PairId::Auth),
         Ef::Key(PairId::Sign),
@@ -85,6 +88,7 @@ impl Ef {
             Ef::Cert(PairId::Auth) => 0x000A,
             Ef::CaCert(PairId::Auth) => 0x000B,
             Ef::Token => 0x0006,
+            Ef::Availability => 0x0008,
             Ef::Key(PairId::Auth) => 0x0017,
             Ef::Pin(PairId::Auth) => 0x0018,
             Ef::Key(PairId::Sign) => 0x001A,
@@ -193,6 +197,61 @@ pub enum PinSetMode {
     Reset,
 }
 
+/// The signature scheme in P1 of COMPUTE DIGITAL SIGNATURE (myna-card `SignatureScheme`,
+/// `src/ap/jpki.rs`: found by exercising every P1 on a card; any other P1 answers `6A86`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignScheme {
+    /// `00`: PKCS#1 v1.5 type 1 over the data as given, 1-245 bytes (J§5).
+    Verbatim,
+    /// `01`: the card hashes the data with SHA-256 and pads the bare 32-byte hash.
+    Sha256Bare,
+    /// `02`: the data is a 32-byte SHA-256 hash; the card wraps it in a DigestInfo.
+    PreHashedDigestInfo,
+    /// `03`: the card hashes with SHA-256 and wraps the hash in a DigestInfo.
+    Sha256DigestInfo,
+    /// `04`: the data is a 32-byte SHA-256 hash, signed with RSASSA-PSS.
+    PreHashedPss,
+    /// `05`: the card hashes with SHA-256 and signs with RSASSA-PSS.
+    Sha256Pss,
+}
+
+impl SignScheme {
+    const ALL: [SignScheme; 6] = [
+        SignScheme::Verbatim,
+        SignScheme::Sha256Bare,
+        SignScheme::PreHashedDigestInfo,
+        SignScheme::Sha256DigestInfo,
+        SignScheme::PreHashedPss,
+        SignScheme::Sha256Pss,
+    ];
+
+    /// The P1 byte.
+    pub fn p1(self) -> u8 {
+        self as u8
+    }
+
+    /// The scheme P1 names; `6A86` for any other (myna-card).
+    pub fn from_p1(p1: u8) -> Result<SignScheme, Sw> {
+        SignScheme::ALL.into_iter().find(|s| s.p1() == p1).ok_or(Sw::IncorrectP1P2)
+    }
+
+    /// The data lengths the scheme takes (myna-card `check_input`): a pre-hashed scheme exactly
+    /// one SHA-256 hash, verbatim what PKCS#1 v1.5 leaves under a 2048-bit key (k − 11), a
+    /// hashing scheme anything a short APDU carries.
+    pub fn data_len(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            SignScheme::Verbatim => 1..=245,
+            SignScheme::PreHashedDigestInfo | SignScheme::PreHashedPss => 32..=32,
+            SignScheme::Sha256Bare | SignScheme::Sha256DigestInfo | SignScheme::Sha256Pss => 1..=255,
+        }
+    }
+
+    /// Whether the card hashes the data itself.
+    pub fn hashes_on_card(self) -> bool {
+        matches!(self, SignScheme::Sha256Bare | SignScheme::Sha256DigestInfo | SignScheme::Sha256Pss)
+    }
+}
+
 /// A JPKI AP command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JpkiCommand {
@@ -206,8 +265,11 @@ pub enum JpkiCommand {
     Verify { sfi: Option<u8>, pin: Option<Vec<u8>> },
     /// `00 24 01 80 NEW`.
     ChangePin { new: Vec<u8> },
-    /// `80 2A 00 P2 DATA 00`.
-    Sign { sfi: Option<u8>, data: Vec<u8> },
+    /// `80 2A P1 P2 DATA 00`: P1 the scheme.
+    Sign { scheme: SignScheme, sfi: Option<u8>, data: Vec<u8> },
+    /// `00 84 00 00 Le`: GET CHALLENGE, 1-256 bytes (myna-card `Card::get_challenge`; OpenSC
+    /// `pkcs11-tool --test` C_GenerateRandom).
+    GetChallenge { ne: usize },
     /// `80 47 00 PP`.
     GenerateKeyPair(PairId),
     /// `80 D0 P1 PP DATA`.
@@ -305,15 +367,31 @@ impl TryFrom<&Command> for JpkiCommand {
                 }
                 interindustry(JpkiCommand::ChangePin { new: c.data.clone() })
             }
-            0x2A | 0x47 | 0xD0 | 0xD2 | 0xD4 | 0xEE | 0xCA if !class.proprietary => Err(Sw::InsNotSupported),
-            0x2A => {
-                if c.p1 != 0x00 || !(c.p2 == 0x80 || sfi_of(c.p2).is_some()) {
+            0x84 => {
+                if c.p1 != 0 || c.p2 != 0 {
                     return Err(Sw::IncorrectP1P2);
                 }
-                if c.data.is_empty() || c.data.len() > 245 {
+                if !c.data.is_empty() {
                     return Err(Sw::WrongLength);
                 }
-                proprietary(JpkiCommand::Sign { sfi: sfi_of(c.p2), data: c.data.clone() })
+                // The card honours every Le of 1-256 exactly and refuses the extended form with
+                // `6985` (myna-card `Card::get_challenge`); no Le is a wrong length.
+                let ne = c.ne.ok_or(Sw::WrongLength)?;
+                if c.extended {
+                    return Err(Sw::ConditionsNotSatisfied);
+                }
+                interindustry(JpkiCommand::GetChallenge { ne })
+            }
+            0x2A | 0x47 | 0xD0 | 0xD2 | 0xD4 | 0xEE | 0xCA if !class.proprietary => Err(Sw::InsNotSupported),
+            0x2A => {
+                let scheme = SignScheme::from_p1(c.p1)?;
+                if !(c.p2 == 0x80 || sfi_of(c.p2).is_some()) {
+                    return Err(Sw::IncorrectP1P2);
+                }
+                if !scheme.data_len().contains(&c.data.len()) {
+                    return Err(Sw::WrongLength);
+                }
+                proprietary(JpkiCommand::Sign { scheme, sfi: sfi_of(c.p2), data: c.data.clone() })
             }
             0x47 => {
                 if c.p1 != 0 {
@@ -385,9 +463,10 @@ impl JpkiCommand {
                 Command::new(0x00, 0x20, 0x00, p2_sfi(*sfi)).with_data(pin.clone().unwrap_or_default())
             }
             JpkiCommand::ChangePin { new } => Command::new(0x00, 0x24, 0x01, 0x80).with_data(new.clone()),
-            JpkiCommand::Sign { sfi, data } => {
-                Command::new(0x80, 0x2A, 0x00, p2_sfi(*sfi)).with_data(data.clone()).with_ne(256)
+            JpkiCommand::Sign { scheme, sfi, data } => {
+                Command::new(0x80, 0x2A, scheme.p1(), p2_sfi(*sfi)).with_data(data.clone()).with_ne(256)
             }
+            JpkiCommand::GetChallenge { ne } => Command::new(0x00, 0x84, 0x00, 0x00).with_ne(*ne),
             // The 269-byte public key template needs extended Le (the runtime answers a short Le
             // with 61xx, which JPKI clients do not follow; `reference/jpki.md` §5).
             JpkiCommand::GenerateKeyPair(p) => Command::new(0x80, 0x47, 0x00, p.p2()).with_ne(65536),
@@ -439,7 +518,22 @@ mod tests {
         assert_eq!(wire(JpkiCommand::Verify { sfi: None, pin: None }), "00200080");
         assert_eq!(wire(JpkiCommand::Verify { sfi: None, pin: Some(b"1234".to_vec()) }), "002000800431323334");
         assert_eq!(wire(JpkiCommand::ChangePin { new: b"5678".to_vec() }), "002401800435363738");
-        assert_eq!(wire(JpkiCommand::Sign { sfi: None, data: vec![0xAB] }), "802A008001AB00");
+        assert_eq!(
+            wire(JpkiCommand::Sign { scheme: SignScheme::Verbatim, sfi: None, data: vec![0xAB] }),
+            "802A008001AB00"
+        );
+        // myna-card `signing_names_the_key_in_p2_instead_of_selecting_it` / `each_scheme_has_its_own_p1_and_key`.
+        assert_eq!(
+            wire(JpkiCommand::Sign { scheme: SignScheme::Verbatim, sfi: Some(0x17), data: vec![1, 2] }),
+            "802A009702010200"
+        );
+        assert_eq!(
+            &wire(JpkiCommand::Sign { scheme: SignScheme::Sha256Pss, sfi: Some(0x1A), data: vec![0; 32] })[..8],
+            "802A059A"
+        );
+        // myna-card `Card::get_challenge` (Le 1-256; 00 = 256).
+        assert_eq!(wire(JpkiCommand::GetChallenge { ne: 8 }), "0084000008");
+        assert_eq!(wire(JpkiCommand::GetChallenge { ne: 256 }), "0084000000");
         assert_eq!(wire(JpkiCommand::GenerateKeyPair(PairId::Sign)), "80470002000000");
         assert_eq!(
             wire(JpkiCommand::StoreCertificate { pair: PairId::Auth, ca: true, last: true, data: vec![0x30] }),
@@ -495,7 +589,24 @@ mod tests {
             (0usize..=0x7FFF, 1usize..=256).prop_map(|(offset, ne)| JpkiCommand::ReadBinary { sfi: None, offset, ne }),
             (sfi(), proptest::option::of(bytes(1..=16))).prop_map(|(sfi, pin)| JpkiCommand::Verify { sfi, pin }),
             bytes(1..=16).prop_map(|new| JpkiCommand::ChangePin { new }),
-            (sfi(), bytes(1..=245)).prop_map(|(sfi, data)| JpkiCommand::Sign { sfi, data }),
+            (sfi(), bytes(1..=245)).prop_map(|(sfi, data)| JpkiCommand::Sign {
+                scheme: SignScheme::Verbatim,
+                sfi,
+                data
+            }),
+            (sfi(), prop_oneof![Just(SignScheme::PreHashedDigestInfo), Just(SignScheme::PreHashedPss)], bytes(32..=32))
+                .prop_map(|(sfi, scheme, data)| JpkiCommand::Sign { scheme, sfi, data }),
+            (
+                sfi(),
+                prop_oneof![
+                    Just(SignScheme::Sha256Bare),
+                    Just(SignScheme::Sha256DigestInfo),
+                    Just(SignScheme::Sha256Pss)
+                ],
+                bytes(1..=255)
+            )
+                .prop_map(|(sfi, scheme, data)| JpkiCommand::Sign { scheme, sfi, data }),
+            (1usize..=256).prop_map(|ne| JpkiCommand::GetChallenge { ne }),
             pair().prop_map(JpkiCommand::GenerateKeyPair),
             (pair(), any::<bool>(), any::<bool>(), bytes(1..=200))
                 .prop_map(|(pair, ca, last, data)| JpkiCommand::StoreCertificate { pair, ca, last, data }),

@@ -31,8 +31,9 @@ pub struct IuParams<'a> {
     pub sd_aid: &'a [u8],
     /// The sequence counter after this INITIALIZE UPDATE incremented it (pseudo-random mode).
     pub counter: u32,
-    /// The challenge to use when i does not ask for a pseudo-random one (from the card RNG).
-    pub random_challenge: [u8; 8],
+    /// The challenge to use when i does not ask for a pseudo-random one (from the card RNG):
+    /// 8 bytes in S8 mode, 16 in S16 mode.
+    pub random_challenge: Vec<u8>,
 }
 
 /// No session, or the last one ended.
@@ -44,8 +45,8 @@ pub struct Idle;
 pub struct Initialized {
     kvn: u8,
     i: u8,
-    host_challenge: [u8; 8],
-    card_challenge: [u8; 8],
+    host_challenge: Vec<u8>,
+    card_challenge: Vec<u8>,
     keys: SessionKeys,
 }
 
@@ -53,23 +54,38 @@ pub struct Initialized {
 #[derive(Clone)]
 pub struct Authenticated {
     kvn: u8,
+    i: u8,
     sm: SecureMessaging,
+    /// The level raised by BEGIN R-MAC SESSION, what END R-MAC SESSION goes back to.
+    before_rmac: Option<SecurityLevel>,
+    /// END R-MAC SESSION answered: its response still carries the R-MAC, then the level drops.
+    end_after_wrap: bool,
 }
 
 impl Idle {
     /// INITIALIZE UPDATE (AmdD §7.1.1): derives the session keys and answers
-    /// `KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge(8) ‖ card cryptogram(8) [‖ counter(3)]`, the
-    /// counter present only in pseudo-random mode (AmdD T7-2). `host_challenge` is 8 bytes
-    /// (S8 mode; the caller has checked Lc).
+    /// `KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge ‖ card cryptogram [‖ counter(3)]`, the
+    /// counter present only in pseudo-random mode (AmdD T7-2); challenges and cryptograms of 8
+    /// bytes, or 16 when i has S16 (b1). A host challenge of another length: `6700`.
     pub fn initialize_update(self, host_challenge: &[u8], p: &IuParams<'_>) -> Result<(Initialized, Vec<u8>), Sw> {
-        let hc: [u8; 8] = host_challenge.try_into().map_err(|_| Sw::WrongLength)?;
+        let n = i_param::challenge_len(p.i);
+        if host_challenge.len() != n {
+            return Err(Sw::WrongLength);
+        }
+        let hc = host_challenge.to_vec();
         let pseudo_random = p.i & i_param::PSEUDO_RANDOM != 0;
         let enc = AesKey::new(p.key_enc).map_err(|_| Sw::ReferencedDataNotFound)?;
-        let cc =
-            if pseudo_random { kdf::pseudo_random_challenge(&enc, p.counter, p.sd_aid) } else { p.random_challenge };
+        let cc = if pseudo_random {
+            kdf::pseudo_random_challenge_of_len(&enc, p.counter, p.sd_aid, n)
+        } else {
+            p.random_challenge.clone()
+        };
+        if cc.len() != n {
+            return Err(Sw::ExecutionError);
+        }
         let keys = SessionKeys::derive(p.key_enc, p.key_mac, &hc, &cc).map_err(|_| Sw::ReferencedDataNotFound)?;
-        let card_cryptogram = kdf::cryptogram(&keys.mac, constant::CARD_CRYPTOGRAM, &hc, &cc);
-        let mut rsp = Vec::with_capacity(32);
+        let card_cryptogram = kdf::cryptogram_of_len(&keys.mac, constant::CARD_CRYPTOGRAM, &hc, &cc, n);
+        let mut rsp = Vec::with_capacity(48);
         rsp.extend_from_slice(p.kdd);
         rsp.extend_from_slice(&[p.kvn, SCP_ID, p.i]);
         rsp.extend_from_slice(&cc);
@@ -82,7 +98,8 @@ impl Idle {
 }
 
 impl Initialized {
-    /// EXTERNAL AUTHENTICATE `84 82 P1 00 10 host_cryptogram(8) C-MAC(8)` (AmdD §7.1.2):
+    /// EXTERNAL AUTHENTICATE `84 82 P1 00 10 host_cryptogram(8) C-MAC(8)` (AmdD §7.1.2; in S16
+    /// mode `84 82 P1 00 18 host_cryptogram(16) C-MAC(8)`):
     ///
     /// * P2 not `00`, or P1 not a level of AmdD T7-3: `6A86`; a level the i parameter does not
     ///   allow (R-MAC or R-ENC without support): `6A86` too (AmdD §7.1.2.1 lists only "incorrect
@@ -103,12 +120,18 @@ impl Initialized {
         if !level.allowed_by_i(self.i) {
             return Err(Sw::IncorrectP1P2);
         }
-        if cmd.data.len() != 16 {
+        let n = i_param::challenge_len(self.i);
+        if cmd.data.len() != n + 8 {
             return Err(Sw::WrongLength);
         }
-        let expected =
-            kdf::cryptogram(&self.keys.mac, constant::HOST_CRYPTOGRAM, &self.host_challenge, &self.card_challenge);
-        if !ct_eq(&expected, &cmd.data[..8]) {
+        let expected = kdf::cryptogram_of_len(
+            &self.keys.mac,
+            constant::HOST_CRYPTOGRAM,
+            &self.host_challenge,
+            &self.card_challenge,
+            n,
+        );
+        if !ct_eq(&expected, &cmd.data[..n]) {
             return Err(Sw::AuthenticationFailed);
         }
         if !class.secure_messaging {
@@ -117,7 +140,7 @@ impl Initialized {
         let mut sm = SecureMessaging::for_external_authenticate(self.keys);
         sm.unwrap_command(cmd)?;
         sm.set_level(level);
-        Ok(Authenticated { kvn: self.kvn, sm })
+        Ok(Authenticated { kvn: self.kvn, i: self.i, sm, before_rmac: None, end_after_wrap: false })
     }
 }
 
@@ -131,9 +154,51 @@ impl Authenticated {
         self.sm.unwrap_command(cmd)
     }
 
-    /// Adds R-ENC and R-MAC to a response as the level asks.
+    /// Adds R-ENC and R-MAC to a response as the level asks. After END R-MAC SESSION this is
+    /// the last response of the R-MAC session: its R-MAC is its data (AmdD §7.1.4), then the
+    /// level goes back to what it was before BEGIN.
     pub fn wrap(&mut self, rsp: Response) -> Response {
-        self.sm.wrap_response(rsp)
+        let r = self.sm.wrap_response(rsp);
+        if self.end_after_wrap {
+            self.end_after_wrap = false;
+            if let Some(l) = self.before_rmac.take() {
+                self.sm.set_level(l);
+            }
+        }
+        r
+    }
+
+    /// BEGIN R-MAC SESSION `8x 7A P1 01` (AmdD §7.1.3; `globalplatform.md` §A.11), P1 `10`
+    /// R-MAC or `30` R-MAC and R-ENC: `6985`, the session going on, when R-ENC is already in
+    /// the level, P1 `10` and R-MAC already there, no C-MAC, P1 `30` without C-DECRYPTION, or
+    /// the key set's i does not allow the new level. The new level applies from this command's
+    /// own response on.
+    pub fn begin_rmac(&mut self, p1: u8) -> Result<(), Sw> {
+        let level = self.sm.level();
+        let want = match p1 {
+            0x10 => SecurityLevel::from_p1(level.p1() | 0x10),
+            0x30 => SecurityLevel::from_p1(level.p1() | 0x30),
+            _ => return Err(Sw::IncorrectP1P2),
+        };
+        let refused = level.r_enc()
+            || (p1 == 0x10 && level.r_mac())
+            || !level.c_mac()
+            || (p1 == 0x30 && !level.c_dec())
+            || self.before_rmac.is_some();
+        let want = want.filter(|w| !refused && w.allowed_by_i(self.i)).ok_or(Sw::ConditionsNotSatisfied)?;
+        self.before_rmac = Some(level);
+        self.sm.set_level(want);
+        Ok(())
+    }
+
+    /// END R-MAC SESSION `8x 78 00 03` (AmdD §7.1.4): only inside an R-MAC session BEGIN
+    /// started (`6985` otherwise); its response data is the R-MAC.
+    pub fn end_rmac(&mut self) -> Result<(), Sw> {
+        if self.before_rmac.is_none() {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        self.end_after_wrap = true;
+        Ok(())
     }
 }
 
@@ -167,6 +232,23 @@ impl Session {
         match self {
             Session::Authenticated(a) => Some(a.level()),
             _ => None,
+        }
+    }
+
+    /// BEGIN R-MAC SESSION on an authenticated session ([`Authenticated::begin_rmac`]);
+    /// `6982` without one.
+    pub fn begin_rmac(&mut self, p1: u8) -> Result<(), Sw> {
+        match self {
+            Session::Authenticated(a) => a.begin_rmac(p1),
+            _ => Err(Sw::SecurityNotSatisfied),
+        }
+    }
+
+    /// END R-MAC SESSION ([`Authenticated::end_rmac`]); `6982` without a session.
+    pub fn end_rmac(&mut self) -> Result<(), Sw> {
+        match self {
+            Session::Authenticated(a) => a.end_rmac(),
+            _ => Err(Sw::SecurityNotSatisfied),
         }
     }
 

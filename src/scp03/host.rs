@@ -19,7 +19,7 @@ use super::kdf::{self, constant, SessionKeys};
 use super::keydata::{self, KeyBlockForm};
 use super::prim::ct_eq;
 use super::sm::{SecureMessaging, SmError};
-use super::{BadKeyLength, SecurityLevel, StaticKeys, SCP_ID};
+use super::{i_param, BadKeyLength, SecurityLevel, StaticKeys, SCP_ID};
 use crate::apdu::{Command, Response};
 use crate::proto::gp::{ExternalAuthenticate, InitializeUpdate};
 use crate::sw::Sw;
@@ -53,12 +53,15 @@ pub struct OpenOptions {
     pub host_challenge: Option<[u8; 8]>,
     /// The logical channel (0-19) whose selected security domain opens the session.
     pub channel: u8,
+    /// S16 mode (GPP `--s16`): a 16-byte host challenge, and 16-byte card challenge and
+    /// cryptograms expected (the key set's i has b1). A given `host_challenge` is then sent twice.
+    pub s16: bool,
 }
 
 impl OpenOptions {
     /// KVN `00`, basic channel, random host challenge.
     pub fn new(level: SecurityLevel) -> OpenOptions {
-        OpenOptions { kvn: 0, level, host_challenge: None, channel: 0 }
+        OpenOptions { kvn: 0, level, host_challenge: None, channel: 0, s16: false }
     }
 }
 
@@ -68,41 +71,49 @@ pub struct InitUpdateInfo {
     pub kdd: Vec<u8>,
     pub kvn: u8,
     pub i: u8,
-    pub card_challenge: [u8; 8],
-    pub card_cryptogram: [u8; 8],
+    /// 8 bytes, 16 in S16 mode.
+    pub card_challenge: Vec<u8>,
+    pub card_cryptogram: Vec<u8>,
     /// Present in pseudo-random mode (32-byte response).
     pub seq_counter: Option<u32>,
 }
 
 impl InitUpdateInfo {
-    /// 29 bytes, or 32 with the sequence counter; SCP identifier `03`. The S16 forms (45/48
-    /// bytes) are not supported.
+    /// 29 bytes, or 32 with the sequence counter; in S16 mode (i b1) 45 or 48; SCP identifier
+    /// `03`.
     pub fn parse(d: &[u8]) -> Result<InitUpdateInfo, HostError> {
-        if d.len() != 29 && d.len() != 32 {
+        if d.len() < 13 {
             return Err(HostError::InitUpdateResponse(format!("{} bytes; SCP03 S8 gives 29 or 32", d.len())));
         }
         if d[11] != SCP_ID {
             return Err(HostError::InitUpdateResponse(format!("SCP identifier {:02X}, not 03", d[11])));
         }
-        let mut cc = [0u8; 8];
-        cc.copy_from_slice(&d[13..21]);
-        let mut cg = [0u8; 8];
-        cg.copy_from_slice(&d[21..29]);
+        let i = d[12];
+        let n = i_param::challenge_len(i);
+        let base = 13 + 2 * n;
+        if d.len() != base && d.len() != base + 3 {
+            let mode = if n == 16 { "S16" } else { "S8" };
+            return Err(HostError::InitUpdateResponse(format!(
+                "{} bytes; SCP03 {mode} gives {base} or {}",
+                d.len(),
+                base + 3
+            )));
+        }
         Ok(InitUpdateInfo {
             kdd: d[..10].to_vec(),
             kvn: d[10],
-            i: d[12],
-            card_challenge: cc,
-            card_cryptogram: cg,
-            seq_counter: (d.len() == 32).then(|| u32::from_be_bytes([0, d[29], d[30], d[31]])),
+            i,
+            card_challenge: d[13..13 + n].to_vec(),
+            card_cryptogram: d[13 + n..base].to_vec(),
+            seq_counter: (d.len() == base + 3).then(|| u32::from_be_bytes([0, d[base], d[base + 1], d[base + 2]])),
         })
     }
 }
 
 /// INITIALIZE UPDATE `8x 50 KVN 00 08 host_challenge 00` (AmdD §7.1.1; Le `00` as GPP and pySim
 /// send it).
-pub fn initialize_update_command(channel: u8, kvn: u8, host_challenge: &[u8; 8]) -> Result<Command, HostError> {
-    InitializeUpdate { kvn, host_challenge: *host_challenge }
+pub fn initialize_update_command(channel: u8, kvn: u8, host_challenge: &[u8]) -> Result<Command, HostError> {
+    InitializeUpdate { kvn, host_challenge: host_challenge.to_vec() }
         .to_command()
         .on_channel(channel)
         .map_err(|e| HostError::Channel(e.0))
@@ -130,17 +141,26 @@ impl HostSession {
     pub fn authenticate(
         keys: &StaticKeys,
         channel: u8,
-        host_challenge: &[u8; 8],
+        host_challenge: &[u8],
         data: &[u8],
         level: SecurityLevel,
     ) -> Result<(HostSession, Command), HostError> {
         let info = InitUpdateInfo::parse(data)?;
+        let n = info.card_challenge.len();
+        if n != host_challenge.len() {
+            return Err(HostError::InitUpdateResponse(format!(
+                "the card answered in S{n} mode to a {}-byte host challenge",
+                host_challenge.len()
+            )));
+        }
         let sk = SessionKeys::from_static(keys, host_challenge, &info.card_challenge)?;
-        let card_cg = kdf::cryptogram(&sk.mac, constant::CARD_CRYPTOGRAM, host_challenge, &info.card_challenge);
+        let card_cg =
+            kdf::cryptogram_of_len(&sk.mac, constant::CARD_CRYPTOGRAM, host_challenge, &info.card_challenge, n);
         if !ct_eq(&card_cg, &info.card_cryptogram) {
             return Err(HostError::CardCryptogram);
         }
-        let host_cg = kdf::cryptogram(&sk.mac, constant::HOST_CRYPTOGRAM, host_challenge, &info.card_challenge);
+        let host_cg =
+            kdf::cryptogram_of_len(&sk.mac, constant::HOST_CRYPTOGRAM, host_challenge, &info.card_challenge, n);
         let mut sm = SecureMessaging::for_external_authenticate(sk);
         // AmdD §7.1.2: `84 82 P1 00 10 host cryptogram C-MAC`, no Le.
         let ea = ExternalAuthenticate { level: level.p1(), host_cryptogram: host_cg }
@@ -195,7 +215,7 @@ impl HostSession {
 pub struct Opening {
     keys: StaticKeys,
     opts: OpenOptions,
-    host_challenge: [u8; 8],
+    host_challenge: Vec<u8>,
 }
 
 impl Opening {
@@ -206,11 +226,15 @@ impl Opening {
         opts: &OpenOptions,
         rng: &mut R,
     ) -> Result<(Opening, Command), HostError> {
-        let host_challenge = opts.host_challenge.unwrap_or_else(|| {
-            let mut h = [0u8; 8];
-            rng.fill_bytes(&mut h);
-            h
-        });
+        let host_challenge = match (opts.host_challenge, opts.s16) {
+            (Some(h), false) => h.to_vec(),
+            (Some(h), true) => [h, h].concat(),
+            (None, s16) => {
+                let mut h = vec![0u8; if s16 { 16 } else { 8 }];
+                rng.fill_bytes(&mut h);
+                h
+            }
+        };
         let iu = initialize_update_command(opts.channel, opts.kvn, &host_challenge)?;
         Ok((Opening { keys: keys.clone(), opts: opts.clone(), host_challenge }, iu))
     }
@@ -255,7 +279,7 @@ mod tests {
     }
 
     fn opts(channel: u8) -> OpenOptions {
-        OpenOptions { kvn: 0x30, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel }
+        OpenOptions { kvn: 0x30, level: SecurityLevel::C_MAC, host_challenge: Some([7; 8]), channel, s16: false }
     }
 
     #[test]

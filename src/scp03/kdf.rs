@@ -51,25 +51,48 @@ pub fn derive(key: &AesKey, constant: u8, context: &[u8], l_bits: u16) -> Zeroiz
 /// An 8-byte cryptogram (S8 mode): card (constant 00) or host (01) with S-MAC over
 /// host challenge ‖ card challenge (AmdD §6.2.2.2-§6.2.2.3).
 pub fn cryptogram(s_mac: &AesKey, constant: u8, host_challenge: &[u8], card_challenge: &[u8]) -> [u8; 8] {
-    let mut ctx = Vec::with_capacity(host_challenge.len() + card_challenge.len());
-    ctx.extend_from_slice(host_challenge);
-    ctx.extend_from_slice(card_challenge);
-    let d = derive(s_mac, constant, &ctx, 64);
+    let d = cryptogram_of_len(s_mac, constant, host_challenge, card_challenge, 8);
     let mut out = [0u8; 8];
     out.copy_from_slice(&d);
     out
 }
 
+/// A cryptogram of `len` bytes: 8 in S8 mode, 16 in S16 mode (i b1, AmdD v1.2; GPP
+/// `InitUpdateResponse`: challenges and cryptograms of 16 bytes), L = 8 × `len` bits.
+pub fn cryptogram_of_len(
+    s_mac: &AesKey,
+    constant: u8,
+    host_challenge: &[u8],
+    card_challenge: &[u8],
+    len: usize,
+) -> Vec<u8> {
+    let mut ctx = Vec::with_capacity(host_challenge.len() + card_challenge.len());
+    ctx.extend_from_slice(host_challenge);
+    ctx.extend_from_slice(card_challenge);
+    // A cryptogram is 8 or 16 bytes (S8/S16, AmdD §6.2.2.2-3): 64 or 128 bits.
+    #[allow(clippy::cast_possible_truncation)]
+    let bits = (len * 8) as u16;
+    derive(s_mac, constant, &ctx, bits).to_vec()
+}
+
 /// The pseudo-random card challenge (AmdD §6.2.2.1): KDF(Key-ENC, 02, L=64, sequence counter
 /// (3 bytes) ‖ AID of the security domain).
 pub fn pseudo_random_challenge(key_enc: &AesKey, counter: u32, sd_aid: &[u8]) -> [u8; 8] {
-    let mut ctx = Vec::with_capacity(3 + sd_aid.len());
-    ctx.extend_from_slice(&counter.to_be_bytes()[1..]);
-    ctx.extend_from_slice(sd_aid);
-    let d = derive(key_enc, constant::CARD_CHALLENGE, &ctx, 64);
+    let d = pseudo_random_challenge_of_len(key_enc, counter, sd_aid, 8);
     let mut out = [0u8; 8];
     out.copy_from_slice(&d);
     out
+}
+
+/// The pseudo-random card challenge of `len` bytes (16 in S16 mode, L = 128).
+pub fn pseudo_random_challenge_of_len(key_enc: &AesKey, counter: u32, sd_aid: &[u8], len: usize) -> Vec<u8> {
+    let mut ctx = Vec::with_capacity(3 + sd_aid.len());
+    ctx.extend_from_slice(&counter.to_be_bytes()[1..]);
+    ctx.extend_from_slice(sd_aid);
+    // A card challenge is 8 or 16 bytes (S8/S16): 64 or 128 bits.
+    #[allow(clippy::cast_possible_truncation)]
+    let bits = (len * 8) as u16;
+    derive(key_enc, constant::CARD_CHALLENGE, &ctx, bits).to_vec()
 }
 
 /// The key check value of an AES key: the first 3 bytes of AES-ECB(key, 16 × `01`) (AmdD §7.2.2).

@@ -38,6 +38,19 @@ pub mod i_param {
     pub const R_MAC: u8 = 0x20;
     /// b7: R-ENC supported (with R-MAC).
     pub const R_ENC: u8 = 0x40;
+    /// b1: S16 mode, 16-byte challenges and cryptograms (AmdD v1.2; GPP `--s16` reads it as
+    /// `(i & 0x01)`; `globalplatform.md` §A.4). C-MAC and R-MAC stay 8 bytes, as GPP's wrapper
+    /// has them.
+    pub const S16: u8 = 0x01;
+
+    /// The challenge and cryptogram length of the mode `i` names: 16 (S16) or 8 (S8).
+    pub fn challenge_len(i: u8) -> usize {
+        if i & S16 != 0 {
+            16
+        } else {
+            8
+        }
+    }
 }
 
 /// The security level asked for in EXTERNAL AUTHENTICATE P1 (AmdD T7-3). Its bits are those of

@@ -44,7 +44,7 @@ pub fn opener(
             rng.fill_bytes(&mut h);
             h
         });
-        let opts = OpenOptions { kvn: p.kvn, level, host_challenge: Some(hc), channel };
+        let opts = OpenOptions { kvn: p.kvn, level, host_challenge: Some(hc), channel, s16: false };
         let s = HostSession::open(t, &keys, &opts, &mut rng).map_err(|e| e.to_string())?;
         Ok(Box::new(ScriptSession { s, hc }))
     }

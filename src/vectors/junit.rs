@@ -27,6 +27,11 @@ pub fn report(results: &[VectorResult]) -> Result<String, String> {
                 s.set_type("VectorError");
                 s
             }
+            VectorOutcome::Skipped { reason } => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(reason.clone());
+                s
+            }
         };
         let mut tc = TestCase::new(r.vector.name.clone(), status);
         tc.set_classname(format!("gpse.vectors.{}", r.vector.set));

@@ -5,7 +5,7 @@
 
 pub mod junit;
 
-use crate::card::Card;
+use crate::card::{Card, CardImage};
 use crate::crypto::CardRng;
 use crate::platform::profile::{Overrides, Profile};
 use crate::script::runner::{self, Options, SessionOpener};
@@ -36,12 +36,14 @@ pub struct VectorResult {
     pub log: String,
 }
 
-/// Pass, fail (a mismatch) or error (could not run).
+/// Pass, fail (a mismatch), error (could not run) or skipped (the card on the reader is not of
+/// the set's profile, so its answers cannot be the vector's).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VectorOutcome {
     Passed { checks: usize },
     Failed { message: String },
     Error { message: String },
+    Skipped { reason: String },
 }
 
 /// Finds every vector under `root` (sets are its sub-directories, or `root` itself), sorted.
@@ -90,8 +92,8 @@ fn has_gpse(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// A new in-process card for a vector.
-pub fn fresh_card(v: &Vector) -> Result<Card, String> {
+/// The card image a vector's set profile makes (the default profile without one).
+fn profile_image(v: &Vector) -> Result<CardImage, String> {
     let profile = match &v.profile {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -99,7 +101,12 @@ pub fn fresh_card(v: &Vector) -> Result<Card, String> {
         }
         None => Profile::default_profile(),
     };
-    let img = profile.build(&Overrides::default(), &mut CardRng::new(Some(v.seed))).map_err(|e| e.to_string())?;
+    profile.build(&Overrides::default(), &mut CardRng::new(Some(v.seed))).map_err(|e| e.to_string())
+}
+
+/// A new in-process card for a vector.
+pub fn fresh_card(v: &Vector) -> Result<Card, String> {
+    let img = profile_image(v)?;
     let mut c = Card::in_memory(img, Some(v.seed)).map_err(|e| e.to_string())?;
     c.power_on();
     Ok(c)
@@ -160,10 +167,85 @@ pub fn run_on(vectors: &[Vector], t: &mut dyn Transport) -> Vec<VectorResult> {
                     log: String::new(),
                 };
             }
+            // A set with its own profile (pySim's eUICC ISD-R and keys) runs only on a card of
+            // that profile: on another card it is skipped, saying what differs.
+            match profile_mismatch(v, t) {
+                Ok(None) => {}
+                Ok(Some(reason)) => {
+                    return VectorResult {
+                        vector: v.clone(),
+                        outcome: VectorOutcome::Skipped { reason },
+                        time: Duration::ZERO,
+                        log: String::new(),
+                    }
+                }
+                Err(message) => {
+                    return VectorResult {
+                        vector: v.clone(),
+                        outcome: VectorOutcome::Error { message },
+                        time: Duration::ZERO,
+                        log: String::new(),
+                    }
+                }
+            }
             let mut opener = crate::script::scp::opener(CardRng::new(Some(v.seed)));
             run_one(v, t, Some(&mut opener))
         })
         .collect()
+}
+
+/// Whether the freshly powered card on `t` is of the vector's set profile, as far as plain
+/// commands can tell: its ISD answers SELECT by the profile's AID, and GET DATA reports the
+/// profile's key information (`E0`: KVN and key lengths), sequence counter (`C1`) and key
+/// diversification data (`CF`), which the vectors' challenges and cryptograms depend on. `None`
+/// when it is (or the set has no profile); else why not. The card is power-cycled again after
+/// the probe, so the vector starts from a fresh card.
+pub fn profile_mismatch(v: &Vector, t: &mut dyn Transport) -> Result<Option<String>, String> {
+    if v.profile.is_none() {
+        return Ok(None);
+    }
+    let img = profile_image(v)?;
+    let isd = img.isd().aid.clone();
+    let mut ask = |apdu: Vec<u8>| -> Result<(Vec<u8>, u16), String> {
+        let r = t.transmit(&apdu).map_err(|e| e.to_string())?;
+        let n = r.len().checked_sub(2).ok_or("a response shorter than a status word")?;
+        Ok((r[..n].to_vec(), u16::from_be_bytes([r[n], r[n + 1]])))
+    };
+    // An AID is 5 to 16 bytes.
+    #[allow(clippy::cast_possible_truncation)]
+    let mut select = vec![0x00, 0xA4, 0x04, 0x00, isd.as_bytes().len() as u8];
+    select.extend_from_slice(isd.as_bytes());
+    select.push(0x00);
+    let (_, sw) = ask(select)?;
+    if !matches!(sw, 0x9000 | 0x6283) {
+        return Ok(Some(format!("card is not of the set's profile: SELECT of its ISD {isd} answered {sw:04X}")));
+    }
+    let keys = img.isd().keys.as_ref();
+    let expected: [(u16, &str, Vec<u8>); 3] = [
+        (0x00E0, "key information (E0)", crate::tlv::tlv(0xE0, &crate::gp::get_data::key_information(&img, &isd))),
+        (
+            0x00C1,
+            "sequence counter (C1)",
+            crate::tlv::tlv(
+                0xC1,
+                &keys.and_then(|k| k.key_sets.first()).map_or(0, |k| k.seq_counter).to_be_bytes()[1..],
+            ),
+        ),
+        (0x00CF, "key diversification data (CF)", crate::tlv::tlv(0xCF, &img.identity.kdd)),
+    ];
+    for (tag, what, want) in expected {
+        let [p1, p2] = tag.to_be_bytes();
+        let (got, sw) = ask(vec![0x80, 0xCA, p1, p2, 0x00])?;
+        if sw != 0x9000 || got != want {
+            let shown = if sw == 0x9000 { hex::encode_upper(&got) } else { format!("SW {sw:04X}") };
+            return Ok(Some(format!(
+                "card is not of the set's profile: {what} is {shown}, the profile's {}",
+                hex::encode_upper(&want)
+            )));
+        }
+    }
+    t.power_cycle().map_err(|e| e.to_string())?;
+    Ok(None)
 }
 
 /// The pass/fail table people read.
@@ -176,10 +258,16 @@ pub fn table(results: &[VectorResult]) -> String {
             VectorOutcome::Passed { checks } => ("pass", format!("{checks} checks")),
             VectorOutcome::Failed { message } => ("FAIL", message.lines().next().unwrap_or("").to_string()),
             VectorOutcome::Error { message } => ("ERROR", message.clone()),
+            VectorOutcome::Skipped { reason } => ("skip", reason.clone()),
         };
         s.push_str(&format!("{id:<w$}  {res:<6}  {detail}\n"));
     }
     let passed = results.iter().filter(|r| matches!(r.outcome, VectorOutcome::Passed { .. })).count();
-    s.push_str(&format!("vectors: {} of {} passed\n", passed, results.len()));
+    let skipped = results.iter().filter(|r| matches!(r.outcome, VectorOutcome::Skipped { .. })).count();
+    s.push_str(&format!("vectors: {} of {} passed", passed, results.len() - skipped));
+    if skipped > 0 {
+        s.push_str(&format!(", {skipped} skipped (card not of their set's profile)"));
+    }
+    s.push('\n');
     s
 }

@@ -31,3 +31,16 @@ pub fn token(card_profile: bool) -> Vec<u8> {
     debug_assert_eq!(t.len(), 160);
     t
 }
+
+/// Byte of EF 0008 for a certificate that is present (myna-card `CertificateAvailability::PRESENT`,
+/// from a card carrying both).
+pub const CERT_PRESENT: u8 = 0x8F;
+
+/// EF 0008: which certificates the AP carries, 3 bytes `sign auth 00` (J§2 [U], myna-card
+/// `src/ap/jpki.rs`: `8F 8F 00` with both). An absent certificate reads `00`, as myna-card's
+/// example of a card without the signature certificate; the third byte's meaning is unknown and
+/// is `00` as on the card.
+pub fn availability(sign: bool, auth: bool) -> Vec<u8> {
+    let b = |present: bool| if present { CERT_PRESENT } else { 0x00 };
+    vec![b(sign), b(auth), 0x00]
+}

@@ -7,7 +7,7 @@ mod command;
 mod files;
 mod pair;
 
-pub use command::{JpkiCommand, PairId, PinSetMode};
+pub use command::{JpkiCommand, PairId, PinSetMode, SignScheme};
 pub use pair::{certificate_public_key, PairState};
 
 use crate::apdu::{Command, Response};
@@ -17,8 +17,9 @@ use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
 use files::Ef;
 use pair::{pin_well_formed, public_key_template, try_limit, Pair};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// JPKI AP AID (J§1).
 pub const JPKI_AID: &[u8] = &[0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
@@ -107,7 +108,7 @@ impl Jpki {
     /// Whether an EF exists now.
     fn exists(&self, ef: Ef) -> bool {
         match ef {
-            Ef::Token | Ef::Pin(_) => true,
+            Ef::Token | Ef::Availability | Ef::Pin(_) => true,
             Ef::Key(p) => self.pair(p).key.is_some(),
             Ef::Cert(p) => self.pair(p).cert.is_some(),
             Ef::CaCert(p) => self.pair(p).ca_cert.is_some(),
@@ -131,6 +132,9 @@ impl Jpki {
         let content: Vec<u8> = match ef {
             Ef::Key(_) | Ef::Pin(_) => return Err(Sw::CommandIncompatible),
             Ef::Token => files::token(self.p.card_profile),
+            Ef::Availability => {
+                files::availability(self.pair(PairId::Sign).cert.is_some(), self.pair(PairId::Auth).cert.is_some())
+            }
             Ef::Cert(p) => {
                 // Sign certificate: sign PIN (J§2); auth certificate on the GP-SE: auth PIN (J§8).
                 let needs_pin = p == PairId::Sign || !self.p.card_profile;
@@ -193,7 +197,7 @@ impl Jpki {
         Ok(Response::ok())
     }
 
-    fn sign(&mut self, ctx: &mut Ctx<'_>, sfi: Option<u8>, data: &[u8]) -> Outcome {
+    fn sign(&mut self, ctx: &mut Ctx<'_>, scheme: SignScheme, sfi: Option<u8>, data: &[u8]) -> Outcome {
         let Ef::Key(id) = self.resolve(ctx, sfi)? else {
             return Err(Sw::CommandIncompatible);
         };
@@ -204,9 +208,25 @@ impl Jpki {
             self.key_cache[id.index()] = self.pair(id).private_key();
         }
         let key = self.key_cache[id.index()].as_ref().ok_or(Sw::ExecutionError)?;
-        // PKCS#1 v1.5 type-1 padding over the data as given (J§5): the card does not check for
-        // a DigestInfo.
-        let sig = key.sign_with_rng(ctx.rng, Pkcs1v15Sign::new_unprefixed(), data).map_err(|_| Sw::ExecutionError)?;
+        // The card hashes for P1 01, 03 and 05 (myna-card `SignatureScheme`).
+        let hashed: Vec<u8> = if scheme.hashes_on_card() { Sha256::digest(data).to_vec() } else { data.to_vec() };
+        let sig = match scheme {
+            // PKCS#1 v1.5 type-1 padding over the data as given (J§5): the card does not check
+            // for a DigestInfo. P1 01 pads the bare hash the same way.
+            SignScheme::Verbatim | SignScheme::Sha256Bare => {
+                key.sign_with_rng(ctx.rng, Pkcs1v15Sign::new_unprefixed(), &hashed)
+            }
+            SignScheme::PreHashedDigestInfo | SignScheme::Sha256DigestInfo => {
+                key.sign_with_rng(ctx.rng, Pkcs1v15Sign::new::<Sha256>(), &hashed)
+            }
+            // RSASSA-PSS with SHA-256 and MGF1-SHA-256, salt as long as the hash (RFC 8017
+            // §9.1 default; the card's salt length is not public): random salt, so two
+            // signatures of one hash differ, as myna-card observed.
+            SignScheme::PreHashedPss | SignScheme::Sha256Pss => {
+                key.sign_with_rng(ctx.rng, Pss::new::<Sha256>(), &hashed)
+            }
+        }
+        .map_err(|_| Sw::ExecutionError)?;
         Ok(Response::data(sig))
     }
 
@@ -351,8 +371,19 @@ impl Jpki {
 
 impl Applet for Jpki {
     fn select(&mut self, ctx: &mut Ctx<'_>, _cmd: &Command) -> Outcome {
-        // A SELECT of the AP clears this channel's security status (OpenSC semantics, J§4).
+        // Selected from another application (or none): a fresh security status (J§4).
         *self.ch(ctx) = ChannelState::default();
+        Ok(Response::ok())
+    }
+
+    /// SELECT of the AP while it is already selected on this channel keeps the verified PINs
+    /// (JICSAP 5.1.3 rule 2 as myna-card documents it; pyjpki selects the AP again between
+    /// VERIFY and COMPUTE DIGITAL SIGNATURE): only the current EF and a pending certificate
+    /// upload go, since the DF is current again.
+    fn reselect(&mut self, ctx: &mut Ctx<'_>, _cmd: &Command) -> Outcome {
+        let c = self.ch(ctx);
+        c.current = None;
+        c.upload = Upload::default();
         Ok(Response::ok())
     }
 
@@ -379,7 +410,13 @@ impl Applet for Jpki {
             JpkiCommand::ReadBinary { sfi, offset, ne } => self.read_binary(ctx, sfi, offset, ne),
             JpkiCommand::Verify { sfi, pin } => self.verify(ctx, sfi, pin),
             JpkiCommand::ChangePin { new } => self.change_pin(ctx, &new),
-            JpkiCommand::Sign { sfi, data } => self.sign(ctx, sfi, &data),
+            JpkiCommand::Sign { scheme, sfi, data } => self.sign(ctx, scheme, sfi, &data),
+            JpkiCommand::GetChallenge { ne } => {
+                // Exactly Ne random bytes, answered directly (J§3: clients never follow 6Cxx).
+                let mut v = vec![0u8; ne];
+                rand_core::RngCore::fill_bytes(ctx.rng, &mut v);
+                Ok(Response::data(v))
+            }
             _ => Err(Sw::InsNotSupported),
         }
     }

@@ -47,7 +47,8 @@ pub fn ara_store(
         if r.sw != Sw::Ok {
             return Err(TsmError::Card { what: "SELECT ARA-M", sw: r.sw });
         }
-        let opts = OpenOptions { kvn, level: SecurityLevel::C_DEC_C_MAC, host_challenge: None, channel: ch };
+        let opts =
+            OpenOptions { kvn, level: SecurityLevel::C_DEC_C_MAC, host_challenge: None, channel: ch, s16: false };
         let mut s = HostSession::open(t, keys, &opts, rng)?;
         for c in commands {
             let r = s.transmit(t, &on_ch(c.to_command())?)?;

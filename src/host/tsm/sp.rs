@@ -80,7 +80,7 @@ impl<'t> SpSession<'t> {
             let _ = channel::close(t, channel);
             return Err(TsmError::Card { what: "SELECT JPKI", sw: r.sw });
         }
-        let opts = OpenOptions { kvn, level: SecurityLevel::ALL, host_challenge: None, channel };
+        let opts = OpenOptions { kvn, level: SecurityLevel::ALL, host_challenge: None, channel, s16: false };
         let scp = match HostSession::open(t, keys, &opts, rng) {
             Ok(s) => s,
             Err(e) => {

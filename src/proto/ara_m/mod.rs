@@ -125,8 +125,14 @@ pub enum StoreCommand {
 impl StoreCommand {
     /// Parses P1 P2 and the data field (`applet-spec/ara-m.md`, STORE DATA checks).
     pub fn parse(p1: u8, p2: u8, data: &[u8]) -> Result<StoreCommand, Sw> {
-        if !matches!(p1, 0x90 | 0x91) || p2 != 0x00 {
+        // GPCS T11-89: b8 last block (more blocks are not supported), b7-b6 `00` not encrypted,
+        // b5-b4 `10` BER-TLV or `00` no structure information (GPP `--store-data` sends `81`),
+        // b3-b2 RFU, b1 case 4. DGI (`01`) is a structure the command DOs are not in: `6A80`.
+        if p1 & 0x80 == 0 || p1 & 0x66 != 0 || p1 & 0x18 == 0x18 || p2 != 0x00 {
             return Err(Sw::IncorrectP1P2);
+        }
+        if p1 & 0x18 == 0x08 {
+            return Err(Sw::WrongData);
         }
         let t = rules::der_single(data)?;
         let empty = |cmd: StoreCommand| if t.value.is_empty() { Ok(cmd) } else { Err(Sw::WrongData) };
@@ -156,7 +162,7 @@ impl StoreCommand {
             _ => return Err(Sw::WrongData),
         };
         // A case-3 STORE DATA must not return data (GPCS §11.11.3.1).
-        if matches!(cmd, StoreCommand::Get(_) | StoreCommand::GetAll | StoreCommand::GetNext) && p1 != 0x91 {
+        if matches!(cmd, StoreCommand::Get(_) | StoreCommand::GetAll | StoreCommand::GetNext) && p1 & 0x01 == 0 {
             return Err(Sw::IncorrectP1P2);
         }
         Ok(cmd)

@@ -44,6 +44,10 @@ pub enum IsdCommand {
     SetStatus,
     /// STORE DATA (GPCS §11.11).
     StoreData,
+    /// BEGIN R-MAC SESSION (AmdD §7.1.3).
+    BeginRmacSession,
+    /// END R-MAC SESSION (AmdD §7.1.4).
+    EndRmacSession,
 }
 
 impl IsdCommand {
@@ -71,6 +75,8 @@ impl TryFrom<&Command> for IsdCommand {
             0xD8 => IsdCommand::PutKey,
             0xF0 => IsdCommand::SetStatus,
             0xE2 => IsdCommand::StoreData,
+            0x7A => IsdCommand::BeginRmacSession,
+            0x78 => IsdCommand::EndRmacSession,
             _ => return Err(Sw::InsNotSupported),
         };
         // GP commands use the proprietary class (GPCS §11.1.4).
@@ -106,24 +112,26 @@ impl TryFrom<&Command> for GetData {
 }
 
 /// INITIALIZE UPDATE `80 50 KVN 00 08 host_challenge 00` (AmdD §7.1.1; Le `00` as GPP and pySim
-/// send it). The S16 form (16-byte challenge) is not supported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// send it); `10` and 16 bytes of challenge in S16 mode (GPP `--s16`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitializeUpdate {
     /// P1: `00` = the card's first key set.
     pub kvn: u8,
-    pub host_challenge: [u8; 8],
+    /// 8 bytes (S8) or 16 (S16).
+    pub host_challenge: Vec<u8>,
 }
 
 impl InitializeUpdate {
     pub fn to_command(&self) -> Command {
-        Command::new(GP_CLA, 0x50, self.kvn, 0x00).with_data(self.host_challenge.to_vec()).with_ne(256)
+        Command::new(GP_CLA, 0x50, self.kvn, 0x00).with_data(self.host_challenge.clone()).with_ne(256)
     }
 }
 
 impl TryFrom<&Command> for InitializeUpdate {
     type Error = Sw;
     /// AmdD §7.1.1 and the table in `applet-spec/isd.md`: proprietary class without SM (else
-    /// `6E00`), P2 `00` (else `6A86`), 8 bytes of challenge (else `6700`).
+    /// `6E00`), P2 `00` (else `6A86`), 8 or 16 bytes of challenge (else `6700`; which of the two
+    /// the key set's mode takes is the security domain's check).
     fn try_from(c: &Command) -> Result<Self, Sw> {
         let class = Class::parse(c.cla)?;
         if !class.proprietary || class.secure_messaging {
@@ -132,23 +140,26 @@ impl TryFrom<&Command> for InitializeUpdate {
         if c.p2 != 0x00 {
             return Err(Sw::IncorrectP1P2);
         }
-        let host_challenge: [u8; 8] = c.data.as_slice().try_into().map_err(|_| Sw::WrongLength)?;
-        Ok(InitializeUpdate { kvn: c.p1, host_challenge })
+        if !matches!(c.data.len(), 8 | 16) {
+            return Err(Sw::WrongLength);
+        }
+        Ok(InitializeUpdate { kvn: c.p1, host_challenge: c.data.clone() })
     }
 }
 
 /// EXTERNAL AUTHENTICATE `80 82 level 00 08 host_cryptogram` before its C-MAC (AmdD §7.1.2):
 /// the host's SCP03 session wraps it (SM bit, MAC); the card parses it once unwrapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalAuthenticate {
     /// P1: the security level asked for (AmdD T7-3).
     pub level: u8,
-    pub host_cryptogram: [u8; 8],
+    /// 8 bytes (S8) or 16 (S16).
+    pub host_cryptogram: Vec<u8>,
 }
 
 impl ExternalAuthenticate {
     pub fn to_command(&self) -> Command {
-        Command::new(GP_CLA, 0x82, self.level, 0x00).with_data(self.host_cryptogram.to_vec())
+        Command::new(GP_CLA, 0x82, self.level, 0x00).with_data(self.host_cryptogram.clone())
     }
 }
 
@@ -161,8 +172,10 @@ impl TryFrom<&Command> for ExternalAuthenticate {
         if c.p2 != 0x00 {
             return Err(Sw::IncorrectP1P2);
         }
-        let host_cryptogram: [u8; 8] = c.data.as_slice().try_into().map_err(|_| Sw::WrongLength)?;
-        Ok(ExternalAuthenticate { level: c.p1, host_cryptogram })
+        if !matches!(c.data.len(), 8 | 16) {
+            return Err(Sw::WrongLength);
+        }
+        Ok(ExternalAuthenticate { level: c.p1, host_cryptogram: c.data.clone() })
     }
 }
 
@@ -265,11 +278,9 @@ impl<'a> TryFrom<&'a Command> for PutKey<'a> {
             k => Some(k),
         };
         let (multiple, first_id) = (c.p2 & 0x80 != 0, c.p2 & 0x7F);
-        let ok = match (multiple, first_id) {
-            (true, 1) => true,
-            (false, 1..=3) => replace.is_some(),
-            _ => false,
-        };
+        // Several keys start at key 1 (a whole SCP03 key set); a single key is key 1-3 of its
+        // version, added (P1 = 00, "add a single new key", GPCS §11.8.1 T11-65/66) or replaced.
+        let ok = matches!((multiple, first_id), (true, 1) | (false, 1..=3));
         if !ok {
             return Err(Sw::IncorrectP1P2);
         }
@@ -363,9 +374,9 @@ mod tests {
     fn exact_bytes() {
         assert_eq!(wire(GetData { tag: 0x9F7F }.to_command()), "80CA9F7F00");
         assert_eq!(wire(GetData { tag: 0x66 }.to_command()), "80CA006600");
-        let iu = InitializeUpdate { kvn: 0x30, host_challenge: [1, 2, 3, 4, 5, 6, 7, 8] };
+        let iu = InitializeUpdate { kvn: 0x30, host_challenge: vec![1, 2, 3, 4, 5, 6, 7, 8] };
         assert_eq!(wire(iu.to_command()), "8050300008010203040506070800");
-        let ea = ExternalAuthenticate { level: 0x33, host_cryptogram: [0xAA; 8] };
+        let ea = ExternalAuthenticate { level: 0x33, host_cryptogram: vec![0xAA; 8] };
         assert_eq!(wire(ea.to_command()), "8082330008AAAAAAAAAAAAAAAA");
         assert_eq!(wire(Load { last: true, block: 2, data: &[0xC4, 0x01, 0x00] }.to_command()), "80E8800203C4010000");
         let jpki = Aid::from_static(&[0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01]);
@@ -395,7 +406,13 @@ mod tests {
         assert_eq!(InitializeUpdate::try_from(&p("8050000108010203040506070800")), Err(Sw::IncorrectP1P2));
         assert_eq!(Delete::try_from(&p("80E4004003D2013000")), Err(Sw::IncorrectP1P2));
         assert_eq!(Delete::try_from(&p("80E4000002D20000")), Err(Sw::WrongData));
-        assert_eq!(PutKey::try_from(&p("80D80001013000")), Err(Sw::IncorrectP1P2));
+        // "Add a single new key" (GPCS §11.8.1, T11-65/66): P1 00, P2 01 (issue #18 #3).
+        assert_eq!(
+            PutKey::try_from(&p("80D80001013000")),
+            Ok(PutKey { replace: None, first_id: 1, multiple: false, new_kvn: 0x30, components: &[] })
+        );
+        assert_eq!(PutKey::try_from(&p("80D80004013000")), Err(Sw::IncorrectP1P2));
+        assert_eq!(PutKey::try_from(&p("80D80082013000")), Err(Sw::IncorrectP1P2));
         assert_eq!(PutKey::try_from(&p("80D80081018000")), Err(Sw::WrongData));
         assert_eq!(SetStatus::try_from(&p("80F0800300")), Err(Sw::WrongData));
         assert_eq!(Load::try_from(&p("80E8010001C400")), Err(Sw::IncorrectP1P2));
@@ -408,13 +425,19 @@ mod tests {
         }
 
         #[test]
-        fn initialize_update_round_trips(kvn: u8, host_challenge: [u8; 8]) {
+        fn initialize_update_round_trips(kvn: u8, host_challenge in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 8..=8),
+            proptest::collection::vec(any::<u8>(), 16..=16)
+        ]) {
             let x = InitializeUpdate { kvn, host_challenge };
             prop_assert_eq!(InitializeUpdate::try_from(&x.to_command()), Ok(x));
         }
 
         #[test]
-        fn external_authenticate_round_trips(level: u8, host_cryptogram: [u8; 8]) {
+        fn external_authenticate_round_trips(level: u8, host_cryptogram in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 8..=8),
+            proptest::collection::vec(any::<u8>(), 16..=16)
+        ]) {
             let x = ExternalAuthenticate { level, host_cryptogram };
             prop_assert_eq!(ExternalAuthenticate::try_from(&x.to_command()), Ok(x));
         }
@@ -440,8 +463,8 @@ mod tests {
             new_kvn in 1u8..0x80,
             components in proptest::collection::vec(any::<u8>(), 0..100),
         ) {
-            // The forms GPCS T11-65/66 allow: several keys from key 1, or one key of a set replaced.
-            prop_assume!(if multiple { first_id == 1 } else { replace.is_some() });
+            // The forms GPCS T11-65/66 allow: several keys from key 1, or one key added or replaced.
+            prop_assume!(!multiple || first_id == 1);
             let x = PutKey { replace, first_id, multiple, new_kvn, components: &components };
             let c = x.to_command();
             prop_assert_eq!(PutKey::try_from(&c), Ok(x));
