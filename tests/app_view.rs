@@ -223,9 +223,12 @@ fn a_pin_verified_on_one_channel_never_signs_on_another() {
     assert_eq!(r0(&mut card, &select_ef(Ef::Key(PairId::Auth), 0)), "9000");
     assert!(r0(&mut card, &sign(0)).ends_with("9000"));
 
-    // The other way round: the app verifies, reader 0's fresh selection cannot sign.
+    // The other way round: the app verifies, reader 0's fresh selection cannot sign. (Reader 0
+    // selects another application first: re-selecting the JPKI AP keeps its own verified PIN,
+    // JICSAP 5.1.3 rule 2, issue #18.)
     assert_eq!(app(&mut v, &mut card, &select_ef(Ef::Pin(PairId::Auth), 0)), "9000");
     assert_eq!(app(&mut v, &mut card, &verify(b"1234", 0)), "9000");
+    assert!(r0(&mut card, "00A4040008A000000151000000").ends_with("9000"));
     assert_eq!(r0(&mut card, SELECT_JPKI), "9000");
     assert_eq!(r0(&mut card, &select_ef(Ef::Key(PairId::Auth), 0)), "9000");
     assert_eq!(r0(&mut card, &sign(0)), "6982");
