@@ -83,6 +83,7 @@ fn e2e_apps() {
     app_view(tmp.path());
     scenario_through_the_reader(tmp.path());
     cap_applets_through_the_reader(tmp.path());
+    wallet_demo1_through_the_reader(tmp.path());
     say("e2e_apps: done");
 }
 
@@ -561,4 +562,36 @@ print("ndef text", lang.decode(), payload[1 + len(lang):].decode())
         assert_eq!(got, want, "{cap}: {}", String::from_utf8_lossy(&o.stderr));
     }
     say("e2e_apps: CAP applets (HelloWorld, NDEF Type 4 Tag, NullApp, gppro-empty, kaoh, noakes wallet) through pcscd");
+}
+
+/// Issue #14: the wallet lines of the SDK's demo1 trace byte for byte through pcscd, on a card of
+/// the `oracle-sdk` profile: the package loaded with `gpse gp load --reader` (GP LOAD into the
+/// JCVM), then demo1's own commands through the reader: SELECT of the SDK installer, its CREATE
+/// APPLET of the wallet, and every wallet command, each answer formatted as apdutool does.
+fn wallet_demo1_through_the_reader(tmp: &Path) {
+    use common::apdutool::{apdutool_commands, apdutool_line, latin1};
+    let shared = root().join("../shared/javacard");
+    let root_dir = tmp.join("sdk");
+    let card = root_dir.join("0");
+    let profile = root().join("profiles/oracle-sdk.toml");
+    let o = gpse_plain(&["card", "init", "--state", card.to_str().unwrap(), "--profile", profile.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let serve = Serve::start(&root_dir, &[]);
+    drop(wait_card(R0, &serve));
+    let cap = shared.join("caps/oracle212-wallet.cap");
+    let o = gpse_plain(&["gp", "load", "--reader", R0, cap.to_str().unwrap()]);
+    assert!(o.status.success(), "gp load: {}", String::from_utf8_lossy(&o.stderr));
+    let mut t = wait_card(R0, &serve);
+    let script = latin1(&std::fs::read(shared.join("caps/expected/oracle212-demo/demo1.scr")).unwrap());
+    let out = latin1(&std::fs::read(shared.join("caps/expected/oracle212-demo/demo1.scr.expected.out")).unwrap());
+    let cmds = apdutool_commands(&script);
+    let lines: Vec<&str> = out.lines().collect();
+    let mut send = |c: &gpse::apdu::Command| apdutool_line(c, &t.transmit(&c.to_bytes()).unwrap());
+    assert_eq!(send(&cmds[0]), lines[0], "SELECT of the SDK installer");
+    assert_eq!(send(&cmds[3]), lines[3], "CREATE APPLET of the wallet");
+    let first = lines.iter().position(|l| l.contains("0c, 06, 01, Le")).unwrap();
+    for (n, (c, want)) in cmds[first..].iter().zip(&lines[first..]).enumerate() {
+        assert_eq!(send(c), *want, "demo1 line {}", first + n + 1);
+    }
+    say("e2e_apps: demo1's wallet lines byte for byte through pcscd (SDK installer profile)");
 }

@@ -6,16 +6,18 @@
 // Test code: a failing unwrap is a failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
-use gpse::apdu::Command;
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::gp::GpClient;
 use gpse::platform::profile::{Overrides, Profile};
 use gpse::scp03::{SecurityLevel, StaticKeys};
-use gpse::script::{Action, Chunk};
 use gpse::store::Durability;
 use gpse::Aid;
 use std::path::{Path, PathBuf};
+
+mod common;
+
+use common::apdutool::{apdutool_commands, apdutool_line};
 
 const K: &str = "404142434445464748494A4B4C4D4E4F";
 
@@ -160,36 +162,6 @@ fn a_cap_the_vm_cannot_run_is_refused_at_load_and_changes_nothing() {
     assert!(select(&mut card, &inst).ends_with("9000"));
 }
 
-/// apdutool's output line for a command and its response (the SDK's `.expected.out` format).
-fn apdutool_line(c: &Command, rsp: &[u8]) -> String {
-    let mut s =
-        format!("CLA: {:02x}, INS: {:02x}, P1: {:02x}, P2: {:02x}, Lc: {:02x}", c.cla, c.ins, c.p1, c.p2, c.data.len());
-    for x in &c.data {
-        s += &format!(", {x:02x}");
-    }
-    let (data, sw) = rsp.split_at(rsp.len() - 2);
-    s += &format!(", Le: {:02x}", data.len());
-    for x in data {
-        s += &format!(", {x:02x}");
-    }
-    s + &format!(", SW1: {:02x}, SW2: {:02x}", sw[0], sw[1])
-}
-
-/// An apdutool script's commands, read by the same parser as `gpse run` (`script::apdutool`).
-fn apdutool_commands(script: &str) -> Vec<Command> {
-    gpse::script::parse_text(Path::new("demo1.scr"), script, Some(gpse::script::Format::Apdutool))
-        .unwrap()
-        .into_iter()
-        .filter_map(|s| match s.action {
-            Action::Apdu { chunks, .. } => match chunks.as_slice() {
-                [Chunk::Bytes(b)] => Some(Command::parse(b).unwrap()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
 /// The SDK installer's CAP download of a CAP's components, in scriptgen's order.
 fn download(card: &mut Card, cap: &[u8]) {
     let comps = gpse::jcvm::cap::Cap::parse(cap).unwrap();
@@ -216,9 +188,7 @@ fn expected(rel: &str) -> String {
         None => panic!("needs ../shared/javacard (set GPSE_SHARED): not found at build time"),
     };
     let p = root.join("javacard/caps/expected").join(rel);
-    // The SDK's files are Latin-1 (a © in the header comment).
-    let b = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    b.iter().map(|&c| c as char).collect()
+    common::apdutool::latin1(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
 }
 
 /// The SDK's demo1 wallet lines byte for byte on a card of the `oracle-sdk` profile: the wallet

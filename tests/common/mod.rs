@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a part
 
+pub mod apdutool;
 pub mod cards;
 pub mod e2e;
