@@ -299,6 +299,17 @@ impl Class {
         }
     }
 
+    /// Decodes a CLA as a card of the ISO 7816-4:1995 class coding does (`legacy`: the Java
+    /// Card 2.1 RE): `40`-`7F` are RFU there, not channels 4-19, and reach the applet selected
+    /// on the basic channel as they came (no SM, no chaining read from them). Otherwise as
+    /// [`Class::parse`].
+    pub fn parse_for(cla: u8, legacy: bool) -> Result<Class, Sw> {
+        if legacy && cla & 0xC0 == 0x40 {
+            return Ok(Class { channel: 0, proprietary: false, secure_messaging: false, chaining: false });
+        }
+        Class::parse(cla)
+    }
+
     /// The CLA byte for a channel: `00`-`03`/`40`-`4F` (ISO) or `80`-`83`/`C0`-`CF` (GP), with
     /// the SM indication GP uses (`04` in the first coding, `20` in the further). A channel above
     /// 19 has no coding (ISO 7816-4 §5.4.1): a typed error, since the number may come from a

@@ -191,38 +191,43 @@ fn expected(rel: &str) -> String {
     common::apdutool::latin1(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
 }
 
-/// The SDK's demo1 wallet lines byte for byte on a card of the `oracle-sdk` profile: the wallet
-/// package downloaded through the SDK installer (80 B0-BA), CREATE APPLET (80 B8), then every
-/// wallet command of the script; the trace's lines for the other samples (JavaPurse, JavaLoyalty:
-/// part 2) are not sent.
-#[test]
-#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
-fn oracle_demo1_wallet_lines_through_the_sdk_installer() {
-    let d = tempfile::tempdir().unwrap();
+fn oracle_sdk_card(dir: &Path) -> Card {
     let text = std::fs::read_to_string(repo().join("profiles/oracle-sdk.toml")).unwrap();
     let profile = Profile::parse(&text, "oracle-sdk.toml").unwrap();
     let img = profile.build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap();
-    let mut card = Card::create(d.path(), img, Durability::NoSync, Some(1), false).unwrap();
+    let mut card = Card::create(dir, img, Durability::NoSync, Some(1), false).unwrap();
     card.power_on();
+    card
+}
+
+/// The SDK's whole demo1 trace byte for byte on a card of the `oracle-sdk` profile: the four
+/// sample packages (SampleLibrary, a library; JavaLoyalty; JavaPurse, which imports the library
+/// and calls JavaLoyalty through a Shareable interface; wallet) downloaded through the SDK
+/// installer (80 B0-BA) in dependency order, then every command of the script: CREATE APPLET
+/// (80 B8), JavaPurse's transactions, the loyalty calls across the firewall, the wallet.
+#[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
+fn oracle_demo1_whole_trace_through_the_sdk_installer() {
+    let d = tempfile::tempdir().unwrap();
+    let mut card = oracle_sdk_card(d.path());
     let script = expected("oracle212-demo/demo1.scr");
     let out = expected("oracle212-demo/demo1.scr.expected.out");
     let cmds = apdutool_commands(&script);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(cmds.len(), lines.len());
-    // Select the installer (line 1), download the wallet package, create the wallet (line 4).
     assert_eq!(apdutool_line(&cmds[0], &card.transmit(&cmds[0].to_bytes())), lines[0]);
-    download(&mut card, &shared_cap("oracle212-wallet.cap"));
-    assert_eq!(apdutool_line(&cmds[3], &card.transmit(&cmds[3].to_bytes())), lines[3]);
-    // Every line from the wallet's SELECT on.
-    let first = lines.iter().position(|l| l.contains("0c, 06, 01, Le")).unwrap();
-    let mut n = 0;
-    for (b, want) in cmds[first..].iter().zip(&lines[first..]) {
-        let rsp = card.transmit(&b.to_bytes());
-        assert_eq!(apdutool_line(b, &rsp), *want, "line {}", first + n + 1);
-        n += 1;
+    for cap in
+        ["oracle212-SampleLibrary.cap", "oracle212-JavaLoyalty.cap", "oracle212-JavaPurse.cap", "oracle212-wallet.cap"]
+    {
+        download(&mut card, &shared_cap(cap));
     }
-    assert_eq!(n, 20);
-    // The package and instance are in the registry, as GP's would be.
-    assert!(card.image().load_file(&aid("A00000006203010C06")).is_some());
-    assert!(card.image().instance(&aid("A00000006203010C0601")).is_some());
+    for (n, (b, want)) in cmds.iter().zip(&lines).enumerate().skip(1) {
+        let rsp = card.transmit(&b.to_bytes());
+        assert_eq!(apdutool_line(b, &rsp), *want, "line {}", n + 1);
+    }
+    // The packages and instances are in the registry, as GP's would be.
+    for elf in ["A00000006203010C04", "A00000006203010C02", "A00000006203010C05", "A00000006203010C06"] {
+        assert!(card.image().load_file(&aid(elf)).is_some(), "{elf}");
+    }
+    assert!(card.image().instance(&aid("A00000006203010C0201")).is_some());
 }

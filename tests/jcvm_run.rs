@@ -642,6 +642,10 @@ fn hello_world_case1_echoes_the_header() {
     assert_eq!(c.send(&ext).sw, Sw::WrongLength);
     // On logical channel 1 too (the VM takes the channel from the runtime).
     let sel = Command::new(0x01, 0xA4, 4, 0).with_data(c.aid.clone());
+    // Not MultiSelectable: selecting it on channel 1 while it is active on 0 is refused (JCRE
+    // §4.2); once deselected there, it can be.
+    assert_eq!(c.vm.select(&mut NoEnv, &c.aid.clone(), 1, &sel).unwrap_err(), Sw::ConditionsNotSatisfied);
+    c.vm.deselect(&mut NoEnv, &c.aid.clone(), 0);
     assert_eq!(c.vm.select(&mut NoEnv, &c.aid.clone(), 1, &sel).unwrap().sw, Sw::Ok);
     let r = c.vm.process(&mut NoEnv, &c.aid.clone(), 1, &cmd("81100000")).unwrap();
     assert_eq!(hex::encode_upper(r.to_bytes()), "81100000009000");

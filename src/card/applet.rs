@@ -258,6 +258,17 @@ pub trait Module: Send + Sync {
         let _ = state;
         Ok(())
     }
+    /// Tearing (JCRE §7.4): before a command, the runtime tells a module that keeps its own
+    /// atomic persistent writes (the JCVM: every field and array element) how many it may
+    /// make before the power is cut (`None`: no cut armed) and that counting starts.
+    fn arm_power(&self, budget: Option<u64>) {
+        let _ = budget;
+    }
+    /// After the command: the atomic writes made, and whether the power was lost before one
+    /// (then the module's state is what the completed writes left, and the runtime keeps it).
+    fn power_used(&self) -> (u64, bool) {
+        (0, false)
+    }
 }
 
 /// A module whose code is a pair of functions (the built-in native applets).

@@ -231,7 +231,7 @@ impl Card {
             Err(sw) => {
                 // A malformed APDU on a channel with a secure channel session is a failed
                 // command of that session: the session ends (AmdD §5.6).
-                if let Some(ch) = apdu.first().and_then(|&c| Class::parse(c).ok()) {
+                if let Some(ch) = apdu.first().and_then(|&c| self.rt.class_of(c).ok()) {
                     if let Some(s) = self.rt.session_mut(ch.channel) {
                         s.end();
                     }
@@ -250,6 +250,15 @@ impl Card {
         if self.torn {
             return Response::status(Sw::MemoryFailure);
         }
+        // Tearing injection reaches inside the command too: modules with their own atomic
+        // writes (the JCVM) get the store's budget, and their writes count as its steps.
+        let armed = self.store.tearing().is_some();
+        if armed {
+            let budget = self.store.tearing().and_then(crate::store::Tearing::remaining);
+            for m in self.rt.catalog.modules() {
+                m.arm_power(budget);
+            }
+        }
         let rsp = match self.rt.take_pending(cmd) {
             Some(r) => r,
             None => {
@@ -257,10 +266,39 @@ impl Card {
                 self.rt.limit_response(cmd, rsp)
             }
         };
-        match self.commit(Class::parse(cmd.cla).ok().map(|c| c.channel)) {
+        let ch = self.rt.class_of(cmd.cla).ok().map(|c| c.channel);
+        if armed && self.power_lost_in_command() {
+            return Response::status(Sw::MemoryFailure);
+        }
+        match self.commit(ch) {
             Ok(()) => rsp,
             Err(sw) => Response::status(sw),
         }
+    }
+
+    /// After an armed command: counts the modules' atomic writes as store steps; if one lost
+    /// power, what its completed writes left is in its memory as it would be in a card's
+    /// EEPROM, so it is committed whatever the injection says, and the card is dead until it
+    /// is opened again.
+    fn power_lost_in_command(&mut self) -> bool {
+        let mut lost = false;
+        for m in self.rt.catalog.modules() {
+            let (n, l) = m.power_used();
+            if let Some(t) = self.store.tearing_mut() {
+                t.advance(n);
+            }
+            lost |= l;
+        }
+        if lost {
+            let t = self.store.tearing().cloned();
+            self.store.set_tearing(None);
+            if let Err(sw) = self.commit(None) {
+                tracing::error!("commit after the power cut failed: {sw}");
+            }
+            self.store.set_tearing(t);
+            self.torn = true;
+        }
+        lost
     }
 
     /// Delivers a card-wide event to every instance and commits what they changed.
@@ -393,6 +431,11 @@ impl Card {
 }
 
 impl Runtime {
+    /// The class byte as this card codes it (`CardImage::legacy_cla`).
+    fn class_of(&self, cla: u8) -> Result<Class, Sw> {
+        Class::parse_for(cla, self.image.legacy_cla)
+    }
+
     /// Live objects for every registry entry of the image, from the catalog.
     fn instantiate(&mut self) -> Result<(), String> {
         let mut slots = Vec::with_capacity(self.image.instances.len());
@@ -452,7 +495,7 @@ impl Runtime {
     }
 
     fn dispatch(&mut self, rng: &mut CardRng, cmd: &Command) -> Outcome {
-        let class = Class::parse(cmd.cla)?;
+        let class = self.class_of(cmd.cla)?;
         let ch = class.channel;
         if !self.channel_open(ch) {
             return Err(Sw::ChannelNotSupported);

@@ -13,7 +13,7 @@
 //!   that channel drops what was left.
 
 use super::Runtime;
-use crate::apdu::{Class, Command, Response};
+use crate::apdu::{Command, Response};
 use crate::sw::Sw;
 
 /// What GET RESPONSE can still fetch on one channel.
@@ -58,7 +58,7 @@ impl Runtime {
     /// Serves GET RESPONSE from the channel's pending data; any other command on the channel
     /// drops it. `None`: the command goes on to dispatch.
     pub(super) fn take_pending(&mut self, cmd: &Command) -> Option<Response> {
-        let class = Class::parse(cmd.cla).ok()?;
+        let class = self.class_of(cmd.cla).ok()?;
         let c = self.channels.get_mut(class.channel as usize)?.as_mut()?;
         let sw = c.pending.sw?;
         if class.proprietary || class.secure_messaging || cmd.ins != 0xC0 {
@@ -90,7 +90,7 @@ impl Runtime {
         }
         let rest = rsp.data.split_off(ne);
         let left = rest.len();
-        if let Some(c) = Class::parse(cmd.cla).ok().and_then(|cl| self.channels.get_mut(cl.channel as usize)?.as_mut())
+        if let Some(c) = self.class_of(cmd.cla).ok().and_then(|cl| self.channels.get_mut(cl.channel as usize)?.as_mut())
         {
             c.pending = PendingResponse { data: rest, sw: Some(rsp.sw) };
         }

@@ -148,6 +148,16 @@ impl Module for JcvmModule {
         self.vm().ok().map(|vm| vm.save())
     }
 
+    fn arm_power(&self, budget: Option<u64>) {
+        if let Ok(mut vm) = self.vm() {
+            vm.arm_power(budget);
+        }
+    }
+
+    fn power_used(&self) -> (u64, bool) {
+        self.vm().map_or((0, false), |vm| vm.power_used())
+    }
+
     fn restore_shared(&self, state: Option<&[u8]>) -> Result<(), String> {
         let mut fresh = match state {
             Some(b) => Jcvm::restore(b).map_err(|e| e.to_string())?,

@@ -83,6 +83,9 @@ pub struct Class {
     pub field_base: u16,
     /// Cells of an instance.
     pub cells: u16,
+    /// The cells that hold references, superclasses' included (JCVM §6.8.1
+    /// `first_reference_token`, `reference_count`): the collector's roots through objects.
+    pub ref_cells: Vec<u16>,
     /// Public virtual methods by token.
     pub vtable: Vec<Target>,
     /// Package-visible virtual methods by token & 0x7F.
@@ -144,6 +147,8 @@ pub struct LinkedPackage {
     pub class_base: ClassId,
     /// Static image size.
     pub static_size: u16,
+    /// Reference fields at the start of the static image (2 bytes each, JCVM §6.11).
+    pub static_refs: u16,
     /// Export: static field offsets and static method offsets by class token, and the class
     /// offsets by class token (for packages linking against this one).
     pub export: Vec<ExportedClass>,
@@ -266,6 +271,7 @@ fn api_class_entry(id: ClassId) -> Class {
             interface: c.interface,
             field_base: 0,
             cells: 0,
+            ref_cells: Vec::new(),
             vtable: c
                 .virtuals
                 .iter()
@@ -286,6 +292,7 @@ fn api_class_entry(id: ClassId) -> Class {
             interface: false,
             field_base: 0,
             cells: 0,
+            ref_cells: Vec::new(),
             vtable: vec![Target::Native(Native::ObjectEquals)],
             ptable: Vec::new(),
             interfaces: Vec::new(),
@@ -499,6 +506,7 @@ impl Program {
                 interface: true,
                 field_base: 0,
                 cells: 0,
+                ref_cells: Vec::new(),
                 vtable: Vec::new(),
                 ptable: Vec::new(),
                 interfaces: Vec::new(),
@@ -534,6 +542,12 @@ impl Program {
                     None => None,
                 };
                 let field_base = sup.as_ref().map_or(0, |s| s.cells);
+                let mut ref_cells = sup.as_ref().map_or(Vec::new(), |s| s.ref_cells.clone());
+                if ci.first_reference_token != 0xFF {
+                    for k in 0..ci.reference_count as u16 {
+                        ref_cells.push(field_base + ci.first_reference_token as u16 + k);
+                    }
+                }
                 let mut vtable = sup.as_ref().map_or(Vec::new(), |s| s.vtable.clone());
                 let base = ci.public_method_table_base as usize;
                 if vtable.len() < base {
@@ -576,6 +590,7 @@ impl Program {
                     interface: false,
                     field_base,
                     cells: field_base + ci.declared_instance_size as u16,
+                    ref_cells,
                     vtable,
                     ptable,
                     interfaces,
@@ -760,6 +775,7 @@ impl Program {
             class_ids,
             class_base,
             static_size: cap.static_field.image_size,
+            static_refs: cap.static_field.reference_count,
             export,
             depends_on,
             missing,

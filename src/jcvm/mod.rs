@@ -15,6 +15,7 @@ pub mod api;
 pub mod heap;
 pub mod hosted;
 pub mod interp;
+pub mod journal;
 pub mod link;
 pub mod vm;
 

@@ -29,8 +29,8 @@ use crate::apdu::{Command, Response};
 use crate::jcvm::api::{cls, USER_CLASS_BASE};
 use crate::jcvm::cap::ArrayInit;
 use crate::jcvm::cap::{Cap, CapError};
-use crate::jcvm::heap::{ClassId, ElemType, Handle, NativeState, Transience};
-use crate::jcvm::interp::{ApduState, Exec, Instance, Runtime, Session, Thrown, APDU_BUFFER};
+use crate::jcvm::heap::{Body, ClassId, ElemType, Handle, Limits, NativeState, Transience, Usage};
+use crate::jcvm::interp::{ApduState, Exec, Fault, Instance, Runtime, Session, Thrown, APDU_BUFFER};
 use crate::jcvm::link::{LinkError, Program, Target};
 use crate::jcvm::Env;
 use crate::sw::Sw;
@@ -41,6 +41,9 @@ use std::fmt;
 const TOKEN_DESELECT: usize = 4;
 const TOKEN_SELECT: usize = 6;
 const TOKEN_PROCESS: usize = 7;
+/// `MultiSelectable` interface method tokens: select(boolean) 0, deselect(boolean) 1.
+const MS_SELECT: u8 = 0;
+const MS_DESELECT: u8 = 1;
 
 /// Why a package cannot be loaded; [`JcvmError::sw`] is the LOAD answer.
 #[derive(Debug)]
@@ -115,7 +118,33 @@ struct Image {
     rt: Runtime,
 }
 
-const IMAGE_VERSION: u8 = 1;
+/// 2: memory limits in the heap (issue #15).
+const IMAGE_VERSION: u8 = 2;
+
+/// Memory used by one package's objects and by each of its instances' (`gpse card info`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageMemory {
+    /// Package AID.
+    pub aid: Vec<u8>,
+    /// Bytes of the package's objects (its context owns every object its code created) and
+    /// static field image.
+    pub usage: Usage,
+    /// Static field image bytes (included in `usage.persistent`).
+    pub statics: usize,
+    /// Instances with the bytes of their applet object.
+    pub instances: Vec<(Vec<u8>, usize)>,
+}
+
+/// The card's memory as the VM sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// The limits.
+    pub limits: Limits,
+    /// Everything in use (JCRE objects included).
+    pub used: Usage,
+    /// Per package.
+    pub packages: Vec<PackageMemory>,
+}
 
 /// The Java Card VM of one card.
 pub struct Jcvm {
@@ -145,7 +174,67 @@ fn elem_of_init(t: u8) -> Option<ElemType> {
 impl Jcvm {
     /// An empty VM (no packages).
     pub fn new() -> Jcvm {
-        Jcvm { prog: Program::new(), rt: Runtime::new(), stored: Vec::new(), next_class: USER_CLASS_BASE, dirty: false }
+        Jcvm::with_limits(Limits::default())
+    }
+
+    /// An empty VM on a card with these memory sizes.
+    pub fn with_limits(limits: Limits) -> Jcvm {
+        Jcvm {
+            prog: Program::new(),
+            rt: Runtime::with_limits(limits),
+            stored: Vec::new(),
+            next_class: USER_CLASS_BASE,
+            dirty: false,
+        }
+    }
+
+    /// The memory sizes.
+    pub fn limits(&self) -> Limits {
+        self.rt.heap.limits
+    }
+
+    /// Arms a power cut after `budget` more atomic persistent writes (`None`: none), and
+    /// counts from zero (JCRE §7.4; the card passes its store's tearing budget).
+    pub fn arm_power(&mut self, budget: Option<u64>) {
+        self.rt.heap.journal.arm(budget);
+    }
+
+    /// Atomic writes since [`Jcvm::arm_power`] and whether the power was lost.
+    pub fn power_used(&self) -> (u64, bool) {
+        self.rt.heap.journal.used()
+    }
+
+    /// Memory per package and instance.
+    pub fn memory(&self) -> MemoryReport {
+        let packages = self
+            .prog
+            .packages
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, p)| {
+                let p = p.as_ref()?;
+                let statics = self.rt.statics.get(slot).map_or(0, Vec::len);
+                let mut usage = self.rt.heap.usage_of(u16::try_from(slot + 1).ok()?);
+                usage.persistent += statics;
+                let instances = self
+                    .rt
+                    .instances
+                    .iter()
+                    .filter(|i| i.package as usize == slot)
+                    .map(|i| {
+                        let own = self.rt.heap.get(i.applet).map_or(0, |o| match &o.body {
+                            Body::Instance { fields, .. } => crate::jcvm::heap::HEADER_BYTES + fields.len() * 2,
+                            Body::Array { .. } => 0,
+                        });
+                        (i.aid.clone(), own)
+                    })
+                    .collect();
+                Some(PackageMemory { aid: p.aid.clone(), usage, statics, instances })
+            })
+            .collect();
+        let mut used = self.rt.heap.usage();
+        used.persistent += self.rt.statics.iter().map(Vec::len).sum::<usize>();
+        MemoryReport { limits: self.rt.heap.limits, used, packages }
     }
 
     /// The linked program (for tools and tests).
@@ -318,6 +407,18 @@ impl Jcvm {
         s.reselecting = false;
         s.installing = None;
         s.registered = None;
+        s.ctx_stack.clear();
+    }
+
+    /// The end of a call from the JCRE: a transaction still open is aborted (JCRE §7.6.2: "if
+    /// an applet returns with a transaction in progress, the JCRE aborts it"; §7.6.1 after an
+    /// uncaught exception), and after a power loss nothing created in it remains.
+    fn end_call(&mut self) {
+        let lost = self.rt.heap.journal.lost();
+        if self.rt.heap.journal.tx.is_some() {
+            self.rt.heap.abort(&mut self.rt.statics, lost);
+        }
+        self.rt.session.ctx_stack.clear();
     }
 
     /// The status word of an uncaught throwable (JCRE §6/§7: an `ISOException` gives its
@@ -339,6 +440,7 @@ impl Jcvm {
                     }
                 }
             }
+            Thrown::Fault(Fault::PowerLoss) => Sw::MemoryFailure,
             Thrown::Fault(f) => {
                 tracing::warn!("JCVM fault: {f:?} → 6F00");
                 Sw::Unknown
@@ -433,6 +535,7 @@ impl Jcvm {
         #[allow(clippy::cast_possible_truncation)]
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }
             .call(Target::Bytecode { pkg: slot, offset: install }, &[buf as i16, offset as i16, length as i16]);
+        self.end_call();
         let registered = self.rt.session.registered.take();
         self.rt.session.installing = None;
         let outcome = match (r, registered) {
@@ -458,8 +561,10 @@ impl Jcvm {
                 return Err(Sw::NotEnoughMemory);
             }
         };
-        if let Some(n) = self.rt.heap.native_mut(aid_object) {
-            *n = NativeState::Aid(instance_aid.to_vec());
+        if self.rt.heap.set_native(aid_object, NativeState::Aid(instance_aid.to_vec())).is_err() {
+            self.rt.heap = heap_before;
+            self.rt.statics = statics_before;
+            return Err(Sw::Unknown);
         }
         self.rt.instances.push(Instance {
             aid: instance_aid.to_vec(),
@@ -551,8 +656,11 @@ impl Jcvm {
         let (target, applet) = self.applet_method(idx, TOKEN_PROCESS).ok_or(Sw::Unknown)?;
         let apdu = self.rt.apdu_object;
         let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16, apdu as i16]);
-        // JCRE §7.6.2: a transaction still open when process returns is aborted.
-        self.rt.session.tx_depth = 0;
+        self.end_call();
+        if self.rt.session.gc_requested && !self.rt.heap.journal.lost() {
+            self.rt.session.gc_requested = false;
+            self.collect();
+        }
         let out = std::mem::take(&mut self.rt.session.apdu.out);
         self.rt.session.selecting = false;
         match r {
@@ -566,12 +674,39 @@ impl Jcvm {
         }
     }
 
+    /// The `MultiSelectable` method `token` of an instance's applet class, if it implements
+    /// the interface.
+    fn multiselect_method(&self, idx: usize, token: u8) -> Option<(Target, Handle)> {
+        let inst = self.rt.instances.get(idx)?;
+        let class = match &self.rt.heap.get(inst.applet)?.body {
+            Body::Instance { class, .. } => *class,
+            Body::Array { .. } => return None,
+        };
+        if !self.prog.is_subclass(class, cls::MULTI_SELECTABLE) {
+            return None;
+        }
+        let vt = self.prog.interface_token(class, cls::MULTI_SELECTABLE, token)?;
+        Some((*self.prog.class(class)?.vtable.get(vt as usize)?, inst.applet))
+    }
+
+    /// Whether an instance of package `pkg` is selected on some channel (its context is active).
+    fn package_active(&self, pkg: u16) -> bool {
+        self.rt.session.selected.values().any(|i| self.rt.instances.get(*i).is_some_and(|i| i.package == pkg))
+    }
+
     /// SELECT of an instance on a channel (JCRE §4.3): the previously selected applet of the
     /// channel is deselected, then `select()` runs; `false` or an exception answers `6999`.
     /// Then `process()` gets the SELECT command with `selectingApplet()` true, and its answer
     /// is the response. `6A82` for an unknown instance.
+    ///
+    /// Multiselection (JCRE §4.2): when the package's context is already active on another
+    /// channel, `MultiSelectable.select(appInstAlreadyActive)` runs instead of `select()`; an
+    /// applet that does not implement `MultiSelectable` is refused with `6985`.
     pub fn select(&mut self, env: &mut dyn Env, instance: &[u8], channel: u8, cmd: &Command) -> Result<Response, Sw> {
         let idx = self.instance_index(instance)?;
+        if self.rt.heap.journal.lost() {
+            return Err(Sw::MemoryFailure);
+        }
         // The applet selected on the channel is deselected first, also when it is the one
         // being selected again (JCRE §4.6.1: deselect() then select(); reSelectingApplet()
         // tells the applet; the 2.1 demo1 wallet relies on deselect() resetting its PIN).
@@ -580,14 +715,26 @@ impl Jcvm {
             self.deselect_index(env, prev, channel);
         }
         let pkg = self.rt.instances[idx].package;
+        let multi = self.package_active(pkg);
+        let already = self.rt.session.selected.values().any(|i| *i == idx);
+        let (target, applet, args) = if multi {
+            let Some((t, a)) = self.multiselect_method(idx, MS_SELECT) else {
+                return Err(Sw::ConditionsNotSatisfied);
+            };
+            (t, a, vec![a as i16, i16::from(already)])
+        } else {
+            let (t, a) = self.applet_method(idx, TOKEN_SELECT).ok_or(Sw::Unknown)?;
+            (t, a, vec![a as i16])
+        };
+        let _ = applet;
         self.begin(Some(idx), pkg + 1);
         self.rt.session.reselecting = reselect;
         self.prepare_apdu(idx, channel, cmd)?;
-        let (target, applet) = self.applet_method(idx, TOKEN_SELECT).ok_or(Sw::Unknown)?;
-        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16]);
-        self.rt.session.tx_depth = 0;
+        let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &args);
+        self.end_call();
         match r {
             Ok(Some(v)) if v != 0 => {}
+            Err(Thrown::Fault(Fault::PowerLoss)) => return Err(Sw::MemoryFailure),
             other => {
                 if let Err(t) = other {
                     self.uncaught_sw(&t);
@@ -604,31 +751,90 @@ impl Jcvm {
     /// A command to the instance selected on `channel`.
     pub fn process(&mut self, env: &mut dyn Env, instance: &[u8], channel: u8, cmd: &Command) -> Result<Response, Sw> {
         let idx = self.instance_index(instance)?;
+        if self.rt.heap.journal.lost() {
+            return Err(Sw::MemoryFailure);
+        }
         let pkg = self.rt.instances[idx].package;
         self.begin(Some(idx), pkg + 1);
         self.prepare_apdu(idx, channel, cmd)?;
         self.run_process(env, idx)
     }
 
+    /// Deselection on `channel` (JCRE §4.3, §4.2): `Applet.deselect()` when it is the last
+    /// active instance of its package, then its CLEAR_ON_DESELECT arrays are cleared (JCRE
+    /// §5.1); otherwise `MultiSelectable.deselect(appInstStillActive)` and nothing is cleared.
     fn deselect_index(&mut self, env: &mut dyn Env, idx: usize, channel: u8) {
         let pkg = self.rt.instances.get(idx).map_or(0, |i| i.package);
+        self.rt.session.selected.remove(&channel);
+        let still_pkg = self.package_active(pkg);
+        let still_me = self.rt.session.selected.values().any(|i| *i == idx);
         self.begin(Some(idx), pkg + 1);
         self.rt.session.apdu.channel = channel;
-        if let Some((target, applet)) = self.applet_method(idx, TOKEN_DESELECT) {
-            // JCRE §4.3: exceptions thrown by deselect() are caught and ignored.
-            let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &[applet as i16]);
-            if let Err(Thrown::Fault(f)) = r {
-                tracing::warn!("deselect fault: {f:?}");
+        let call = if still_pkg {
+            self.multiselect_method(idx, MS_DESELECT).map(|(t, a)| (t, vec![a as i16, i16::from(still_me)]))
+        } else {
+            self.applet_method(idx, TOKEN_DESELECT).map(|(t, a)| (t, vec![a as i16]))
+        };
+        if let Some((target, args)) = call {
+            if !self.rt.heap.journal.lost() {
+                // JCRE §4.3: exceptions thrown by deselect() are caught and ignored.
+                let r = Exec { prog: &self.prog, rt: &mut self.rt, env }.call(target, &args);
+                if let Err(Thrown::Fault(f)) = r {
+                    tracing::warn!("deselect fault: {f:?}");
+                }
             }
         }
-        self.rt.session.tx_depth = 0;
-        self.rt.session.selected.remove(&channel);
-        // CLEAR_ON_DESELECT (JCRE §5.1): when no applet of the package stays selected.
-        let still =
-            self.rt.session.selected.values().any(|i| self.rt.instances.get(*i).is_some_and(|i| i.package == pkg));
-        if !still {
+        self.end_call();
+        if !still_pkg {
             self.rt.heap.clear_transient(Transience::ClearOnDeselect, Some(pkg + 1));
         }
+    }
+
+    /// Object deletion (JC API `JCSystem.requestObjectDeletion`): frees every object that no
+    /// root reaches. Roots: the JCRE's objects, each instance's applet and AID objects, and
+    /// the reference fields of the static images; objects are traced through their reference
+    /// cells (the classes' `ref_cells`) and reference arrays.
+    pub fn collect(&mut self) -> usize {
+        let heap = &self.rt.heap;
+        let mut marked = std::collections::HashSet::new();
+        let mut todo: Vec<Handle> = vec![self.rt.apdu_object, self.rt.apdu_buffer, self.rt.install_buffer];
+        todo.extend(self.rt.system_exceptions.values().copied());
+        for i in &self.rt.instances {
+            todo.push(i.applet);
+            todo.push(i.aid_object);
+        }
+        for (slot, img) in self.rt.statics.iter().enumerate() {
+            let refs = self.prog.package(u16::try_from(slot).unwrap_or(u16::MAX)).map_or(0, |p| p.static_refs);
+            for k in 0..(refs as usize).min(img.len() / 2) {
+                todo.push(u16::from_be_bytes([img[2 * k], img[2 * k + 1]]));
+            }
+        }
+        while let Some(h) = todo.pop() {
+            if h == 0 || !marked.insert(h) {
+                continue;
+            }
+            match heap.get(h).map(|o| &o.body) {
+                Some(Body::Instance { class, fields, .. }) => {
+                    if let Some(k) = self.prog.class(*class) {
+                        for c in &k.ref_cells {
+                            if let Some(v) = fields.get(*c as usize) {
+                                todo.push(*v as u16);
+                            }
+                        }
+                    }
+                }
+                Some(Body::Array { data: crate::jcvm::heap::ArrayData::Refs(v), .. }) => todo.extend(v.iter().copied()),
+                _ => {}
+            }
+        }
+        let dead: Vec<Handle> = heap.handles().filter(|h| !marked.contains(h)).collect();
+        for h in &dead {
+            self.rt.heap.free(*h);
+        }
+        if !dead.is_empty() {
+            tracing::debug!("object deletion: {} unreachable object(s) freed", dead.len());
+        }
+        dead.len()
     }
 
     /// The instance on `channel` is deselected (another SELECT, MANAGE CHANNEL close, reset).
@@ -645,6 +851,12 @@ impl Jcvm {
         self.rt.session = Session::default();
     }
 
+    /// Power is back after a cut (a card reopened from its image is a new VM; this is for a
+    /// VM kept in memory): writes are allowed again.
+    pub fn power_restored(&mut self) {
+        self.rt.heap.journal.arm(None);
+    }
+
     /// Whether persistent state changed since the last call.
     pub fn take_dirty(&mut self) -> bool {
         let h = self.rt.heap.take_dirty();
@@ -654,7 +866,7 @@ impl Jcvm {
     /// The card-image bytes (postcard): packages as received, class bases, heap (transient
     /// contents zeroed), statics, instances.
     pub fn save(&self) -> Vec<u8> {
-        let mut rt = Runtime { heap: self.rt.heap.to_image(), ..Runtime::new() };
+        let mut rt = Runtime { heap: self.rt.heap.to_image(), ..Runtime::with_limits(self.rt.heap.limits) };
         rt.statics = self.rt.statics.clone();
         rt.instances = self.rt.instances.clone();
         rt.system_exceptions = self.rt.system_exceptions.clone();
@@ -699,6 +911,7 @@ impl Jcvm {
         }
         let mut rt = img.rt;
         rt.step_budget = crate::jcvm::interp::DEFAULT_STEP_BUDGET;
+        rt.heap.recount();
         Ok(Jcvm { prog, rt, stored: img.packages, next_class: img.next_class, dirty: false })
     }
 

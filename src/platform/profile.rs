@@ -11,6 +11,7 @@ use crate::gp::registry::{
     DomainKeys, Identity, Instance, InstanceKind, KeySet, LoadFile, SD_MODULE_AID, SD_PACKAGE_AID,
 };
 use crate::hexutil::parse_hex;
+use crate::jcvm::heap::Limits;
 use serde::Deserialize;
 
 /// The built-in default profile's text.
@@ -45,6 +46,40 @@ pub struct Profile {
     pub identity: IdentityProfile,
     #[serde(default)]
     pub applets: Vec<AppletProfile>,
+    /// ISO 7816-4:1995 class coding (`CardImage::legacy_cla`); at most 4 logical channels.
+    #[serde(default)]
+    pub legacy_cla: bool,
+    /// The Java Card VM's memory (issue #15); absent: [`Limits::default`].
+    #[serde(default)]
+    pub jcvm: Option<JcvmProfile>,
+}
+
+/// The `[jcvm]` section: memory sizes in bytes. The default resembles a phone's GP-SE (a
+/// megabyte of applet flash, 8 KiB of each kind of transient RAM, a 4 KiB commit buffer).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JcvmProfile {
+    /// Persistent memory for objects and static fields.
+    pub persistent: Option<u32>,
+    /// `CLEAR_ON_RESET` transient memory.
+    pub transient_reset: Option<u32>,
+    /// `CLEAR_ON_DESELECT` transient memory.
+    pub transient_deselect: Option<u32>,
+    /// The transaction commit buffer (`JCSystem.getMaxCommitCapacity`).
+    pub commit_capacity: Option<u32>,
+}
+
+impl JcvmProfile {
+    /// The limits, defaults filled in.
+    pub fn limits(&self) -> Limits {
+        let d = Limits::default();
+        Limits {
+            persistent: self.persistent.unwrap_or(d.persistent),
+            transient_reset: self.transient_reset.unwrap_or(d.transient_reset),
+            transient_deselect: self.transient_deselect.unwrap_or(d.transient_deselect),
+            commit_capacity: self.commit_capacity.unwrap_or(d.commit_capacity),
+        }
+    }
 }
 
 fn default_channels() -> u8 {
@@ -147,6 +182,12 @@ impl Profile {
         if !(1..=20).contains(&self.logical_channels) {
             return Err(bad("logical_channels", "must be 1 to 20"));
         }
+        if self.legacy_cla && self.logical_channels > 4 {
+            return Err(bad(
+                "legacy_cla",
+                "the ISO 7816-4:1995 class coding has channels 0-3 only (logical_channels <= 4)",
+            ));
+        }
         let life_cycle = match CardLifeCycle::try_from(self.life_cycle) {
             Ok(s @ (CardLifeCycle::OpReady | CardLifeCycle::Initialized | CardLifeCycle::Secured)) => s,
             _ => return Err(bad("life_cycle", "must be 0x01, 0x07 or 0x0F")),
@@ -219,6 +260,21 @@ impl Profile {
                 life_cycle: ELF_LOADED,
             })
             .collect();
+        // The VM starts with the profile's memory sizes (an empty VM, saved as its state).
+        let mut shared = Vec::new();
+        if let Some(j) = &self.jcvm {
+            let l = j.limits();
+            if l.persistent < 4096 || l.transient_reset < 1024 || l.commit_capacity < 64 {
+                return Err(bad(
+                    "jcvm",
+                    "persistent >= 4096, transient_reset >= 1024 (the APDU and install buffers), commit_capacity >= 64",
+                ));
+            }
+            shared.push(crate::card::image::SharedState {
+                module: crate::jcvm::hosted::NAME.to_string(),
+                state: crate::jcvm::Jcvm::with_limits(l).save(),
+            });
+        }
         let mut instances = vec![isd];
         for a in &self.applets {
             let m = catalog::by_name(&a.module)
@@ -260,7 +316,8 @@ impl Profile {
             identity,
             load_files,
             instances,
-            shared: Vec::new(),
+            shared,
+            legacy_cla: self.legacy_cla,
         })
     }
 }

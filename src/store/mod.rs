@@ -34,7 +34,10 @@ pub const MAGIC: &[u8; 8] = b"GPSE-IMG";
 /// 3: security domains keep a failed-authentication limit and counts (issue #19 §15). Two
 /// branches each bumped 1 → 2 for their own change; the merge gives the second change its own
 /// number so an image of either version-2 layout is refused rather than misread.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
+/// The previous format: the same payload without the trailing fields version 4 added (one
+/// byte, `CardImage::legacy_cla`, false), which [`decode_image`] appends.
+const FORMAT_V3: u16 = 3;
 const HEADER_LEN: usize = 20;
 /// Bytes per write call, so a large image takes several writes (each one a tearing point).
 pub const WRITE_CHUNK: usize = 4096;
@@ -170,6 +173,11 @@ impl Store {
     /// Arms power-cut injection: the write step with index `n` (0-based) and all after it fail.
     pub fn set_tearing(&mut self, t: Option<Tearing>) {
         self.tearing = t;
+    }
+
+    /// The armed injection, to count steps made outside the store.
+    pub fn tearing_mut(&mut self) -> Option<&mut Tearing> {
+        self.tearing.as_mut()
     }
 
     /// The tearing hook, to read how many write steps happened.
@@ -356,7 +364,7 @@ pub fn decode_image(path: &Path, b: &[u8]) -> Result<Vec<u8>, StoreError> {
         return Err(StoreError::Truncated(p(), b.len(), HEADER_LEN));
     }
     let version = u16::from_be_bytes([b[8], b[9]]);
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_V3 {
         return Err(StoreError::UnsupportedVersion(p(), version));
     }
     let len = u32::from_be_bytes([b[12], b[13], b[14], b[15]]) as usize;
@@ -372,7 +380,12 @@ pub fn decode_image(path: &Path, b: &[u8]) -> Result<Vec<u8>, StoreError> {
     if crc32fast::hash(payload) != crc {
         return Err(StoreError::Damaged(p()));
     }
-    Ok(payload.to_vec())
+    let mut out = payload.to_vec();
+    if version == FORMAT_V3 {
+        // postcard writes a struct as its fields in order: v3 plus `legacy_cla = false`.
+        out.push(0);
+    }
+    Ok(out)
 }
 
 fn read_image(path: &Path) -> Result<Vec<u8>, StoreError> {

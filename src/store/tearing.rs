@@ -40,6 +40,24 @@ impl Tearing {
         self.steps
     }
 
+    /// Steps left before the cut (`None` when only counting).
+    /// A write failure (not a power cut) is the store's alone: `None` then too.
+    pub fn remaining(&self) -> Option<u64> {
+        if self.fail {
+            return None;
+        }
+        self.cut_at.map(|c| c.saturating_sub(self.steps))
+    }
+
+    /// Counts `n` steps made elsewhere (the VM's atomic writes during a command, which the
+    /// runtime hands the budget of [`Tearing::remaining`]); a write-failure injection counts
+    /// the store's steps only.
+    pub fn advance(&mut self, n: u64) {
+        if !self.fail {
+            self.steps += n;
+        }
+    }
+
     /// Records one step.
     pub(super) fn step(&mut self) -> Step {
         if self.cut_at.is_some_and(|c| self.steps >= c) {

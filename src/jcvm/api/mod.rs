@@ -194,8 +194,10 @@ pub enum Native {
     GetAid,
     /// `JCSystem.getAppletShareableInterfaceObject(AID, byte)`.
     GetAppletSio,
-    /// `JCSystem.getMaxCommitCapacity()` / `getUnusedCommitCapacity()`.
+    /// `JCSystem.getMaxCommitCapacity()`.
     CommitCapacity,
+    /// `JCSystem.getUnusedCommitCapacity()`.
+    UnusedCommitCapacity,
     /// `JCSystem.getPreviousContextAID()`.
     GetPreviousContextAid,
     /// `JCSystem.getTransactionDepth()`.
@@ -230,8 +232,10 @@ pub enum Native {
     ArrayCopy,
     /// `Util.arrayCopyNonAtomic`.
     ArrayCopyNonAtomic,
-    /// `Util.arrayFillNonAtomic` / `arrayFill`.
+    /// `Util.arrayFillNonAtomic`.
     ArrayFill,
+    /// `Util.arrayFill` (3.1: atomic, like `arrayCopy`).
+    ArrayFillAtomic,
     /// `Util.getShort`.
     GetShort,
     /// `Util.makeShort`.
@@ -288,6 +292,7 @@ impl Native {
             AbortTransaction | BeginTransaction | CommitTransaction | RequestObjectDeletion => (0, false),
             GetAid
             | CommitCapacity
+            | UnusedCommitCapacity
             | GetPreviousContextAid
             | GetTransactionDepth
             | GetVersion
@@ -299,7 +304,7 @@ impl Native {
             IsTransient | GetAvailableMemory | IsAppletActive => (1, true),
             LookupAid => (3, true),
             ArrayCompare | ArrayCopy | ArrayCopyNonAtomic => (5, true),
-            ArrayFill => (4, true),
+            ArrayFill | ArrayFillAtomic => (4, true),
             GetShort | MakeShort => (2, true),
             SetShort => (3, true),
         }
@@ -502,7 +507,7 @@ pub const CLASSES: &[ApiClass] = &[
             CommitCapacity,
             GetPreviousContextAid,
             GetTransactionDepth,
-            CommitCapacity,
+            UnusedCommitCapacity,
             GetVersion,
             IsTransient,
             LookupAid,
@@ -614,7 +619,7 @@ pub const CLASSES: &[ApiClass] = &[
         16,
         "javacard/framework/Util",
         OBJ_V,
-        &[ArrayCompare, ArrayCopy, ArrayCopyNonAtomic, ArrayFill, GetShort, MakeShort, SetShort, ArrayFill],
+        &[ArrayCompare, ArrayCopy, ArrayCopyNonAtomic, ArrayFill, GetShort, MakeShort, SetShort, ArrayFillAtomic],
     ),
     iface(1, 17, "javacard/framework/MultiSelectable"),
     iface(1, 18, "javacard/framework/AppletEvent"),

@@ -2,8 +2,9 @@
 //! Java Card 3.0.5 API specification gives each method ("JC API" below).
 
 use super::{cls, Native};
-use crate::jcvm::heap::{ArrayData, ElemType, Handle, NativeState, PinState, Transience};
+use crate::jcvm::heap::{Access, ArrayData, Body, ElemType, Handle, NativeState, PinState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
+use crate::jcvm::journal::TxLog;
 
 type R = Result<Option<i16>, Thrown>;
 
@@ -11,7 +12,6 @@ type R = Result<Option<i16>, Thrown>;
 const SYS_ILLEGAL_VALUE: i16 = 1;
 const SYS_ILLEGAL_AID: i16 = 4;
 const SYS_NO_RESOURCE: i16 = 5;
-const SYS_ILLEGAL_USE: i16 = 6;
 const PIN_ILLEGAL_VALUE: i16 = 1;
 const APDU_ILLEGAL_USE: i16 = 1;
 const APDU_BUFFER_BOUNDS: i16 = 2;
@@ -30,8 +30,17 @@ const STATE_FULL_OUTGOING: i8 = 6;
 
 /// `JCSystem.getVersion()`: the API version whose semantics the natives follow (3.0.5).
 pub const API_VERSION: i16 = 0x0305;
-/// What `getAvailableMemory` and the commit capacity answer until part 2 accounts memory.
-pub const FIXED_MEMORY: i16 = 0x7FFF;
+/// `Applet.getShareableInterfaceObject(AID, byte)`'s virtual token (javacard.framework export).
+const TOKEN_GET_SIO: usize = 5;
+
+/// A size as the short the API answers: at most `Short.MAX_VALUE` (JC API
+/// `JCSystem.getAvailableMemory`: "if the number of available bytes is greater than 32767,
+/// then this method returns 32767").
+// Clamped to 0x7FFF first.
+#[allow(clippy::cast_possible_truncation)]
+fn clamp(n: usize) -> i16 {
+    n.min(0x7FFF) as i16
+}
 
 fn b(v: bool) -> Option<i16> {
     Some(i16::from(v))
@@ -40,20 +49,23 @@ fn b(v: bool) -> Option<i16> {
 /// A checked `(array, offset, length)` window of a byte array: NPE for null, AIOOBE when
 /// the window leaves the array (JC API `Util`: "if copying would cause access of data
 /// outside array bounds").
+/// The array must be accessible from the caller's context (JC API `Util`: "SecurityException
+/// if ... not accessible in the caller's context", JCRE §6.2.8).
 fn window(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<(Handle, usize, usize), Thrown> {
     let h = h as u16;
-    if h == 0 {
-        return Err(x.throw(cls::NULL_POINTER, 0));
+    match x.rt.heap.byte_window(h, off, len, x.rt.session.context) {
+        Ok((o, n)) => Ok((h, o, n)),
+        Err(a) => Err(x.access(a)),
     }
-    let n = match x.rt.heap.array(h) {
-        Some(ArrayData::Bytes(v)) => v.len(),
-        Some(_) => return Err(x.security()),
-        None => return Err(x.security()),
-    };
-    if off < 0 || len < 0 || off as usize + len as usize > n {
-        return Err(x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0));
-    }
-    Ok((h, off as usize, len as usize))
+}
+
+fn heap<T>(x: &mut Exec<'_>, r: Result<T, Access>) -> Result<T, Thrown> {
+    r.map_err(|a| x.access(a))
+}
+
+fn set_native(x: &mut Exec<'_>, h: i16, n: NativeState) -> Result<(), Thrown> {
+    let r = x.rt.heap.set_native(h as u16, n);
+    heap(x, r)
 }
 
 fn read(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown> {
@@ -64,11 +76,17 @@ fn read(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown>
 // data is an AID (<= 16 bytes) or a slice of one.
 #[allow(clippy::cast_possible_truncation)]
 fn write(x: &mut Exec<'_>, h: i16, off: i16, data: &[u8]) -> Result<(), Thrown> {
-    let (h, o, n) = window(x, h, off, data.len() as i16)?;
-    if let Some(v) = x.rt.heap.bytes_mut(h) {
-        v[o..o + n].copy_from_slice(data);
-    }
-    Ok(())
+    write_as(x, h, off, data, true)
+}
+
+/// Writes `data` at `off` of byte array `h`: `atomic` as `Util.arrayCopy` (one unit, in the
+/// transaction), else as `arrayCopyNonAtomic` (JC API `Util`).
+// data is at most a byte array's length (< 32768).
+#[allow(clippy::cast_possible_truncation)]
+fn write_as(x: &mut Exec<'_>, h: i16, off: i16, data: &[u8], atomic: bool) -> Result<(), Thrown> {
+    let (h, o, _) = window(x, h, off, data.len() as i16)?;
+    let r = x.rt.heap.write_bytes(h, o, data, atomic);
+    heap(x, r)
 }
 
 fn aid_bytes(x: &Exec<'_>, h: i16) -> Option<Vec<u8>> {
@@ -84,7 +102,23 @@ fn pin<'x>(x: &'x mut Exec<'_>, h: i16) -> Result<&'x mut PinState, Thrown> {
     if !ok {
         return Err(x.security());
     }
-    match x.rt.heap.native_mut(h as u16) {
+    // Each PIN update is one atomic write, outside any transaction (JC API OwnerPIN).
+    if let Err(s) = x.rt.heap.journal.unit() {
+        return Err(x.access(Access::Stop(s)));
+    }
+    x.rt.heap.mark_dirty();
+    match x.rt.heap.native_mut_untracked(h as u16) {
+        Some(NativeState::Pin(p)) => Ok(p),
+        _ => Err(Thrown::Fault(crate::jcvm::interp::Fault::OutOfMemory)),
+    }
+}
+
+/// An `OwnerPIN`'s state, read only.
+fn pin_ref<'x>(x: &'x mut Exec<'_>, h: i16) -> Result<&'x PinState, Thrown> {
+    if !matches!(x.rt.heap.native(h as u16), Some(NativeState::Pin(_))) {
+        return Err(x.security());
+    }
+    match x.rt.heap.native(h as u16) {
         Some(NativeState::Pin(p)) => Ok(p),
         _ => Err(Thrown::Fault(crate::jcvm::interp::Fault::OutOfMemory)),
     }
@@ -196,9 +230,7 @@ fn transient_array(x: &mut Exec<'_>, elem: ElemType, len: i16, event: i16) -> R 
 
 fn new_aid_object(x: &mut Exec<'_>, aid: &[u8]) -> Result<Handle, Thrown> {
     let h = x.rt.heap.new_instance(cls::AID, 0, 0).map_err(|_| x.throw(cls::SYSTEM_EXCEPTION, SYS_NO_RESOURCE))?;
-    if let Some(n) = x.rt.heap.native_mut(h) {
-        *n = NativeState::Aid(aid.to_vec());
-    }
+    set_native(x, h as i16, NativeState::Aid(aid.to_vec()))?;
     Ok(h)
 }
 
@@ -213,10 +245,7 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
         ObjectEquals => Ok(b(arg(0) == arg(1))),
         ReasonInit | SetReason | ReasonInit0 => {
             let r = if n == ReasonInit0 { 0 } else { arg(1) };
-            match x.rt.heap.native_mut(arg(0) as u16) {
-                Some(s) => *s = NativeState::Reason(r),
-                None => return Err(x.security()),
-            }
+            set_native(x, arg(0), NativeState::Reason(r))?;
             Ok(None)
         }
         GetReason => match x.rt.heap.native(arg(0) as u16) {
@@ -248,7 +277,14 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
         }
         SelectingApplet => Ok(b(x.rt.session.selecting)),
         SelectDefault => Ok(b(true)),
-        GetSio | GetAppletSio | GetPreviousContextAid => Ok(Some(0)),
+        GetSio => Ok(Some(0)),
+        GetAppletSio => get_applet_sio(x, arg(0), arg(1)),
+        GetPreviousContextAid => {
+            // JCRE §6.2.8 / JC API: the AID of the applet instance active in the context the
+            // current one was entered from; null when that is the JCRE's.
+            let prev = x.rt.session.ctx_stack.last().and_then(|(_, i)| *i);
+            Ok(Some(prev.and_then(|i| x.rt.instances.get(i)).map_or(0, |i| i.aid_object as i16)))
+        }
         // The API class itself has no install (ISO7816.SW_FUNC_NOT_SUPPORTED).
         AppletInstall => Err(x.throw(cls::ISO_EXCEPTION, 0x6A81u16 as i16)),
         ReSelectingApplet => Ok(b(x.rt.session.reselecting)),
@@ -259,10 +295,7 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
                 return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE));
             }
             let v = read(x, arg(1), arg(2), len)?;
-            match x.rt.heap.native_mut(arg(0) as u16) {
-                Some(s) => *s = NativeState::Aid(v),
-                None => return Err(x.security()),
-            }
+            set_native(x, arg(0), NativeState::Aid(v))?;
             Ok(None)
         }
         AidEqualsObject | AidRidEquals => {
@@ -308,19 +341,16 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
                 pin: Vec::new(),
                 validated: false,
             };
-            match x.rt.heap.native_mut(arg(0) as u16) {
-                Some(s) => *s = NativeState::Pin(st),
-                None => return Err(x.security()),
-            }
+            set_native(x, arg(0), NativeState::Pin(st))?;
             Ok(None)
         }
         PinCheck => {
             // JC API OwnerPIN.check: no tries left → false; the validated flag is cleared and
             // the counter decremented before the comparison (tearing-safe order).
-            let p = pin(x, arg(0))?;
-            if p.tries == 0 {
+            if pin_ref(x, arg(0))?.tries == 0 {
                 return Ok(b(false));
             }
+            let p = pin(x, arg(0))?;
             p.validated = false;
             p.tries -= 1;
             let stored = p.pin.clone();
@@ -338,11 +368,12 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
                 Ok(b(false))
             }
         }
-        PinTries => Ok(Some(pin(x, arg(0))?.tries as i16)),
-        PinIsValidated => Ok(b(pin(x, arg(0))?.validated)),
+        PinTries => Ok(Some(pin_ref(x, arg(0))?.tries as i16)),
+        PinIsValidated => Ok(b(pin_ref(x, arg(0))?.validated)),
         PinReset => {
-            let p = pin(x, arg(0))?;
-            if p.validated {
+            // Writes (resets the counter) only when validated.
+            if pin_ref(x, arg(0))?.validated {
+                let p = pin(x, arg(0))?;
                 p.validated = false;
                 p.tries = p.try_limit;
             }
@@ -355,7 +386,12 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             Ok(None)
         }
         PinSetValidated => {
-            pin(x, arg(0))?.validated = arg(1) != 0;
+            // The validated flag is transient: no persistent write.
+            let v = arg(1) != 0;
+            match x.rt.heap.native_mut_untracked(arg(0) as u16) {
+                Some(NativeState::Pin(p)) => p.validated = v,
+                _ => return Err(x.security()),
+            }
             Ok(None)
         }
         PinUpdate => {
@@ -439,22 +475,34 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             Ok(Some(if c & 0x40 == 0 { (c & 0x03) as i16 } else { 4 + (c & 0x0F) as i16 }))
         }
 
+        // JCRE §7.5-7.7 and JC API JCSystem.
         BeginTransaction => {
-            if x.rt.session.tx_depth > 0 {
+            if x.rt.heap.journal.tx.is_some() {
                 return Err(x.throw(cls::TRANSACTION_EXCEPTION, TX_IN_PROGRESS));
             }
-            x.rt.session.tx_depth = 1;
+            x.rt.heap.journal.tx = Some(TxLog::default());
             Ok(None)
         }
-        CommitTransaction | AbortTransaction => {
-            if x.rt.session.tx_depth == 0 {
+        CommitTransaction => {
+            if x.rt.heap.journal.tx.is_none() {
                 return Err(x.throw(cls::TRANSACTION_EXCEPTION, TX_NOT_IN_PROGRESS));
             }
-            x.rt.session.tx_depth = 0;
+            // The commit is one atomic unit: a power loss before it rolls everything back.
+            let r = x.rt.heap.journal.unit().map_err(Access::Stop);
+            heap(x, r)?;
+            x.rt.heap.journal.tx = None;
             Ok(None)
         }
-        GetTransactionDepth => Ok(Some(x.rt.session.tx_depth as i16)),
-        CommitCapacity => Ok(Some(FIXED_MEMORY)),
+        AbortTransaction => {
+            if x.rt.heap.journal.tx.is_none() {
+                return Err(x.throw(cls::TRANSACTION_EXCEPTION, TX_NOT_IN_PROGRESS));
+            }
+            x.rt.heap.abort(&mut x.rt.statics, false);
+            Ok(None)
+        }
+        GetTransactionDepth => Ok(Some(i16::from(x.rt.heap.journal.tx.is_some()))),
+        CommitCapacity => Ok(Some(clamp(x.rt.heap.journal.capacity))),
+        UnusedCommitCapacity => Ok(Some(clamp(x.rt.heap.journal.unused()))),
         GetAid => {
             let h = x.rt.session.instance.and_then(|i| x.rt.instances.get(i)).map_or(0, |i| i.aid_object);
             Ok(Some(h as i16))
@@ -479,13 +527,22 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
         MakeTransientShorts => transient_array(x, ElemType::Short, arg(0), arg(1)),
         MakeTransientObjects => transient_array(x, ElemType::Ref(cls::OBJECT), arg(0), arg(1)),
         GetAvailableMemory => {
-            if !(0..=2).contains(&arg(0)) {
-                return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE));
-            }
-            Ok(Some(FIXED_MEMORY))
+            // MEMORY_TYPE_PERSISTENT 0, MEMORY_TYPE_TRANSIENT_RESET 1, _DESELECT 2.
+            let (u, l) = (x.rt.heap.usage(), x.rt.heap.limits);
+            let free = match arg(0) {
+                0 => (l.persistent as usize).saturating_sub(u.persistent),
+                1 => (l.transient_reset as usize).saturating_sub(u.transient_reset),
+                2 => (l.transient_deselect as usize).saturating_sub(u.transient_deselect),
+                _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
+            };
+            Ok(Some(clamp(free)))
         }
-        IsObjectDeletionSupported => Ok(b(false)),
-        RequestObjectDeletion => Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_USE)),
+        IsObjectDeletionSupported => Ok(b(true)),
+        RequestObjectDeletion => {
+            // JC API: the collection runs at the latest before the next APDU is processed.
+            x.rt.session.gc_requested = true;
+            Ok(None)
+        }
         GetAssignedChannel => Ok(Some(x.rt.session.apdu.channel as i16)),
         IsAppletActive => {
             let Some(aid) = (if arg(0) == 0 { None } else { aid_bytes(x, arg(0)) }) else {
@@ -515,18 +572,16 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             // Both windows are checked before anything is written (JC API Util.arrayCopy).
             window(x, arg(2), arg(3), len)?;
             let s = read(x, arg(0), arg(1), len)?;
-            write(x, arg(2), arg(3), &s)?;
+            write_as(x, arg(2), arg(3), &s, n == ArrayCopy)?;
             Ok(Some(arg(3).wrapping_add(len)))
         }
-        ArrayFill => {
+        ArrayFill | ArrayFillAtomic => {
             let len = arg(2);
             if len < 0 {
                 return Err(x.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0));
             }
-            let (h, o, n) = window(x, arg(0), arg(1), len)?;
-            if let Some(v) = x.rt.heap.bytes_mut(h) {
-                v[o..o + n].fill(arg(3) as u8);
-            }
+            let (_, _, n_) = window(x, arg(0), arg(1), len)?;
+            write_as(x, arg(0), arg(1), &vec![arg(3) as u8; n_], n == ArrayFillAtomic)?;
             Ok(Some(arg(1).wrapping_add(len)))
         }
         GetShort => {
@@ -539,4 +594,36 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             Ok(Some(arg(1).wrapping_add(2)))
         }
     }
+}
+
+/// `JCSystem.getAppletShareableInterfaceObject(AID serverAID, byte parameter)` (JCRE §6.2.7):
+/// the server applet's `getShareableInterfaceObject(clientAID, parameter)` runs in the server's
+/// context; what it returns reaches the client only if it is a Shareable object (else null).
+/// Null for an unknown server.
+// The parameter is a byte argument widened to a word; a returned reference is one word.
+#[allow(clippy::cast_possible_truncation)]
+fn get_applet_sio(x: &mut Exec<'_>, server: i16, param: i16) -> R {
+    let Some(aid) = (if server == 0 { None } else { aid_bytes(x, server) }) else {
+        return Err(x.throw(cls::NULL_POINTER, 0));
+    };
+    let Some(idx) = x.rt.instances.iter().position(|i| i.aid == aid) else { return Ok(Some(0)) };
+    let (applet, pkg) = (x.rt.instances[idx].applet, x.rt.instances[idx].package);
+    let class = match x.rt.heap.get(applet).map(|o| &o.body) {
+        Some(Body::Instance { class, .. }) => *class,
+        _ => return Ok(Some(0)),
+    };
+    let Some(target) = x.prog.class(class).and_then(|k| k.vtable.get(TOKEN_GET_SIO)).copied() else {
+        return Ok(Some(0));
+    };
+    let client = x.rt.session.instance.and_then(|i| x.rt.instances.get(i)).map_or(0, |i| i.aid_object);
+    x.switch_context(pkg + 1);
+    x.rt.session.instance = Some(idx);
+    let r = x.call(target, &[applet as i16, client as i16, param as i8 as i16]);
+    x.restore_context();
+    let sio = r?.unwrap_or(0) as u16;
+    let shareable = match x.rt.heap.get(sio).map(|o| &o.body) {
+        Some(Body::Instance { class, .. }) => x.prog.is_subclass(*class, cls::SHAREABLE),
+        _ => false,
+    };
+    Ok(Some(if shareable { sio as i16 } else { 0 }))
 }

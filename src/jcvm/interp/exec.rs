@@ -6,7 +6,10 @@
 
 use super::{Runtime, GUARD, MAX_FRAMES, SLACK, STACK_WORDS};
 use crate::jcvm::api::{cls, natives};
-use crate::jcvm::heap::{ArrayData, Body, ClassId, ElemType, Handle, NativeState, Transience};
+use crate::jcvm::heap::{
+    accessible, Access, ArrayData, Body, ClassId, Elem, ElemType, Handle, NativeState, Transience,
+};
+use crate::jcvm::journal::Stop;
 use crate::jcvm::link::{header, Cp, Program, Target};
 use crate::jcvm::Env;
 
@@ -22,6 +25,8 @@ pub enum Fault {
     AbstractMethod,
     /// The heap is full where the JCRE itself needed an object.
     OutOfMemory,
+    /// The card lost power (an armed tearing cut): nothing more runs or is written.
+    PowerLoss,
 }
 
 /// What escaped from a call.
@@ -52,6 +57,9 @@ pub struct Frame {
     op_base: usize,
     op_limit: usize,
     nlocals: usize,
+    /// The invoke switched the firewall context (JCRE §6.2.8: a Shareable interface method of
+    /// another context's object); the return switches back.
+    switched: bool,
 }
 
 /// Opcodes that need the int type (JCVM §3.3: optional; Header ACC_INT).
@@ -97,7 +105,9 @@ impl<'a> Exec<'a> {
     /// (JCRE §6.2.1: the system exception objects are JCRE entry-point objects).
     pub fn throw(&mut self, class: ClassId, reason: i16) -> Thrown {
         let h = match self.rt.system_exceptions.get(&class) {
-            Some(h) if self.rt.heap.get(*h).is_some() => *h,
+            Some(h) if matches!(self.rt.heap.get(*h).map(|o| &o.body), Some(Body::Instance { class: c, .. }) if *c == class) => {
+                *h
+            }
             _ => match self.rt.heap.new_instance(class, 0, 0) {
                 Ok(h) => {
                     self.rt.system_exceptions.insert(class, h);
@@ -115,6 +125,50 @@ impl<'a> Exec<'a> {
     /// `SecurityException`: what code that breaks the verifier's rules gets.
     pub fn security(&mut self) -> Thrown {
         self.throw(cls::SECURITY, 0)
+    }
+
+    /// The exception (or fault) for a refused heap access.
+    pub fn access(&mut self, a: Access) -> Thrown {
+        match a {
+            Access::Null => self.throw(cls::NULL_POINTER, 0),
+            Access::Security => self.security(),
+            Access::Index => self.throw(cls::ARRAY_INDEX_OUT_OF_BOUNDS, 0),
+            Access::Stop(Stop::PowerLoss) => Thrown::Fault(Fault::PowerLoss),
+            // TransactionException.BUFFER_FULL (JC API).
+            Access::Stop(Stop::CommitFull) => self.throw(cls::TRANSACTION_EXCEPTION, 3),
+        }
+    }
+
+    /// Whether `v` is a reference that may not be stored in a field, a static or an array
+    /// component (JCRE §6.2.1: temporary JCRE entry-point objects, the APDU object and the
+    /// exception objects the JCRE throws; §6.2.2: global arrays, the APDU and install buffers).
+    pub fn not_storable(&self, v: Handle) -> bool {
+        if v == 0 || self.rt.heap.get(v).is_none_or(|o| o.owner != 0) {
+            return false;
+        }
+        v == self.rt.apdu_object
+            || v == self.rt.apdu_buffer
+            || v == self.rt.install_buffer
+            || self.rt.system_exceptions.values().any(|h| *h == v)
+    }
+
+    /// Switches to the context of the applet whose package is `owner - 1` (JCRE §6.2.8.6);
+    /// [`Exec::restore_context`] goes back.
+    pub fn switch_context(&mut self, owner: u16) {
+        let s = &mut self.rt.session;
+        s.ctx_stack.push((s.context, s.instance));
+        s.context = owner;
+        // Contexts are per package; the active instance is the package's first (a package with
+        // several instances shares one context, JCRE §6.1.1).
+        s.instance = self.rt.instances.iter().position(|i| i.package + 1 == owner).or(s.instance);
+    }
+
+    /// Back to the context before the last [`Exec::switch_context`].
+    pub fn restore_context(&mut self) {
+        if let Some((c, i)) = self.rt.session.ctx_stack.pop() {
+            self.rt.session.context = c;
+            self.rt.session.instance = i;
+        }
     }
 
     /// The class of an instance (None for null, arrays, dangling handles).
@@ -211,7 +265,6 @@ impl<'a> Exec<'a> {
         stack[lp + nargs0..op_base].fill(0);
         let mut sp = op_base;
         let mut pc = h0.code;
-        self.rt.session.context = p0 + 1;
 
         // The exception being thrown, and the pc to search handlers at.
         let mut pending: Option<(Handle, usize)>;
@@ -337,27 +390,17 @@ impl<'a> Exec<'a> {
                         }
                     }};
                 }
-                // Field access on an instance: yields &mut fields.
-                macro_rules! fields_mut {
-                    ($r:expr, $slot:expr, $w:expr) => {{
-                        let r = $r as u16;
-                        if r == 0 {
-                            throw_cls!(cls::NULL_POINTER)
-                        }
-                        match self.rt.heap.get_mut(r).map(|o| &mut o.body) {
-                            Some(Body::Instance { fields, .. }) if $slot + $w <= fields.len() => fields,
-                            _ => bad!(),
-                        }
-                    }};
-                }
                 macro_rules! fields {
                     ($r:expr, $slot:expr, $w:expr) => {{
                         let r = $r as u16;
                         if r == 0 {
                             throw_cls!(cls::NULL_POINTER)
                         }
-                        match self.rt.heap.get(r).map(|o| &o.body) {
-                            Some(Body::Instance { fields, .. }) if $slot + $w <= fields.len() => fields,
+                        match self.rt.heap.get(r) {
+                            Some(o) if accessible(o.owner, self.rt.session.context) => match &o.body {
+                                Body::Instance { fields, .. } if $slot + $w <= fields.len() => fields,
+                                _ => bad!(),
+                            },
                             _ => bad!(),
                         }
                     }};
@@ -368,21 +411,23 @@ impl<'a> Exec<'a> {
                         if r == 0 {
                             throw_cls!(cls::NULL_POINTER)
                         }
-                        match self.rt.heap.get(r).map(|o| &o.body) {
-                            Some(Body::Array { data, .. }) => data,
+                        match self.rt.heap.get(r) {
+                            Some(o) if accessible(o.owner, self.rt.session.context) => match &o.body {
+                                Body::Array { data, .. } => data,
+                                _ => bad!(),
+                            },
                             _ => bad!(),
                         }
                     }};
                 }
-                macro_rules! array_mut {
-                    ($r:expr) => {{
-                        let r = $r as u16;
-                        if r == 0 {
-                            throw_cls!(cls::NULL_POINTER)
-                        }
-                        match self.rt.heap.get_mut(r).map(|o| &mut o.body) {
-                            Some(Body::Array { data, elem }) => (data, *elem),
-                            _ => bad!(),
+                macro_rules! heap_try {
+                    ($e:expr) => {{
+                        match $e {
+                            Ok(v) => v,
+                            Err(a) => {
+                                let t = self.access(a);
+                                throw!(t)
+                            }
                         }
                     }};
                 }
@@ -547,14 +592,10 @@ impl<'a> Exec<'a> {
                                 throw_cls!(cls::ARRAY_STORE)
                             }
                         }
-                        let (a, _) = array_mut!(r);
-                        match a {
-                            ArrayData::Refs(a) => {
-                                let i = index!(i, a.len());
-                                a[i] = v
-                            }
-                            _ => bad!(),
+                        if self.not_storable(v) {
+                            bad!()
                         }
+                        heap_try!(self.rt.heap.store(r as u16, i, Elem::Ref(v), self.rt.session.context));
                         pc += 1
                     }
                     // bastore sastore
@@ -563,19 +604,9 @@ impl<'a> Exec<'a> {
                         let v = pop!();
                         let i = pop!();
                         let r = pop!();
-                        let (a, _) = array_mut!(r);
-                        match (op, a) {
-                            // JCVM §7.5.4: truncated to a byte for byte and boolean arrays.
-                            (0x38, ArrayData::Bytes(a)) => {
-                                let i = index!(i, a.len());
-                                a[i] = v as u8
-                            }
-                            (0x39, ArrayData::Shorts(a)) => {
-                                let i = index!(i, a.len());
-                                a[i] = v
-                            }
-                            _ => bad!(),
-                        }
+                        // JCVM §7.5.4: truncated to a byte for byte and boolean arrays.
+                        let e = if op == 0x38 { Elem::Byte(v as u8) } else { Elem::Short(v) };
+                        heap_try!(self.rt.heap.store(r as u16, i, e, self.rt.session.context));
                         pc += 1
                     }
                     0x3A => {
@@ -583,14 +614,7 @@ impl<'a> Exec<'a> {
                         let v = pop_int!();
                         let i = pop!();
                         let r = pop!();
-                        let (a, _) = array_mut!(r);
-                        match a {
-                            ArrayData::Ints(a) => {
-                                let i = index!(i, a.len());
-                                a[i] = v
-                            }
-                            _ => bad!(),
-                        }
+                        heap_try!(self.rt.heap.store(r as u16, i, Elem::Int(v), self.rt.session.context));
                         pc += 1
                     }
                     0x3B => {
@@ -902,6 +926,9 @@ impl<'a> Exec<'a> {
                             stack[sp] = lo;
                         }
                         sp += words;
+                        if f.switched {
+                            self.restore_context();
+                        }
                         lp = f.lp;
                         op_base = f.op_base;
                         op_limit = f.op_limit;
@@ -914,7 +941,6 @@ impl<'a> Exec<'a> {
                             code_len = pk.code_len;
                             cp = &pk.cp;
                             int_ok = pk.int;
-                            self.rt.session.context = pkg + 1;
                         }
                     }
                     // getstatic_a/b/s/i
@@ -941,18 +967,27 @@ impl<'a> Exec<'a> {
                         };
                         need!(if w == 4 { 2 } else { 1 });
                         let (s, o) = static_at!(u16at(code, pc + 1), w);
-                        let img = &mut self.rt.statics[s];
+                        let mut bytes = [0u8; 4];
                         match op {
-                            0x80 => img[o] = pop!() as u8,
-                            0x82 => {
-                                let v = pop_int!();
-                                img[o..o + 4].copy_from_slice(&v.to_be_bytes())
-                            }
+                            0x80 => bytes[0] = pop!() as u8,
+                            0x82 => bytes = pop_int!().to_be_bytes(),
                             _ => {
                                 let v = pop!();
-                                img[o..o + 2].copy_from_slice(&v.to_be_bytes())
+                                if op == 0x7F && self.not_storable(v as u16) {
+                                    bad!()
+                                }
+                                bytes[..2].copy_from_slice(&v.to_be_bytes())
                             }
                         }
+                        let old = self.rt.statics[s][o..o + w].to_vec();
+                        let (pk16, o16) = (s as u16, o as u16);
+                        heap_try!(self
+                            .rt
+                            .heap
+                            .journal
+                            .write_range(w, || crate::jcvm::journal::Undo::Static { pkg: pk16, off: o16, old })
+                            .map_err(Access::Stop));
+                        self.rt.statics[s][o..o + w].copy_from_slice(&bytes[..w]);
                         self.rt.heap.mark_dirty();
                         pc += 3
                     }
@@ -1003,20 +1038,20 @@ impl<'a> Exec<'a> {
                             pop!()
                         };
                         let slot = field_slot!(idx);
-                        let f = fields_mut!(r, slot, w);
-                        match kind {
-                            1 => f[slot] = v as i8 as i16,
-                            3 => {
-                                f[slot] = (v >> 16) as i16;
-                                f[slot + 1] = v as i16
-                            }
-                            _ => f[slot] = v as i16,
+                        if kind == 0 && self.not_storable(v as u16) {
+                            bad!()
                         }
+                        let vals = match kind {
+                            1 => [v as i8 as i16, 0],
+                            3 => [(v >> 16) as i16, v as i16],
+                            _ => [v as i16, 0],
+                        };
+                        heap_try!(self.rt.heap.put_cells(r as u16, slot, &vals[..w], self.rt.session.context));
                         pc += len
                     }
                     // invokevirtual, invokespecial, invokestatic, invokeinterface
                     0x8B..=0x8E => {
-                        let (target, nargs, len) = match op {
+                        let (target, nargs, len, switch) = match op {
                             0x8B => {
                                 let Cp::Virtual { token, package, nargs } = cp_at!(u16at(code, pc + 1)) else { bad!() };
                                 let n = nargs as usize;
@@ -1025,17 +1060,22 @@ impl<'a> Exec<'a> {
                                 if r == 0 {
                                     throw_cls!(cls::NULL_POINTER)
                                 }
-                                let c = match self.rt.heap.get(r).map(|o| &o.body) {
-                                    Some(Body::Instance { class, .. }) => *class,
-                                    // Arrays are Objects: only equals (token 0) exists.
-                                    Some(Body::Array { .. }) => cls::OBJECT,
+                                let c = match self.rt.heap.get(r) {
+                                    // JCRE §6.2.8.4: the same context's objects and JCRE
+                                    // entry-point objects only.
+                                    Some(o) if !accessible(o.owner, self.rt.session.context) => bad!(),
+                                    Some(o) => match &o.body {
+                                        Body::Instance { class, .. } => *class,
+                                        // Arrays are Objects: only equals (token 0) exists.
+                                        Body::Array { .. } => cls::OBJECT,
+                                    },
                                     None => bad!(),
                                 };
                                 let Some(k) = prog.class(c) else { bad!() };
                                 let t =
                                     if package { k.ptable.get(token as usize) } else { k.vtable.get(token as usize) };
                                 match t {
-                                    Some(t) => (*t, n, 3),
+                                    Some(t) => (*t, n, 3, None),
                                     None => bad!(),
                                 }
                             }
@@ -1056,7 +1096,7 @@ impl<'a> Exec<'a> {
                                 if op == 0x8C && n > 0 && stack[sp - n] == 0 {
                                     throw_cls!(cls::NULL_POINTER)
                                 }
-                                (t, n, 3)
+                                (t, n, 3, None)
                             }
                             _ => {
                                 let n = code[pc + 1] as usize;
@@ -1068,9 +1108,19 @@ impl<'a> Exec<'a> {
                                     throw_cls!(cls::NULL_POINTER)
                                 }
                                 let Some(c) = self.class_of(r) else { bad!() };
+                                // JCRE §6.2.8.5-6: another context's object only through a
+                                // Shareable interface, with a switch to its owner's context.
+                                let owner = self.rt.heap.get(r).map_or(0, |o| o.owner);
+                                let switch = if accessible(owner, self.rt.session.context) {
+                                    None
+                                } else if prog.is_subclass(iface, cls::SHAREABLE) {
+                                    Some(owner)
+                                } else {
+                                    bad!()
+                                };
                                 let Some(vt) = prog.interface_token(c, iface, token) else { bad!() };
                                 let Some(t) = prog.class(c).and_then(|k| k.vtable.get(vt as usize)) else { bad!() };
-                                (*t, n, 5)
+                                (*t, n, 5, switch)
                             }
                         };
                         steps += 1;
@@ -1098,7 +1148,18 @@ impl<'a> Exec<'a> {
                                     // Stack overflow: SystemException.NO_RESOURCE.
                                     throw!(self.throw(cls::SYSTEM_EXCEPTION, 5))
                                 }
-                                frames.push(Frame { pkg, ret_pc: pc + len, lp, op_base, op_limit, nlocals });
+                                frames.push(Frame {
+                                    pkg,
+                                    ret_pc: pc + len,
+                                    lp,
+                                    op_base,
+                                    op_limit,
+                                    nlocals,
+                                    switched: switch.is_some(),
+                                });
+                                if let Some(o) = switch {
+                                    self.switch_context(o);
+                                }
                                 stack[new_lp + nargs..new_base].fill(0);
                                 lp = new_lp;
                                 nlocals = new_nlocals;
@@ -1112,7 +1173,6 @@ impl<'a> Exec<'a> {
                                     code_len = pk.code_len;
                                     cp = &pk.cp;
                                     int_ok = pk.int;
-                                    self.rt.session.context = pkg + 1;
                                 }
                             }
                             Target::Native(nv) => {
@@ -1152,7 +1212,7 @@ impl<'a> Exec<'a> {
                             }
                             bad!()
                         }
-                        match self.rt.heap.new_instance(c, k.cells as usize, pkg + 1) {
+                        match self.rt.heap.new_instance(c, k.cells as usize, self.rt.session.context) {
                             Ok(h) => push!(h as i16),
                             Err(_) => throw!(self.throw(cls::SYSTEM_EXCEPTION, 5)),
                         }
@@ -1181,7 +1241,8 @@ impl<'a> Exec<'a> {
                         if n < 0 {
                             throw_cls!(cls::NEGATIVE_ARRAY_SIZE)
                         }
-                        match self.rt.heap.new_array(elem, n as usize, Transience::Persistent, pkg + 1) {
+                        match self.rt.heap.new_array(elem, n as usize, Transience::Persistent, self.rt.session.context)
+                        {
                             Ok(h) => push!(h as i16),
                             Err(_) => throw!(self.throw(cls::SYSTEM_EXCEPTION, 5)),
                         }
@@ -1200,6 +1261,10 @@ impl<'a> Exec<'a> {
                         let r = pop!() as u16;
                         if r == 0 {
                             throw_cls!(cls::NULL_POINTER)
+                        }
+                        // JCRE §6.2.8.7: the same context's exception objects or the JCRE's.
+                        if self.rt.heap.get(r).is_some_and(|o| !accessible(o.owner, self.rt.session.context)) {
+                            bad!()
                         }
                         match self.class_of(r) {
                             Some(c) if prog.is_subclass(c, cls::THROWABLE) => throw!(Thrown::Exception(r)),
@@ -1221,6 +1286,14 @@ impl<'a> Exec<'a> {
                             bad!()
                         };
                         let r = stack[sp - 1] as u16;
+                        // JCRE §6.2.8.8-10: another context's object only when it is Shareable.
+                        if let Some(o) = self.rt.heap.get(r) {
+                            if !accessible(o.owner, self.rt.session.context)
+                                && !matches!(o.body, Body::Instance { class, .. } if prog.is_subclass(class, cls::SHAREABLE))
+                            {
+                                bad!()
+                            }
+                        }
                         if op == 0x94 {
                             if r != 0 && !self.instance_of(r, atype, class) {
                                 throw_cls!(cls::CLASS_CAST)
@@ -1305,6 +1378,9 @@ impl<'a> Exec<'a> {
                     continue 'outer;
                 }
                 let Some(f) = frames.pop() else { return Err(Thrown::Exception(exc)) };
+                if f.switched {
+                    self.restore_context();
+                }
                 lp = f.lp;
                 op_base = f.op_base;
                 op_limit = f.op_limit;
@@ -1317,7 +1393,6 @@ impl<'a> Exec<'a> {
                     code_len = pk.code_len;
                     cp = &pk.cp;
                     int_ok = pk.int;
-                    self.rt.session.context = pkg + 1;
                 }
             }
         }

@@ -87,8 +87,12 @@ pub struct Session {
     pub installing: Option<Vec<u8>>,
     /// What `register()` recorded during `install()`: applet object and AID.
     pub registered: Option<(Handle, Vec<u8>)>,
-    /// `JCSystem.getTransactionDepth()` (pass-through until part 2).
-    pub tx_depth: u8,
+    /// Contexts (and active instances) to go back to, one per context switch in progress
+    /// (JCRE §6.2.8.6 Shareable calls, `getAppletShareableInterfaceObject`); the top is the
+    /// previous context of `JCSystem.getPreviousContextAID`.
+    pub ctx_stack: Vec<(u16, Option<usize>)>,
+    /// `JCSystem.requestObjectDeletion()` was called: collect at the end of the APDU.
+    pub gc_requested: bool,
     /// The APDU.
     pub apdu: ApduState,
     /// Instances selected, by channel (for `isAppletActive`, CLEAR_ON_DESELECT).
@@ -145,7 +149,12 @@ pub const APDU_BUFFER: usize = 261;
 impl Runtime {
     /// A fresh runtime with the JCRE objects (APDU object and buffer, install buffer).
     pub fn new() -> Runtime {
-        let mut heap = Heap::new();
+        Runtime::with_limits(crate::jcvm::heap::Limits::default())
+    }
+
+    /// A fresh runtime on a card with these memory sizes.
+    pub fn with_limits(limits: crate::jcvm::heap::Limits) -> Runtime {
+        let mut heap = Heap::with_limits(limits);
         use crate::jcvm::api::cls;
         use crate::jcvm::heap::{ElemType, Transience};
         // A fresh heap has room: these cannot fail.
@@ -207,6 +216,7 @@ mod tests {
             class_ids: Vec::new(),
             class_base: crate::jcvm::api::USER_CLASS_BASE,
             static_size: 0,
+            static_refs: 0,
             export: Vec::new(),
             depends_on: Vec::new(),
             missing: Vec::new(),

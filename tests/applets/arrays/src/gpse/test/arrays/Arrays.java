@@ -128,7 +128,8 @@ public class Arrays extends Applet {
             case 0x48: {
                 Object[] o = new Object[3];
                 o[0] = JCSystem.getAID();
-                o[1] = buf;
+                // A persistent byte[]: the APDU buffer may not be stored in an array (JCRE §6.2.2).
+                o[1] = scratch;
                 buf[0] = (byte) (o[0] instanceof AID ? 1 : 0);
                 buf[1] = (byte) (o[1] instanceof byte[] ? 1 : 0);
                 buf[2] = (byte) (o[2] == null ? 1 : 0);

@@ -175,7 +175,8 @@ public class Flow extends Applet {
                 break;
             }
             case 0x5A:
-                held = buf;
+                // A persistent byte[]: the APDU buffer itself may not be stored (JCRE §6.2.2).
+                held = trace;
                 try {
                     short[] s = (short[]) held;
                     buf[0] = (byte) s.length;

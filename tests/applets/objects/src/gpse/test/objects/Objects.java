@@ -116,7 +116,8 @@ public class Objects extends Applet {
                 b = 5;
                 s = 0x0607;
                 flag = true;
-                ref = buf;
+                // Not the APDU buffer: a global array may not be stored in a field (JCRE §6.2.2).
+                ref = this;
                 buf[0] = b;
                 Util.setShort(buf, (short) 1, s);
                 buf[3] = flag ? (byte) 1 : (byte) 0;
