@@ -67,7 +67,7 @@ fn real_caps_parse() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
-const APPLETS: [&str; 5] = ["arith", "arrays", "flow", "objects", "framework"];
+const APPLETS: [&str; 9] = ["arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient"];
 
 fn project_cap(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{name}/build/{name}.cap"));
@@ -616,6 +616,7 @@ fn out_of_range_constant_pool_index_and_package_token() {
 
 #[test]
 fn branch_into_the_middle_of_an_instruction() {
+    let mut tested = 0;
     for (name, lfdb) in test_lfdbs() {
         let cap = Cap::parse(&lfdb).unwrap();
         // The first 1-byte branch whose target instruction is longer than one byte: aim one
@@ -634,12 +635,15 @@ fn branch_into_the_middle_of_an_instruction() {
                 }
             }
         }
-        let at = found.unwrap_or_else(|| panic!("{name}: no short forward branch"));
+        // Small packages (the library, the firewall pair) may have no such branch.
+        let Some(at) = found else { continue };
+        tested += 1;
         let d = cap_with_method(&lfdb, |_, d, base| d[base + at] += 1);
         let e = load(&d).unwrap_err();
         assert!(matches!(e.kind, CapErrorKind::BadBranch { .. }), "{name}: {e}");
         assert_eq!(e.component, Some(Tag::Method), "{name}");
     }
+    assert!(tested >= 6, "only {tested} CAPs had a short forward branch into a longer instruction");
 }
 
 #[test]
@@ -674,7 +678,7 @@ proptest::proptest! {
     /// panic.
     #[test]
     fn random_mutations_never_panic(
-        which in 0usize..5,
+        which in 0usize..APPLETS.len(),
         edits in proptest::collection::vec((proptest::num::usize::ANY, proptest::num::u8::ANY), 1..8),
         cut in proptest::option::of(proptest::num::usize::ANY),
         zip in proptest::bool::ANY,

@@ -7,78 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
 use gpse::card::Card;
-use gpse::crypto::CardRng;
-use gpse::host::gp::GpClient;
-use gpse::platform::profile::{Overrides, Profile};
-use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::store::Durability;
-use gpse::Aid;
-use std::path::{Path, PathBuf};
 
 mod common;
 
 use common::apdutool::{apdutool_commands, apdutool_line};
-
-const K: &str = "404142434445464748494A4B4C4D4E4F";
-
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s.replace(' ', "")).unwrap()
-}
-
-fn aid(s: &str) -> Aid {
-    s.parse().unwrap()
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A CAP from `../shared/javacard/caps` as the build script found it (`GPSE_SHARED`, else next
-/// to the repository, else `/work/shared`); the tests that use it are ignored without it
-/// (`cfg(gpse_shared)`, see `build.rs`).
-fn shared_cap(name: &str) -> Vec<u8> {
-    let root = match option_env!("GPSE_SHARED_DIR") {
-        Some(p) => PathBuf::from(p),
-        None => panic!("needs ../shared/javacard (set GPSE_SHARED): not found at build time"),
-    };
-    let p = root.join("javacard/caps").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (these tests need ../shared/javacard)", p.display()))
-}
-
-fn project_cap(name: &str) -> Vec<u8> {
-    std::fs::read(repo().join(format!("tests/applets/{name}/build/{name}.cap"))).unwrap()
-}
-
-fn new_card(dir: &Path) -> Card {
-    let img = Profile::default_profile().build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap();
-    let mut c = Card::create(dir, img, Durability::NoSync, Some(1), false).unwrap();
-    c.power_on();
-    c
-}
-
-fn gp(card: &mut Card) -> GpClient<'_, Card> {
-    let k = h(K);
-    let keys = StaticKeys::new(&k, &k, &k).unwrap();
-    GpClient::open(card, None, &keys, 0, SecurityLevel::ALL, &mut CardRng::new(Some(9))).unwrap()
-}
-
-fn tx(c: &mut Card, apdu: &str) -> String {
-    hex::encode_upper(c.transmit(&h(apdu)))
-}
-
-/// LOAD and INSTALL [for install and make selectable] of the CAP's first applet.
-fn load_install(card: &mut Card, cap: &[u8], instance: Option<&str>, params: &[u8]) -> (Aid, Aid) {
-    let mut g = gp(card);
-    let info = g.load(cap, None).unwrap();
-    let class = info.applets[0].clone();
-    let inst = instance.map(aid).unwrap_or_else(|| class.clone());
-    g.install(&info.package_aid, &class, &inst, &[0], params, true).unwrap();
-    (info.package_aid, inst)
-}
-
-fn select(card: &mut Card, a: &Aid) -> String {
-    tx(card, &format!("00A40400{:02X}{}00", a.as_bytes().len(), hex::encode_upper(a.as_bytes())))
-}
+use common::capcard::{aid, download, expected, gp, load_install, new_card, oracle_sdk_card, project_cap, select, shared_cap, tx};
 
 #[test]
 #[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
@@ -162,43 +96,8 @@ fn a_cap_the_vm_cannot_run_is_refused_at_load_and_changes_nothing() {
     assert!(select(&mut card, &inst).ends_with("9000"));
 }
 
-/// The SDK installer's CAP download of a CAP's components, in scriptgen's order.
-fn download(card: &mut Card, cap: &[u8]) {
-    let comps = gpse::jcvm::cap::Cap::parse(cap).unwrap();
-    let lfdb = comps.load_file_data_block();
-    assert_eq!(tx(card, "80B0000000"), "9000");
-    let mut i = 0;
-    while i < lfdb.len() {
-        let tag = lfdb[i];
-        let size = u16::from_be_bytes([lfdb[i + 1], lfdb[i + 2]]) as usize;
-        let comp = &lfdb[i..i + 3 + size];
-        assert_eq!(tx(card, &format!("80B2{tag:02X}0000")), "9000");
-        for chunk in comp.chunks(32) {
-            assert_eq!(tx(card, &format!("80B4{tag:02X}00{:02X}{}00", chunk.len(), hex::encode_upper(chunk))), "9000");
-        }
-        assert_eq!(tx(card, &format!("80BC{tag:02X}0000")), "9000");
-        i += 3 + size;
-    }
-    assert_eq!(tx(card, "80BA000000"), "9000");
-}
 
-fn expected(rel: &str) -> String {
-    let root = match option_env!("GPSE_SHARED_DIR") {
-        Some(p) => PathBuf::from(p),
-        None => panic!("needs ../shared/javacard (set GPSE_SHARED): not found at build time"),
-    };
-    let p = root.join("javacard/caps/expected").join(rel);
-    common::apdutool::latin1(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-}
 
-fn oracle_sdk_card(dir: &Path) -> Card {
-    let text = std::fs::read_to_string(repo().join("profiles/oracle-sdk.toml")).unwrap();
-    let profile = Profile::parse(&text, "oracle-sdk.toml").unwrap();
-    let img = profile.build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap();
-    let mut card = Card::create(dir, img, Durability::NoSync, Some(1), false).unwrap();
-    card.power_on();
-    card
-}
 
 /// The SDK's whole demo1 trace byte for byte on a card of the `oracle-sdk` profile: the four
 /// sample packages (SampleLibrary, a library; JavaLoyalty; JavaPurse, which imports the library

@@ -571,8 +571,17 @@ impl Heap {
         if persistent && !data.is_empty() {
             self.dirty = true;
             if atomic {
-                let old = self.bytes(h).map(|v| v[off..off + n].to_vec()).unwrap_or_default();
-                self.journal.write_range(n, || Undo::Bytes { h, off: off as u32, old })?;
+                // The old bytes are copied only when a transaction needs them.
+                let objects = &self.objects;
+                self.journal.write_range(n, || {
+                    let old = match objects.get((h as usize).wrapping_sub(1)).and_then(Option::as_ref) {
+                        Some(Object { body: Body::Array { data: ArrayData::Bytes(v), .. }, .. }) => {
+                            v[off..off + n].to_vec()
+                        }
+                        _ => Vec::new(),
+                    };
+                    Undo::Bytes { h, off: off as u32, old }
+                })?;
             } else {
                 let total = n;
                 for k in 0..total {

@@ -2,5 +2,6 @@
 #![allow(dead_code)] // each test binary uses a part
 
 pub mod apdutool;
+pub mod capcard;
 pub mod cards;
 pub mod e2e;
