@@ -12,7 +12,9 @@ use gpse::store::Durability;
 mod common;
 
 use common::apdutool::{apdutool_commands, apdutool_line};
-use common::capcard::{aid, download, expected, gp, load_install, new_card, oracle_sdk_card, project_cap, select, shared_cap, tx};
+use common::capcard::{
+    aid, download, expected, gp, load_install, new_card, oracle_sdk_card, project_cap, select, shared_cap, tx,
+};
 
 #[test]
 #[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
@@ -95,9 +97,6 @@ fn a_cap_the_vm_cannot_run_is_refused_at_load_and_changes_nothing() {
     let (_, inst) = load_install(&mut card, &zip, None, &[]);
     assert!(select(&mut card, &inst).ends_with("9000"));
 }
-
-
-
 
 /// The SDK's whole demo1 trace byte for byte on a card of the `oracle-sdk` profile: the four
 /// sample packages (SampleLibrary, a library; JavaLoyalty; JavaPurse, which imports the library

@@ -231,7 +231,8 @@ impl Usage {
                     + match native {
                         NativeState::Pin(p) => 4 + p.max_size as usize,
                         NativeState::Aid(_) => 17,
-                        NativeState::Reason(_) => 2,
+                        // The reason of a JCRE-owned exception object lives with the throw.
+                        NativeState::Reason(_) => 0,
                         NativeState::None => 0,
                     }
             }

@@ -414,9 +414,19 @@ mod tests {
         // Version 2 was written by main (module state after the registry) and by the harden
         // branch (auth-limit counts in the key sets); neither layout is version 3's.
         let mut b = encode_image(b"payload");
-        assert_eq!(&b[8..10], &[0, 3]);
+        assert_eq!(&b[8..10], &[0, 4]);
         b[8..10].copy_from_slice(&2u16.to_be_bytes());
         assert!(matches!(decode_image(Path::new("x"), &b), Err(StoreError::UnsupportedVersion(_, 2))));
+    }
+
+    #[test]
+    fn version_3_images_read_with_the_field_version_4_added() {
+        // Version 4 appended `CardImage::legacy_cla` (false for every older card).
+        let mut b = encode_image(b"payload");
+        b[8..10].copy_from_slice(&3u16.to_be_bytes());
+        assert_eq!(decode_image(Path::new("x"), &b).unwrap(), b"payload\0");
+        b[8..10].copy_from_slice(&4u16.to_be_bytes());
+        assert_eq!(decode_image(Path::new("x"), &b).unwrap(), b"payload");
     }
 
     fn mode(p: &Path) -> u32 {

@@ -101,11 +101,15 @@ pub fn expected(rel: &str) -> String {
 }
 
 pub fn oracle_sdk_card(dir: &Path) -> Card {
+    oracle_sdk_card_with(dir, Durability::NoSync)
+}
+
+/// An `oracle-sdk` card with the given durability (tearing sweeps need the fsync steps).
+pub fn oracle_sdk_card_with(dir: &Path, durability: Durability) -> Card {
     let text = std::fs::read_to_string(repo().join("profiles/oracle-sdk.toml")).unwrap();
     let profile = Profile::parse(&text, "oracle-sdk.toml").unwrap();
     let img = profile.build(&Overrides::default(), &mut CardRng::new(Some(3))).unwrap();
-    let mut card = Card::create(dir, img, Durability::NoSync, Some(1), false).unwrap();
+    let mut card = Card::create(dir, img, durability, Some(1), false).unwrap();
     card.power_on();
     card
 }
-

@@ -142,6 +142,29 @@ impl Default for Runtime {
     }
 }
 
+/// The exception classes the VM and the API natives throw JCRE-owned instances of.
+const SYSTEM_THROWABLES: [ClassId; 16] = {
+    use crate::jcvm::api::cls::*;
+    [
+        NULL_POINTER,
+        ARRAY_INDEX_OUT_OF_BOUNDS,
+        NEGATIVE_ARRAY_SIZE,
+        CLASS_CAST,
+        ARITHMETIC,
+        SECURITY,
+        ARRAY_STORE,
+        CARD_EXCEPTION,
+        CARD_RUNTIME_EXCEPTION,
+        ISO_EXCEPTION,
+        PIN_EXCEPTION,
+        APDU_EXCEPTION,
+        SYSTEM_EXCEPTION,
+        TRANSACTION_EXCEPTION,
+        USER_EXCEPTION,
+        CRYPTO_EXCEPTION,
+    ]
+};
+
 /// The APDU buffer size for short APDUs: 5 header bytes + 256 (JC API `APDU`: at least
 /// 133 bytes; 261 lets a full short case-4 command and a 256-byte response fit).
 pub const APDU_BUFFER: usize = 261;
@@ -161,11 +184,19 @@ impl Runtime {
         let apdu_object = heap.new_instance(cls::APDU, 0, 0).unwrap_or(0);
         let apdu_buffer = heap.new_array(ElemType::Byte, APDU_BUFFER, Transience::ClearOnReset, 0).unwrap_or(0);
         let install_buffer = heap.new_array(ElemType::Byte, 256, Transience::ClearOnReset, 0).unwrap_or(0);
+        // The JCRE's exception objects (JCRE §6.2.1 temporary entry-point objects) exist from
+        // the start, so that throwing one never allocates from the applets' memory.
+        let mut system_exceptions = BTreeMap::new();
+        for c in SYSTEM_THROWABLES {
+            if let Ok(h) = heap.new_instance(c, 0, 0) {
+                system_exceptions.insert(c, h);
+            }
+        }
         Runtime {
             heap,
             statics: Vec::new(),
             instances: Vec::new(),
-            system_exceptions: BTreeMap::new(),
+            system_exceptions,
             apdu_object,
             apdu_buffer,
             install_buffer,

@@ -15,14 +15,14 @@ import javacard.framework.Util;
  * the server's array that `Counter.leak()` hands out.
  *
  * CLA 80, INS P1 → response (SW 9000 unless said):
- *   90 P1 → getAppletShareableInterfaceObject(server, P1): null → 6A88; else Counter.add(1),
+ *   50 P1 → getAppletShareableInterfaceObject(server, P1): null → 6A88; else Counter.add(1),
  *           the new total (2 bytes)
- *   91 -- → Counter.whoCalled(APDU buffer, 0): the previous context's AID as the server saw it
+ *   51 -- → Counter.whoCalled(APDU buffer, 0): the previous context's AID as the server saw it
  *           (this instance's AID)
- *   92 P1 → reads leak()[0]: SecurityException; P1=0 catches it → 01, P1=1 does not → 6F00
- *   93 -- → leak().length (arraylength of another context's array): SecurityException caught
+ *   52 P1 → reads leak()[0]: SecurityException; P1=0 catches it → 01, P1=1 does not → 6F00
+ *   53 -- → leak().length (arraylength of another context's array): SecurityException caught
  *           → 01
- *   94 -- → LibMath.sum(APDU buffer 0..3 = 01 02 03 04) run in this context: 000A
+ *   54 -- → LibMath.sum(APDU buffer 0..3 = 01 02 03 04) run in this context: 000A
  *   other INS: 6D00.
  */
 public class Client extends Applet {
@@ -58,13 +58,13 @@ public class Client extends Applet {
         byte p1 = buf[ISO7816.OFFSET_P1];
         short n = 2;
         switch (buf[ISO7816.OFFSET_INS]) {
-            case (byte) 0x90:
+            case 0x50:
                 Util.setShort(buf, (short) 0, counter(p1).add((short) 1));
                 break;
-            case (byte) 0x91:
+            case 0x51:
                 n = counter((byte) 1).whoCalled(buf, (short) 0);
                 break;
-            case (byte) 0x92: {
+            case 0x52: {
                 byte[] secret = counter((byte) 1).leak();
                 if (p1 == 0) {
                     try {
@@ -79,7 +79,7 @@ public class Client extends Applet {
                 n = 1;
                 break;
             }
-            case (byte) 0x93:
+            case 0x53:
                 try {
                     buf[0] = (byte) counter((byte) 1).leak().length;
                     buf[0] = 0;
@@ -88,7 +88,7 @@ public class Client extends Applet {
                 }
                 n = 1;
                 break;
-            case (byte) 0x94:
+            case 0x54:
                 buf[0] = 1;
                 buf[1] = 2;
                 buf[2] = 3;
