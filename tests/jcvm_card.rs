@@ -129,3 +129,42 @@ fn oracle_demo1_whole_trace_through_the_sdk_installer() {
     }
     assert!(card.image().instance(&aid("A00000006203010C0201")).is_some());
 }
+
+/// demo1 with GP in place of the SDK installer: the four packages loaded with GP LOAD, the three
+/// applets installed with GP INSTALL under the instance AIDs and with the parameters the
+/// script's CREATE APPLET gives (the wallet's PIN 0102030405 as C9); then every other line of
+/// the trace byte for byte. The `oracle-sdk` profile's Java Card 2.1 compatibility hands
+/// `install` the C9 data alone, as the 2.1 installer did: the 2.1.2 samples read it raw
+/// (`pin.update(bArray, bOffset, bLength)`, `register(bArray, bOffset, bLength)`).
+#[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
+fn oracle_demo1_with_gp_load_and_install() {
+    let d = tempfile::tempdir().unwrap();
+    let mut card = oracle_sdk_card(d.path());
+    {
+        let mut g = gp(&mut card);
+        for cap in [
+            "oracle212-SampleLibrary.cap",
+            "oracle212-JavaLoyalty.cap",
+            "oracle212-JavaPurse.cap",
+            "oracle212-wallet.cap",
+        ] {
+            g.load(&shared_cap(cap), None).unwrap();
+        }
+        for (pkg, inst, params) in [
+            ("A00000006203010C02", "A00000006203010C0201", &[][..]),
+            ("A00000006203010C05", "A00000006203010C0501", &[][..]),
+            ("A00000006203010C06", "A00000006203010C0601", &[1, 2, 3, 4, 5][..]),
+        ] {
+            g.install(&aid(pkg), &aid(inst), &aid(inst), &[0], params, true).unwrap();
+        }
+    }
+    let cmds = apdutool_commands(&expected("oracle212-demo/demo1.scr"));
+    let out = expected("oracle212-demo/demo1.scr.expected.out");
+    let lines: Vec<&str> = out.lines().collect();
+    // The installer lines (SELECT of the installer, three CREATE APPLET) are replaced.
+    assert!(lines[..4].iter().all(|l| l.contains("INS: a4, P1: 04, P2: 00, Lc: 09") || l.contains("INS: b8")));
+    for (i, (b, want)) in cmds.iter().zip(&lines).enumerate().skip(4) {
+        assert_eq!(apdutool_line(b, &card.transmit(&b.to_bytes())), *want, "line {}", i + 1);
+    }
+}

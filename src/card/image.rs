@@ -22,12 +22,15 @@ pub struct CardImage {
     /// State that a module keeps for all its instances (the JCVM's packages, heap and static
     /// fields), by module name; committed with the rest in the same atomic write.
     pub shared: Vec<SharedState>,
-    /// ISO 7816-4:1995 class coding, as the Java Card 2.1 RE had it (the SDK's cref, whose
-    /// traces the `oracle-sdk` profile reproduces): `40`-`7F` are not the further
-    /// interindustry classes of channels 4-19 but RFU classes that reach the applet selected
-    /// on the basic channel as they came (which answers `6E00` if it does not know them).
-    /// Added in image format 4 (last field: older images read as `false`).
-    pub legacy_cla: bool,
+    /// Java Card 2.1 compatibility, as the SDK's 2.1 reference implementation behaved (whose
+    /// traces the `oracle-sdk` profile reproduces): the ISO 7816-4:1995 class coding, where
+    /// `40`-`7F` are not the further interindustry classes of channels 4-19 but RFU classes
+    /// that reach the applet selected on the basic channel as they came (which answers `6E00`
+    /// if it does not know them); and INSTALL hands `install` the application data alone
+    /// (the `C9` value as `bArray`), the layout of the 2.1 installer, from which the 2.1
+    /// samples read their parameters (JC 2.2 introduced the `LV AID, LV control, LV data`
+    /// layout, JCRE §11.2.1). Added in image format 4 (last field: older images read `false`).
+    pub jc21: bool,
 }
 
 /// One module's shared state.

@@ -431,9 +431,9 @@ impl Card {
 }
 
 impl Runtime {
-    /// The class byte as this card codes it (`CardImage::legacy_cla`).
+    /// The class byte as this card codes it (`CardImage::jc21`).
     fn class_of(&self, cla: u8) -> Result<Class, Sw> {
-        Class::parse_for(cla, self.image.legacy_cla)
+        Class::parse_for(cla, self.image.jc21)
     }
 
     /// Live objects for every registry entry of the image, from the catalog.

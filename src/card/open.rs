@@ -52,7 +52,9 @@ impl<'a> Open<'a> {
     /// module: `6985`; a refusal of the module's install: its status word. Nothing changes on
     /// failure.
     pub fn install(&mut self, inst: Instance, params: &[u8], rng: &mut CardRng) -> Result<(), Sw> {
-        self.install_with(inst, params, None, rng)
+        // A Java Card 2.1 card passes the application data alone (`CardImage::jc21`).
+        let raw = self.rt.image.jc21.then_some(RawInstall { array: params, offset: 0, length: params.len() });
+        self.install_with(inst, params, raw, rng)
     }
 
     /// [`Open::install`] for an installer that gives `install` its own array layout.

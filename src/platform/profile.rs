@@ -46,9 +46,9 @@ pub struct Profile {
     pub identity: IdentityProfile,
     #[serde(default)]
     pub applets: Vec<AppletProfile>,
-    /// ISO 7816-4:1995 class coding (`CardImage::legacy_cla`); at most 4 logical channels.
+    /// Java Card 2.1 compatibility (`CardImage::jc21`); at most 4 logical channels.
     #[serde(default)]
-    pub legacy_cla: bool,
+    pub jc21: bool,
     /// The Java Card VM's memory (issue #15); absent: [`Limits::default`].
     #[serde(default)]
     pub jcvm: Option<JcvmProfile>,
@@ -182,11 +182,8 @@ impl Profile {
         if !(1..=20).contains(&self.logical_channels) {
             return Err(bad("logical_channels", "must be 1 to 20"));
         }
-        if self.legacy_cla && self.logical_channels > 4 {
-            return Err(bad(
-                "legacy_cla",
-                "the ISO 7816-4:1995 class coding has channels 0-3 only (logical_channels <= 4)",
-            ));
+        if self.jc21 && self.logical_channels > 4 {
+            return Err(bad("jc21", "the ISO 7816-4:1995 class coding has channels 0-3 only (logical_channels <= 4)"));
         }
         let life_cycle = match CardLifeCycle::try_from(self.life_cycle) {
             Ok(s @ (CardLifeCycle::OpReady | CardLifeCycle::Initialized | CardLifeCycle::Secured)) => s,
@@ -317,7 +314,7 @@ impl Profile {
             load_files,
             instances,
             shared,
-            legacy_cla: self.legacy_cla,
+            jc21: self.jc21,
         })
     }
 }

@@ -36,7 +36,7 @@ pub const MAGIC: &[u8; 8] = b"GPSE-IMG";
 /// number so an image of either version-2 layout is refused rather than misread.
 pub const FORMAT_VERSION: u16 = 4;
 /// The previous format: the same payload without the trailing fields version 4 added (one
-/// byte, `CardImage::legacy_cla`, false), which [`decode_image`] appends.
+/// byte, `CardImage::jc21`, false), which [`decode_image`] appends.
 const FORMAT_V3: u16 = 3;
 const HEADER_LEN: usize = 20;
 /// Bytes per write call, so a large image takes several writes (each one a tearing point).
@@ -382,7 +382,7 @@ pub fn decode_image(path: &Path, b: &[u8]) -> Result<Vec<u8>, StoreError> {
     }
     let mut out = payload.to_vec();
     if version == FORMAT_V3 {
-        // postcard writes a struct as its fields in order: v3 plus `legacy_cla = false`.
+        // postcard writes a struct as its fields in order: v3 plus `jc21 = false`.
         out.push(0);
     }
     Ok(out)
@@ -421,7 +421,7 @@ mod tests {
 
     #[test]
     fn version_3_images_read_with_the_field_version_4_added() {
-        // Version 4 appended `CardImage::legacy_cla` (false for every older card).
+        // Version 4 appended `CardImage::jc21` (false for every older card).
         let mut b = encode_image(b"payload");
         b[8..10].copy_from_slice(&3u16.to_be_bytes());
         assert_eq!(decode_image(Path::new("x"), &b).unwrap(), b"payload\0");
