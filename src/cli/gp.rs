@@ -9,6 +9,7 @@ use gpse::crypto::CardRng;
 use gpse::gp::cap::{CapFile, CapInfo};
 use gpse::hexutil::upper;
 use gpse::host::gp::{life_cycle_name, privilege_names, EntryKind, GpClient};
+use gpse::scp03::host::OpenOptions;
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::sw::Sw;
 use gpse::tlv::{self, Mode};
@@ -39,6 +40,10 @@ pub struct GpArgs {
     /// SCP03 security level: 00, 01 (C-MAC), 03, 11, 13 or 33.
     #[arg(long, default_value = "01", global = true)]
     pub level: SecurityLevel,
+    /// SCP03 S16 mode: 16-byte host challenge, card challenge and cryptograms (Amendment D
+    /// v1.2; GPP --s16), for a key set whose i parameter has b1 set.
+    #[arg(long, global = true)]
+    pub s16: bool,
     #[command(subcommand)]
     pub cmd: GpCmd,
 }
@@ -150,8 +155,9 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
     }
     let mut t: Box<dyn Transport> = g.transport()?;
     let mut rng = CardRng::new(g.seed.map(|s| s ^ 0x4750_434C_4945_4E54));
+    let opts = OpenOptions { kvn: a.kvn, level: a.level, host_challenge: None, channel: 0, s16: a.s16 };
     let mut c: Client<'_> =
-        GpClient::open(&mut *t, sd.as_ref(), &keys, a.kvn, a.level, &mut rng).map_err(|e| e.to_string())?;
+        GpClient::open_with(&mut *t, sd.as_ref(), &keys, &opts, &mut rng).map_err(|e| e.to_string())?;
     let err = |e: gpse::host::gp::GpError| Fail::from(e.to_string());
     match a.cmd {
         GpCmd::List => {

@@ -171,6 +171,19 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
         level: SecurityLevel,
         rng: &mut dyn rand_core::RngCore,
     ) -> Result<GpClient<'t, T>, GpError> {
+        let opts = OpenOptions { kvn, level, host_challenge: None, channel: 0, s16: false };
+        Self::open_with(t, sd, keys, &opts, rng)
+    }
+
+    /// [`GpClient::open`] with every SCP03 option (S16 mode: GPP `--s16`). The session is on
+    /// the basic channel whatever `opts.channel` says.
+    pub fn open_with(
+        t: &'t mut T,
+        sd: Option<&Aid>,
+        keys: &StaticKeys,
+        opts: &OpenOptions,
+        rng: &mut dyn rand_core::RngCore,
+    ) -> Result<GpClient<'t, T>, GpError> {
         let select = SelectAid::fci(sd.map_or(&[][..], Aid::as_bytes)).to_command();
         let raw = t.transmit(&select.to_bytes())?;
         let r = Response::parse(&raw).ok_or_else(|| GpError::Data("no response to SELECT".into()))?;
@@ -181,7 +194,7 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
             Some(a) => a.clone(),
             None => fci_aid(&r.data).unwrap_or_else(|| Aid::from_static(&DEFAULT_ISD)),
         };
-        let opts = OpenOptions { kvn, level, host_challenge: None, channel: 0, s16: false };
+        let opts = OpenOptions { channel: 0, ..opts.clone() };
         let s = HostSession::open(t, keys, &opts, rng)?;
         Ok(GpClient { t, s, sd })
     }
