@@ -766,3 +766,165 @@ fn secure_messaging_over_command_chaining() {
     assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
     assert_eq!(tx(&mut c, "90E2900003420447"), "6982");
 }
+
+// Issue #18 #11: DAP verification. A 1024-bit RSA key, its signature and an AES-CMAC, all made
+// by a `python3` one-off with the `cryptography` package (48.0.0), an implementation
+// independent of gpse's:
+//
+//   k = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+//   sig = k.sign(HASH_A, padding.PKCS1v15(), hashes.SHA1())       # DAP_RSA
+//   c = CMAC(algorithms.AES(DAP_AES_KEY)); c.update(HASH_B)        # DAP_CMAC
+//
+// HASH_A / HASH_B are the SHA-256 of the Load File Data Blocks of the two test CAPs below
+// (what `GpClient::load` puts in INSTALL [for load]).
+const DAP_N: &str = "C63E402221A85CA7AA16298494ABA0D6BDF1F0710117111064FBA9EB292759E39530FBC90230591191229B4D7C6AB84E80235C6FE6CDA4D2017A122294CB264C970D5EBAEA1EA42AA67FF5569B2146BE302DDFF939D34F257C328241F1B71393C198DB93BA217423FB0939DAAE2D56F14482C226689E231DC1677062F2072F3F";
+const DAP_D: &str = "0837FA76AFC88816D76155D54E48934173DC7CE862702F5FEB9FD75A8D79392BCB3A9DA5A6B6946ABB06A143A41DD488449DB2AE5CF6379811419B50DDB4526115BC7572E2D2387DE892BE40EED208E79B492D4033ACE687ACD1B08B123C25CF6ECFFC95A382C3439BD50B57868DD400AB164331AA1A152BD8726C5DE9B60D31";
+const DAP_P: &str = "F6B22D1A7CD24FBA3CF5749223F68FB2FD1FC008FE19EACBD2E7F450053C2F105229CD2AA4984B00156964F2B935CF959C8084B236959727BE4B10140D2321A9";
+const DAP_Q: &str = "CDB844704119235666A729A49C936BCB64BAF884A3A4141D0B3F4ED6CF0FF2674C702648A9B55F303B1DB1FD8B1F6D1E1F04617412C690DE058907FDAAF2AAA7";
+const HASH_A: &str = "6F13AC6EFF319C573FCA45FF87186DF440A47D75744E5C43D8FA365D2E327A64";
+const DAP_RSA: &str = "4E5FAB8837857FF4012098FE6F3CB7C2D80C9574DBFD19E4A17E18ED3CDCF4B917BFAA52CAA2CA83D361CDB6B0F51DEABC4AC9CC2FBCCB66B5C4D68050D81357BA3B995ACD8171339BCD7DA0938A3D07A6A603AE0A539A6E5BEE6224108048E3E060DE374A446FDB7AE9CD208B36CBC30957E30E9256E150D8FF81806C09AF1E";
+const HASH_B: &str = "13981F7AE7273DF317E7CE3626CBFCC81AA7C27AFFC91CFE532F815AF9CBA8FC";
+const DAP_AES_KEY: &str = "00112233445566778899AABBCCDDEEFF";
+const DAP_CMAC: &str = "C24A188ABC657C1A97171573BADE8097";
+
+fn lfdb_of(package: &str, applet: &str) -> Vec<u8> {
+    CapFile::parse(&cap(package, applet)).unwrap().load_file_data_block()
+}
+
+/// `E2 L 4F L sd C3 L sig` (GPCS T11-58).
+fn dap_block(sd: &str, sig: &str) -> String {
+    let inner =
+        format!("4F{}C3{}", lv(&h(sd)), if sig.len() / 2 >= 0x80 { format!("81{}", lv(&h(sig))) } else { lv(&h(sig)) });
+    let n = inner.len() / 2;
+    format!("E2{}{inner}", if n >= 0x80 { format!("81{n:02X}") } else { format!("{n:02X}") })
+}
+
+/// INSTALL [for load] to `sd` with `hash`, then LOAD of `daps ‖ C4 L LFDB`.
+fn load_with(s: &mut GpClient<'_, Card>, pkg: &str, sd: &str, hash: &str, daps: &str, lfdb: &[u8]) -> String {
+    let r = x(s, &install_for_load(pkg, sd, &h(hash)));
+    if r != "009000" {
+        return r;
+    }
+    let mut file = h(daps);
+    file.extend(gpse::tlv::tlv(0xC4, lfdb));
+    load_blocks(s, &file)
+}
+
+/// GPCS §9.2.1 (DAP Verification, Mandated DAP Verification), §11.6.2.3 T11-58 (`E2 {4F, C3}`),
+/// §11.8.2.3 (PUT KEY of an RSA public key, GPP `GPSession.putKey(RSAPublicKey)`), the schemes
+/// of `gpse::gp::dap` (RSA PKCS#1 v1.5 SHA-1 as GPP's `DAPSigner`, AES-CMAC). A load that needs
+/// a DAP and has none, or a wrong one, is refused with `6A80` and nothing is recorded; so is an
+/// INSTALL [for load] without the hash the DAP is over.
+#[test]
+fn dap_verification_on_load() {
+    let mut c = card();
+    let ssd = "A00000015153504101";
+    let mut s = open(&mut c);
+    // An SSD with DAP Verification (`C0`, T11-7).
+    s.create_ssd(&aid(ssd), &[0xC0, 0x00, 0x00]).unwrap();
+    drop(s);
+    // Its DAP key: PUT KEY P1 00 P2 01, `73 A1 80 n A0 03 010001 00` as GPP sends it; the answer
+    // is the KVN alone (no KCV for a public key, §11.8.3.1).
+    let mut sd =
+        GpClient::open(&mut c, Some(&aid(ssd)), &keys(K), 0, SecurityLevel::ALL, &mut CardRng::new(Some(2))).unwrap();
+    let put = apdu_lc("80D80001", &format!("73A180{DAP_N}A003010001 00"));
+    assert_eq!(x(&mut sd, &put), "739000");
+    // Key information (GPCS §11.3.3.1): the RSA key is `C0 06 01 73 A1 80 A0 03` after the set.
+    assert!(x(&mut sd, "80CA00E000").ends_with("C0060173A180A0039000"));
+    // The host library sends the same bytes.
+    drop(sd);
+    let n = rsa::BigUint::from_bytes_be(&h(DAP_N));
+    let e = rsa::BigUint::from(65537u32);
+    let private = rsa::RsaPrivateKey::from_components(
+        n.clone(),
+        e.clone(),
+        rsa::BigUint::from_bytes_be(&h(DAP_D)),
+        vec![rsa::BigUint::from_bytes_be(&h(DAP_P)), rsa::BigUint::from_bytes_be(&h(DAP_Q))],
+    )
+    .unwrap();
+    assert_eq!(
+        hex::encode_upper(gpse::scp03::keydata::rsa_public_components(&h(DAP_N), &[1, 0, 1])),
+        format!("A180{DAP_N}A00301000100")
+    );
+
+    // Hand check of the vector (RFC 8017 §8.2.2, §9.2): DAP_RSA^e mod n is EMSA-PKCS1-v1_5 of
+    // HASH_A with SHA-1: 00 01, FF×90, 00, the SHA-1 DigestInfo prefix, SHA-1(HASH_A) =
+    // F6EFB04DD5300AD54FB5B9511F04B240845FC913 (python3 hashlib).
+    let em = rsa::BigUint::from_bytes_be(&h(DAP_RSA)).modpow(&e, &n).to_bytes_be();
+    let want = format!("01{}003021300906052B0E03021A05000414F6EFB04DD5300AD54FB5B9511F04B240845FC913", "FF".repeat(90));
+    assert_eq!(hex::encode_upper(em), want, "leading 00 dropped by the integer");
+
+    let (pkg_a, app_a) = ("F0475053455445535F", "F0475053455445535F01");
+    let lfdb_a = lfdb_of(pkg_a, app_a);
+    let mut s = open(&mut c);
+    // No hash: the DAP has nothing to be over.
+    assert_eq!(x(&mut s, &install_for_load(pkg_a, ssd, &[])), "6A80");
+    // No DAP block, one for another SD, a wrong signature: 6A80, nothing loaded.
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, "", &lfdb_a), "6A80");
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, &dap_block("A000000151000000", DAP_RSA), &lfdb_a), "6A80");
+    let mut bad = h(DAP_RSA);
+    bad[127] ^= 1;
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, &dap_block(ssd, &hex::encode(&bad)), &lfdb_a), "6A80");
+    assert_eq!(x(&mut s, "80F22002 0B 4F09F0475053455445535F 00"), "6A88");
+    // Python's signature: loaded, and associated with the SSD.
+    let good = dap_block(ssd, DAP_RSA);
+    // E2 81 8E { 4F 09 AID, C3 81 80 signature }: BER lengths over 127 (T11-58 is BER-TLV).
+    assert_eq!(&good[..34], "E2818E4F09A00000015153504101C38180");
+    // The host builds the same Load File with the rsa crate's PKCS#1 v1.5 (deterministic).
+    let dap = gpse::host::gp::Dap { sd: aid(ssd), key: gpse::host::gp::DapKey::Rsa(Box::new(private.clone())) };
+    let file = gpse::host::gp::load_file(&lfdb_a, &h(HASH_A), std::slice::from_ref(&dap)).unwrap();
+    assert_eq!(hex::encode_upper(&file[..good.len() / 2]), good);
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, &good, &lfdb_a), "009000");
+    let elf = x(&mut s, "80F22002 0B 4F09F0475053455445535F 00");
+    assert!(elf.ends_with("CC09A000000151535041019000"), "{elf}");
+    // A load to the ISD (no DAP privilege, `9EFE80`) needs no DAP.
+    let (pkg_b, app_b) = ("F0475053455445535E", "F0475053455445535E01");
+    let lfdb_b = lfdb_of(pkg_b, app_b);
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, "", &lfdb_b), "009000");
+    s.delete(&aid(pkg_b), true).unwrap();
+    s.delete(&aid(pkg_a), true).unwrap();
+
+    // Mandated DAP (`C1`, T11-7) with an AES DAP key (key 1 of KVN 73, put encrypted with the
+    // DEK as any AES key): every load, to the ISD too, needs this SD's DAP.
+    let msd = "A00000015153504102";
+    s.create_ssd(&aid(msd), &[0xC1, 0x00, 0x00]).unwrap();
+    drop(s);
+    let mut m =
+        GpClient::open(&mut c, Some(&aid(msd)), &keys(K), 0, SecurityLevel::ALL, &mut CardRng::new(Some(3))).unwrap();
+    let comp = key_component(&h(K), &h(DAP_AES_KEY), KeyBlockForm::WithLength).unwrap();
+    assert_eq!(
+        x(&mut m, &apdu_lc("80D80001", &format!("73{}", hex::encode_upper(&comp)))),
+        format!("73{}9000", kcv_hex(DAP_AES_KEY))
+    );
+    drop(m);
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, &install_for_load(pkg_b, "", &[])), "6A80");
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, "", &lfdb_b), "6A80");
+    // A CMAC of the wrong hash (HASH_A's RSA block is not it either).
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, &dap_block(msd, &DAP_CMAC.replace("C2", "C3")), &lfdb_b), "6A80");
+    // Python's CMAC, whole (16) or its leftmost 8 bytes: loaded.
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, &dap_block(msd, &DAP_CMAC[..16]), &lfdb_b), "009000");
+    s.delete(&aid(pkg_b), true).unwrap();
+    let aes = gpse::host::gp::Dap {
+        sd: aid(msd),
+        key: gpse::host::gp::DapKey::Aes(gpse::crypto::SecretBytes::new(h(DAP_AES_KEY))),
+    };
+    let file = gpse::host::gp::load_file(&lfdb_b, &h(HASH_B), std::slice::from_ref(&aes)).unwrap();
+    assert_eq!(hex::encode_upper(&file[..2 + 11 + 18]), dap_block(msd, DAP_CMAC));
+    // Through the host library, GpClient::load_with_daps.
+    s.load_with_daps(&cap(pkg_b, app_b), None, &[aes]).unwrap();
+    // To the DAP SSD with a mandated DAP SD on the card: both DAPs are needed.
+    assert_eq!(
+        s.load_with_daps(&cap(pkg_a, app_a), Some(&aid(ssd)), std::slice::from_ref(&dap)).unwrap_err().to_string(),
+        "LOAD block 1: card answered 6A80 (incorrect data)"
+    );
+    let aes = gpse::host::gp::Dap {
+        sd: aid(msd),
+        key: gpse::host::gp::DapKey::Aes(gpse::crypto::SecretBytes::new(h(DAP_AES_KEY))),
+    };
+    s.load_with_daps(&cap(pkg_a, app_a), Some(&aid(ssd)), &[dap, aes]).unwrap();
+}
+
+fn kcv_hex(key: &str) -> String {
+    hex::encode_upper(gpse::scp03::kdf::kcv(&h(key)).unwrap())
+}

@@ -6,10 +6,12 @@
 
 mod get_status;
 mod install;
+mod load_file;
 pub mod states;
 
 pub use get_status::{GetStatus, Query, Scope};
 pub use install::Install;
+pub use load_file::{DapBlock, LoadFile};
 pub use states::{AppLifeCycle, CardLifeCycle, Privileges};
 
 use crate::aid::Aid;
