@@ -346,9 +346,9 @@ fn extradition_registry_update_and_personalization() {
     let t = e.iter().find(|e| e.aid.to_string() == TESTAPP_MOD).unwrap();
     assert_eq!(t.sd.as_ref().unwrap().to_string(), "A000000151000000");
     assert_eq!(t.privileges, vec![0x02, 0, 0]);
-    // Personalization: STORE DATA goes to the application (the test applet does not know INS E2).
+    // Personalization: STORE DATA goes to the application (the test applet keeps it).
     assert_eq!(x(&mut s, &apdu_lc("80E62000", "0000 0AF0475053455445535401 000000")), "009000");
-    assert_eq!(x(&mut s, "80E2800003420100"), "6D00");
+    assert_eq!(x(&mut s, "80E2800003420100"), "9000");
     // After the last block, STORE DATA is the ISD's again.
     assert_eq!(x(&mut s, "80E2800003990100"), "6A88");
     assert_eq!(x(&mut s, &apdu_lc("80E62000", "0000 0AF0475053455445535499 000000")), "6A88");
@@ -532,7 +532,8 @@ fn store_data_to_the_isd() {
     assert_eq!(x(&mut s, "80E290000A 4203112233 4503445566"), "9000");
     assert_eq!(x(&mut s, "80E29000 05 BF3E025C00"), "6A88");
     assert_eq!(x(&mut s, "80E2900002 4201"), "6A80");
-    assert_eq!(x(&mut s, "80E2880003420100"), "6A80");
+    // DGI `4201`, length 0: well formed, not a DGI the ISD has (issue #18 #14).
+    assert_eq!(x(&mut s, "80E2880003420100"), "6A88");
     assert_eq!(x(&mut s, "80E2900103420100"), "6A86");
     assert_eq!(s.get_data(0x42).unwrap(), h("4203112233"));
     assert_eq!(s.get_data(0x45).unwrap(), h("4503445566"));
@@ -927,4 +928,61 @@ fn dap_verification_on_load() {
 
 fn kcv_hex(key: &str) -> String {
     hex::encode_upper(gpse::scp03::kdf::kcv(&h(key)).unwrap())
+}
+
+/// Issue #18 #14: STORE DATA with DGI and encryption (GPCS §11.11.2, T11-89: P1 b7b6 encryption
+/// `00`/`01`/`11`, b5b4 structure `00`/`01` DGI/`10` BER-TLV; `10` and `11` RFU). Encrypted data
+/// is AES-CBC with the key set's static Key-DEK and a zero ICV (AmdD §6.2.8, as PUT KEY's keys);
+/// for DGIs each DGI's data is encrypted, its identifier and length in clear (EMV CPS).
+/// Ciphertexts from a `python3` one-off with `cryptography` (48.0.0):
+///   Cipher(algorithms.AES(K), modes.CBC(bytes(16))).encryptor().update(pt)
+#[test]
+fn store_data_dgi_and_encryption() {
+    // E(K, 00112233445566778899AABBCCDDEEFF) and E(K, 42 03 A1B2C3 ‖ 00×11).
+    const CT_DGI: &str = "4533BFD23699FC7C142D20BB1A4A191F";
+    const CT_IIN: &str = "2C072269E6404F5C1B52D28FB81CA9D9";
+    let mut c = card();
+    let mut s = open(&mut c);
+    // RFU codings of b7b6 (`10`) and b5b4 (`11`).
+    assert_eq!(x(&mut s, "80E2C00003420100"), "6A86");
+    assert_eq!(x(&mut s, "80E2980003420100"), "6A86");
+    // DGIs to the ISD itself: malformed `6A80`, well formed but none it keeps `6A88`.
+    assert_eq!(x(&mut s, "80E28800020101"), "6A80");
+    assert_eq!(x(&mut s, "80E2880005010102CAFE"), "6A88");
+    // Encrypted BER-TLV to the ISD (P1 F0: last, encrypted, BER-TLV): decrypted with Key-DEK,
+    // the zero padding skipped (ISO 7816-4 §5.2.2.1).
+    assert_eq!(x(&mut s, &format!("80E2F00010{CT_IIN}")), "9000");
+    assert_eq!(s.get_data(0x42).unwrap(), h("4203A1B2C3"));
+    // Not whole AES blocks: 6A80, nothing changed; the block numbering starts again.
+    assert_eq!(x(&mut s, &format!("80E2F0000F{}", &CT_IIN[..30])), "6A80");
+    assert_eq!(s.get_data(0x42).unwrap(), h("4203A1B2C3"));
+
+    // Personalization of the test applet, which keeps P1 ‖ data of what it receives.
+    let perso = apdu_lc("80E62000", "0000 0AF0475053455445535401 000000");
+    let blob = |c: &mut Card| {
+        assert_eq!(tx(c, "00A404000AF0475053455445535401"), "9000");
+        tx(c, "8005000000")
+    };
+    // A plain DGI block (P1 88) is forwarded as it came.
+    assert_eq!(x(&mut s, &perso), "009000");
+    assert_eq!(x(&mut s, "80E2880005010102CAFE"), "9000");
+    drop(s);
+    assert_eq!(blob(&mut c), "88010102CAFE9000");
+    // Two blocks: a malformed DGI block is refused by the SD (6A80) and never reaches the
+    // applet; then block 0 plain, block 1 encrypted (P1 E8 = last, encrypted, DGI): the applet
+    // gets DGI 8010 in clear with P1 88 (b7b6 cleared, the SD decrypted it).
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, &perso), "009000");
+    assert_eq!(x(&mut s, "80E20800020101"), "6A80");
+    assert_eq!(x(&mut s, "80E2080005010102CAFE"), "9000");
+    assert_eq!(x(&mut s, &format!("80E2E80113801010{CT_DGI}")), "9000");
+    // The session ended with the last block: STORE DATA is the ISD's again.
+    assert_eq!(x(&mut s, "80E2880005010102CAFE"), "6A88");
+    drop(s);
+    assert_eq!(blob(&mut c), "8880101000112233445566778899AABBCCDDEEFF9000");
+    // The host side's encryption gives Python's bytes.
+    assert_eq!(
+        hex::encode_upper(gpse::scp03::keydata::encrypt_data(&h(K), &h("00112233445566778899AABBCCDDEEFF")).unwrap()),
+        CT_DGI
+    );
 }

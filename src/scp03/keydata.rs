@@ -42,6 +42,30 @@ pub fn encrypt_key(dek: &[u8], key: &[u8]) -> Result<Vec<u8>, BadKeyLength> {
     Ok(data)
 }
 
+/// Sensitive data for STORE DATA with P1 b7b6 = `11` (GPCS T11-89): AES-CBC with the static
+/// Key-DEK and a zero ICV, as keys are (AmdD §6.2.8: SCP03 has no session DEK). The data is
+/// whole blocks: the sender pads, the receiver gets the padding too.
+pub fn encrypt_data(dek: &[u8], data: &[u8]) -> Result<Vec<u8>, Sw> {
+    let k = AesKey::new(dek).map_err(|_| Sw::ReferencedDataNotFound)?;
+    if !data.len().is_multiple_of(BLOCK) {
+        return Err(Sw::WrongData);
+    }
+    let mut out = data.to_vec();
+    k.cbc_encrypt(&[0; BLOCK], &mut out);
+    Ok(out)
+}
+
+/// Card side of [`encrypt_data`]; data that is not whole blocks is `6A80`.
+pub fn decrypt_data(dek: &[u8], data: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, Sw> {
+    let k = AesKey::new(dek).map_err(|_| Sw::ReferencedDataNotFound)?;
+    if !data.len().is_multiple_of(BLOCK) {
+        return Err(Sw::WrongData);
+    }
+    let mut out = zeroize::Zeroizing::new(data.to_vec());
+    k.cbc_decrypt(&[0; BLOCK], &mut out);
+    Ok(out)
+}
+
 /// One AES key component for the PUT KEY data field: type, lengths, E(key), KCV.
 // AES keys are 16, 24 or 32 bytes (encrypt_key checks), so E(key) is at most 32.
 #[allow(clippy::cast_possible_truncation)]
