@@ -986,3 +986,18 @@ fn store_data_dgi_and_encryption() {
         CT_DGI
     );
 }
+
+/// Issue #18 #3 (extended PUT KEY "where cheap"): the extended key data format (key type `FF`,
+/// GPCS §11.8.2.3.2, with key usage and key access) is not taken: `6A80` (incorrect values in
+/// the command data, as any key type this card does not take), and nothing changes.
+#[test]
+fn put_key_extended_format_is_refused() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    let before = s_image(&mut s);
+    let comp = key_component(&h(K), &h(K30), KeyBlockForm::WithLength).unwrap();
+    let extended = format!("FF{}0100", hex::encode_upper(&comp));
+    assert_eq!(x(&mut s, &apdu_lc("80D80001", &format!("74{extended}"))), "6A80");
+    assert_eq!(x(&mut s, &apdu_lc("80D80081", &format!("74{extended}{extended}{extended}"))), "6A80");
+    assert_eq!(s_image(&mut s), before);
+}
