@@ -260,8 +260,8 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 DapKeyFile::Aes(k) => {
                     let r = c.put_single_aes_key(dap_kvn, 1, k.expose()).map_err(err)?;
                     outln!(
-                        "AES DAP key stored as key 01 of version {dap_kvn:02X}, {}",
-                        kcvs(r.get(1..).unwrap_or_default())
+                        "AES DAP key stored as key 01 of version {dap_kvn:02X}, KCV {}",
+                        upper(r.get(1..).unwrap_or_default())
                     );
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -464,7 +464,12 @@ fn info(c: &mut Client<'_>) -> Result<(), Fail> {
         Err(e) => outln!("Card Data:   {e}"),
     }
     for k in key_info(c)? {
-        let ty = if k.ty == 0x88 { "AES".to_string() } else { format!("type {:02X}", k.ty) };
+        // Key types of GPCS T11-16: AES, and an RSA public key by its modulus (a DAP key).
+        let ty = match k.ty {
+            0x88 => "AES".to_string(),
+            0xA1 => "RSA".to_string(),
+            t => format!("type {t:02X}"),
+        };
         outln!("Key:         version {:02X} id {:02X} {ty}-{}", k.kvn, k.id, k.len as usize * 8);
     }
     Ok(())
