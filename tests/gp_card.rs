@@ -346,9 +346,9 @@ fn extradition_registry_update_and_personalization() {
     let t = e.iter().find(|e| e.aid.to_string() == TESTAPP_MOD).unwrap();
     assert_eq!(t.sd.as_ref().unwrap().to_string(), "A000000151000000");
     assert_eq!(t.privileges, vec![0x02, 0, 0]);
-    // Personalization: STORE DATA goes to the application (the test applet does not know INS E2).
+    // Personalization: STORE DATA goes to the application (the test applet keeps it).
     assert_eq!(x(&mut s, &apdu_lc("80E62000", "0000 0AF0475053455445535401 000000")), "009000");
-    assert_eq!(x(&mut s, "80E2800003420100"), "6D00");
+    assert_eq!(x(&mut s, "80E2800003420100"), "9000");
     // After the last block, STORE DATA is the ISD's again.
     assert_eq!(x(&mut s, "80E2800003990100"), "6A88");
     assert_eq!(x(&mut s, &apdu_lc("80E62000", "0000 0AF0475053455445535499 000000")), "6A88");
@@ -532,7 +532,8 @@ fn store_data_to_the_isd() {
     assert_eq!(x(&mut s, "80E290000A 4203112233 4503445566"), "9000");
     assert_eq!(x(&mut s, "80E29000 05 BF3E025C00"), "6A88");
     assert_eq!(x(&mut s, "80E2900002 4201"), "6A80");
-    assert_eq!(x(&mut s, "80E2880003420100"), "6A80");
+    // DGI `4201`, length 0: well formed, not a DGI the ISD has (issue #18 #14).
+    assert_eq!(x(&mut s, "80E2880003420100"), "6A88");
     assert_eq!(x(&mut s, "80E2900103420100"), "6A86");
     assert_eq!(s.get_data(0x42).unwrap(), h("4203112233"));
     assert_eq!(s.get_data(0x45).unwrap(), h("4503445566"));
@@ -765,4 +766,238 @@ fn secure_messaging_over_command_chaining() {
     // segment outside a session is refused like any SD command needing one.
     assert_eq!(tx(&mut c, "00A4040C08A000000151000000"), "9000");
     assert_eq!(tx(&mut c, "90E2900003420447"), "6982");
+}
+
+// Issue #18 #11: DAP verification. A 1024-bit RSA key, its signature and an AES-CMAC, all made
+// by a `python3` one-off with the `cryptography` package (48.0.0), an implementation
+// independent of gpse's:
+//
+//   k = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+//   sig = k.sign(HASH_A, padding.PKCS1v15(), hashes.SHA1())       # DAP_RSA
+//   c = CMAC(algorithms.AES(DAP_AES_KEY)); c.update(HASH_B)        # DAP_CMAC
+//
+// HASH_A / HASH_B are the SHA-256 of the Load File Data Blocks of the two test CAPs below
+// (what `GpClient::load` puts in INSTALL [for load]).
+const DAP_N: &str = "C63E402221A85CA7AA16298494ABA0D6BDF1F0710117111064FBA9EB292759E39530FBC90230591191229B4D7C6AB84E80235C6FE6CDA4D2017A122294CB264C970D5EBAEA1EA42AA67FF5569B2146BE302DDFF939D34F257C328241F1B71393C198DB93BA217423FB0939DAAE2D56F14482C226689E231DC1677062F2072F3F";
+const DAP_D: &str = "0837FA76AFC88816D76155D54E48934173DC7CE862702F5FEB9FD75A8D79392BCB3A9DA5A6B6946ABB06A143A41DD488449DB2AE5CF6379811419B50DDB4526115BC7572E2D2387DE892BE40EED208E79B492D4033ACE687ACD1B08B123C25CF6ECFFC95A382C3439BD50B57868DD400AB164331AA1A152BD8726C5DE9B60D31";
+const DAP_P: &str = "F6B22D1A7CD24FBA3CF5749223F68FB2FD1FC008FE19EACBD2E7F450053C2F105229CD2AA4984B00156964F2B935CF959C8084B236959727BE4B10140D2321A9";
+const DAP_Q: &str = "CDB844704119235666A729A49C936BCB64BAF884A3A4141D0B3F4ED6CF0FF2674C702648A9B55F303B1DB1FD8B1F6D1E1F04617412C690DE058907FDAAF2AAA7";
+const HASH_A: &str = "6F13AC6EFF319C573FCA45FF87186DF440A47D75744E5C43D8FA365D2E327A64";
+const DAP_RSA: &str = "4E5FAB8837857FF4012098FE6F3CB7C2D80C9574DBFD19E4A17E18ED3CDCF4B917BFAA52CAA2CA83D361CDB6B0F51DEABC4AC9CC2FBCCB66B5C4D68050D81357BA3B995ACD8171339BCD7DA0938A3D07A6A603AE0A539A6E5BEE6224108048E3E060DE374A446FDB7AE9CD208B36CBC30957E30E9256E150D8FF81806C09AF1E";
+const HASH_B: &str = "13981F7AE7273DF317E7CE3626CBFCC81AA7C27AFFC91CFE532F815AF9CBA8FC";
+const DAP_AES_KEY: &str = "00112233445566778899AABBCCDDEEFF";
+const DAP_CMAC: &str = "C24A188ABC657C1A97171573BADE8097";
+
+fn lfdb_of(package: &str, applet: &str) -> Vec<u8> {
+    CapFile::parse(&cap(package, applet)).unwrap().load_file_data_block()
+}
+
+/// `E2 L 4F L sd C3 L sig` (GPCS T11-58).
+fn dap_block(sd: &str, sig: &str) -> String {
+    let inner =
+        format!("4F{}C3{}", lv(&h(sd)), if sig.len() / 2 >= 0x80 { format!("81{}", lv(&h(sig))) } else { lv(&h(sig)) });
+    let n = inner.len() / 2;
+    format!("E2{}{inner}", if n >= 0x80 { format!("81{n:02X}") } else { format!("{n:02X}") })
+}
+
+/// INSTALL [for load] to `sd` with `hash`, then LOAD of `daps ‖ C4 L LFDB`.
+fn load_with(s: &mut GpClient<'_, Card>, pkg: &str, sd: &str, hash: &str, daps: &str, lfdb: &[u8]) -> String {
+    let r = x(s, &install_for_load(pkg, sd, &h(hash)));
+    if r != "009000" {
+        return r;
+    }
+    let mut file = h(daps);
+    file.extend(gpse::tlv::tlv(0xC4, lfdb));
+    load_blocks(s, &file)
+}
+
+/// GPCS §9.2.1 (DAP Verification, Mandated DAP Verification), §11.6.2.3 T11-58 (`E2 {4F, C3}`),
+/// §11.8.2.3 (PUT KEY of an RSA public key, GPP `GPSession.putKey(RSAPublicKey)`), the schemes
+/// of `gpse::gp::dap` (RSA PKCS#1 v1.5 SHA-1 as GPP's `DAPSigner`, AES-CMAC). A load that needs
+/// a DAP and has none, or a wrong one, is refused with `6A80` and nothing is recorded; so is an
+/// INSTALL [for load] without the hash the DAP is over.
+#[test]
+fn dap_verification_on_load() {
+    let mut c = card();
+    let ssd = "A00000015153504101";
+    let mut s = open(&mut c);
+    // An SSD with DAP Verification (`C0`, T11-7).
+    s.create_ssd(&aid(ssd), &[0xC0, 0x00, 0x00]).unwrap();
+    drop(s);
+    // Its DAP key: PUT KEY P1 00 P2 01, `73 A1 80 n A0 03 010001 00` as GPP sends it; the answer
+    // is the KVN alone (no KCV for a public key, §11.8.3.1).
+    let mut sd =
+        GpClient::open(&mut c, Some(&aid(ssd)), &keys(K), 0, SecurityLevel::ALL, &mut CardRng::new(Some(2))).unwrap();
+    let put = apdu_lc("80D80001", &format!("73A180{DAP_N}A003010001 00"));
+    assert_eq!(x(&mut sd, &put), "739000");
+    // Key information (GPCS §11.3.3.1): the RSA key is `C0 06 01 73 A1 80 A0 03` after the set.
+    assert!(x(&mut sd, "80CA00E000").ends_with("C0060173A180A0039000"));
+    // The host library sends the same bytes.
+    drop(sd);
+    let n = rsa::BigUint::from_bytes_be(&h(DAP_N));
+    let e = rsa::BigUint::from(65537u32);
+    let private = rsa::RsaPrivateKey::from_components(
+        n.clone(),
+        e.clone(),
+        rsa::BigUint::from_bytes_be(&h(DAP_D)),
+        vec![rsa::BigUint::from_bytes_be(&h(DAP_P)), rsa::BigUint::from_bytes_be(&h(DAP_Q))],
+    )
+    .unwrap();
+    assert_eq!(
+        hex::encode_upper(gpse::scp03::keydata::rsa_public_components(&h(DAP_N), &[1, 0, 1])),
+        format!("A180{DAP_N}A00301000100")
+    );
+
+    // Hand check of the vector (RFC 8017 §8.2.2, §9.2): DAP_RSA^e mod n is EMSA-PKCS1-v1_5 of
+    // HASH_A with SHA-1: 00 01, FF×90, 00, the SHA-1 DigestInfo prefix, SHA-1(HASH_A) =
+    // F6EFB04DD5300AD54FB5B9511F04B240845FC913 (python3 hashlib).
+    let em = rsa::BigUint::from_bytes_be(&h(DAP_RSA)).modpow(&e, &n).to_bytes_be();
+    let want = format!("01{}003021300906052B0E03021A05000414F6EFB04DD5300AD54FB5B9511F04B240845FC913", "FF".repeat(90));
+    assert_eq!(hex::encode_upper(em), want, "leading 00 dropped by the integer");
+
+    let (pkg_a, app_a) = ("F0475053455445535F", "F0475053455445535F01");
+    let lfdb_a = lfdb_of(pkg_a, app_a);
+    let mut s = open(&mut c);
+    // No hash: the DAP has nothing to be over.
+    assert_eq!(x(&mut s, &install_for_load(pkg_a, ssd, &[])), "6A80");
+    // No DAP block, one for another SD, a wrong signature: 6A80, nothing loaded.
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, "", &lfdb_a), "6A80");
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, &dap_block("A000000151000000", DAP_RSA), &lfdb_a), "6A80");
+    let mut bad = h(DAP_RSA);
+    bad[127] ^= 1;
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, &dap_block(ssd, &hex::encode(&bad)), &lfdb_a), "6A80");
+    assert_eq!(x(&mut s, "80F22002 0B 4F09F0475053455445535F 00"), "6A88");
+    // Python's signature: loaded, and associated with the SSD.
+    let good = dap_block(ssd, DAP_RSA);
+    // E2 81 8E { 4F 09 AID, C3 81 80 signature }: BER lengths over 127 (T11-58 is BER-TLV).
+    assert_eq!(&good[..34], "E2818E4F09A00000015153504101C38180");
+    // The host builds the same Load File with the rsa crate's PKCS#1 v1.5 (deterministic).
+    let dap = gpse::host::gp::Dap { sd: aid(ssd), key: gpse::host::gp::DapKey::Rsa(Box::new(private.clone())) };
+    let file = gpse::host::gp::load_file(&lfdb_a, &h(HASH_A), std::slice::from_ref(&dap)).unwrap();
+    assert_eq!(hex::encode_upper(&file[..good.len() / 2]), good);
+    assert_eq!(load_with(&mut s, pkg_a, ssd, HASH_A, &good, &lfdb_a), "009000");
+    let elf = x(&mut s, "80F22002 0B 4F09F0475053455445535F 00");
+    assert!(elf.ends_with("CC09A000000151535041019000"), "{elf}");
+    // A load to the ISD (no DAP privilege, `9EFE80`) needs no DAP.
+    let (pkg_b, app_b) = ("F0475053455445535E", "F0475053455445535E01");
+    let lfdb_b = lfdb_of(pkg_b, app_b);
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, "", &lfdb_b), "009000");
+    s.delete(&aid(pkg_b), true).unwrap();
+    s.delete(&aid(pkg_a), true).unwrap();
+
+    // Mandated DAP (`C1`, T11-7) with an AES DAP key (key 1 of KVN 73, put encrypted with the
+    // DEK as any AES key): every load, to the ISD too, needs this SD's DAP.
+    let msd = "A00000015153504102";
+    s.create_ssd(&aid(msd), &[0xC1, 0x00, 0x00]).unwrap();
+    drop(s);
+    let mut m =
+        GpClient::open(&mut c, Some(&aid(msd)), &keys(K), 0, SecurityLevel::ALL, &mut CardRng::new(Some(3))).unwrap();
+    let comp = key_component(&h(K), &h(DAP_AES_KEY), KeyBlockForm::WithLength).unwrap();
+    assert_eq!(
+        x(&mut m, &apdu_lc("80D80001", &format!("73{}", hex::encode_upper(&comp)))),
+        format!("73{}9000", kcv_hex(DAP_AES_KEY))
+    );
+    drop(m);
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, &install_for_load(pkg_b, "", &[])), "6A80");
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, "", &lfdb_b), "6A80");
+    // A CMAC of the wrong hash (HASH_A's RSA block is not it either).
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, &dap_block(msd, &DAP_CMAC.replace("C2", "C3")), &lfdb_b), "6A80");
+    // Python's CMAC, whole (16) or its leftmost 8 bytes: loaded.
+    assert_eq!(load_with(&mut s, pkg_b, "", HASH_B, &dap_block(msd, &DAP_CMAC[..16]), &lfdb_b), "009000");
+    s.delete(&aid(pkg_b), true).unwrap();
+    let aes = gpse::host::gp::Dap {
+        sd: aid(msd),
+        key: gpse::host::gp::DapKey::Aes(gpse::crypto::SecretBytes::new(h(DAP_AES_KEY))),
+    };
+    let file = gpse::host::gp::load_file(&lfdb_b, &h(HASH_B), std::slice::from_ref(&aes)).unwrap();
+    assert_eq!(hex::encode_upper(&file[..2 + 11 + 18]), dap_block(msd, DAP_CMAC));
+    // Through the host library, GpClient::load_with_daps.
+    s.load_with_daps(&cap(pkg_b, app_b), None, &[aes]).unwrap();
+    // To the DAP SSD with a mandated DAP SD on the card: both DAPs are needed.
+    assert_eq!(
+        s.load_with_daps(&cap(pkg_a, app_a), Some(&aid(ssd)), std::slice::from_ref(&dap)).unwrap_err().to_string(),
+        "LOAD block 1: card answered 6A80 (incorrect data)"
+    );
+    let aes = gpse::host::gp::Dap {
+        sd: aid(msd),
+        key: gpse::host::gp::DapKey::Aes(gpse::crypto::SecretBytes::new(h(DAP_AES_KEY))),
+    };
+    s.load_with_daps(&cap(pkg_a, app_a), Some(&aid(ssd)), &[dap, aes]).unwrap();
+}
+
+fn kcv_hex(key: &str) -> String {
+    hex::encode_upper(gpse::scp03::kdf::kcv(&h(key)).unwrap())
+}
+
+/// Issue #18 #14: STORE DATA with DGI and encryption (GPCS §11.11.2, T11-89: P1 b7b6 encryption
+/// `00`/`01`/`11`, b5b4 structure `00`/`01` DGI/`10` BER-TLV; `10` and `11` RFU). Encrypted data
+/// is AES-CBC with the key set's static Key-DEK and a zero ICV (AmdD §6.2.8, as PUT KEY's keys);
+/// for DGIs each DGI's data is encrypted, its identifier and length in clear (EMV CPS).
+/// Ciphertexts from a `python3` one-off with `cryptography` (48.0.0):
+///   Cipher(algorithms.AES(K), modes.CBC(bytes(16))).encryptor().update(pt)
+#[test]
+fn store_data_dgi_and_encryption() {
+    // E(K, 00112233445566778899AABBCCDDEEFF) and E(K, 42 03 A1B2C3 ‖ 00×11).
+    const CT_DGI: &str = "4533BFD23699FC7C142D20BB1A4A191F";
+    const CT_IIN: &str = "2C072269E6404F5C1B52D28FB81CA9D9";
+    let mut c = card();
+    let mut s = open(&mut c);
+    // RFU codings of b7b6 (`10`) and b5b4 (`11`).
+    assert_eq!(x(&mut s, "80E2C00003420100"), "6A86");
+    assert_eq!(x(&mut s, "80E2980003420100"), "6A86");
+    // DGIs to the ISD itself: malformed `6A80`, well formed but none it keeps `6A88`.
+    assert_eq!(x(&mut s, "80E28800020101"), "6A80");
+    assert_eq!(x(&mut s, "80E2880005010102CAFE"), "6A88");
+    // Encrypted BER-TLV to the ISD (P1 F0: last, encrypted, BER-TLV): decrypted with Key-DEK,
+    // the zero padding skipped (ISO 7816-4 §5.2.2.1).
+    assert_eq!(x(&mut s, &format!("80E2F00010{CT_IIN}")), "9000");
+    assert_eq!(s.get_data(0x42).unwrap(), h("4203A1B2C3"));
+    // Not whole AES blocks: 6A80, nothing changed; the block numbering starts again.
+    assert_eq!(x(&mut s, &format!("80E2F0000F{}", &CT_IIN[..30])), "6A80");
+    assert_eq!(s.get_data(0x42).unwrap(), h("4203A1B2C3"));
+
+    // Personalization of the test applet, which keeps P1 ‖ data of what it receives.
+    let perso = apdu_lc("80E62000", "0000 0AF0475053455445535401 000000");
+    let blob = |c: &mut Card| {
+        assert_eq!(tx(c, "00A404000AF0475053455445535401"), "9000");
+        tx(c, "8005000000")
+    };
+    // A plain DGI block (P1 88) is forwarded as it came.
+    assert_eq!(x(&mut s, &perso), "009000");
+    assert_eq!(x(&mut s, "80E2880005010102CAFE"), "9000");
+    drop(s);
+    assert_eq!(blob(&mut c), "88010102CAFE9000");
+    // Two blocks: a malformed DGI block is refused by the SD (6A80) and never reaches the
+    // applet; then block 0 plain, block 1 encrypted (P1 E8 = last, encrypted, DGI): the applet
+    // gets DGI 8010 in clear with P1 88 (b7b6 cleared, the SD decrypted it).
+    let mut s = open(&mut c);
+    assert_eq!(x(&mut s, &perso), "009000");
+    assert_eq!(x(&mut s, "80E20800020101"), "6A80");
+    assert_eq!(x(&mut s, "80E2080005010102CAFE"), "9000");
+    assert_eq!(x(&mut s, &format!("80E2E80113801010{CT_DGI}")), "9000");
+    // The session ended with the last block: STORE DATA is the ISD's again.
+    assert_eq!(x(&mut s, "80E2880005010102CAFE"), "6A88");
+    drop(s);
+    assert_eq!(blob(&mut c), "8880101000112233445566778899AABBCCDDEEFF9000");
+    // The host side's encryption gives Python's bytes.
+    assert_eq!(
+        hex::encode_upper(gpse::scp03::keydata::encrypt_data(&h(K), &h("00112233445566778899AABBCCDDEEFF")).unwrap()),
+        CT_DGI
+    );
+}
+
+/// Issue #18 #3 (extended PUT KEY "where cheap"): the extended key data format (key type `FF`,
+/// GPCS §11.8.2.3.2, with key usage and key access) is not taken: `6A80` (incorrect values in
+/// the command data, as any key type this card does not take), and nothing changes.
+#[test]
+fn put_key_extended_format_is_refused() {
+    let mut c = card();
+    let mut s = open(&mut c);
+    let before = s_image(&mut s);
+    let comp = key_component(&h(K), &h(K30), KeyBlockForm::WithLength).unwrap();
+    let extended = format!("FF{}0100", hex::encode_upper(&comp));
+    assert_eq!(x(&mut s, &apdu_lc("80D80001", &format!("74{extended}"))), "6A80");
+    assert_eq!(x(&mut s, &apdu_lc("80D80081", &format!("74{extended}{extended}{extended}"))), "6A80");
+    assert_eq!(s_image(&mut s), before);
 }

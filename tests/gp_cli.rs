@@ -105,3 +105,61 @@ fn put_key_then_open_with_kvn_30_and_lock_unlock() {
     assert!(gp(&dir, &["--sd", "A00000015153504101", "info"]).contains("SD:          A00000015153504101"));
     assert!(gp(&dir, &["list"]).contains("SSD: A00000015153504101 (SELECTABLE)"));
 }
+
+/// `Cipher(algorithms.AES(00112233445566778899AABBCCDDEEFF), modes.ECB()).encryptor().update(b"\x01" * 16)[:3]`.
+const AES_KCV: &str = "3544E0";
+
+/// Issue #18 #11 through the CLI: `gp put-dap-key` puts the RSA public key of a PEM file into an
+/// SSD with DAP Verification (PUT KEY `80D80001 … 73 A1 80 n A0 03 010001 00`, answered `73`),
+/// and `gp load --dap-key` sends the DAP block `E2 81 8E {4F SSD, C3 81 80 signature}` before
+/// `C4` (GPCS T11-58). The key is `tests/data/dap-rsa1024.pem`, the key of
+/// `gp_card::dap_verification_on_load`, where the signature is checked against Python's.
+#[test]
+fn load_with_a_dap_block() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("card");
+    gpse().args(["card", "init", "--state"]).arg(&dir).assert().success();
+    let ssd = "A00000015153504101";
+    gp(&dir, &["create-ssd", ssd, "--privs", "C00000"]);
+    let pem = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dap-rsa1024.pem");
+    assert_eq!(gp(&dir, &["--sd", ssd, "put-dap-key", pem]), "RSA DAP public key stored as key 01 of version 73\n");
+    assert!(gp(&dir, &["--sd", ssd, "info"]).contains("Key:         version 73 id 01 RSA-1024\n"));
+    let spec = gpse::gp::cap::AppletCapSpec {
+        package_name: "t/p".into(),
+        package_aid: "F0475053455445535F".parse().unwrap(),
+        version: [1, 1],
+        applet_aid: "F0475053455445535F01".parse().unwrap(),
+    };
+    let cap = d.path().join("a.cap");
+    std::fs::write(&cap, gpse::gp::cap::build_applet_cap(&spec)).unwrap();
+    let cap = cap.to_str().unwrap();
+    // Without the DAP the SSD refuses the load.
+    let out = gpse().arg("gp").arg("--state").arg(&dir).args(["load", cap, "--to", ssd]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6A80"));
+    let out = gpse()
+        .arg("gp")
+        .arg("--state")
+        .arg(&dir)
+        .args(["-d", "load", cap, "--to", ssd, "--dap-key", pem])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "loaded F0475053455445535F v1.1\n  applet F0475053455445535F01\n");
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert!(trace.contains("E2818E4F09A00000015153504101C381804E5FAB8837857FF4"), "{trace}");
+    assert!(gp(&dir, &["list"]).contains("PKG: F0475053455445535F (LOADED)\n     Parent:  A00000015153504101\n"));
+    // An SSD with Mandated DAP Verification and an AES DAP key: every load needs its CMAC.
+    let msd = "A00000015153504102";
+    gp(&dir, &["create-ssd", msd, "--privs", "C10000"]);
+    let aes = d.path().join("dap-aes.hex");
+    std::fs::write(&aes, "00112233445566778899AABBCCDDEEFF\n").unwrap();
+    let aes = aes.to_str().unwrap();
+    let out = gp(&dir, &["--sd", msd, "put-dap-key", aes]);
+    // KCV: AES-ECB(key, 01×16)[..3] (AmdD §7.2.2), from python3 `cryptography`.
+    assert_eq!(out, format!("AES DAP key stored as key 01 of version 73, KCV {AES_KCV}\n"));
+    gp(&dir, &["delete", "--related", "F0475053455445535F"]);
+    let out = gpse().arg("gp").arg("--state").arg(&dir).args(["load", cap]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(gp(&dir, &["load", cap, "--dap-key", aes, "--dap-sd", msd]).starts_with("loaded F0475053455445535F"));
+}

@@ -66,3 +66,58 @@ fn send_over_scp03_at_every_level() {
     let err = String::from_utf8(err).unwrap();
     assert!(err.contains("card cryptogram does not verify"), "{err}");
 }
+
+/// Issue #18 #12: `--s16` on `gpse send --scp03` and `gpse gp` (GPP's `--s16`) opens an S16
+/// session on a card whose key set has i b1 set (`71`): INITIALIZE UPDATE carries a 16-byte host
+/// challenge (Lc `10`), the card answers 48 bytes (AmdD v1.2 S16; `globalplatform.md` §A.5),
+/// and EXTERNAL AUTHENTICATE carries a 16-byte host cryptogram (Lc `18` with the C-MAC).
+/// Without the flag the same card refuses the 8-byte challenge with `6700`.
+#[test]
+fn s16_flag_opens_an_s16_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("card");
+    let profile = dir.path().join("s16.toml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/default.toml")).unwrap();
+    assert!(text.contains("scp_i = 0x70"));
+    std::fs::write(&profile, text.replace("scp_i = 0x70", "scp_i = 0x71")).unwrap();
+    gpse()
+        .args(["card", "init", "--seed", "1", "--state"])
+        .arg(&state)
+        .arg("--profile")
+        .arg(&profile)
+        .assert()
+        .success();
+    let send = |s16: bool| {
+        let mut c = gpse();
+        c.args(["send", "--seed", "2", "--state"]).arg(&state).args([
+            "--scp03",
+            "404142434445464748494A4B4C4D4E4F",
+            "--level",
+            "33",
+            "--host-challenge",
+            "0001020304050607",
+            "-v",
+            "00A4040008A000000151000000",
+            "80CA004200",
+        ]);
+        if s16 {
+            c.arg("--s16");
+        }
+        c.assert()
+    };
+    let out = String::from_utf8(send(true).success().get_output().stdout.clone()).unwrap();
+    // The given 8 bytes sent twice (OpenOptions::s16), KVN 00, Le 00.
+    assert!(out.contains(">> 80500000100001020304050607000102030405060700"), "{out}");
+    assert!(out.contains(">> 8482330018"), "{out}");
+    assert!(out.contains("i 71"), "{out}");
+    assert!(out.contains("< 4204475053459000"), "{out}");
+    let err = String::from_utf8(send(false).code(2).get_output().stderr.clone()).unwrap();
+    assert!(err.contains("6700"), "{err}");
+    // gpse gp with --s16: the session opens and GET DATA works in it.
+    let out =
+        gpse().args(["gp", "info", "--s16", "--state"]).arg(&state).assert().success().get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("IIN:         47505345"), "{out}");
+    let err = gpse().args(["gp", "info", "--state"]).arg(&state).assert().code(2).get_output().stderr.clone();
+    assert!(String::from_utf8(err).unwrap().contains("6700"));
+}

@@ -10,6 +10,7 @@
 //! | 04 | replace the persistent blob with the data | nothing |
 //! | 05 | read the persistent blob | the blob |
 //! | 06 | increment the volatile counter (cleared on reset) | the new counter, 4 bytes |
+//! | E2 | STORE DATA forwarded by its SD (personalization, GPCS §11.11): the blob becomes P1 ‖ data, so tests read back what the SD forwarded | nothing |
 //!
 //! Other INS: `6D00`; an interindustry CLA: `6E00`.
 //!
@@ -75,6 +76,10 @@ impl Applet for TestApp {
             0x06 => {
                 self.volatile_counter += 1;
                 Ok(Response::data(self.volatile_counter.to_be_bytes().to_vec()))
+            }
+            0xE2 => {
+                self.p.blob = [&[cmd.p1][..], &cmd.data].concat();
+                Ok(Response::ok())
             }
             _ => Err(Sw::InsNotSupported),
         }

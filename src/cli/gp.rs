@@ -8,7 +8,8 @@ use gpse::card::Aid;
 use gpse::crypto::CardRng;
 use gpse::gp::cap::{CapFile, CapInfo};
 use gpse::hexutil::upper;
-use gpse::host::gp::{life_cycle_name, privilege_names, EntryKind, GpClient};
+use gpse::host::gp::{life_cycle_name, privilege_names, Dap, DapKey, EntryKind, GpClient};
+use gpse::scp03::host::OpenOptions;
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::sw::Sw;
 use gpse::tlv::{self, Mode};
@@ -39,6 +40,10 @@ pub struct GpArgs {
     /// SCP03 security level: 00, 01 (C-MAC), 03, 11, 13 or 33.
     #[arg(long, default_value = "01", global = true)]
     pub level: SecurityLevel,
+    /// SCP03 S16 mode: 16-byte host challenge, card challenge and cryptograms (Amendment D
+    /// v1.2; GPP --s16), for a key set whose i parameter has b1 set.
+    #[arg(long, global = true)]
+    pub s16: bool,
     #[command(subcommand)]
     pub cmd: GpCmd,
 }
@@ -55,6 +60,14 @@ pub enum GpCmd {
         /// Associate the load file with this SD instead of the one the session is with.
         #[arg(long, value_name = "AID")]
         to: Option<String>,
+        /// Add a DAP block (GPCS T11-58) signed with this key: a PEM RSA private key (PKCS#1
+        /// v1.5 with SHA-1 over the load file data block hash, as GPP's DAP signing) or a file
+        /// with an AES key in hex (AES-CMAC over the hash).
+        #[arg(long, value_name = "FILE")]
+        dap_key: Option<PathBuf>,
+        /// The SD the DAP block is for [default: --to, else the session's SD].
+        #[arg(long, value_name = "AID", requires = "dap_key")]
+        dap_sd: Option<String>,
     },
     /// INSTALL [for install and make selectable] of an applet of a load file; with a CAP FILE,
     /// load it first (as GlobalPlatformPro's --install FILE does).
@@ -103,6 +116,14 @@ pub enum GpCmd {
         #[arg(long, value_name = "HEX", value_parser = parse_kvn)]
         replace: Option<u8>,
     },
+    /// PUT KEY of a DAP verification key into the session's SD: the public key of a PEM RSA
+    /// key (public or private), or an AES key in hex, as key 1 of --dap-kvn.
+    PutDapKey {
+        file: PathBuf,
+        /// Its key version (hex) [default: 73, GPP's DAP key version].
+        #[arg(long, value_name = "HEX", default_value = "73", value_parser = parse_kvn)]
+        dap_kvn: u8,
+    },
     /// Lock an application or SSD, or with --card the whole card (CARD_LOCKED).
     Lock {
         aid: Option<String>,
@@ -131,6 +152,34 @@ pub enum GpCmd {
     },
 }
 
+/// What a DAP key file holds.
+enum DapKeyFile {
+    Aes(gpse::crypto::SecretBytes),
+    RsaPrivate(Box<rsa::RsaPrivateKey>),
+    RsaPublic(rsa::RsaPublicKey),
+}
+
+/// A DAP key file: a PEM RSA key (PKCS#8 or PKCS#1, private or public), or an AES key in hex.
+fn read_dap_key(f: &std::path::Path) -> Result<DapKeyFile, String> {
+    use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+    use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    if !text.contains("-----BEGIN") {
+        let k = hex_arg(&f.display().to_string(), text.trim())?;
+        if !matches!(k.len(), 16 | 24 | 32) {
+            return Err(format!("{}: an AES DAP key is 16, 24 or 32 bytes, not {}", f.display(), k.len()));
+        }
+        return Ok(DapKeyFile::Aes(gpse::crypto::SecretBytes::new(k)));
+    }
+    if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(&text).or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&text)) {
+        return Ok(DapKeyFile::RsaPrivate(Box::new(k)));
+    }
+    rsa::RsaPublicKey::from_public_key_pem(&text)
+        .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(&text))
+        .map(DapKeyFile::RsaPublic)
+        .map_err(|_| format!("{}: not a PEM RSA key (PKCS#8 or PKCS#1)", f.display()))
+}
+
 fn aid_arg(what: &str, s: &str) -> Result<Aid, String> {
     s.parse().map_err(|e| format!("{what}: {e}"))
 }
@@ -150,8 +199,9 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
     }
     let mut t: Box<dyn Transport> = g.transport()?;
     let mut rng = CardRng::new(g.seed.map(|s| s ^ 0x4750_434C_4945_4E54));
+    let opts = OpenOptions { kvn: a.kvn, level: a.level, host_challenge: None, channel: 0, s16: a.s16 };
     let mut c: Client<'_> =
-        GpClient::open(&mut *t, sd.as_ref(), &keys, a.kvn, a.level, &mut rng).map_err(|e| e.to_string())?;
+        GpClient::open_with(&mut *t, sd.as_ref(), &keys, &opts, &mut rng).map_err(|e| e.to_string())?;
     let err = |e: gpse::host::gp::GpError| Fail::from(e.to_string());
     match a.cmd {
         GpCmd::List => {
@@ -181,10 +231,45 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
             }
         }
         GpCmd::Info => info(&mut c)?,
-        GpCmd::Load { file, to } => {
+        GpCmd::Load { file, to, dap_key, dap_sd } => {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let to = to.as_deref().map(|s| aid_arg("--to", s)).transpose()?;
-            load(&mut c, &file, &bytes, to.as_ref())?;
+            let mut daps = Vec::new();
+            if let Some(k) = &dap_key {
+                let sd = match dap_sd.as_deref() {
+                    Some(s) => aid_arg("--dap-sd", s)?,
+                    None => to.clone().unwrap_or_else(|| c.sd().clone()),
+                };
+                let key = match read_dap_key(k)? {
+                    DapKeyFile::Aes(k) => DapKey::Aes(k),
+                    DapKeyFile::RsaPrivate(k) => DapKey::Rsa(k),
+                    DapKeyFile::RsaPublic(_) => {
+                        return Err(format!(
+                            "--dap-key {}: a public key cannot sign; give the private key",
+                            k.display()
+                        )
+                        .into())
+                    }
+                };
+                daps.push(Dap { sd, key });
+            }
+            load(&mut c, &file, &bytes, to.as_ref(), &daps)?;
+        }
+        GpCmd::PutDapKey { file, dap_kvn } => {
+            let public = match read_dap_key(&file)? {
+                DapKeyFile::Aes(k) => {
+                    let r = c.put_single_aes_key(dap_kvn, 1, k.expose()).map_err(err)?;
+                    outln!(
+                        "AES DAP key stored as key 01 of version {dap_kvn:02X}, KCV {}",
+                        upper(r.get(1..).unwrap_or_default())
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                DapKeyFile::RsaPrivate(k) => k.to_public_key(),
+                DapKeyFile::RsaPublic(k) => k,
+            };
+            c.put_rsa_public_key(dap_kvn, &public).map_err(err)?;
+            outln!("RSA DAP public key stored as key 01 of version {dap_kvn:02X}");
         }
         GpCmd::Install { file, cap, package, applet, create, privs, params, no_selectable } => {
             let privs = hex_arg("--privs", &privs)?;
@@ -195,7 +280,7 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
                     let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
                     let cap = CapFile::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
                     let m = cap_applet(&f, &cap.info, applet)?;
-                    let info = load(&mut c, &f, &bytes, None)?;
+                    let info = load(&mut c, &f, &bytes, None, &[])?;
                     (info.package_aid, m)
                 }
                 (None, Some(f), _) => {
@@ -290,7 +375,13 @@ fn kcvs(r: &[u8]) -> String {
 }
 
 /// Refuses a load the card would refuse for a reason we can name: the package is there already.
-fn load(c: &mut Client<'_>, f: &std::path::Path, bytes: &[u8], to: Option<&Aid>) -> Result<CapInfo, Fail> {
+fn load(
+    c: &mut Client<'_>,
+    f: &std::path::Path,
+    bytes: &[u8],
+    to: Option<&Aid>,
+    daps: &[Dap],
+) -> Result<CapInfo, Fail> {
     let cap = CapFile::parse(bytes).map_err(|e| format!("{}: {e}", f.display()))?;
     let reg = c.registry().map_err(|e| e.to_string())?;
     let pkg = &cap.info.package_aid;
@@ -301,7 +392,7 @@ fn load(c: &mut Client<'_>, f: &std::path::Path, bytes: &[u8], to: Option<&Aid>)
         )
         .into());
     }
-    let info = c.load(bytes, to).map_err(|e| e.to_string())?;
+    let info = c.load_with_daps(bytes, to, daps).map_err(|e| e.to_string())?;
     outln!("loaded {} v{}.{}", info.package_aid, info.version[0], info.version[1]);
     for m in &info.applets {
         outln!("  applet {m}");
@@ -373,7 +464,12 @@ fn info(c: &mut Client<'_>) -> Result<(), Fail> {
         Err(e) => outln!("Card Data:   {e}"),
     }
     for k in key_info(c)? {
-        let ty = if k.ty == 0x88 { "AES".to_string() } else { format!("type {:02X}", k.ty) };
+        // Key types of GPCS T11-16: AES, and an RSA public key by its modulus (a DAP key).
+        let ty = match k.ty {
+            0x88 => "AES".to_string(),
+            0xA1 => "RSA".to_string(),
+            t => format!("type {t:02X}"),
+        };
         outln!("Key:         version {:02X} id {:02X} {ty}-{}", k.kvn, k.id, k.len as usize * 8);
     }
     Ok(())

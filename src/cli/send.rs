@@ -54,6 +54,11 @@ pub struct SendArgs {
     /// The 8-byte host challenge (hex) instead of a random one.
     #[arg(long, value_name = "HEX", requires = "scp03")]
     pub host_challenge: Option<String>,
+    /// SCP03 S16 mode (Amendment D v1.2; GPP --s16): 16-byte host challenge, card challenge
+    /// and cryptograms, for a key set whose i parameter has b1 set. A --host-challenge is then
+    /// sent twice.
+    #[arg(long, requires = "scp03")]
+    pub s16: bool,
     /// Print the SCP03 session keys (S-ENC, S-MAC, S-RMAC). They are never printed otherwise.
     #[arg(long, requires = "scp03")]
     pub show_keys: bool,
@@ -136,7 +141,7 @@ pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
             continue;
         }
         if session.is_none() {
-            let opts = OpenOptions { kvn, level: a.level, host_challenge, channel, s16: false };
+            let opts = OpenOptions { kvn, level: a.level, host_challenge, channel, s16: a.s16 };
             t.show = verbose;
             let s = HostSession::open(&mut t, &keys, &opts, &mut host_rng)
                 .map_err(|e| format!("opening the SCP03 secure channel: {e}"))?;

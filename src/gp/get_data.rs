@@ -5,6 +5,8 @@ use super::env::Env;
 use super::registry::{InstanceKind, KEY_TYPE_AES};
 use crate::apdu::Response;
 use crate::card::{Aid, CardImage, Outcome};
+use crate::scp03::keydata::{KEY_TYPE_RSA_EXPONENT, KEY_TYPE_RSA_MODULUS};
+use crate::scp03::keyset::KeyKind;
 use crate::sw::Sw;
 use crate::tlv;
 
@@ -45,11 +47,24 @@ pub fn key_information(img: &CardImage, sd: &Aid) -> Vec<u8> {
             }
         }
         // Keys added one by one (PUT KEY P1 00, single key), after the whole sets.
+        // An RSA public key (a DAP key) has two components, `A1 len A0 len` (GPCS T11-16); a
+        // length the one byte cannot hold (a modulus of 2048 bits and more) is given as `00`.
+        let len = |n: usize| u8::try_from(n).unwrap_or(0);
         for sk in &k.single_keys {
-            // An AES key is 16, 24 or 32 bytes (PUT KEY checks it).
-            #[allow(clippy::cast_possible_truncation)]
-            let len = sk.key.len() as u8;
-            v.extend(tlv::tlv(0xC0, &[sk.id, sk.kvn, KEY_TYPE_AES, len]));
+            match sk.kind() {
+                Some(KeyKind::RsaPublic { modulus, exponent }) => v.extend(tlv::tlv(
+                    0xC0,
+                    &[
+                        sk.id,
+                        sk.kvn,
+                        KEY_TYPE_RSA_MODULUS,
+                        len(modulus.len()),
+                        KEY_TYPE_RSA_EXPONENT,
+                        len(exponent.len()),
+                    ],
+                )),
+                _ => v.extend(tlv::tlv(0xC0, &[sk.id, sk.kvn, KEY_TYPE_AES, len(sk.key.len())])),
+            }
         }
     }
     v

@@ -2,6 +2,7 @@
 //! selectable], [for install and make selectable], [for extradition], [for personalization],
 //! [for registry update].
 
+use super::dap;
 use super::env::Env;
 use super::load::PendingLoad;
 use super::registry::{AppLifeCycle, DomainKeys, Instance, InstanceKind, Privileges, SD_MODULE_AID, SD_PACKAGE_AID};
@@ -40,6 +41,11 @@ pub fn install(card: &mut Env<'_, '_>, sd: &Aid, cmd: &Command) -> Outcome {
             let target = target.unwrap_or_else(|| sd.clone());
             if !card.image().instance(&target).is_some_and(Instance::is_sd) {
                 return Err(Sw::ReferencedDataNotFound);
+            }
+            // A DAP is over the Load File Data Block Hash: with a DAP required the hash is
+            // mandatory (GPCS §11.5.2.3.1; `globalplatform.md` §B.5).
+            if hash.is_empty() && !dap::verifiers(card.image(), &target).is_empty() {
+                return Err(Sw::WrongData);
             }
             let g = card.channel_state();
             g.load = Some(PendingLoad::new(elf, target, hash));

@@ -1,14 +1,17 @@
 //! LOAD (GPCS §11.6; `globalplatform.md` §B.6): the blocks of a load file announced by INSTALL
-//! [for load], gathered on the channel and checked and recorded at the last block.
+//! [for load], gathered on the channel and checked (hash, DAP blocks) and recorded at the last
+//! block.
 
 use super::cap::CapFile;
+use super::dap;
 use super::env::Env;
 use super::registry::{LoadFile, ELF_LOADED};
 use crate::apdu::{Command, Response};
 use crate::card::{Aid, Outcome};
 pub use crate::proto::gp::Load;
+// The Load File as LOAD carries it; the registry's `LoadFile` is the recorded ELF.
+use crate::proto::gp::LoadFile as WireFile;
 use crate::sw::Sw;
-use crate::tlv::{self, Mode};
 use sha2::Digest;
 
 /// The largest load file accepted.
@@ -40,15 +43,20 @@ fn digest(len: usize, b: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The Load File Data Block of a load file `[E2 …]… C4 L LFDB` (GPCS T11-58); DAP blocks are
-/// skipped.
-fn lfdb(file: &[u8]) -> Result<&[u8], Sw> {
-    let tlvs = tlv::parse_all(file, Mode::Ber).map_err(|_| Sw::WrongData)?;
-    let (last, dap) = tlvs.split_last().ok_or(Sw::WrongData)?;
-    if last.tag != 0xC4 || dap.iter().any(|t| t.tag != 0xE2) {
-        return Err(Sw::WrongData);
+/// The DAP checks of a complete Load File (GPCS §9.2.1, T11-58; `applet-spec/isd.md`, "DAP
+/// verification"): each SD of [`dap::verifiers`] finds the DAP block addressed to it and it
+/// verifies over the Load File Data Block Hash of INSTALL [for load] with one of its DAP keys.
+/// A missing or wrong one refuses the load with `6A80`, as does a required DAP without a hash.
+/// DAP blocks for other SDs are not checked (GPCS leaves them to their SDs; none is required).
+fn check_daps(card: &Env<'_, '_>, target: &Aid, hash: &[u8], file: &WireFile<'_>) -> Result<(), Sw> {
+    for sd in dap::verifiers(card.image(), target) {
+        let block = file.dap_for(&sd).ok_or(Sw::WrongData)?;
+        let keys = card.image().instance(&sd).and_then(|i| i.keys.as_ref()).ok_or(Sw::WrongData)?;
+        if hash.is_empty() || !dap::verify(keys, hash, &block.signature) {
+            return Err(Sw::WrongData);
+        }
     }
-    Ok(last.value)
+    Ok(())
 }
 
 /// LOAD `80 E8 P1 P2 Lc block 00`. Any error abandons the load.
@@ -68,10 +76,12 @@ pub fn load(card: &mut Env<'_, '_>, cmd: &Command) -> Outcome {
         g.load = Some(pending);
         return Ok(Response::data(vec![0x00]));
     }
-    let block = lfdb(&pending.data)?;
+    let file = WireFile::parse(&pending.data)?;
+    let block = file.lfdb;
     if !pending.hash.is_empty() && digest(pending.hash.len(), block) != pending.hash {
         return Err(Sw::WrongData);
     }
+    check_daps(card, &pending.sd, &pending.hash, &file)?;
     let cap = CapFile::parse(block).map_err(|_| Sw::WrongData)?;
     if cap.info.package_aid != pending.elf {
         return Err(Sw::WrongData);

@@ -10,6 +10,7 @@
 pub mod auth_limit;
 pub mod cap;
 pub mod command;
+pub mod dap;
 pub mod delete;
 pub mod env;
 pub mod get_data;

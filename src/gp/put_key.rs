@@ -10,8 +10,8 @@ use crate::card::{Aid, Outcome};
 use crate::crypto::SecretBytes;
 pub use crate::proto::gp::PutKey;
 use crate::scp03::kdf::kcv;
-use crate::scp03::keydata::decode_key_component;
-use crate::scp03::keyset::{DomainKeys, SingleKey};
+use crate::scp03::keydata::{decode_key_component, decode_rsa_public, KEY_TYPE_RSA_MODULUS};
+use crate::scp03::keyset::{DomainKeys, KeyKind, SingleKey};
 use crate::sw::Sw;
 
 /// The most key versions one security domain holds.
@@ -25,22 +25,33 @@ pub fn put_key(card: &mut Env<'_, '_>, ch: u8, sd: &Aid, cmd: &Command) -> Outco
     let session_kvn = card.session(ch).and_then(|s| s.kvn()).ok_or(Sw::SecurityNotSatisfied)?;
     let dk = card.image().instances[idx].keys.clone().ok_or(Sw::ReferencedDataNotFound)?;
     let dek = dk.key_set(session_kvn).ok_or(Sw::SecurityNotSatisfied)?.dek.clone();
-    // Decode and check every component first: a bad one changes nothing.
-    let mut keys: Vec<SecretBytes> = Vec::new();
-    let mut rest = pk.components;
-    while !rest.is_empty() {
-        let (k, used) = decode_key_component(dek.expose(), rest)?;
-        keys.push(k);
-        rest = &rest[used..];
-    }
-    let want = if pk.multiple { 3 } else { 1 };
-    if keys.len() != want || keys.iter().any(|k| k.len() != keys[0].len()) {
-        return Err(Sw::WrongData);
-    }
     let mut rsp = vec![pk.new_kvn];
-    for k in &keys {
-        rsp.extend_from_slice(&kcv(k.expose()).map_err(|_| Sw::WrongData)?);
-    }
+    let keys = if pk.components.first() == Some(&KEY_TYPE_RSA_MODULUS) {
+        // An RSA public key (a DAP key: GPP `--put-key dap.pem`, KVN 73 by default), one key in
+        // clear with no KCV, so the answer is the KVN alone.
+        let (n, e, used) = decode_rsa_public(pk.components)?;
+        if pk.multiple || used != pk.components.len() {
+            return Err(Sw::WrongData);
+        }
+        vec![KeyKind::RsaPublic { modulus: n, exponent: e }.to_stored()]
+    } else {
+        // Decode and check every component first: a bad one changes nothing.
+        let mut keys: Vec<SecretBytes> = Vec::new();
+        let mut rest = pk.components;
+        while !rest.is_empty() {
+            let (k, used) = decode_key_component(dek.expose(), rest)?;
+            keys.push(k);
+            rest = &rest[used..];
+        }
+        let want = if pk.multiple { 3 } else { 1 };
+        if keys.len() != want || keys.iter().any(|k| k.len() != keys[0].len()) {
+            return Err(Sw::WrongData);
+        }
+        for k in &keys {
+            rsp.extend_from_slice(&kcv(k.expose()).map_err(|_| Sw::WrongData)?);
+        }
+        keys
+    };
     let new = apply(dk, &pk, keys)?;
     if let Some(k) = card.image_mut().instances[idx].keys.as_mut() {
         *k = new;
@@ -140,7 +151,8 @@ fn apply(mut dk: DomainKeys, pk: &PutKey<'_>, keys: Vec<SecretBytes>) -> Result<
 fn promote(dk: &mut DomainKeys, kvn: u8) {
     let find = |id: u8| dk.single_keys.iter().find(|k| k.kvn == kvn && k.id == id).map(|k| k.key.clone());
     let (Some(enc), Some(mac), Some(dek)) = (find(1), find(2), find(3)) else { return };
-    if enc.len() != mac.len() || mac.len() != dek.len() {
+    let aes = |k: &SecretBytes| matches!(KeyKind::from_stored(k.expose()), Some(KeyKind::Aes(_)));
+    if !(aes(&enc) && aes(&mac) && aes(&dek)) || enc.len() != mac.len() || mac.len() != dek.len() {
         return;
     }
     dk.single_keys.retain(|k| k.kvn != kvn);

@@ -6,17 +6,47 @@ use crate::apdu::{Command, Response};
 use crate::card::registry::{CardLifeCycle, Privileges};
 use crate::card::Aid;
 use crate::gp::cap::{CapFile, CapInfo};
+use crate::gp::dap;
 use crate::gp::registry::{SD_MODULE_AID, SD_PACKAGE_AID};
-use crate::proto::gp::{Delete, GetData, GetStatus, Install, Load, PutKey, Scope, SetStatus};
+use crate::proto::gp::{DapBlock, Delete, GetData, GetStatus, Install, Load, LoadFile, PutKey, Scope, SetStatus};
 use crate::proto::iso::SelectAid;
 use crate::scp03::host::{HostError, HostSession, OpenOptions};
-use crate::scp03::keydata::KeyBlockForm;
+use crate::scp03::keydata::{rsa_public_components, KeyBlockForm};
 use crate::scp03::{SecurityLevel, StaticKeys};
 use crate::sw::Sw;
 use crate::tlv::{self, Mode};
 use crate::transport::scp::{ScpError, SessionIo};
 use crate::transport::{Transport, TransportError};
 use sha2::Digest;
+
+/// A key to sign a Load File with for one security domain (a DAP block, GPCS T11-58).
+pub enum DapKey {
+    /// PKCS#1 v1.5 with SHA-1 over the Load File Data Block Hash (GPP `DAPSigner`).
+    Rsa(Box<rsa::RsaPrivateKey>),
+    /// AES-CMAC over the hash, the whole 16 bytes.
+    Aes(crate::crypto::SecretBytes),
+}
+
+/// One DAP block to build: the SD that verifies it and the key that signs it.
+pub struct Dap {
+    pub sd: Aid,
+    pub key: DapKey,
+}
+
+/// The Load File (GPCS T11-58): a DAP block over `hash` for each of `daps`, in order, then
+/// `C4 L lfdb`.
+pub fn load_file(lfdb: &[u8], hash: &[u8], daps: &[Dap]) -> Result<Vec<u8>, GpError> {
+    let mut blocks = Vec::new();
+    for d in daps {
+        let signature = match &d.key {
+            DapKey::Rsa(k) => dap::rsa_dap(k, hash),
+            DapKey::Aes(k) => dap::aes_dap(k.expose(), hash).map(|m| m.to_vec()),
+        }
+        .map_err(GpError::Data)?;
+        blocks.push(DapBlock { sd: d.sd.clone(), signature });
+    }
+    Ok(LoadFile { daps: blocks, lfdb }.encode())
+}
 
 /// The GP default ISD AID (GPCS H.1.3).
 pub const DEFAULT_ISD: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00];
@@ -171,6 +201,19 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
         level: SecurityLevel,
         rng: &mut dyn rand_core::RngCore,
     ) -> Result<GpClient<'t, T>, GpError> {
+        let opts = OpenOptions { kvn, level, host_challenge: None, channel: 0, s16: false };
+        Self::open_with(t, sd, keys, &opts, rng)
+    }
+
+    /// [`GpClient::open`] with every SCP03 option (S16 mode: GPP `--s16`). The session is on
+    /// the basic channel whatever `opts.channel` says.
+    pub fn open_with(
+        t: &'t mut T,
+        sd: Option<&Aid>,
+        keys: &StaticKeys,
+        opts: &OpenOptions,
+        rng: &mut dyn rand_core::RngCore,
+    ) -> Result<GpClient<'t, T>, GpError> {
         let select = SelectAid::fci(sd.map_or(&[][..], Aid::as_bytes)).to_command();
         let raw = t.transmit(&select.to_bytes())?;
         let r = Response::parse(&raw).ok_or_else(|| GpError::Data("no response to SELECT".into()))?;
@@ -181,7 +224,7 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
             Some(a) => a.clone(),
             None => fci_aid(&r.data).unwrap_or_else(|| Aid::from_static(&DEFAULT_ISD)),
         };
-        let opts = OpenOptions { kvn, level, host_challenge: None, channel: 0, s16: false };
+        let opts = OpenOptions { channel: 0, ..opts.clone() };
         let s = HostSession::open(t, keys, &opts, rng)?;
         Ok(GpClient { t, s, sd })
     }
@@ -261,12 +304,17 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
     /// Loads a CAP file (zip or components): INSTALL [for load] with the SHA-256 of the Load
     /// File Data Block, then LOAD blocks of `C4 L LFDB` (GPCS §11.5.2.3.1, §11.6).
     pub fn load(&mut self, cap: &[u8], sd: Option<&Aid>) -> Result<CapInfo, GpError> {
+        self.load_with_daps(cap, sd, &[])
+    }
+
+    /// [`GpClient::load`] with a DAP block for each of `daps` before `C4` (GPCS T11-58).
+    pub fn load_with_daps(&mut self, cap: &[u8], sd: Option<&Aid>, daps: &[Dap]) -> Result<CapInfo, GpError> {
         let cap = CapFile::parse(cap).map_err(|e| GpError::Data(e.to_string()))?;
         let lfdb = cap.load_file_data_block();
         let hash = sha2::Sha256::digest(&lfdb).to_vec();
+        let file = load_file(&lfdb, &hash, daps)?;
         let for_load = Install::ForLoad { elf: cap.info.package_aid.clone(), sd: sd.cloned(), hash };
         self.expect_ok("INSTALL [for load]", for_load.to_command())?;
-        let file = tlv::tlv(0xC4, &lfdb);
         let blocks: Vec<&[u8]> = file.chunks(LOAD_BLOCK).collect();
         if blocks.len() > 256 {
             return Err(GpError::Data(format!("load file of {} bytes needs more than 256 LOAD blocks", file.len())));
@@ -277,6 +325,29 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
             self.expect_ok(&format!("LOAD block {n}"), cmd)?;
         }
         Ok(cap.info)
+    }
+
+    /// PUT KEY of one AES key as key `id` of `kvn`, added (P1 `00` P2 `id`, GPCS §11.8.1
+    /// "add a single new key"), encrypted with the session's Key-DEK; the card answers
+    /// `KVN ‖ KCV`.
+    pub fn put_single_aes_key(&mut self, kvn: u8, id: u8, key: &[u8]) -> Result<Vec<u8>, GpError> {
+        let comp = self.s.key_component(key, KeyBlockForm::WithLength)?;
+        let cmd = PutKey { replace: None, first_id: id, multiple: false, new_kvn: kvn, components: &comp }.to_command();
+        self.expect_ok("PUT KEY", cmd)
+    }
+
+    /// PUT KEY of an RSA public key as key 1 of `kvn`, added (P1 `00` P2 `01`), in
+    /// GlobalPlatformPro's form `KVN A1 L n A0 L e 00` (a DAP key; GPP's default DAP KVN is
+    /// `73`). The card answers the KVN alone (no KCV).
+    pub fn put_rsa_public_key(&mut self, kvn: u8, key: &rsa::RsaPublicKey) -> Result<(), GpError> {
+        use rsa::traits::PublicKeyParts;
+        let comps = rsa_public_components(&key.n().to_bytes_be(), &key.e().to_bytes_be());
+        let cmd = PutKey { replace: None, first_id: 1, multiple: false, new_kvn: kvn, components: &comps }.to_command();
+        let r = self.expect_ok("PUT KEY", cmd)?;
+        if r != [kvn] {
+            return Err(GpError::Data(format!("PUT KEY answered {} instead of the KVN", hex::encode_upper(r))));
+        }
+        Ok(())
     }
 
     /// INSTALL [for install (and make selectable)] (GPCS §11.5.2.3.2); `params` is the value of

@@ -25,6 +25,58 @@ pub struct SingleKey {
     pub key: SecretBytes,
 }
 
+/// What a key of a security domain is (GPCS T11-16 key types): an AES key (`88`), or an RSA
+/// public key (`A1` modulus, `A0` public exponent), a DAP verification key (GPCS §C.3,
+/// GPP `--put-key dap.pem`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind<'a> {
+    Aes(&'a [u8]),
+    RsaPublic { modulus: &'a [u8], exponent: &'a [u8] },
+}
+
+/// Tag of the stored form of an RSA public key (the PUT KEY key type of the modulus).
+const RSA_TAG: u8 = 0xA1;
+
+impl KeyKind<'_> {
+    /// The stored form: an AES key as it is (16, 24 or 32 bytes, what older images hold); an RSA
+    /// public key as `A1 ‖ len(2) ‖ modulus ‖ exponent`, which is never 16, 24 or 32 bytes long
+    /// (the modulus alone is at least 128).
+    pub fn to_stored(&self) -> SecretBytes {
+        match self {
+            KeyKind::Aes(k) => SecretBytes::new(k.to_vec()),
+            KeyKind::RsaPublic { modulus, exponent } => {
+                let n = u16::try_from(modulus.len()).unwrap_or(u16::MAX);
+                let mut v = vec![RSA_TAG];
+                v.extend_from_slice(&n.to_be_bytes());
+                v.extend_from_slice(&modulus[..usize::from(n).min(modulus.len())]);
+                v.extend_from_slice(exponent);
+                SecretBytes::new(v)
+            }
+        }
+    }
+
+    /// Reads a stored key back; `None` for bytes that are neither form.
+    pub fn from_stored(b: &[u8]) -> Option<KeyKind<'_>> {
+        if matches!(b.len(), 16 | 24 | 32) {
+            return Some(KeyKind::Aes(b));
+        }
+        let (&tag, rest) = b.split_first()?;
+        if tag != RSA_TAG || rest.len() < 2 {
+            return None;
+        }
+        let n = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        let body = &rest[2..];
+        (n < body.len()).then(|| KeyKind::RsaPublic { modulus: &body[..n], exponent: &body[n..] })
+    }
+}
+
+impl SingleKey {
+    /// What this key is.
+    pub fn kind(&self) -> Option<KeyKind<'_>> {
+        KeyKind::from_stored(self.key.expose())
+    }
+}
+
 /// A security domain's keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainKeys {

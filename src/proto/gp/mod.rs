@@ -4,12 +4,16 @@
 //! and data once the card state and secure channel checks have passed (`applet-spec/isd.md`,
 //! "Which commands need what").
 
+mod dgi;
 mod get_status;
 mod install;
+mod load_file;
 pub mod states;
 
+pub use dgi::{encode_dgi, parse_dgis, Dgi};
 pub use get_status::{GetStatus, Query, Scope};
 pub use install::Install;
+pub use load_file::{DapBlock, LoadFile};
 pub use states::{AppLifeCycle, CardLifeCycle, Privileges};
 
 use crate::aid::Aid;
@@ -343,7 +347,50 @@ pub struct StoreData<'a> {
     pub data: &'a [u8],
 }
 
+/// STORE DATA P1 b7b6 (GPCS T11-89): what the data's encryption is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreEncryption {
+    /// `00`: no encryption information.
+    None,
+    /// `01`: application dependent encryption (the application's business).
+    ApplicationDependent,
+    /// `11`: encrypted data, with the data encryption key (Key-DEK) of the secure channel's key
+    /// set (AmdD §6.2.8 under SCP03).
+    Encrypted,
+}
+
+/// STORE DATA P1 b5b4 (GPCS T11-89): how the data is structured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFormat {
+    /// `00`: no general data structure information.
+    None,
+    /// `01`: DGI format ([`parse_dgis`]).
+    Dgi,
+    /// `10`: BER-TLV.
+    BerTlv,
+}
+
 impl StoreData<'_> {
+    /// P1 b7b6; the RFU coding `10` is `6A86`.
+    pub fn encryption(&self) -> Result<StoreEncryption, Sw> {
+        match (self.structure >> 5) & 0x03 {
+            0b00 => Ok(StoreEncryption::None),
+            0b01 => Ok(StoreEncryption::ApplicationDependent),
+            0b11 => Ok(StoreEncryption::Encrypted),
+            _ => Err(Sw::IncorrectP1P2),
+        }
+    }
+
+    /// P1 b5b4; the RFU coding `11` is `6A86`.
+    pub fn format(&self) -> Result<StoreFormat, Sw> {
+        match (self.structure >> 3) & 0x03 {
+            0b00 => Ok(StoreFormat::None),
+            0b01 => Ok(StoreFormat::Dgi),
+            0b10 => Ok(StoreFormat::BerTlv),
+            _ => Err(Sw::IncorrectP1P2),
+        }
+    }
+
     pub fn to_command(&self) -> Command {
         let p1 = if self.last { 0x80 } else { 0x00 } | (self.structure & 0x7F);
         Command::new(GP_CLA, 0xE2, p1, self.block).with_data(self.data.to_vec())
