@@ -564,34 +564,56 @@ print("ndef text", lang.decode(), payload[1 + len(lang):].decode())
     say("e2e_apps: CAP applets (HelloWorld, NDEF Type 4 Tag, NullApp, gppro-empty, kaoh, noakes wallet) through pcscd");
 }
 
-/// Issue #14: the wallet lines of the SDK's demo1 trace byte for byte through pcscd, on a card of
-/// the `oracle-sdk` profile: the package loaded with `gpse gp load --reader` (GP LOAD into the
-/// JCVM), then demo1's own commands through the reader: SELECT of the SDK installer, its CREATE
-/// APPLET of the wallet, and every wallet command, each answer formatted as apdutool does.
+/// Issues #14 and #15: the SDK's whole demo1 trace byte for byte through pcscd, on cards of the
+/// `oracle-sdk` profile, each answer formatted as apdutool does. The four sample packages
+/// (SampleLibrary, JavaLoyalty, JavaPurse, wallet) are loaded with `gpse gp load --reader` (GP
+/// LOAD into the JCVM); then on one card demo1's own commands from the first (SELECT of the SDK
+/// installer, its CREATE APPLETs, JavaPurse's transactions, the loyalty calls through a
+/// Shareable interface, the wallet); on the other `gpse gp install --reader` replaces the
+/// installer lines and the rest of the trace follows.
 fn wallet_demo1_through_the_reader(tmp: &Path) {
     use common::apdutool::{apdutool_commands, apdutool_line, latin1};
     let shared = root().join("../shared/javacard");
-    let root_dir = tmp.join("sdk");
-    let card = root_dir.join("0");
-    let profile = root().join("profiles/oracle-sdk.toml");
-    let o = gpse_plain(&["card", "init", "--state", card.to_str().unwrap(), "--profile", profile.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let serve = Serve::start(&root_dir, &[]);
-    drop(wait_card(R0, &serve));
-    let cap = shared.join("caps/oracle212-wallet.cap");
-    let o = gpse_plain(&["gp", "load", "--reader", R0, cap.to_str().unwrap()]);
-    assert!(o.status.success(), "gp load: {}", String::from_utf8_lossy(&o.stderr));
-    let mut t = wait_card(R0, &serve);
     let script = latin1(&std::fs::read(shared.join("caps/expected/oracle212-demo/demo1.scr")).unwrap());
     let out = latin1(&std::fs::read(shared.join("caps/expected/oracle212-demo/demo1.scr.expected.out")).unwrap());
     let cmds = apdutool_commands(&script);
     let lines: Vec<&str> = out.lines().collect();
-    let mut send = |c: &gpse::apdu::Command| apdutool_line(c, &t.transmit(&c.to_bytes()).unwrap());
-    assert_eq!(send(&cmds[0]), lines[0], "SELECT of the SDK installer");
-    assert_eq!(send(&cmds[3]), lines[3], "CREATE APPLET of the wallet");
-    let first = lines.iter().position(|l| l.contains("0c, 06, 01, Le")).unwrap();
-    for (n, (c, want)) in cmds[first..].iter().zip(&lines[first..]).enumerate() {
-        assert_eq!(send(c), *want, "demo1 line {}", first + n + 1);
+    assert_eq!(cmds.len(), lines.len());
+    for via_gp in [false, true] {
+        let root_dir = tmp.join(if via_gp { "sdk-gp" } else { "sdk" });
+        let card = root_dir.join("0");
+        let profile = root().join("profiles/oracle-sdk.toml");
+        let o =
+            gpse_plain(&["card", "init", "--state", card.to_str().unwrap(), "--profile", profile.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let serve = Serve::start(&root_dir, &[]);
+        drop(wait_card(R0, &serve));
+        for name in ["SampleLibrary", "JavaLoyalty", "JavaPurse", "wallet"] {
+            let cap = shared.join(format!("caps/oracle212-{name}.cap"));
+            let o = gpse_plain(&["gp", "load", "--reader", R0, cap.to_str().unwrap()]);
+            assert!(o.status.success(), "gp load {name}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        let first = if via_gp {
+            for (pkg, inst, params) in [
+                ("A00000006203010C02", "A00000006203010C0201", ""),
+                ("A00000006203010C05", "A00000006203010C0501", ""),
+                ("A00000006203010C06", "A00000006203010C0601", "0102030405"),
+            ] {
+                let o = gpse_plain(&[
+                    "gp", "install", "--reader", R0, "--package", pkg, "--applet", inst, "--create", inst, "--params",
+                    params,
+                ]);
+                assert!(o.status.success(), "gp install {inst}: {}", String::from_utf8_lossy(&o.stderr));
+            }
+            4
+        } else {
+            0
+        };
+        let mut t = wait_card(R0, &serve);
+        let mut send = |c: &gpse::apdu::Command| apdutool_line(c, &t.transmit(&c.to_bytes()).unwrap());
+        for (n, (c, want)) in cmds.iter().zip(&lines).enumerate().skip(first) {
+            assert_eq!(send(c), *want, "demo1 line {} ({})", n + 1, if via_gp { "GP install" } else { "SDK installer" });
+        }
     }
-    say("e2e_apps: demo1's wallet lines byte for byte through pcscd (SDK installer profile)");
+    say("e2e_apps: demo1's whole trace byte for byte through pcscd (SDK installer, and GP LOAD/INSTALL)");
 }
