@@ -392,3 +392,33 @@ fn an_applet_that_is_not_multiselectable_is_selected_once() {
     assert_eq!(tx(&mut c, &sel), "9000");
     assert_eq!(tx(&mut c, "8170000000").len(), 38);
 }
+
+/// `gpse card info` shows the VM's memory per package and instance, in the figures the txn
+/// applet's allocations add up to: its applet object (10 cells: 3 shorts, 7 references → 20
+/// bytes + an 8-byte header) and, from its constructor, byte[4] ×2 (12 each), short[1024] (2056),
+/// the CLEAR_ON_RESET byte[2] (its 8-byte header persistent, 2 bytes of RAM), Object[32] (72) and
+/// Object[16] (40): 2228 bytes; then `7A 01` fills the pool with 32 byte[16] (24 each, 768 more).
+#[test]
+fn card_info_shows_memory_per_package_and_instance() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let mut c = txn_card(d.path(), Durability::NoSync);
+        assert_eq!(tx(&mut c, "807A010000"), "00209000");
+    }
+    let out = assert_cmd::Command::cargo_bin("gpse")
+        .unwrap()
+        .args(["card", "info", "--state", d.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let want = format!("    instance {TXN}: persistent {}, CLEAR_ON_RESET 2, CLEAR_ON_DESELECT 0", 2228 + 768);
+    assert!(text.lines().any(|l| l == want), "{text}");
+    // The package adds its 2-byte static field.
+    let want = format!(
+        "  package  A000000476677073650106: persistent {} (static fields 2), CLEAR_ON_RESET 2, CLEAR_ON_DESELECT 0",
+        2228 + 768 + 2
+    );
+    assert!(text.lines().any(|l| l == want), "{text}");
+    assert!(text.contains("JCVM memory: persistent "), "{text}");
+}

@@ -122,5 +122,46 @@ fn info(g: &Globals) -> Result<ExitCode, String> {
             }
         }
     }
+    if let Some(state) = img.shared_state(gpse::jcvm::hosted::NAME) {
+        let vm = gpse::jcvm::Jcvm::restore(state).map_err(|e| format!("the card's Java Card VM state: {e}"))?;
+        print_memory(&vm.memory());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Java Card VM's memory: the card's sizes and what is used, per package (its context's
+/// objects and static fields) and per instance (what its applet object reaches).
+fn print_memory(m: &gpse::jcvm::vm::MemoryReport) {
+    let l = &m.limits;
+    let u = &m.used;
+    outln!(
+        "JCVM memory: persistent {} of {} bytes used ({} free); CLEAR_ON_RESET {} of {}; CLEAR_ON_DESELECT {} of {}; commit buffer {}",
+        u.persistent,
+        l.persistent,
+        (l.persistent as usize).saturating_sub(u.persistent),
+        u.transient_reset,
+        l.transient_reset,
+        u.transient_deselect,
+        l.transient_deselect,
+        l.commit_capacity
+    );
+    for p in &m.packages {
+        outln!(
+            "  package  {}: persistent {} (static fields {}), CLEAR_ON_RESET {}, CLEAR_ON_DESELECT {}",
+            upper(&p.aid),
+            p.usage.persistent,
+            p.statics,
+            p.usage.transient_reset,
+            p.usage.transient_deselect
+        );
+        for (aid, iu) in &p.instances {
+            outln!(
+                "    instance {}: persistent {}, CLEAR_ON_RESET {}, CLEAR_ON_DESELECT {}",
+                upper(aid),
+                iu.persistent,
+                iu.transient_reset,
+                iu.transient_deselect
+            );
+        }
+    }
 }

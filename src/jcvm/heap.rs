@@ -720,6 +720,17 @@ impl Heap {
         u
     }
 
+    /// Memory used by these objects.
+    pub fn usage_of_handles(&self, hs: impl Iterator<Item = Handle>) -> Usage {
+        let mut u = Usage::default();
+        for h in hs {
+            if let Some(o) = self.get(h) {
+                u.add(Usage::of(o));
+            }
+        }
+        u
+    }
+
     /// Number of live objects.
     pub fn live(&self) -> usize {
         self.objects.iter().flatten().count()

@@ -131,8 +131,9 @@ pub struct PackageMemory {
     pub usage: Usage,
     /// Static field image bytes (included in `usage.persistent`).
     pub statics: usize,
-    /// Instances with the bytes of their applet object.
-    pub instances: Vec<(Vec<u8>, usize)>,
+    /// Instances with the memory of the objects their applet object reaches in the package's
+    /// context (objects reachable only from static fields count for the package alone).
+    pub instances: Vec<(Vec<u8>, Usage)>,
 }
 
 /// The card's memory as the VM sees it.
@@ -222,11 +223,13 @@ impl Jcvm {
                     .iter()
                     .filter(|i| i.package as usize == slot)
                     .map(|i| {
-                        let own = self.rt.heap.get(i.applet).map_or(0, |o| match &o.body {
-                            Body::Instance { fields, .. } => crate::jcvm::heap::HEADER_BYTES + fields.len() * 2,
-                            Body::Array { .. } => 0,
-                        });
-                        (i.aid.clone(), own)
+                        // What the instance's applet object reaches of its own context.
+                        let owner = i.package + 1;
+                        let mine = self.reachable(vec![i.applet]);
+                        let usage = self.rt.heap.usage_of_handles(
+                            mine.into_iter().filter(|h| self.rt.heap.get(*h).is_some_and(|o| o.owner == owner)),
+                        );
+                        (i.aid.clone(), usage)
                     })
                     .collect();
                 Some(PackageMemory { aid: p.aid.clone(), usage, statics, instances })
@@ -790,25 +793,11 @@ impl Jcvm {
         }
     }
 
-    /// Object deletion (JC API `JCSystem.requestObjectDeletion`): frees every object that no
-    /// root reaches. Roots: the JCRE's objects, each instance's applet and AID objects, and
-    /// the reference fields of the static images; objects are traced through their reference
-    /// cells (the classes' `ref_cells`) and reference arrays.
-    pub fn collect(&mut self) -> usize {
+    /// The objects reachable from `roots` through reference cells of instances (the classes'
+    /// `ref_cells`) and reference arrays.
+    fn reachable(&self, mut todo: Vec<Handle>) -> std::collections::HashSet<Handle> {
         let heap = &self.rt.heap;
         let mut marked = std::collections::HashSet::new();
-        let mut todo: Vec<Handle> = vec![self.rt.apdu_object, self.rt.apdu_buffer, self.rt.install_buffer];
-        todo.extend(self.rt.system_exceptions.values().copied());
-        for i in &self.rt.instances {
-            todo.push(i.applet);
-            todo.push(i.aid_object);
-        }
-        for (slot, img) in self.rt.statics.iter().enumerate() {
-            let refs = self.prog.package(u16::try_from(slot).unwrap_or(u16::MAX)).map_or(0, |p| p.static_refs);
-            for k in 0..(refs as usize).min(img.len() / 2) {
-                todo.push(u16::from_be_bytes([img[2 * k], img[2 * k + 1]]));
-            }
-        }
         while let Some(h) = todo.pop() {
             if h == 0 || !marked.insert(h) {
                 continue;
@@ -827,6 +816,28 @@ impl Jcvm {
                 _ => {}
             }
         }
+        marked
+    }
+
+    /// Object deletion (JC API `JCSystem.requestObjectDeletion`): frees every object that no
+    /// root reaches. Roots: the JCRE's objects, each instance's applet and AID objects, and
+    /// the reference fields of the static images; objects are traced through their reference
+    /// cells (the classes' `ref_cells`) and reference arrays.
+    pub fn collect(&mut self) -> usize {
+        let mut roots: Vec<Handle> = vec![self.rt.apdu_object, self.rt.apdu_buffer, self.rt.install_buffer];
+        roots.extend(self.rt.system_exceptions.values().copied());
+        for i in &self.rt.instances {
+            roots.push(i.applet);
+            roots.push(i.aid_object);
+        }
+        for (slot, img) in self.rt.statics.iter().enumerate() {
+            let refs = self.prog.package(u16::try_from(slot).unwrap_or(u16::MAX)).map_or(0, |p| p.static_refs);
+            for k in 0..(refs as usize).min(img.len() / 2) {
+                roots.push(u16::from_be_bytes([img[2 * k], img[2 * k + 1]]));
+            }
+        }
+        let marked = self.reachable(roots);
+        let heap = &self.rt.heap;
         let dead: Vec<Handle> = heap.handles().filter(|h| !marked.contains(h)).collect();
         for h in &dead {
             self.rt.heap.free(*h);
