@@ -37,7 +37,7 @@ import javacard.framework.Util;
  *   7E P1 → begin; a = P1; b = P1; arr[1] = P1; commit; then c = P1 outside (a torn APDU keeps
  *           the transaction whole or not at all, and c only after it)
  *   7F P1 → makeTransientByteArray(P1 * 16, CLEAR_ON_DESELECT) until NO_RESOURCE: the count
- *   6E P1 → begin; a = P1; b = a + 1; commit (a two-field transaction: the benchmark's)
+ *   58 P1 → begin; a = P1; b = a + 1; commit (a two-field transaction: the benchmark's)
  *   other INS: 6D00.
  */
 public class Txn extends Applet {
@@ -86,7 +86,7 @@ public class Txn extends Applet {
                 buf[16] = tr[0];
                 n = 17;
                 break;
-            case 0x6E:
+            case 0x58:
                 JCSystem.beginTransaction();
                 a = p1;
                 b = (short) (a + 1);
