@@ -422,3 +422,29 @@ fn card_info_shows_memory_per_package_and_instance() {
     assert!(text.lines().any(|l| l == want), "{text}");
     assert!(text.contains("JCVM memory: persistent "), "{text}");
 }
+
+/// A MultiSelectable applet (JCRE §4.2): selected on channel 0 it gets `select()`; selected
+/// again on channel 1 `MultiSelectable.select(true)`, with the same CLEAR_ON_DESELECT contents
+/// and its own assigned channel; closing channel 1 calls `deselect(true)` and clears nothing;
+/// the last deselection calls `deselect()` and clears the array.
+#[test]
+fn a_multiselectable_applet_on_two_channels() {
+    const MULTI: &str = "A00000047667707365010A01";
+    let d = tempfile::tempdir().unwrap();
+    let mut c = card_with(d.path(), None, Durability::NoSync);
+    load_install(&mut c, &project_cap("multi"), None, &[]);
+    assert_eq!(select(&mut c, &aid(MULTI)), "9000");
+    // channel 0, Applet.select(), nothing deselected yet, cod 0.
+    assert_eq!(tx(&mut c, "8040000000"), "000100009000");
+    assert_eq!(tx(&mut c, "80410500"), "9000");
+    assert_eq!(tx(&mut c, "0070000001"), "019000");
+    assert_eq!(tx(&mut c, &format!("01A404000C{MULTI}00")), "9000");
+    assert_eq!(tx(&mut c, "8140000000"), "010300059000");
+    // Closing channel 1: deselect(true), the array stays.
+    assert_eq!(tx(&mut c, "00708001"), "9000");
+    assert_eq!(tx(&mut c, "8040000000"), "000303059000");
+    // Another application on channel 0: the last deselection, deselect(), the array cleared.
+    assert!(tx(&mut c, "00A4040008A00000015100000000").ends_with("9000"));
+    assert_eq!(select(&mut c, &aid(MULTI)), "9000");
+    assert_eq!(tx(&mut c, "8040000000"), "000101009000");
+}
