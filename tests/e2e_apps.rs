@@ -505,26 +505,27 @@ cc, sw = tx("00B000000F")
 assert sw == 0x9000 and cc[2] == 0x20 and cc[7] == 0x04, cc.hex()
 fid = cc[9:11].hex()
 assert tx("00A4000C02" + fid)[1] == 0x9000
-# A text record "hi" (D1 01 05 54 02 'en' 'hi'): NLEN 0, message, NLEN (T4T 5.4.4).
-rec = "D101055402656E6869"
+# An NDEF message made by ndeflib (NFC Forum NDEF 1.0, RTD Text): NLEN 0, message, NLEN
+# (T4T 5.4.4), then read back and parsed by ndeflib.
+import ndef
+rec = b"".join(ndef.message_encoder([ndef.TextRecord("hi from gpse", "en")])).hex()
+n = len(rec) // 2
 assert tx("00D60000020000")[1] == 0x9000
-assert tx("00D6000209" + rec)[1] == 0x9000
-assert tx("00D60000020009")[1] == 0x9000
-n, sw = tx("00B0000002")
-msg, sw = tx("00B00002%02X" % int.from_bytes(n, "big"))
+assert tx("00D60002%02X" % n + rec)[1] == 0x9000
+assert tx("00D6000002%04X" % n)[1] == 0x9000
+nlen, sw = tx("00B0000002")
+assert sw == 0x9000 and int.from_bytes(nlen, "big") == n, nlen.hex()
+msg, sw = tx("00B00002%02X" % n)
 assert sw == 0x9000
-# Parse the NDEF record: header, type length, payload length, type, payload.
-hdr, tl, pl = msg[0], msg[1], msg[2]
-assert hdr & 0x10 and msg[3:3 + tl] == b"T", msg.hex()
-payload = msg[3 + tl:3 + tl + pl]
-lang = payload[1:1 + (payload[0] & 0x3F)]
-print("ndef text", lang.decode(), payload[1 + len(lang):].decode())
+records = list(ndef.message_decoder(msg))
+assert len(records) == 1 and isinstance(records[0], ndef.TextRecord), records
+print("ndef text", records[0].language, records[0].text)
 "#,
     )
     .unwrap();
     let (st, out, err) = tool("/usr/bin/python3", &[py.to_str().unwrap(), R0]);
     assert!(st.success(), "pyscard: {out}{err}\n{}", serve.log());
-    assert!(out.contains("ndef text en hi"), "{out}");
+    assert!(out.contains("ndef text en hi from gpse"), "{out}");
 
     // More real CAPs, installed and driven with `gpse send --reader`: each answers as its
     // bytecode says (tests/jcvm_run.rs has the reasons).
@@ -561,7 +562,37 @@ print("ndef text", lang.decode(), payload[1 + len(lang):].decode())
         let got: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
         assert_eq!(got, want, "{cap}: {}", String::from_utf8_lossy(&o.stderr));
     }
-    say("e2e_apps: CAP applets (HelloWorld, NDEF Type 4 Tag, NullApp, gppro-empty, kaoh, noakes wallet) through pcscd");
+    // noakes-ExceptionTests: every SW its test script expects (`exceptions.js`: pairs of an INS
+    // and the SW it throws), through the reader.
+    let js = std::fs::read_to_string(root().join("../shared/javacard/caps/expected/noakes/exceptions.js")).unwrap();
+    let mut pairs = Vec::new();
+    let mut ins = None;
+    for l in js.lines().skip_while(|l| !l.contains("selectApplet")).skip(1) {
+        let l = l.trim();
+        if let Some(i) = l.find("[[0x80, 0x") {
+            ins = Some(l[i + 10..i + 12].to_uppercase());
+        } else if let (Some(i), Some(code)) = (ins.take(), l.split('\'').nth(1)) {
+            pairs.push((format!("80{i}00007F"), code.trim_start_matches("0x").to_uppercase()));
+        }
+    }
+    assert!(pairs.len() >= 30, "{} pairs", pairs.len());
+    let path = caps.join("noakes-ExceptionTests.cap");
+    let o = gpse_plain(&["gp", "install", "--reader", R0, path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info = gpse::jcvm::cap::Cap::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let applet = hex::encode_upper(info.applets[0].aid.as_bytes());
+    let select = format!("00A40400{:02X}{applet}00", applet.len() / 2);
+    let mut send = vec!["send".to_string(), "--reader".into(), R0.into(), "--quiet".into(), select];
+    send.extend(pairs.iter().map(|(c, _)| c.clone()));
+    let o = gpse_plain(&send.iter().map(String::as_str).collect::<Vec<_>>());
+    let got: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    let mut want = vec!["9000".to_string()];
+    want.extend(pairs.iter().map(|(_, sw)| sw.clone()));
+    assert_eq!(got, want, "noakes-ExceptionTests: {}", String::from_utf8_lossy(&o.stderr));
+    say(&format!(
+        "e2e_apps: CAP applets (HelloWorld, NDEF Type 4 Tag with ndeflib, NullApp, gppro-empty, kaoh, noakes wallet, noakes-ExceptionTests: {} SWs) through pcscd",
+        pairs.len()
+    ));
 }
 
 /// Issues #14 and #15: the SDK's whole demo1 trace byte for byte through pcscd, on cards of the
