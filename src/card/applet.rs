@@ -269,6 +269,27 @@ pub trait Module: Send + Sync {
     fn power_used(&self) -> (u64, bool) {
         (0, false)
     }
+    /// What the module wants its user to see about the commands since the last call (the
+    /// JCVM: Java stack traces of exceptions that escaped an applet).
+    fn take_diagnostics(&self) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+    /// Debug information of a load file this module holds (the JCVM: a CAP file's Debug
+    /// component for stack traces with source lines). `None`: not this module's.
+    fn attach_debug(&self, file: &[u8]) -> Option<Result<(), String>> {
+        let _ = file;
+        None
+    }
+}
+
+/// A message for the user about what an applet did (`gpse send -v`, `gpse serve -v`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Detail (shown with `-vv`): e.g. an `ISOException`, an applet's normal way of answering
+    /// a status word.
+    pub detail: bool,
+    /// One or more lines.
+    pub text: String,
 }
 
 /// A module whose code is a pair of functions (the built-in native applets).

@@ -23,8 +23,8 @@ mod response;
 
 pub use aid::Aid;
 pub use applet::{
-    Applet, CardEvent, Catalog, Ctx, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent, RawInstall,
-    RestoreFn, SecureChannelUse,
+    Applet, CardEvent, Catalog, Ctx, Diagnostic, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent,
+    RawInstall, RestoreFn, SecureChannelUse,
 };
 pub use image::CardImage;
 pub use open::Open;
@@ -299,6 +299,26 @@ impl Card {
             self.torn = true;
         }
         lost
+    }
+
+    /// What the card's modules want the user to see about the commands since the last call
+    /// (Java stack traces of exceptions that escaped CAP applets).
+    pub fn take_diagnostics(&self) -> Vec<Diagnostic> {
+        self.rt.catalog.modules().flat_map(|m| m.take_diagnostics()).collect()
+    }
+
+    /// Gives the card a load file's debug information (a CAP file's Debug component, which a
+    /// LOAD leaves off the card) for stack traces with source lines, and commits it.
+    pub fn attach_debug(&mut self, file: &[u8]) -> Result<(), String> {
+        let mut r = Err("no module of this card takes debug information".to_string());
+        for m in self.rt.catalog.modules() {
+            if let Some(x) = m.attach_debug(file) {
+                r = x;
+                break;
+            }
+        }
+        r?;
+        self.commit(None).map_err(|sw| format!("commit: {sw}"))
     }
 
     /// Delivers a card-wide event to every instance and commits what they changed.

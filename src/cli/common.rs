@@ -236,6 +236,12 @@ impl Transport for DebugTransport {
     fn name(&self) -> String {
         self.inner.name()
     }
+    fn diagnostics(&mut self) -> Vec<gpse::card::Diagnostic> {
+        self.inner.diagnostics()
+    }
+    fn attach_debug(&mut self, file: &[u8]) -> Option<Result<(), String>> {
+        self.inner.attach_debug(file)
+    }
 }
 
 /// One card's image directory: `--state`, else `$GPSE_STATE`, else reader 0's card of

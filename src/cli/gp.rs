@@ -203,6 +203,8 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
     let mut c: Client<'_> =
         GpClient::open_with(&mut *t, sd.as_ref(), &keys, &opts, &mut rng).map_err(|e| e.to_string())?;
     let err = |e: gpse::host::gp::GpError| Fail::from(e.to_string());
+    // CAP files loaded, whose Debug component an in-process card keeps for stack traces.
+    let mut loaded: Vec<Vec<u8>> = Vec::new();
     match a.cmd {
         GpCmd::List => {
             for e in c.registry().map_err(err)? {
@@ -254,6 +256,7 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 daps.push(Dap { sd, key });
             }
             load(&mut c, &file, &bytes, to.as_ref(), &daps)?;
+            loaded.push(bytes);
         }
         GpCmd::PutDapKey { file, dap_kvn } => {
             let public = match read_dap_key(&file)? {
@@ -281,6 +284,7 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
                     let cap = CapFile::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
                     let m = cap_applet(&f, &cap.info, applet)?;
                     let info = load(&mut c, &f, &bytes, None, &[])?;
+                    loaded.push(bytes.clone());
                     (info.package_aid, m)
                 }
                 (None, Some(f), _) => {
@@ -358,6 +362,14 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
             }
             c.create_ssd(&aid, &p).map_err(err)?;
             outln!("created SSD {aid}");
+        }
+    }
+    // A CAP built with -debug: its Debug component (which LOAD leaves off the card) goes to
+    // an in-process card too, so that its stack traces have source lines (a reader's card: use
+    // `gpse serve --debug-cap FILE`).
+    for b in loaded.iter().filter(|b| gpse::jcvm::cap::Cap::parse(b).is_ok_and(|c| c.debug.is_some())) {
+        if let Some(Err(e)) = t.attach_debug(b) {
+            eprintln!("gpse gp: the CAP's debug information was not kept: {e}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -116,6 +116,7 @@ pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
         for apdu in apdus {
             let rsp = card.transmit(&apdu).map_err(|e| format!("{}: {e}", card.name()))?;
             print_exchange(&a, &apdu, &rsp);
+            print_diagnostics(&mut *card, a.verbose);
         }
         return Ok(ExitCode::SUCCESS);
     };
@@ -138,6 +139,7 @@ pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
             session = session.filter(|s| s.channel() != channel);
             let rsp = t.transmit(apdu).map_err(|e| e.to_string())?;
             print_exchange(&a, apdu, &rsp);
+            print_diagnostics(&mut t, a.verbose);
             continue;
         }
         if session.is_none() {
@@ -167,6 +169,7 @@ pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
         let Some(s) = s else {
             let rsp = t.transmit(apdu).map_err(|e| e.to_string())?;
             print_exchange(&a, apdu, &rsp);
+            print_diagnostics(&mut t, a.verbose);
             continue;
         };
         let x = s.exchange(&mut t, cmd).map_err(|e| format!("secure channel: {e}"))?;
@@ -184,6 +187,7 @@ pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
         if a.verbose > 0 {
             print_decoded(&cmd.to_bytes(), &plain);
         }
+        print_diagnostics(&mut t, a.verbose);
         if !x.response.sw.is_success_or_warning() && s.level().c_mac() {
             // The card may have ended the session (a security error does); GP commands that
             // follow would fail, so say so rather than guess.
@@ -216,6 +220,21 @@ impl Transport for Traced<'_> {
     }
     fn name(&self) -> String {
         self.inner.name()
+    }
+    fn diagnostics(&mut self) -> Vec<gpse::card::Diagnostic> {
+        self.inner.diagnostics()
+    }
+}
+
+/// With -v, the Java stack of an exception that escaped a CAP applet (with -vv also the
+/// `ISOException`s, an applet's normal way of answering a status word), each line `! `.
+fn print_diagnostics(t: &mut dyn Transport, verbose: u8) {
+    for d in t.diagnostics() {
+        if verbose >= 2 || (verbose == 1 && !d.detail) {
+            for l in d.text.lines() {
+                outln!("! {l}");
+            }
+        }
     }
 }
 

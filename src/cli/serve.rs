@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// 6982; a reset from reader 0 closes the app's channels.
     #[arg(long = "app", value_name = "CERT_HASH")]
     pub app: Vec<String>,
+    /// A CAP file built with -debug whose package is loaded on the cards: its Debug
+    /// component (which LOAD leaves off the card) names classes, methods and source lines in
+    /// the Java stacks `-v` prints; repeat for several. `gpse gp load --state` keeps it itself.
+    #[arg(long = "debug-cap", value_name = "FILE.cap")]
+    pub debug_cap: Vec<PathBuf>,
 }
 
 const SERVE_LOCK: &str = "serve.lock";
@@ -92,12 +97,23 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
     if u32::from(a.port) + u32::from(slots) - 1 > 0xFFFF {
         return Err(format!("--port {} with {slots} readers leaves the TCP port range", a.port));
     }
+    let debug_caps: Vec<Vec<u8>> = a
+        .debug_cap
+        .iter()
+        .map(|p| std::fs::read(p).map_err(|e| format!("--debug-cap {}: {e}", p.display())))
+        .collect::<Result<_, _>>()?;
     let mut cards: Vec<(u16, PathBuf, Box<dyn vpcd::VirtualCard + Send>)> = Vec::new();
     let mut shared0 = None;
     for i in 0..n {
         let dir = root.join(i.to_string());
         let seed = seed.map(|s| s.wrapping_add(u64::from(i)));
-        let card = Arc::new(Mutex::new(open_or_create(&dir, seed)?));
+        let mut opened = open_or_create(&dir, seed)?;
+        for f in &debug_caps {
+            if let Err(e) = opened.attach_debug(f) {
+                eprintln!("gpse serve: --debug-cap for reader {i}: {e}");
+            }
+        }
+        let card = Arc::new(Mutex::new(opened));
         if i == 0 {
             shared0 = Some(card.clone());
         }
@@ -188,6 +204,9 @@ impl vpcd::VirtualCard for SharedCard {
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
         locked(&self.0).transmit(apdu)
     }
+    fn diagnostics(&mut self) -> Vec<gpse::card::Diagnostic> {
+        locked(&self.0).take_diagnostics()
+    }
 }
 
 /// Card 0 as one app sees it through the ACE, on card channels of its own (never reader 0's).
@@ -222,6 +241,9 @@ impl vpcd::VirtualCard for AppCard {
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
         let mut card = locked(&self.card);
         self.view.transmit(&mut *card, apdu).unwrap_or_else(|_| Sw::Unknown.to_bytes().to_vec())
+    }
+    fn diagnostics(&mut self) -> Vec<gpse::card::Diagnostic> {
+        locked(&self.card).take_diagnostics()
     }
 }
 
@@ -403,6 +425,15 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, masker: &mut Ma
                 _ => String::new(),
             };
             eprint!("{tag}> {command}\n{tag}< {}{decoded}\n", upper(response));
+        }
+        // With -v the Java stack of an exception that escaped a CAP applet; with -vv also the
+        // ISOExceptions (an applet's normal way of answering a status word).
+        Event::Diagnostic(d) => {
+            if verbose >= 2 || (verbose == 1 && !d.detail) {
+                for l in d.text.lines() {
+                    eprintln!("{tag}! {l}");
+                }
+            }
         }
         Event::Waiting(err) => eprintln!(
             "gpse serve: {tag}waiting for vpcd on {addr} ({err}); is pcscd with vpcd running? (scripts/pcscd-start)"

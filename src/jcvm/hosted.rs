@@ -148,6 +148,25 @@ impl Module for JcvmModule {
         self.vm().ok().map(|vm| vm.save())
     }
 
+    fn take_diagnostics(&self) -> Vec<crate::card::Diagnostic> {
+        self.vm().map_or_else(
+            |_| Vec::new(),
+            |mut vm| {
+                vm.take_diagnostics()
+                    .into_iter()
+                    .map(|(detail, text)| crate::card::Diagnostic { detail, text })
+                    .collect()
+            },
+        )
+    }
+
+    fn attach_debug(&self, file: &[u8]) -> Option<Result<(), String>> {
+        Some(match self.vm() {
+            Ok(mut vm) => vm.attach_debug(file).map(|_| ()),
+            Err(sw) => Err(format!("VM unavailable ({sw})")),
+        })
+    }
+
     fn arm_power(&self, budget: Option<u64>) {
         if let Ok(mut vm) = self.vm() {
             vm.arm_power(budget);

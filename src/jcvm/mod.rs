@@ -17,6 +17,7 @@ pub mod hosted;
 pub mod interp;
 pub mod journal;
 pub mod link;
+pub mod trace;
 pub mod vm;
 
 pub use vm::{Jcvm, JcvmError, PackageInfo};

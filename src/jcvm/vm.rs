@@ -108,6 +108,10 @@ pub struct PackageInfo {
 struct StoredPackage {
     raw: Vec<u8>,
     class_base: ClassId,
+    /// The Debug component's `info` (JCVM §6.15), for stack traces: from the loaded bytes
+    /// when they carried it, or attached from the CAP file ([`Jcvm::attach_debug`]); a Load File
+    /// Data Block normally leaves it off the card.
+    debug: Option<Vec<u8>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -117,6 +121,16 @@ struct Image {
     next_class: ClassId,
     rt: Runtime,
 }
+
+/// What escaped an applet's entry point (kept until [`Jcvm::take_diagnostics`]).
+#[derive(Clone, Debug)]
+enum Escape {
+    Exception { class: ClassId, reason: Option<i16>, iso: bool, trace: Vec<crate::jcvm::trace::FramePos> },
+    Fault(String),
+}
+
+/// Escapes kept for the user at most (the oldest go first).
+const MAX_ESCAPES: usize = 32;
 
 /// 2: memory limits in the heap (issue #15).
 const IMAGE_VERSION: u8 = 2;
@@ -154,6 +168,8 @@ pub struct Jcvm {
     stored: Vec<Option<StoredPackage>>,
     next_class: ClassId,
     dirty: bool,
+    /// Exceptions and faults that escaped applets, for [`Jcvm::take_diagnostics`].
+    escapes: Vec<(&'static str, Vec<u8>, Escape)>,
 }
 
 impl Default for Jcvm {
@@ -186,6 +202,7 @@ impl Jcvm {
             stored: Vec::new(),
             next_class: USER_CLASS_BASE,
             dirty: false,
+            escapes: Vec::new(),
         }
     }
 
@@ -275,7 +292,8 @@ impl Jcvm {
         if self.stored.len() <= slot {
             self.stored.resize(slot + 1, None);
         }
-        self.stored[slot] = Some(StoredPackage { raw: bytes.to_vec(), class_base: base });
+        let debug = cap.component(crate::jcvm::cap::Tag::Debug).map(|c| c.info().to_vec());
+        self.stored[slot] = Some(StoredPackage { raw: bytes.to_vec(), class_base: base, debug });
         self.dirty = true;
         let p = self.prog.package(slot as u16).ok_or(JcvmError::Full)?;
         for m in &p.missing {
@@ -451,6 +469,121 @@ impl Jcvm {
         }
     }
 
+    /// Notes an exception or fault that escaped an applet's entry point, for the user
+    /// ([`Jcvm::take_diagnostics`]), and gives the status word it answers.
+    fn escaped(&mut self, entry: &'static str, instance: &[u8], t: &Thrown) -> Sw {
+        let sw = self.uncaught_sw(t);
+        if self.escapes.len() >= MAX_ESCAPES {
+            self.escapes.remove(0);
+        }
+        let e = match t {
+            Thrown::Exception(h) => {
+                let class = match self.rt.heap.get(*h).map(|o| &o.body) {
+                    Some(Body::Instance { class, .. }) => *class,
+                    _ => cls::THROWABLE,
+                };
+                // Only the framework's exceptions have a reason (JC API `CardException`,
+                // `CardRuntimeException`).
+                let has_reason = self.prog.is_subclass(class, cls::CARD_RUNTIME_EXCEPTION)
+                    || self.prog.is_subclass(class, cls::CARD_EXCEPTION);
+                let reason = match self.rt.heap.native(*h) {
+                    Some(NativeState::Reason(r)) if has_reason => Some(*r),
+                    _ => None,
+                };
+                Escape::Exception {
+                    class,
+                    reason,
+                    iso: self.prog.is_subclass(class, cls::ISO_EXCEPTION),
+                    trace: self.rt.session.trace.clone(),
+                }
+            }
+            Thrown::Fault(f) => Escape::Fault(format!("{f:?}")),
+        };
+        self.escapes.push((entry, instance.to_vec(), e));
+        sw
+    }
+
+    /// The exceptions and faults that escaped applets since the last call, as text: each its
+    /// instance and entry point, the exception's Java class and reason, and one `at …` line per
+    /// frame (source lines from the Debug component when the CAP has one). `true` marks an
+    /// `ISOException` (an applet's way of answering a status word: detail, not trouble).
+    pub fn take_diagnostics(&mut self) -> Vec<(bool, String)> {
+        let escapes = std::mem::take(&mut self.escapes);
+        let mut caps: std::collections::HashMap<u16, Option<Cap>> = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for (entry, aid, e) in escapes {
+            let who = format!("{} {entry}()", hex::encode_upper(&aid));
+            match e {
+                Escape::Fault(f) => out.push((false, format!("{who}: JCVM fault {f} (6F00)"))),
+                Escape::Exception { class, reason, iso, trace } => {
+                    let mut text = format!("{who}: uncaught {}", self.java_class_name(class, &mut caps));
+                    if let Some(r) = reason {
+                        text += &format!(" (reason 0x{:04X})", r as u16);
+                    }
+                    for (pkg, pc) in trace {
+                        let cap = caps.entry(pkg).or_insert_with(|| self.parsed(pkg));
+                        let line = match cap {
+                            Some(c) => crate::jcvm::trace::frame_line(c, pc),
+                            None => format!("at package {pkg}@{pc}"),
+                        };
+                        text += &format!("\n    {line}");
+                    }
+                    out.push((iso, text));
+                }
+            }
+        }
+        out
+    }
+
+    /// A loaded package's CAP, parsed again (for names and line tables), with its Debug
+    /// component.
+    fn parsed(&self, slot: u16) -> Option<Cap> {
+        let p = self.stored.get(slot as usize)?.as_ref()?;
+        let mut cap = Cap::parse(&p.raw).ok()?;
+        if cap.debug.is_none() {
+            cap.debug = p.debug.as_deref().and_then(|d| crate::jcvm::cap::DebugComponent::parse(d).ok());
+        }
+        Some(cap)
+    }
+
+    /// Keeps the Debug component of a CAP file for the loaded package it is the CAP of (the same
+    /// package AID and the same Method component), so that stack traces name classes, methods
+    /// and source lines. Returns the package AID; an error says why not.
+    pub fn attach_debug(&mut self, cap_file: &[u8]) -> Result<Vec<u8>, String> {
+        use crate::jcvm::cap::Tag;
+        let cap = Cap::parse(cap_file).map_err(|e| e.to_string())?;
+        let debug = cap.component(Tag::Debug).ok_or("the CAP has no Debug component (build it with -debug)")?;
+        let aid = cap.header.package.aid.as_bytes().to_vec();
+        let slot = self
+            .prog
+            .package_by_aid(&aid)
+            .ok_or_else(|| format!("package {} is not loaded", hex::encode_upper(&aid)))?;
+        let stored = self.stored.get_mut(slot as usize).and_then(Option::as_mut).ok_or("package not stored")?;
+        let loaded = Cap::parse(&stored.raw).map_err(|e| e.to_string())?;
+        if loaded.component(Tag::Method).map(|c| &c.bytes) != cap.component(Tag::Method).map(|c| &c.bytes) {
+            return Err(format!("package {} on the card is another build than this CAP", hex::encode_upper(&aid)));
+        }
+        stored.debug = Some(debug.info().to_vec());
+        self.dirty = true;
+        Ok(aid)
+    }
+
+    /// A class's Java name: the API's, or from the package's Debug component, else the
+    /// linker's `<package AID>@<offset>`.
+    fn java_class_name(&self, class: ClassId, caps: &mut std::collections::HashMap<u16, Option<Cap>>) -> String {
+        let Some(k) = self.prog.class(class) else { return format!("class {class}") };
+        let Some(slot) = k.package else { return crate::jcvm::trace::java_name(&k.name) };
+        let offset =
+            self.prog.package(slot).and_then(|p| p.class_ids.iter().find(|(_, id)| *id == class).map(|(o, _)| *o));
+        let cap = caps.entry(slot).or_insert_with(|| self.parsed(slot));
+        let named = cap.as_ref().and_then(|c| {
+            let d = c.debug.as_ref()?;
+            let cd = d.classes.iter().find(|cd| Some(cd.location) == offset)?;
+            d.strings.get(cd.name_index as usize).map(|n| crate::jcvm::trace::java_name(n))
+        });
+        named.unwrap_or_else(|| k.name.clone())
+    }
+
     fn class_name(&self, h: Handle) -> String {
         match self.rt.heap.get(h).map(|o| &o.body) {
             Some(crate::jcvm::heap::Body::Instance { class, .. }) => {
@@ -545,7 +678,7 @@ impl Jcvm {
             (Ok(_), Some((obj, aid))) if aid == instance_aid => Ok(obj),
             (Ok(_), Some(_)) => Err(Sw::WrongData),
             (Ok(_), None) => Err(Sw::Unknown),
-            (Err(t), _) => Err(self.uncaught_sw(&t)),
+            (Err(t), _) => Err(self.escaped("install", instance_aid, &t)),
         };
         let obj = match outcome {
             Ok(o) => o,
@@ -669,7 +802,8 @@ impl Jcvm {
         match r {
             Ok(_) => Ok(Response { data: out, sw: Sw::Ok }),
             Err(t) => {
-                let sw = self.uncaught_sw(&t);
+                let aid = self.rt.instances.get(idx).map(|i| i.aid.clone()).unwrap_or_default();
+                let sw = self.escaped(if self.rt.session.selecting { "select" } else { "process" }, &aid, &t);
                 // Data already sent stays with an ISOException's SW (as jCardSim and cref do);
                 // a 6F00 carries none.
                 Ok(Response { data: if sw == Sw::Unknown { Vec::new() } else { out }, sw })
@@ -740,7 +874,7 @@ impl Jcvm {
             Err(Thrown::Fault(Fault::PowerLoss)) => return Err(Sw::MemoryFailure),
             other => {
                 if let Err(t) = other {
-                    self.uncaught_sw(&t);
+                    self.escaped("select", instance, &t);
                 }
                 self.rt.session.selected.remove(&channel);
                 return Err(Sw::AppletSelectFailed);
@@ -923,7 +1057,7 @@ impl Jcvm {
         let mut rt = img.rt;
         rt.step_budget = crate::jcvm::interp::DEFAULT_STEP_BUDGET;
         rt.heap.recount();
-        Ok(Jcvm { prog, rt, stored: img.packages, next_class: img.next_class, dirty: false })
+        Ok(Jcvm { prog, rt, stored: img.packages, next_class: img.next_class, dirty: false, escapes: Vec::new() })
     }
 
     /// Calls the static method whose header is at `method_offset` in a loaded package's Method

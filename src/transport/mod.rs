@@ -39,6 +39,17 @@ pub trait Transport {
     fn resets(&self) -> Option<u64> {
         None
     }
+    /// What the card's modules want the user to see since the last call (Java stack traces of
+    /// CAP applets), when the card is in this process; a reader cannot tell.
+    fn diagnostics(&mut self) -> Vec<crate::card::Diagnostic> {
+        Vec::new()
+    }
+    /// Gives an in-process card a CAP file's debug information (`Card::attach_debug`); `None`
+    /// for a reader.
+    fn attach_debug(&mut self, file: &[u8]) -> Option<Result<(), String>> {
+        let _ = file;
+        None
+    }
 }
 
 impl Transport for Card {
@@ -57,5 +68,11 @@ impl Transport for Card {
     }
     fn resets(&self) -> Option<u64> {
         Some(Card::resets(self))
+    }
+    fn diagnostics(&mut self) -> Vec<crate::card::Diagnostic> {
+        Card::take_diagnostics(self)
+    }
+    fn attach_debug(&mut self, file: &[u8]) -> Option<Result<(), String>> {
+        Some(Card::attach_debug(self, file))
     }
 }

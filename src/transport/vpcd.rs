@@ -73,6 +73,10 @@ pub trait VirtualCard {
     fn reset(&mut self);
     /// One command APDU to data ‖ SW.
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8>;
+    /// What the card wants its user to see about the last commands (Java stack traces).
+    fn diagnostics(&mut self) -> Vec<crate::card::Diagnostic> {
+        Vec::new()
+    }
 }
 
 impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
@@ -90,6 +94,9 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
     }
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
         (**self).transmit(apdu)
+    }
+    fn diagnostics(&mut self) -> Vec<crate::card::Diagnostic> {
+        (**self).diagnostics()
     }
 }
 
@@ -109,6 +116,9 @@ impl VirtualCard for Card {
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
         Card::transmit(self, apdu)
     }
+    fn diagnostics(&mut self) -> Vec<crate::card::Diagnostic> {
+        Card::take_diagnostics(self)
+    }
 }
 
 /// What happened on a vpcd connection, for logs. APDU events are reported after the answer has
@@ -127,6 +137,8 @@ pub enum Event<'a> {
     UnknownControl(u8),
     /// A command APDU and the response sent.
     Apdu { command: &'a [u8], response: &'a [u8] },
+    /// What the card said about that command (a Java stack trace), after its `Apdu`.
+    Diagnostic(&'a crate::card::Diagnostic),
     /// The response was too long to frame and was replaced by `6700`.
     ResponseTooLong(usize),
 }
@@ -363,6 +375,9 @@ pub fn serve_connection<C: VirtualCard>(
                     log(&Event::ResponseTooLong(len));
                 }
                 log(&Event::Apdu { command: msg, response: &rsp });
+                for d in card.diagnostics() {
+                    log(&Event::Diagnostic(&d));
+                }
             }
         }
     }

@@ -302,6 +302,11 @@ impl<'a> Exec<'a> {
                     ($t:expr) => {{
                         match $t {
                             Thrown::Exception(h) => {
+                                // The frames' positions, for a stack trace if it escapes.
+                                let tr = &mut self.rt.session.trace;
+                                tr.clear();
+                                tr.push((pkg, pc as u32));
+                                tr.extend(frames.iter().rev().map(|f| (f.pkg, f.ret_pc.saturating_sub(1) as u32)));
                                 pending = Some((h, pc));
                                 break 'dispatch;
                             }

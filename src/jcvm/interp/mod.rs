@@ -93,6 +93,9 @@ pub struct Session {
     pub ctx_stack: Vec<(u16, Option<usize>)>,
     /// `JCSystem.requestObjectDeletion()` was called: collect at the end of the APDU.
     pub gc_requested: bool,
+    /// Where the last exception was thrown: the throwing frame first, then its callers
+    /// (`trace.rs` renders it for an exception that escapes the applet).
+    pub trace: Vec<crate::jcvm::trace::FramePos>,
     /// The APDU.
     pub apdu: ApduState,
     /// Instances selected, by channel (for `isAppletActive`, CLEAR_ON_DESELECT).
