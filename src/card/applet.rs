@@ -280,6 +280,15 @@ pub trait Module: Send + Sync {
         let _ = file;
         None
     }
+    /// Turns code coverage on (from zero) or off, for modules that run code they can count
+    /// (the JCVM's bytecodes).
+    fn set_coverage(&self, on: bool) {
+        let _ = on;
+    }
+    /// The coverage so far: LCOV text, and a plain-text table for code without line tables.
+    fn coverage_report(&self) -> (String, String) {
+        (String::new(), String::new())
+    }
 }
 
 /// A message for the user about what an applet did (`gpse send -v`, `gpse serve -v`).

@@ -307,6 +307,25 @@ impl Card {
         self.rt.catalog.modules().flat_map(|m| m.take_diagnostics()).collect()
     }
 
+    /// Turns code coverage of the card's CAP applets on (counting from zero) or off.
+    pub fn set_coverage(&mut self, on: bool) {
+        for m in self.rt.catalog.modules() {
+            m.set_coverage(on);
+        }
+    }
+
+    /// The coverage so far: LCOV (for CAPs with a Debug component; `genhtml` reads it) and a
+    /// per-method bytecode table for the others.
+    pub fn coverage_report(&self) -> (String, String) {
+        let (mut lcov, mut table) = (String::new(), String::new());
+        for m in self.rt.catalog.modules() {
+            let (l, t) = m.coverage_report();
+            lcov += &l;
+            table += &t;
+        }
+        (lcov, table)
+    }
+
     /// Gives the card a load file's debug information (a CAP file's Debug component, which a
     /// LOAD leaves off the card) for stack traces with source lines, and commits it.
     pub fn attach_debug(&mut self, file: &[u8]) -> Result<(), String> {

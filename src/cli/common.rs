@@ -242,6 +242,12 @@ impl Transport for DebugTransport {
     fn attach_debug(&mut self, file: &[u8]) -> Option<Result<(), String>> {
         self.inner.attach_debug(file)
     }
+    fn set_coverage(&mut self, on: bool) -> bool {
+        self.inner.set_coverage(on)
+    }
+    fn coverage_report(&mut self) -> Option<(String, String)> {
+        self.inner.coverage_report()
+    }
 }
 
 /// One card's image directory: `--state`, else `$GPSE_STATE`, else reader 0's card of
@@ -261,6 +267,23 @@ impl CardDir {
 }
 
 /// Opens the card image of `dir` with full durability, with [`open_notes`] on stderr.
+/// Writes a coverage report: the LCOV text to `path` (when any CAP had a Debug component) and
+/// the per-method tables of the others to `path.txt`; says what it wrote on stderr.
+pub fn write_coverage(path: &std::path::Path, report: &(String, String)) -> Result<(), String> {
+    let (lcov, table) = report;
+    std::fs::write(path, lcov).map_err(|e| format!("--coverage {}: {e}", path.display()))?;
+    let files = lcov.lines().filter(|l| l.starts_with("SF:")).count();
+    let mut said = format!("coverage: {} ({files} source files)", path.display());
+    if !table.is_empty() {
+        let mut t = path.as_os_str().to_owned();
+        t.push(".txt");
+        std::fs::write(&t, table).map_err(|e| format!("--coverage {}: {e}", std::path::Path::new(&t).display()))?;
+        said += &format!(", {} (packages without a Debug component)", std::path::Path::new(&t).display());
+    }
+    eprintln!("{said}");
+    Ok(())
+}
+
 pub fn open_card(dir: &CardDir, seed: Option<u64>) -> Result<Card, String> {
     let path = dir.path();
     let mut card = Card::open(&path, Durability::Fsync, seed).map_err(|e| e.to_string())?;

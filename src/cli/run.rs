@@ -49,6 +49,11 @@ pub struct RunArgs {
     /// repeatable. GPSE_VAR_NAME=HEX in the environment does the same.
     #[arg(long = "var", value_name = "NAME=HEX")]
     pub vars: Vec<String>,
+    /// Record which bytecodes of the card's CAP applets ran and write LCOV to FILE (source lines
+    /// from CAPs with a Debug component; the others as a per-method table in FILE.txt). Not with
+    /// --reader.
+    #[arg(long, value_name = "FILE")]
+    pub coverage: Option<PathBuf>,
     /// The script.
     pub file: PathBuf,
 }
@@ -75,6 +80,9 @@ pub fn run(a: RunArgs, g: &Globals) -> Result<ExitCode, Fail> {
     } else {
         g.transport()?
     };
+    if a.coverage.is_some() && !card.set_coverage(true) {
+        return Err("--coverage needs a card in this process (--state or --fresh), not a reader".into());
+    }
     let mut rec = a.record.as_ref().map(|_| {
         Recorder::new(&format!(
             "recorded by gpse {} from {}{}",
@@ -89,6 +97,9 @@ pub fn run(a: RunArgs, g: &Globals) -> Result<ExitCode, Fail> {
     let mut opener = gpse::script::scp::opener(CardRng::new(seed.map(|s| s ^ 0x6770_7365_686f_7374)));
     let sum = runner::run(&steps, card.as_mut(), &opts, Some(&mut opener), &mut stdout, rec.as_mut())
         .map_err(|e| e.to_string())?;
+    if let (Some(path), Some(report)) = (&a.coverage, card.coverage_report()) {
+        super::common::write_coverage(path, &report)?;
+    }
     if let (Some(path), Some(r)) = (&a.record, &rec) {
         std::fs::write(path, r.text()).map_err(|e| format!("{}: {e}", path.display()))?;
     }

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// the Java stacks `-v` prints; repeat for several. `gpse gp load --state` keeps it itself.
     #[arg(long = "debug-cap", value_name = "FILE.cap")]
     pub debug_cap: Vec<PathBuf>,
+    /// Record which bytecodes of the CAP applets ran and write LCOV to FILE when serve stops
+    /// (reader i > 0 to FILE.i; CAPs without a Debug component as a table in FILE.txt).
+    #[arg(long, value_name = "FILE")]
+    pub coverage: Option<PathBuf>,
 }
 
 const SERVE_LOCK: &str = "serve.lock";
@@ -104,6 +108,7 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
         .collect::<Result<_, _>>()?;
     let mut cards: Vec<(u16, PathBuf, Box<dyn vpcd::VirtualCard + Send>)> = Vec::new();
     let mut shared0 = None;
+    let mut covered: Vec<(u16, Arc<Mutex<Card>>)> = Vec::new();
     for i in 0..n {
         let dir = root.join(i.to_string());
         let seed = seed.map(|s| s.wrapping_add(u64::from(i)));
@@ -113,7 +118,11 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
                 eprintln!("gpse serve: --debug-cap for reader {i}: {e}");
             }
         }
+        if a.coverage.is_some() {
+            opened.set_coverage(true);
+        }
         let card = Arc::new(Mutex::new(opened));
+        covered.push((i, card.clone()));
         if i == 0 {
             shared0 = Some(card.clone());
         }
@@ -175,6 +184,11 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
     }
     if panicked {
         return Err("a reader thread failed".into());
+    }
+    if let Some(f) = &a.coverage {
+        for (i, card) in &covered {
+            super::common::write_coverage(&record_path(f, *i), &locked(card).coverage_report())?;
+        }
     }
     eprintln!("gpse serve: stopped");
     Ok(ExitCode::SUCCESS)

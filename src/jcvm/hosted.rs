@@ -160,6 +160,16 @@ impl Module for JcvmModule {
         )
     }
 
+    fn set_coverage(&self, on: bool) {
+        if let Ok(mut vm) = self.vm() {
+            vm.set_coverage(on);
+        }
+    }
+
+    fn coverage_report(&self) -> (String, String) {
+        self.vm().map_or_else(|_| (String::new(), String::new()), |vm| vm.coverage_report())
+    }
+
     fn attach_debug(&self, file: &[u8]) -> Option<Result<(), String>> {
         Some(match self.vm() {
             Ok(mut vm) => vm.attach_debug(file).map(|_| ()),

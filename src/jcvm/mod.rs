@@ -12,6 +12,7 @@ pub mod verify;
 
 // Execution half (linker, interpreter, heap, natives, facade).
 pub mod api;
+pub mod coverage;
 pub mod heap;
 pub mod hosted;
 pub mod interp;

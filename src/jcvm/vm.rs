@@ -535,6 +535,30 @@ impl Jcvm {
         out
     }
 
+    /// Turns bytecode coverage on (counting from zero) or off (issue #17). Off, the interpreter
+    /// runs its uninstrumented loop.
+    pub fn set_coverage(&mut self, on: bool) {
+        self.rt.coverage = on.then(crate::jcvm::interp::Coverage::default);
+    }
+
+    /// The coverage so far: LCOV for the packages with a Debug component, and a per-method
+    /// bytecode table for the others (empty strings when coverage is off or nothing ran).
+    pub fn coverage_report(&self) -> (String, String) {
+        let (mut lcov, mut table) = (String::new(), String::new());
+        let Some(cov) = &self.rt.coverage else { return (lcov, table) };
+        for slot in 0..self.stored.len() {
+            let Ok(s16) = u16::try_from(slot) else { break };
+            if cov.hits.get(slot).is_none_or(|r| r.iter().all(|n| *n == 0)) {
+                continue;
+            }
+            let Some(cap) = self.parsed(s16) else { continue };
+            if !crate::jcvm::coverage::lcov(&cap, s16, cov, &mut lcov) {
+                crate::jcvm::coverage::table(&cap, s16, cov, &mut table);
+            }
+        }
+        (lcov, table)
+    }
+
     /// A loaded package's CAP, parsed again (for names and line tables), with its Debug
     /// component.
     fn parsed(&self, slot: u16) -> Option<Cap> {

@@ -50,6 +50,15 @@ pub trait Transport {
         let _ = file;
         None
     }
+    /// Turns an in-process card's code coverage on or off; false for a reader.
+    fn set_coverage(&mut self, on: bool) -> bool {
+        let _ = on;
+        false
+    }
+    /// An in-process card's coverage report (`Card::coverage_report`): LCOV and tables.
+    fn coverage_report(&mut self) -> Option<(String, String)> {
+        None
+    }
 }
 
 impl Transport for Card {
@@ -74,5 +83,12 @@ impl Transport for Card {
     }
     fn attach_debug(&mut self, file: &[u8]) -> Option<Result<(), String>> {
         Some(Card::attach_debug(self, file))
+    }
+    fn set_coverage(&mut self, on: bool) -> bool {
+        Card::set_coverage(self, on);
+        true
+    }
+    fn coverage_report(&mut self) -> Option<(String, String)> {
+        Some(Card::coverage_report(self))
     }
 }

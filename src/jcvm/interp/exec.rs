@@ -227,13 +227,18 @@ impl<'a> Exec<'a> {
     fn run(&mut self, stack: &mut [i16], entry: Target, nargs0: usize) -> Result<Option<i32>, Thrown> {
         let mut frames: Vec<Frame> = std::mem::take(&mut self.rt.frames);
         frames.clear();
-        let r = self.run_frames(stack, entry, nargs0, &mut frames);
+        // Coverage is a second instance of the loop, so that it costs nothing when off.
+        let r = if self.rt.coverage.is_some() {
+            self.run_frames::<true>(stack, entry, nargs0, &mut frames)
+        } else {
+            self.run_frames::<false>(stack, entry, nargs0, &mut frames)
+        };
         self.rt.frames = frames;
         r
     }
 
     #[allow(clippy::too_many_lines)]
-    fn run_frames(
+    fn run_frames<const COV: bool>(
         &mut self,
         stack: &mut [i16],
         entry: Target,
@@ -354,6 +359,11 @@ impl<'a> Exec<'a> {
                         if steps > budget {
                             return Err(Thrown::Fault(Fault::StepBudget));
                         }
+                        if COV {
+                            if let Some(c) = self.rt.coverage.as_mut() {
+                                c.taken(pkg, pc);
+                            }
+                        }
                         pc = t as usize;
                         continue 'dispatch;
                     }};
@@ -448,6 +458,11 @@ impl<'a> Exec<'a> {
 
                 if pc >= code_len || sp < op_base || sp > op_limit {
                     bad!()
+                }
+                if COV {
+                    if let Some(c) = self.rt.coverage.as_mut() {
+                        c.hit(pkg, pc);
+                    }
                 }
                 let op = code[pc];
                 if !int_ok && INT_OPS[op as usize] {

@@ -133,6 +133,57 @@ pub struct Runtime {
     /// The reusable frame stack.
     #[serde(skip)]
     pub frames: Vec<exec::Frame>,
+    /// Bytecode coverage while it is on (`Jcvm::set_coverage`).
+    #[serde(skip)]
+    pub coverage: Option<Coverage>,
+}
+
+/// How often each bytecode ran, and each branch was taken, per package slot and Method
+/// component offset (issue #17: LCOV and per-method tables from it).
+#[derive(Clone, Debug, Default)]
+pub struct Coverage {
+    /// Executions by package slot, then instruction offset.
+    pub hits: Vec<Vec<u32>>,
+    /// Taken branches (and switch jumps) by package slot, then instruction offset.
+    pub taken_at: Vec<Vec<u32>>,
+}
+
+impl Coverage {
+    fn slot(v: &mut Vec<Vec<u32>>, pkg: u16, pc: usize) -> &mut u32 {
+        let p = pkg as usize;
+        if v.len() <= p {
+            v.resize(p + 1, Vec::new());
+        }
+        let row = &mut v[p];
+        if row.len() <= pc {
+            row.resize(pc + 1, 0);
+        }
+        &mut row[pc]
+    }
+
+    /// One execution of the instruction at `pc`.
+    #[inline]
+    pub fn hit(&mut self, pkg: u16, pc: usize) {
+        let c = Self::slot(&mut self.hits, pkg, pc);
+        *c = c.saturating_add(1);
+    }
+
+    /// The branch at `pc` jumped.
+    #[inline]
+    pub fn taken(&mut self, pkg: u16, pc: usize) {
+        let c = Self::slot(&mut self.taken_at, pkg, pc);
+        *c = c.saturating_add(1);
+    }
+
+    /// Executions of the instruction at `pc` of package `pkg`.
+    pub fn hits_at(&self, pkg: u16, pc: usize) -> u32 {
+        self.hits.get(pkg as usize).and_then(|r| r.get(pc)).copied().unwrap_or(0)
+    }
+
+    /// Jumps of the branch at `pc`.
+    pub fn taken_count(&self, pkg: u16, pc: usize) -> u32 {
+        self.taken_at.get(pkg as usize).and_then(|r| r.get(pc)).copied().unwrap_or(0)
+    }
 }
 
 fn default_budget() -> u64 {
@@ -207,6 +258,7 @@ impl Runtime {
             step_budget: DEFAULT_STEP_BUDGET,
             stack: Vec::new(),
             frames: Vec::new(),
+            coverage: None,
         }
     }
 }
