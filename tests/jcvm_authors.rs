@@ -229,3 +229,43 @@ fn run_coverage_writes_lcov_and_a_table() {
     // process() of arrays ran (INS 40): some method shows bytecodes that ran.
     assert!(table.lines().any(|l| l.contains(" bytecodes ran") && !l.contains(": 0 of ")), "{table}");
 }
+
+/// `--trace-bytecode AID:N` prints at most N instructions of that instance with its operand
+/// stack; `--trace-api` each API call with its argument words, never array contents (a VERIFY's
+/// PIN does not appear).
+#[test]
+fn send_traces_bytecodes_and_api_calls_without_pins() {
+    let d = tempfile::tempdir().unwrap();
+    drop(new_card(d.path()));
+    let cap = common::capcard::repo().join("tests/applets/framework/build/framework.cap");
+    let o = assert_cmd::Command::cargo_bin("gpse")
+        .unwrap()
+        .args(["gp", "install", "--state", d.path().to_str().unwrap(), cap.to_str().unwrap(), "--params", "31323334"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = assert_cmd::Command::cargo_bin("gpse")
+        .unwrap()
+        .args([
+            "send",
+            "--state",
+            d.path().to_str().unwrap(),
+            "--trace-bytecode",
+            "A00000047667707365010501:5",
+            "--trace-api",
+            "00A404000CA0000004766770736501050100",
+            "002000000431323334",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("< 9000"), "{text}");
+    let bytecodes = text.lines().filter(|l| l.starts_with("! bytecode ") && l.contains(" | stack [")).count();
+    assert_eq!(bytecodes, 5, "{text}");
+    assert!(text.contains("! bytecode trace: limit reached"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("! api PinCheck(")), "{text}");
+    assert!(
+        !text.contains("31323334") || text.lines().filter(|l| l.contains("31323334")).all(|l| l.starts_with('>')),
+        "{text}"
+    );
+}

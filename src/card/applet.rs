@@ -289,6 +289,22 @@ pub trait Module: Send + Sync {
     fn coverage_report(&self) -> (String, String) {
         (String::new(), String::new())
     }
+    /// Turns execution traces on or off (the JCVM: instructions, API calls).
+    fn set_trace(&self, spec: &TraceSpec) {
+        let _ = spec;
+    }
+}
+
+/// What to trace (`--trace-bytecode AID[:N]`, `--trace-api`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TraceSpec {
+    /// Trace each instruction of the instances with this AID (`Some(None)`: all), at most
+    /// `limit` lines.
+    pub bytecode: Option<Option<Aid>>,
+    /// The most instruction lines.
+    pub limit: u64,
+    /// Trace each API (native) call with its arguments and result.
+    pub api: bool,
 }
 
 /// A message for the user about what an applet did (`gpse send -v`, `gpse serve -v`).
@@ -297,6 +313,8 @@ pub struct Diagnostic {
     /// Detail (shown with `-vv`): e.g. an `ISOException`, an applet's normal way of answering
     /// a status word.
     pub detail: bool,
+    /// A trace line the user asked for (`--trace-bytecode`, `--trace-api`): always shown.
+    pub trace: bool,
     /// One or more lines.
     pub text: String,
 }

@@ -24,7 +24,7 @@ mod response;
 pub use aid::Aid;
 pub use applet::{
     Applet, CardEvent, Catalog, Ctx, Diagnostic, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent,
-    RawInstall, RestoreFn, SecureChannelUse,
+    RawInstall, RestoreFn, SecureChannelUse, TraceSpec,
 };
 pub use image::CardImage;
 pub use open::Open;
@@ -305,6 +305,14 @@ impl Card {
     /// (Java stack traces of exceptions that escaped CAP applets).
     pub fn take_diagnostics(&self) -> Vec<Diagnostic> {
         self.rt.catalog.modules().flat_map(|m| m.take_diagnostics()).collect()
+    }
+
+    /// Turns execution traces of the card's CAP applets on or off; the lines come with
+    /// [`Card::take_diagnostics`].
+    pub fn set_trace(&mut self, spec: &TraceSpec) {
+        for m in self.rt.catalog.modules() {
+            m.set_trace(spec);
+        }
     }
 
     /// Turns code coverage of the card's CAP applets on (counting from zero) or off.

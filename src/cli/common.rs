@@ -245,6 +245,9 @@ impl Transport for DebugTransport {
     fn set_coverage(&mut self, on: bool) -> bool {
         self.inner.set_coverage(on)
     }
+    fn set_trace(&mut self, spec: &gpse::card::TraceSpec) -> bool {
+        self.inner.set_trace(spec)
+    }
     fn coverage_report(&mut self) -> Option<(String, String)> {
         self.inner.coverage_report()
     }
@@ -267,6 +270,41 @@ impl CardDir {
 }
 
 /// Opens the card image of `dir` with full durability, with [`open_notes`] on stderr.
+/// `--trace-bytecode` and `--trace-api` (issue #17), for `send` and `serve`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TraceArgs {
+    /// Print each bytecode the CAP applet instance AID executes (`all`: every instance) with the
+    /// top of its operand stack, at most N lines (AID:N; default 1000)
+    #[arg(long, value_name = "AID[:N]")]
+    pub trace_bytecode: Option<String>,
+    /// Print each Java Card API call of the CAP applets with its argument words and result
+    /// (references are heap handles: no PIN or key bytes appear)
+    #[arg(long)]
+    pub trace_api: bool,
+}
+
+impl TraceArgs {
+    /// The trace to arm, if any was asked for.
+    pub fn spec(&self) -> Result<Option<gpse::card::TraceSpec>, String> {
+        let mut spec = gpse::card::TraceSpec { bytecode: None, limit: 1000, api: self.trace_api };
+        if let Some(t) = &self.trace_bytecode {
+            let (aid, n) = match t.split_once(':') {
+                Some((a, n)) => (a, Some(n)),
+                None => (t.as_str(), None),
+            };
+            if let Some(n) = n {
+                spec.limit = n.parse().map_err(|_| format!("--trace-bytecode {t}: N is a number of lines"))?;
+            }
+            spec.bytecode = Some(if aid.eq_ignore_ascii_case("all") {
+                None
+            } else {
+                Some(aid.parse().map_err(|e| format!("--trace-bytecode {t}: {e}"))?)
+            });
+        }
+        Ok((spec.bytecode.is_some() || spec.api).then_some(spec))
+    }
+}
+
 /// Writes a coverage report: the LCOV text to `path` (when any CAP had a Debug component) and
 /// the per-method tables of the others to `path.txt`; says what it wrote on stderr.
 pub fn write_coverage(path: &std::path::Path, report: &(String, String)) -> Result<(), String> {

@@ -31,6 +31,8 @@ Session keys are printed only with --show-keys.
 Example: gpse send --state ./card --scp03 404142434445464748494A4B4C4D4E4F --level 33 \\
            00A4040008A000000151000000 80CA00CF00")]
 pub struct SendArgs {
+    #[command(flatten)]
+    pub trace: super::common::TraceArgs,
     /// Print only the responses, one hex line each.
     #[arg(long, short)]
     pub quiet: bool,
@@ -112,6 +114,11 @@ pub fn run(a: SendArgs, g: &Globals) -> Result<ExitCode, Fail> {
     let env_reader = std::env::var("GPSE_READER").ok().filter(|r| !r.is_empty() && g.state.is_none());
     let reader = g.one_reader()?.map(str::to_string).or(env_reader);
     let mut card = g.transport_to(reader.as_deref())?;
+    if let Some(spec) = a.trace.spec()? {
+        if !card.set_trace(&spec) {
+            return Err("--trace-bytecode/--trace-api need a card in this process (--state), not a reader".into());
+        }
+    }
     let Some((keys, kvn)) = scp else {
         for apdu in apdus {
             let rsp = card.transmit(&apdu).map_err(|e| format!("{}: {e}", card.name()))?;
@@ -230,7 +237,7 @@ impl Transport for Traced<'_> {
 /// `ISOException`s, an applet's normal way of answering a status word), each line `! `.
 fn print_diagnostics(t: &mut dyn Transport, verbose: u8) {
     for d in t.diagnostics() {
-        if verbose >= 2 || (verbose == 1 && !d.detail) {
+        if d.trace || verbose >= 2 || (verbose == 1 && !d.detail) {
             for l in d.text.lines() {
                 outln!("! {l}");
             }

@@ -61,6 +61,8 @@ pub struct ServeArgs {
     /// (reader i > 0 to FILE.i; CAPs without a Debug component as a table in FILE.txt).
     #[arg(long, value_name = "FILE")]
     pub coverage: Option<PathBuf>,
+    #[command(flatten)]
+    pub trace: super::common::TraceArgs,
 }
 
 const SERVE_LOCK: &str = "serve.lock";
@@ -109,6 +111,7 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
     let mut cards: Vec<(u16, PathBuf, Box<dyn vpcd::VirtualCard + Send>)> = Vec::new();
     let mut shared0 = None;
     let mut covered: Vec<(u16, Arc<Mutex<Card>>)> = Vec::new();
+    let trace = a.trace.spec()?;
     for i in 0..n {
         let dir = root.join(i.to_string());
         let seed = seed.map(|s| s.wrapping_add(u64::from(i)));
@@ -120,6 +123,9 @@ fn serve(a: ServeArgs, state: Option<PathBuf>, seed: Option<u64>) -> Result<Exit
         }
         if a.coverage.is_some() {
             opened.set_coverage(true);
+        }
+        if let Some(spec) = &trace {
+            opened.set_trace(spec);
         }
         let card = Arc::new(Mutex::new(opened));
         covered.push((i, card.clone()));
@@ -443,7 +449,7 @@ fn log_event(tag: &str, verbose: u8, addr: std::net::SocketAddr, masker: &mut Ma
         // With -v the Java stack of an exception that escaped a CAP applet; with -vv also the
         // ISOExceptions (an applet's normal way of answering a status word).
         Event::Diagnostic(d) => {
-            if verbose >= 2 || (verbose == 1 && !d.detail) {
+            if d.trace || verbose >= 2 || (verbose == 1 && !d.detail) {
                 for l in d.text.lines() {
                     eprintln!("{tag}! {l}");
                 }

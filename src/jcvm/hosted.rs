@@ -152,12 +152,28 @@ impl Module for JcvmModule {
         self.vm().map_or_else(
             |_| Vec::new(),
             |mut vm| {
-                vm.take_diagnostics()
+                let mut out: Vec<crate::card::Diagnostic> = vm
+                    .take_traces()
                     .into_iter()
-                    .map(|(detail, text)| crate::card::Diagnostic { detail, text })
-                    .collect()
+                    .map(|text| crate::card::Diagnostic { detail: false, trace: true, text })
+                    .collect();
+                out.extend(vm.take_diagnostics().into_iter().map(|(detail, text)| crate::card::Diagnostic {
+                    detail,
+                    trace: false,
+                    text,
+                }));
+                out
             },
         )
+    }
+
+    fn set_trace(&self, spec: &crate::card::TraceSpec) {
+        if let Ok(mut vm) = self.vm() {
+            vm.set_trace(
+                spec.bytecode.as_ref().map(|a| (a.as_ref().map(|a| a.as_bytes().to_vec()), spec.limit)),
+                spec.api,
+            );
+        }
     }
 
     fn set_coverage(&self, on: bool) {

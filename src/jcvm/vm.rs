@@ -535,6 +535,29 @@ impl Jcvm {
         out
     }
 
+    /// Turns the traces on or off (issue #17): each instruction of the instances with this AID
+    /// (all with `None`), at most `limit` lines; each API call.
+    pub fn set_trace(&mut self, bytecode: Option<(Option<Vec<u8>>, u64)>, api: bool) {
+        self.rt.bytecode_trace = bytecode.map(|(aid, limit)| crate::jcvm::interp::BytecodeTrace {
+            aid,
+            remaining: limit,
+            lines: Vec::new(),
+        });
+        self.rt.api_trace = api.then(Vec::new);
+    }
+
+    /// The trace lines since the last call (instructions, then API calls).
+    pub fn take_traces(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = self.rt.bytecode_trace.as_mut() {
+            out.append(&mut t.lines);
+        }
+        if let Some(t) = self.rt.api_trace.as_mut() {
+            out.append(t);
+        }
+        out
+    }
+
     /// Turns bytecode coverage on (counting from zero) or off (issue #17). Off, the interpreter
     /// runs its uninstrumented loop.
     pub fn set_coverage(&mut self, on: bool) {

@@ -50,6 +50,11 @@ pub trait Transport {
         let _ = file;
         None
     }
+    /// Arms an in-process card's execution traces; false for a reader.
+    fn set_trace(&mut self, spec: &crate::card::TraceSpec) -> bool {
+        let _ = spec;
+        false
+    }
     /// Turns an in-process card's code coverage on or off; false for a reader.
     fn set_coverage(&mut self, on: bool) -> bool {
         let _ = on;
@@ -86,6 +91,10 @@ impl Transport for Card {
     }
     fn set_coverage(&mut self, on: bool) -> bool {
         Card::set_coverage(self, on);
+        true
+    }
+    fn set_trace(&mut self, spec: &crate::card::TraceSpec) -> bool {
+        Card::set_trace(self, spec);
         true
     }
     fn coverage_report(&mut self) -> Option<(String, String)> {

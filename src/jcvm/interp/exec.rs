@@ -127,6 +127,52 @@ impl<'a> Exec<'a> {
         self.throw(cls::SECURITY, 0)
     }
 
+    /// One line of `--trace-bytecode`: package slot, offset, the instruction, the operand
+    /// stack's top words (at most four, top last).
+    fn trace_insn(&mut self, pkg: u16, code: &[u8], pc: usize, stack: &[i16]) {
+        let instance_ok = match self.rt.bytecode_trace.as_ref().and_then(|t| t.aid.as_ref()) {
+            Some(aid) => self.rt.session.instance.and_then(|i| self.rt.instances.get(i)).is_some_and(|i| &i.aid == aid),
+            None => true,
+        };
+        if !instance_ok {
+            return;
+        }
+        let insn = match crate::jcvm::opcode::decode(code, pc) {
+            Ok(i) => format!("{} {:?}", i.op.name, i.operand),
+            Err(e) => format!("{e:?}"),
+        };
+        let top: Vec<String> = stack.iter().rev().take(4).rev().map(|w| format!("{:04X}", *w as u16)).collect();
+        let Some(t) = self.rt.bytecode_trace.as_mut() else { return };
+        if t.remaining == 0 {
+            return;
+        }
+        t.remaining -= 1;
+        t.lines.push(format!("bytecode {pkg}@{pc}: {insn} | stack [{}]", top.join(" ")));
+        if t.remaining == 0 {
+            t.lines.push("bytecode trace: limit reached".into());
+        }
+    }
+
+    /// One line of `--trace-api`: the native, its argument words (references are heap handles,
+    /// so no array contents such as PINs or keys appear) and its result.
+    fn trace_api(&mut self, n: crate::jcvm::api::Native, args: &[i16], r: &Result<Option<i16>, Thrown>) {
+        let args: Vec<String> = args.iter().map(|w| format!("{:04X}", *w as u16)).collect();
+        let result = match r {
+            Ok(Some(v)) => format!("{:04X}", *v as u16),
+            Ok(None) => "void".into(),
+            Err(Thrown::Exception(h)) => {
+                let class = self.class_of(*h).and_then(|c| self.prog.class(c)).map_or("?".into(), |k| k.name.clone());
+                format!("throws {class}")
+            }
+            Err(Thrown::Fault(f)) => format!("fault {f:?}"),
+        };
+        if let Some(t) = self.rt.api_trace.as_mut() {
+            if t.len() < 10_000 {
+                t.push(format!("api {n:?}({}) -> {result}", args.join(", ")));
+            }
+        }
+    }
+
     /// The exception (or fault) for a refused heap access.
     pub fn access(&mut self, a: Access) -> Thrown {
         match a {
@@ -227,8 +273,9 @@ impl<'a> Exec<'a> {
     fn run(&mut self, stack: &mut [i16], entry: Target, nargs0: usize) -> Result<Option<i32>, Thrown> {
         let mut frames: Vec<Frame> = std::mem::take(&mut self.rt.frames);
         frames.clear();
-        // Coverage is a second instance of the loop, so that it costs nothing when off.
-        let r = if self.rt.coverage.is_some() {
+        // Coverage and the bytecode trace are a second instance of the loop, so that they cost
+        // nothing when off.
+        let r = if self.rt.coverage.is_some() || self.rt.bytecode_trace.is_some() {
             self.run_frames::<true>(stack, entry, nargs0, &mut frames)
         } else {
             self.run_frames::<false>(stack, entry, nargs0, &mut frames)
@@ -462,6 +509,9 @@ impl<'a> Exec<'a> {
                 if COV {
                     if let Some(c) = self.rt.coverage.as_mut() {
                         c.hit(pkg, pc);
+                    }
+                    if self.rt.bytecode_trace.is_some() {
+                        self.trace_insn(pkg, code, pc, &stack[op_base..sp]);
                     }
                 }
                 let op = code[pc];
@@ -1203,7 +1253,11 @@ impl<'a> Exec<'a> {
                                 let mut args = [0i16; 8];
                                 args[..nargs].copy_from_slice(&stack[sp - nargs..sp]);
                                 sp -= nargs;
-                                match natives::call(self, nv, &args[..nargs]) {
+                                let r = natives::call(self, nv, &args[..nargs]);
+                                if self.rt.api_trace.is_some() {
+                                    self.trace_api(nv, &args[..nargs], &r);
+                                }
+                                match r {
                                     Ok(v) => {
                                         if ret {
                                             push!(v.unwrap_or(0))

@@ -136,6 +136,24 @@ pub struct Runtime {
     /// Bytecode coverage while it is on (`Jcvm::set_coverage`).
     #[serde(skip)]
     pub coverage: Option<Coverage>,
+    /// The instruction trace while it is on (`Jcvm::set_trace`).
+    #[serde(skip)]
+    pub bytecode_trace: Option<BytecodeTrace>,
+    /// The API call trace while it is on: one line per native call.
+    #[serde(skip)]
+    pub api_trace: Option<Vec<String>>,
+}
+
+/// `--trace-bytecode`: each instruction executed with the top of the operand stack, for the
+/// instances with this AID (all when `None`), at most `remaining` more lines.
+#[derive(Clone, Debug, Default)]
+pub struct BytecodeTrace {
+    /// The instance AID to trace.
+    pub aid: Option<Vec<u8>>,
+    /// Lines left before the trace stops.
+    pub remaining: u64,
+    /// Lines not yet taken.
+    pub lines: Vec<String>,
 }
 
 /// How often each bytecode ran, and each branch was taken, per package slot and Method
@@ -259,6 +277,8 @@ impl Runtime {
             stack: Vec::new(),
             frames: Vec::new(),
             coverage: None,
+            bytecode_trace: None,
+            api_trace: None,
         }
     }
 }
