@@ -131,7 +131,7 @@ fn info(g: &Globals) -> Result<ExitCode, String> {
 
 /// The Java Card VM's memory: the card's sizes and what is used, per package (its context's
 /// objects and static fields) and per instance (what its applet object reaches).
-fn print_memory(m: &gpse::jcvm::vm::MemoryReport) {
+pub(super) fn print_memory(m: &gpse::jcvm::vm::MemoryReport) {
     let l = &m.limits;
     let u = &m.used;
     outln!(
