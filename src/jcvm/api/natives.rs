@@ -593,6 +593,7 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             write(x, arg(0), arg(1), &arg(2).to_be_bytes())?;
             Ok(Some(arg(1).wrapping_add(2)))
         }
+        Sec(s) => super::security::call(x, s, a),
     }
 }
 
