@@ -178,3 +178,253 @@ fn noakes_rsa_decrypt_pkcs1() {
     // A ciphertext that is not PKCS#1 type 2 after decryption: CryptoException → 6F00.
     assert_eq!(c.tx(0x30, 0, 0, &[0x01; 64]), "6F00");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The project's `crypto` applet (tests/applets/crypto: the command table is at the top of its
+// source). Expected values: NIST SP 800-38A / FIPS 180 / RFC 4231 / RFC 2202 / RFC 4493
+// vectors where they exist, else Python `cryptography` 48 and `hashlib` (the snippet beside
+// each).
+
+fn crypto() -> Card {
+    Card::new("project:crypto")
+}
+
+/// The 150-byte message 00 01 .. 95 (`bytes(range(150))`).
+fn msg150() -> Vec<u8> {
+    (0..150u8).collect()
+}
+
+#[test]
+fn project_crypto_digests() {
+    let mut c = crypto();
+    // hashlib.new(name, bytes(range(150))).hexdigest()
+    let want = [
+        (1, "6A2BC12E4605F27FCE8C2E90A387E7DEE901E48F"),
+        (4, "F22B2E614E92D6453612B707385038300293D2CC292B148BC5335754B5EA30FD"),
+        (5, "C14E7F70D28E17D3546EB40EE96D239CA5EF7EBBBD0DE64B964C145A5F2980D408A6AC248D651E4583E25093042EA286"),
+        (6, "2209CF6BA43F61D7E579651EBBA0890686A9CDC1E045255494DB0BC732C9512ACBF72158D5738FF63B500AADCCBA000D25A521D41AB4EE6D92D38E8077B79C07"),
+        (7, "0120C472F5F6B32E935415BA86423567C90BDA7DB5526444400BB1C3"),
+    ];
+    for (alg, d) in want {
+        assert_eq!(c.tx(0x10, alg, 0, &msg150()), format!("{d}9000"), "alg {alg}");
+        // InitializedMessageDigest: the same digest, then getLength and getAlgorithm.
+        assert_eq!(c.tx(0x11, alg, 0, &msg150()), format!("{d}{:02X}{alg:02X}9000", d.len() / 2), "alg {alg}");
+    }
+    // MD5 (2), RIPEMD-160 (3), SHA3 (8..11): NO_SUCH_ALGORITHM, uncaught → 6F00.
+    for alg in [2, 3, 8, 11] {
+        assert_eq!(c.tx(0x10, alg, 0, b"abc"), "6F00", "alg {alg}");
+    }
+}
+
+#[test]
+fn project_crypto_random_is_the_card_rng() {
+    let mut c = crypto();
+    let a = c.tx(0x12, 2, 32, &[]);
+    let b = c.tx(0x12, 1, 32, &[]);
+    assert_eq!(a.len(), 64 + 4);
+    assert_ne!(a, b);
+    assert_ne!(&a[..64], &"0".repeat(64));
+    assert_eq!(c.tx(0x12, 3, 0, &[]), "9000");
+    // The same seed gives the same bytes (`--seed` reproduces a run).
+    let mut d = crypto();
+    assert_eq!(d.tx(0x12, 2, 32, &[]), a);
+    assert_eq!(c.tx(0x12, 99, 8, &[]), "6F00", "RandomData.getInstance(99): NO_SUCH_ALGORITHM");
+}
+
+fn set_key(c: &mut Card, ty: u8, key: &str) {
+    assert_eq!(c.tx(0x20, ty, 0, &h(key)), "9000", "buildKey({ty}) + setKey");
+}
+
+fn cipher(c: &mut Card, alg: u8, mode: u8, iv: &str, input: &[u8]) -> String {
+    let mut d = vec![(iv.len() / 2) as u8];
+    d.extend(h(iv));
+    d.extend_from_slice(input);
+    c.tx(0x22, alg, mode, &d)
+}
+
+/// NIST SP 800-38A F.1.1 (ECB-AES128), F.2.1 (CBC-AES128), F.1.5 (ECB-AES256).
+#[test]
+fn project_crypto_aes() {
+    let mut c = crypto();
+    let pt = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51");
+    set_key(&mut c, 15, "2b7e151628aed2a6abf7158809cf4f3c");
+    let ecb = "3AD77BB40D7A3660A89ECAF32466EF97F5D3D58503B9699DE785895A96FDBAAF";
+    assert_eq!(cipher(&mut c, 14, 2, "", &pt), format!("{ecb}9000"));
+    assert_eq!(cipher(&mut c, 14, 1, "", &h(ecb)), format!("{}9000", hex::encode_upper(&pt)));
+    let iv = "000102030405060708090a0b0c0d0e0f";
+    let cbc = "7649ABAC8119B246CEE98E9B12E9197D5086CB9B507219EE95DB113A917678B2";
+    assert_eq!(cipher(&mut c, 13, 2, iv, &pt), format!("{cbc}9000"));
+    assert_eq!(cipher(&mut c, 13, 1, iv, &h(cbc)), format!("{}9000", hex::encode_upper(&pt)));
+    // Cipher(AES(k), CBC(iv)) of PKCS7(128)-padded pt[:20]
+    let p5 = "7649ABAC8119B246CEE98E9B12E9197D2E013F890472D82217B17F45F6E7F539";
+    assert_eq!(cipher(&mut c, 24, 2, iv, &pt[..20]), format!("{p5}9000"));
+    assert_eq!(cipher(&mut c, 24, 1, iv, &h(p5)), format!("{}9000", hex::encode_upper(&pt[..20])));
+    // Cipher(AES(k), ECB()) of pt[:20] + 80 + 11 zeros (ISO/IEC 9797-1 method 2)
+    let m2 = "3AD77BB40D7A3660A89ECAF32466EF977EAB1AB9F787683A09E80E6246FD38CB";
+    assert_eq!(cipher(&mut c, 26, 2, "", &pt[..20]), format!("{m2}9000"));
+    assert_eq!(cipher(&mut c, 26, 1, "", &h(m2)), format!("{}9000", hex::encode_upper(&pt[..20])));
+    // Cipher.getInstance(CIPHER_AES_CBC, PAD_NOPAD) is the same algorithm (checked by the
+    // answer of getInstance(13) above); a bad PKCS#5 pad on decryption: ILLEGAL_USE → 6F00.
+    assert_eq!(cipher(&mut c, 24, 1, iv, &h(cbc)), "6F00");
+    // AES-256 (F.1.5).
+    set_key(&mut c, 15, "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+    assert_eq!(cipher(&mut c, 14, 2, "", &pt[..16]), "F3EED1BDB5D2A03C064B5A7E3DB181F89000");
+    // Key info: getSize 256, getType TYPE_AES 15, initialised; after clearKey not.
+    assert_eq!(c.tx(0x21, 0, 0, &[]), "01000F01009000");
+}
+
+/// DES (FIPS 46 textbook vector) and two-key 3DES: Python `cryptography` TripleDES.
+#[test]
+fn project_crypto_des() {
+    let mut c = crypto();
+    set_key(&mut c, 3, "133457799bbcdff1");
+    assert_eq!(cipher(&mut c, 5, 2, "", &h("0123456789abcdef")), "85E813540F0AB4059000");
+    let pt = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c");
+    set_key(&mut c, 3, "0123456789abcdef23456789abcdef01");
+    // Cipher(TripleDES(k + k[:8]), CBC(bytes(8))) of pt[:24]
+    let cbc = "06EDE3D82884090A3B7BBD1FC1AD476F999E82F23BF0C275";
+    assert_eq!(cipher(&mut c, 1, 2, "", &pt), format!("{cbc}9000"));
+    assert_eq!(cipher(&mut c, 1, 1, "0000000000000000", &h(cbc)), format!("{}9000", hex::encode_upper(&pt)));
+    // MAC8 ISO9797 M1/M2 (CBC-MAC, zero IV) of pt[:13]: the last CBC block of the padded data.
+    let sign = |c: &mut Card, alg: u8, m: &[u8]| {
+        let mut d = vec![0u8];
+        d.extend_from_slice(m);
+        c.tx(0x24, alg, 0, &d)
+    };
+    assert_eq!(sign(&mut c, 6, &pt[..13]), "25918134299A23A09000");
+    assert_eq!(sign(&mut c, 4, &pt[..13]), "FEC975E56D73F2EA9000");
+    assert_eq!(sign(&mut c, 5, &pt[..13]), "259181349000", "MAC4 is the first 4 bytes");
+}
+
+fn mac(c: &mut Card, alg: u8, m: &[u8]) -> String {
+    let mut d = vec![0u8];
+    d.extend_from_slice(m);
+    c.tx(0x24, alg, 0, &d)
+}
+
+fn verify(c: &mut Card, alg: u8, sig: &str, m: &[u8]) -> String {
+    let mut d = vec![(sig.len() / 2) as u8];
+    d.extend(h(sig));
+    d.extend_from_slice(m);
+    c.tx(0x25, alg, 0, &d)
+}
+
+/// HMAC: RFC 2202 §3 / RFC 4231 §4.3 test case 2; AES-CMAC: RFC 4493 §4 and Python
+/// `cryptography` CMAC.
+#[test]
+fn project_crypto_macs() {
+    let mut c = crypto();
+    set_key(&mut c, 21, &hex::encode(b"Jefe"));
+    let m = b"what do ya want for nothing?";
+    let want = [
+        (24, "EFFCDF6AE5EB2FA2D27416D5F184DF9C259A7C79"),
+        (25, "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843"),
+        (26, "AF45D2E376484031617F78D2B58A6B1B9C7EF464F5A01B47E42EC3736322445E8E2240CA5E69E2C78B3239ECFAB21649"),
+        (27, "164B7A7BFCF819E2E395FBE73B56E0A387BD64222E831FD610270CD7EA2505549758BF75C05A994A6D034F65F8F0E6FDCAEAB1A34D4A6B4B636E070A38BCE737"),
+    ];
+    for (alg, t) in want {
+        assert_eq!(mac(&mut c, alg, m), format!("{t}9000"), "alg {alg}");
+        assert_eq!(verify(&mut c, alg, t, m), "019000");
+        assert_eq!(verify(&mut c, alg, t, b"what do ya want for nothing!"), "009000");
+    }
+    set_key(&mut c, 15, "2b7e151628aed2a6abf7158809cf4f3c");
+    // RFC 4493 §4 examples 1, 2, 4.
+    assert_eq!(mac(&mut c, 49, &[]), "BB1D6929E95937287FA37D129B7567469000");
+    let m64 = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710");
+    assert_eq!(mac(&mut c, 49, &m64[..16]), "070A16B46B4D4144F79BDD9DD04A287C9000");
+    assert_eq!(mac(&mut c, 49, &m64), "51F0BEBF7E3B9D92FC49741779363CFE9000");
+    // cmac.CMAC(AES(k)) over m64[:20]
+    assert_eq!(mac(&mut c, 49, &m64[..20]), "7D85449EA6EA19C823A7BF78837DFADE9000");
+    // cmac.CMAC(AES(bytes(range(32)))) over bytes(range(150))
+    set_key(&mut c, 15, &hex::encode((0..32u8).collect::<Vec<_>>()));
+    assert_eq!(mac(&mut c, 49, &msg150()), "A7C0CC056A4E07CC750E82197EC20D2A9000");
+}
+
+/// The CryptoException reasons of the JC API (cases in the applet's table).
+#[test]
+fn project_crypto_exceptions() {
+    let mut c = crypto();
+    let want = [3, 4, 2, 1, 5, 3, 3, 1];
+    for (case, r) in want.iter().enumerate() {
+        assert_eq!(c.tx(0x40, case as u8, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
+    }
+}
+
+/// A `TYPE_AES_TRANSIENT_DESELECT` key is cleared when the applet is deselected.
+#[test]
+fn project_crypto_transient_key() {
+    let mut c = crypto();
+    assert_eq!(c.tx(0x42, 0, 0, &[]), "009000");
+    assert_eq!(c.tx(0x41, 0, 0, &[0x42; 16]), "019000");
+    assert_eq!(c.tx(0x42, 0, 0, &[]), "019000");
+    let aid = c.aid.clone();
+    c.vm.deselect(&mut c.env, &aid, 0);
+    let mut sel = Command::new(0, 0xA4, 4, 0).with_data(aid.clone());
+    sel.ne = Some(256);
+    c.vm.select(&mut c.env, &aid, 0, &sel).unwrap();
+    assert_eq!(c.tx(0x42, 0, 0, &[]), "009000");
+}
+
+/// RSA key pairs made on the card, used by the host through the `rsa` crate: PKCS#1 v1.5
+/// signatures verified on the host, what the host encrypts decrypted on the card.
+#[test]
+fn project_crypto_rsa() {
+    use rsa::traits::PublicKeyParts;
+    use sha2::Digest;
+    let mut c = crypto();
+    for (alg, bits256, e) in [(2u8, 4u8, vec![]), (1, 4, vec![]), (2, 2, vec![3u8])] {
+        let r = h(&c.tx(0x30, alg, bits256, &e));
+        assert_eq!(&r[r.len() - 2..], &[0x90, 0]);
+        let n_len = bits256 as usize * 32;
+        let el = if e.is_empty() { 3 } else { 1 };
+        assert_eq!(r[0], el, "exponent length");
+        assert_eq!(r.len(), 1 + n_len + 2);
+        let n = rsa::BigUint::from_bytes_be(&r[1..1 + n_len]);
+        let pk = rsa::RsaPublicKey::new(n, rsa::BigUint::from(if e.is_empty() { 65537u32 } else { 3 })).unwrap();
+        assert_eq!(pk.size(), n_len);
+        let info = c.tx(0x31, 0, 0, &[]);
+        let size = format!("{:04X}01", n_len * 8);
+        if alg == 2 {
+            assert_eq!(info, format!("{size}{:04X}9000", n_len / 2), "CRT: getP has half the modulus");
+        } else {
+            assert_eq!(info, format!("{size}9000"));
+        }
+        let m = b"gpse signs this";
+        let sha = |md: u8| -> (Vec<u8>, rsa::Pkcs1v15Sign) {
+            match md {
+                10 => (sha1::Sha1::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha1::Sha1>()),
+                39 => (sha2::Sha224::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha224>()),
+                40 => (sha2::Sha256::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha256>()),
+                41 => (sha2::Sha384::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha384>()),
+                _ => (sha2::Sha512::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha512>()),
+            }
+        };
+        let algs: &[u8] = if n_len >= 128 { &[10, 39, 40, 41, 42] } else { &[10, 40] };
+        for &sa in algs {
+            let r = h(&c.tx(0x34, sa, 0, m));
+            let sig = &r[..r.len() - 2];
+            assert_eq!(sig.len(), n_len);
+            let (hash, scheme) = sha(sa);
+            pk.verify(scheme, &hash, sig).unwrap_or_else(|e| panic!("alg {sa}: {e}"));
+            // verify on the card, and a tampered one.
+            let mut d = sig.to_vec();
+            d.extend_from_slice(m);
+            assert_eq!(c.tx(0x35, sa, 0, &d), "019000");
+            d[n_len] ^= 1;
+            assert_eq!(c.tx(0x35, sa, 0, &d), "009000");
+            // signPreComputedHash gives the same (deterministic) PKCS#1 v1.5 signature.
+            assert_eq!(h(&c.tx(0x36, sa, 0, &hash)), r);
+        }
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(u64::from(alg));
+        let ct = pk.encrypt(&mut rng, rsa::Pkcs1v15Encrypt, b"secret").unwrap();
+        assert_eq!(c.tx(0x38, 10, 1, &ct), format!("{}9000", hex::encode_upper(b"secret")));
+        let ct = pk.encrypt(&mut rng, rsa::Oaep::new::<sha1::Sha1>(), b"oaep").unwrap();
+        assert_eq!(c.tx(0x38, 15, 1, &ct), format!("{}9000", hex::encode_upper(b"oaep")));
+        // NOPAD: the card's public-key encryption decrypted by the card.
+        let mut raw = vec![0u8; n_len];
+        raw[n_len - 1] = 0x42;
+        let enc = h(&c.tx(0x38, 12, 2, &raw));
+        let dec = c.tx(0x38, 12, 1, &enc[..n_len]);
+        assert_eq!(dec, format!("{}9000", hex::encode_upper(&raw)));
+    }
+}
