@@ -717,7 +717,52 @@ mod tests {
             ("javacard/framework/Applet", "virtual", 7, "process(Ljavacard/framework/APDU;)V"),
             ("javacard/framework/AID", "virtual", 5, "getPartialBytes(S[BSB)B"),
             ("javacard/framework/UserException", "static", 2, "throwIt(S)V"),
+            // javacard.security / javacardx.crypto (security.rs).
+            ("javacard/security/MessageDigest", "virtual", 1, "doFinal([BSS[BS)S"),
+            ("javacard/security/MessageDigest", "virtual", 6, "doIntermediateMessageDigest([BS)S"),
+            (
+                "javacard/security/MessageDigest",
+                "static",
+                2,
+                "getInitializedMessageDigestInstance(BZ)Ljavacard/security/InitializedMessageDigest;",
+            ),
+            ("javacard/security/InitializedMessageDigest", "virtual", 7, "doIntermediateMessageDigest([BS)S"),
+            ("javacard/security/RandomData", "virtual", 3, "nextBytes([BSS)S"),
+            ("javacard/security/RandomData", "static", 2, "getInstance(BZ)Ljavacard/security/RandomData;"),
+            ("javacard/security/KeyBuilder", "static", 1, "buildKey(BBSZ)Ljavacard/security/Key;"),
+            ("javacard/security/KeyBuilder", "static", 4, "getMemoryType(Ljavacard/security/Key;)B"),
+            ("javacard/security/Signature", "virtual", 7, "verify([BSS[BSS)Z"),
+            ("javacard/security/Signature", "virtual", 9, "signPreComputedHash([BSS[BS)S"),
+            ("javacard/security/Signature", "virtual", 13, "getPaddingAlgorithm()B"),
+            ("javacard/security/Signature", "static", 2, "getInstance(BBBZ)Ljavacard/security/Signature;"),
+            (
+                "javacard/security/KeyPair",
+                "static",
+                1,
+                "<init>(Ljavacard/security/PublicKey;Ljavacard/security/PrivateKey;)V",
+            ),
+            ("javacard/security/KeyPair", "virtual", 3, "getPublic()Ljavacard/security/PublicKey;"),
+            ("javacard/security/RSAPublicKey", "virtual", 7, "setModulus([BSS)V"),
+            ("javacard/security/RSAPrivateCrtKey", "virtual", 12, "setPQ([BSS)V"),
+            ("javacard/security/RSAPrivateCrtKey", "virtual", 4, "getDP1([BS)S"),
+            ("javacard/security/AESKey", "virtual", 4, "setKey([BS)V"),
+            ("javacard/security/DESKey", "virtual", 5, "setKey([BS)V"),
+            ("javacard/security/HMACKey", "virtual", 4, "setKey([BSS)V"),
+            ("javacardx/crypto/Cipher", "virtual", 5, "update([BSS[BS)S"),
+            ("javacardx/crypto/Cipher", "static", 2, "getInstance(BBZ)Ljavacardx/crypto/Cipher;"),
         ];
+        // Each key implementation class maps every method of each interface it implements.
+        for c in security::SECURITY_CLASSES.iter().filter(|c| c.name.starts_with("gpse/")) {
+            for (i, map) in c.implements {
+                let iname = api_class(*i).unwrap().name;
+                let start = txt.find(&format!(" {iname} ")).unwrap();
+                let body = &txt[start..];
+                let end = body[1..].find("\nclass").map(|e| e + 1).unwrap_or(body.len());
+                let n = body[..end].matches("method virtual").count();
+                assert_eq!(map.len(), n, "{} implements {iname}", c.name);
+                assert!(map.iter().all(|t| (*t as usize) < c.virtuals.len()));
+            }
+        }
         for (class, kind, tok, desc) in methods {
             let start = txt.find(&format!(" {class} ")).unwrap();
             let body = &txt[start..];
