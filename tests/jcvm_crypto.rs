@@ -428,3 +428,89 @@ fn project_crypto_rsa() {
         assert_eq!(dec, format!("{}9000", hex::encode_upper(&raw)));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// JCAlgTest 1.8.2 (crocs-muni/JCAlgTest, `../shared/javacard/caps/algtest-1.8.2-jc305.cap`):
+// its support probe `B0 75 P1 00 03 [alg][param hi][param lo]` (AlgSupportTest.
+// TestSupportedModeSingle) answers `[P1][00 supported | CryptoException reason][FF]...`.
+
+/// One probe: the status byte (00 supported, else the reason) or the SW when not 9000.
+fn algtest_probe(c: &mut Card, class: u8, alg: u8, param: u16) -> Result<u8, String> {
+    let mut cmd = Command::new(0xB0, 0x75, class, 0).with_data(vec![alg, (param >> 8) as u8, param as u8]);
+    cmd.ne = Some(256);
+    let r = c.send(&cmd);
+    if r.sw != Sw::Ok {
+        return Err(format!("{:04X}", r.sw.to_u16()));
+    }
+    assert_eq!(r.data[0], class);
+    assert_eq!(r.data[2], 0xFF);
+    Ok(r.data[1])
+}
+
+/// What the probe reports, algorithm by algorithm, is what `applet-spec/jcvm.md` claims: the
+/// implemented constants answer 00, the others NO_SUCH_ALGORITHM (03); nothing faults.
+#[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
+fn algtest_support_probe() {
+    let mut c = Card::new("algtest-1.8.2-jc305.cap");
+    // (P1 class, constant, param, supported)
+    let mut table: Vec<(u8, u8, u16, bool)> = Vec::new();
+    // Cipher (0x11): ALG_* 1..=29 and AES GCM/CCM (-13, -12).
+    let ciphers = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 22, 23, 24, 25, 26, 27];
+    for a in (1..=29).chain([0xF3, 0xF4]) {
+        table.push((0x11, a, 0, ciphers.contains(&a)));
+    }
+    // Signature (0x12): ALG_* 1..=49.
+    let sigs = [1, 2, 3, 4, 5, 6, 7, 8, 10, 18, 24, 25, 26, 27, 39, 40, 41, 42, 49];
+    for a in 1..=49 {
+        table.push((0x12, a, 0, sigs.contains(&a)));
+    }
+    // MessageDigest (0x15): 1 SHA, 2 MD5, 3 RIPEMD160, 4-7 SHA-2, 8-11 SHA3.
+    for a in 1..=11 {
+        table.push((0x15, a, 0, [1, 4, 5, 6, 7].contains(&a)));
+    }
+    // RandomData (0x16).
+    for a in 1..=6 {
+        table.push((0x16, a, 0, true));
+    }
+    // KeyAgreement (0x13), Checksum (0x17): none yet.
+    for a in 1..=6 {
+        table.push((0x13, a, 0, false));
+    }
+    table.push((0x17, 1, 0, false));
+    table.push((0x17, 2, 0, false));
+    // KeyBuilder (0x20): (TYPE, length).
+    for (t, l, ok) in [
+        (3, 64, true),
+        (3, 128, true),
+        (3, 192, true),
+        (15, 128, true),
+        (15, 192, true),
+        (15, 256, true),
+        (13, 128, true),
+        (14, 256, true),
+        (21, 512, true),
+        (4, 1024, true),
+        (5, 2048, true),
+        (6, 2048, true),
+        (6, 4096, true),
+        (24, 1024, true),
+        (11, 256, false),
+        (12, 256, false),
+        (16, 128, false),
+        (42, 256, false),
+    ] {
+        table.push((0x20, t, l, ok));
+    }
+    // KeyPair (0x19): ALG_RSA / RSA_CRT 512 and 1024; EC and DSA not.
+    for (a, l, ok) in [(1, 512, true), (2, 512, true), (2, 1024, true), (5, 256, false), (3, 1024, false)] {
+        table.push((0x19, a, l, ok));
+    }
+    let mut report = String::new();
+    for (class, alg, param, ok) in table {
+        let got = algtest_probe(&mut c, class, alg, param).unwrap_or_else(|sw| panic!("{class:02X} {alg}: SW {sw}"));
+        report.push_str(&format!("{class:02X} {alg:3} {param:4} → {got:02X}\n"));
+        assert_eq!(got, if ok { 0 } else { 3 }, "class {class:02X} alg {alg} param {param}");
+    }
+    eprintln!("{report}");
+}

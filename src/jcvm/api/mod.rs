@@ -228,6 +228,11 @@ pub enum Native {
     GetAssignedChannel,
     /// `JCSystem.isAppletActive(AID)`.
     IsAppletActive,
+    /// `JCSystem.makeGlobalArray(byte, short)` (3.0.5): not supported (`SystemException.ILLEGAL_VALUE`).
+    MakeGlobalArray,
+    /// `JCSystem.getAvailableMemory(short[], short, byte)` (3.0.4): the free bytes as an int in
+    /// two shorts (high, low).
+    GetAvailableMemoryInt,
     /// `Util.arrayCompare`.
     ArrayCompare,
     /// `Util.arrayCopy` (atomic; pass-through until transactions, part 2).
@@ -306,6 +311,8 @@ impl Native {
                 (2, true)
             }
             IsTransient | GetAvailableMemory | IsAppletActive => (1, true),
+            MakeGlobalArray => (2, true),
+            GetAvailableMemoryInt => (3, false),
             LookupAid => (3, true),
             ArrayCompare | ArrayCopy | ArrayCopyNonAtomic => (5, true),
             ArrayFill | ArrayFillAtomic => (4, true),
@@ -525,6 +532,8 @@ pub const CLASSES: &[ApiClass] = &[
             RequestObjectDeletion,
             GetAssignedChannel,
             IsAppletActive,
+            MakeGlobalArray,
+            GetAvailableMemoryInt,
         ],
     ),
     ApiClass {
@@ -712,6 +721,7 @@ mod tests {
             ("javacard/framework/APDU", "static", 6, "getCLAChannel()B"),
             ("javacard/framework/JCSystem", "static", 13, "makeTransientByteArray(SB)[B"),
             ("javacard/framework/JCSystem", "static", 20, "isAppletActive(Ljavacard/framework/AID;)Z"),
+            ("javacard/framework/JCSystem", "static", 22, "getAvailableMemory([SSB)V"),
             ("javacard/framework/Util", "static", 7, "arrayFill([BSSB)S"),
             ("javacard/framework/OwnerPIN", "virtual", 8, "update([BSB)V"),
             ("javacard/framework/Applet", "virtual", 7, "process(Ljavacard/framework/APDU;)V"),

@@ -2,7 +2,7 @@
 //! Java Card 3.0.5 API specification gives each method ("JC API" below).
 
 use super::{cls, Native};
-use crate::jcvm::heap::{Access, ArrayData, Body, ElemType, Handle, NativeState, PinState, Transience};
+use crate::jcvm::heap::{Access, ArrayData, Body, Elem, ElemType, Handle, NativeState, PinState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
 use crate::jcvm::journal::TxLog;
 
@@ -536,6 +536,23 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
                 _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
             };
             Ok(Some(clamp(free)))
+        }
+        MakeGlobalArray => Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
+        GetAvailableMemoryInt => {
+            let (u, l) = (x.rt.heap.usage(), x.rt.heap.limits);
+            let free = match arg(2) {
+                0 => (l.persistent as usize).saturating_sub(u.persistent),
+                1 => (l.transient_reset as usize).saturating_sub(u.transient_reset),
+                2 => (l.transient_deselect as usize).saturating_sub(u.transient_deselect),
+                _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
+            };
+            let v = u32::try_from(free).unwrap_or(u32::MAX);
+            let ctx = x.rt.session.context;
+            for (i, w) in [(v >> 16) as u16, v as u16].into_iter().enumerate() {
+                let r = x.rt.heap.store(arg(0) as u16, arg(1).wrapping_add(i as i16), Elem::Short(w as i16), ctx);
+                heap(x, r)?;
+            }
+            Ok(None)
         }
         IsObjectDeletionSupported => Ok(b(true)),
         RequestObjectDeletion => {

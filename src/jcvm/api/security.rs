@@ -474,9 +474,12 @@ const RSA_V: &[ApiMethod] = &[
 /// [`super::CLASSES`]).
 pub const SECURITY_CLASSES: &[ApiClass] = &[
     iface(2, 0, "javacard/security/Key"),
+    iface(2, 1, "javacard/security/DSAKey"),
     iface(2, 2, "javacard/security/PrivateKey"),
     iface(2, 3, "javacard/security/PublicKey"),
     iface(2, 4, "javacard/security/SecretKey"),
+    iface(2, 5, "javacard/security/DSAPrivateKey"),
+    iface(2, 6, "javacard/security/DSAPublicKey"),
     iface(2, 7, "javacard/security/RSAPrivateCrtKey"),
     iface(2, 8, "javacard/security/RSAPrivateKey"),
     iface(2, 9, "javacard/security/RSAPublicKey"),
@@ -556,6 +559,7 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
         &[s(NoSuch { args: 2, ret: true }), Native::Nop],
     ),
     iface(2, 23, "javacard/security/HMACKey"),
+    iface(2, 24, "javacard/security/KoreanSEEDKey"),
     class(
         2,
         26,
@@ -573,6 +577,25 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
         ],
         &[Native::Nop],
     ),
+    // The 3.0.5 one-shot forms: no algorithm (open → NO_SUCH_ALGORITHM).
+    class(
+        2,
+        30,
+        "javacard/security/MessageDigest$OneShot",
+        ids::MESSAGE_DIGEST,
+        &[EQ],
+        &[s(NoSuch { args: 1, ret: true })],
+    ),
+    class(
+        2,
+        31,
+        "javacard/security/InitializedMessageDigest$OneShot",
+        ids::INIT_MESSAGE_DIGEST,
+        &[EQ],
+        &[s(NoSuch { args: 1, ret: true })],
+    ),
+    class(2, 32, "javacard/security/RandomData$OneShot", ids::RANDOM_DATA, &[EQ], &[s(NoSuch { args: 1, ret: true })]),
+    class(2, 33, "javacard/security/Signature$OneShot", ids::SIGNATURE, &[EQ], &[s(NoSuch { args: 3, ret: true })]),
     iface(2, 34, "javacard/security/AlgorithmParameterSpec"),
     key_impl(
         0xC0,
@@ -635,6 +658,9 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
         &[EQ, v(CiDoFinal), v(GetAlgorithm), v(CiInit), v(CiInit5), v(CiUpdate), v(CiGetCipherAlg), v(CiGetPadAlg)],
         &[s(CiGetInstance), Native::Nop, s(CiGetInstance3)],
     ),
+    class(3, 2, "javacardx/crypto/Cipher$OneShot", ids::CIPHER, &[EQ], &[s(NoSuch { args: 2, ret: true })]),
+    // AEADCipher.getInstance is Cipher's (ALG_AES_GCM/CCM: NO_SUCH_ALGORITHM).
+    class(3, 3, "javacardx/crypto/AEADCipher", ids::CIPHER, &[EQ], &[Native::Nop]),
 ];
 
 /// The key implementation class of each kind.
