@@ -1279,10 +1279,10 @@ enum Pad {
 
 fn pad(data: &mut Vec<u8>, p: Pad, bs: usize) -> bool {
     match p {
-        Pad::None => data.len() % bs == 0,
+        Pad::None => data.len().is_multiple_of(bs),
         // ISO/IEC 9797-1 method 1: zeros up to a block (one block for empty data).
         Pad::M1 => {
-            if data.is_empty() || data.len() % bs != 0 {
+            if data.is_empty() || !data.len().is_multiple_of(bs) {
                 let n = data.len().div_ceil(bs).max(1) * bs;
                 data.resize(n, 0);
             }
@@ -1298,7 +1298,7 @@ fn pad(data: &mut Vec<u8>, p: Pad, bs: usize) -> bool {
         // PKCS #5 (RFC 8018 §6.1.1 step 4).
         Pad::Pkcs5 => {
             let k = bs - data.len() % bs;
-            data.resize(data.len() + k, k as u8);
+            data.resize(data.len() + k, u8::try_from(k).unwrap_or(0));
             true
         }
     }
@@ -1433,7 +1433,7 @@ fn init_key(x: &mut Exec<'_>, hkey: i16, kinds: &[KeyKind]) -> Result<KeyState, 
 fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);
     let e = engine(x, arg(0))?;
-    let mode = arg(2) as u8;
+    let mode = u8::try_from(arg(2)).unwrap_or(0);
     if mode != 1 && mode != 2 {
         return Err(cex(x, ILLEGAL_VALUE));
     }
@@ -1493,7 +1493,7 @@ fn cipher_op(x: &mut Exec<'_>, a: &[i16], last: bool) -> R {
                 chunk
             } else {
                 let mut data = std::mem::take(&mut run.buf);
-                let ok = if encrypt { pad(&mut data, p, bs) } else { data.len() % bs == 0 };
+                let ok = if encrypt { pad(&mut data, p, bs) } else { data.len().is_multiple_of(bs) };
                 if !ok {
                     run.iv = run.iv0.clone();
                     set_run(x, h, run);
@@ -1659,7 +1659,7 @@ fn sig_len(alg: SigAlg, k: Option<&KeyState>) -> usize {
 fn sig_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);
     let e = engine(x, arg(0))?;
-    let mode = arg(2) as u8;
+    let mode = u8::try_from(arg(2)).unwrap_or(0);
     if mode != 1 && mode != 2 {
         return Err(cex(x, ILLEGAL_VALUE));
     }
