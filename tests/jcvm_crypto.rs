@@ -461,7 +461,7 @@ fn algtest_support_probe() {
         table.push((0x11, a, 0, ciphers.contains(&a)));
     }
     // Signature (0x12): ALG_* 1..=49.
-    let sigs = [1, 2, 3, 4, 5, 6, 7, 8, 10, 18, 24, 25, 26, 27, 39, 40, 41, 42, 49];
+    let sigs = [1, 2, 3, 4, 5, 6, 7, 8, 10, 17, 18, 24, 25, 26, 27, 33, 34, 37, 38, 39, 40, 41, 42, 49];
     for a in 1..=49 {
         table.push((0x12, a, 0, sigs.contains(&a)));
     }
@@ -473,9 +473,9 @@ fn algtest_support_probe() {
     for a in 1..=6 {
         table.push((0x16, a, 0, true));
     }
-    // KeyAgreement (0x13), Checksum (0x17): none yet.
+    // KeyAgreement (0x13): ECDH 1-4 and 6 (not 5, PACE GM); Checksum (0x17): none yet.
     for a in 1..=6 {
-        table.push((0x13, a, 0, false));
+        table.push((0x13, a, 0, a != 5));
     }
     table.push((0x17, 1, 0, false));
     table.push((0x17, 2, 0, false));
@@ -495,15 +495,26 @@ fn algtest_support_probe() {
         (6, 2048, true),
         (6, 4096, true),
         (24, 1024, true),
-        (11, 256, false),
-        (12, 256, false),
+        (11, 256, true),
+        (12, 384, true),
+        (31, 256, true),
+        (11, 521, false),
+        (11, 192, false),
         (16, 128, false),
         (42, 256, false),
     ] {
         table.push((0x20, t, l, ok));
     }
     // KeyPair (0x19): ALG_RSA / RSA_CRT 512 and 1024; EC and DSA not.
-    for (a, l, ok) in [(1, 512, true), (2, 512, true), (2, 1024, true), (5, 256, false), (3, 1024, false)] {
+    for (a, l, ok) in [
+        (1, 512, true),
+        (2, 512, true),
+        (2, 1024, true),
+        (5, 256, true),
+        (5, 384, true),
+        (5, 521, false),
+        (3, 1024, false),
+    ] {
         table.push((0x19, a, l, ok));
     }
     let mut report = String::new();
@@ -513,4 +524,70 @@ fn algtest_support_probe() {
         assert_eq!(got, if ok { 0 } else { 3 }, "class {class:02X} alg {alg} param {param}");
     }
     eprintln!("{report}");
+}
+
+/// EC over P-256 (parameters set by the applet, SEC 2 §2.4.2) and P-384 (the defaults by key
+/// size): ECDSA signatures verified by the host (RustCrypto `p256`/`p384`, DER), the host's
+/// signatures verified by the card, ECDH secrets equal on both sides.
+#[test]
+fn project_crypto_ec() {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    use sha2::Digest;
+    let mut c = crypto();
+    let p256_params = concat!(
+        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+        "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+        "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+        "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+    );
+    let m = b"gpse signs this with ECDSA";
+    // P-256, parameters from the applet.
+    let r = h(&c.tx(0x50, 0, 32, &h(p256_params)));
+    assert_eq!((r.len(), &r[r.len() - 2..]), (65 + 2, &[0x90u8, 0][..]));
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&r[..65]).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "2020204120".to_string() + "00019000");
+    for (alg, hash) in [
+        (17u8, sha1::Sha1::digest(m).to_vec()),
+        (33, sha2::Sha256::digest(m).to_vec()),
+        (37, sha2::Sha224::digest(m).to_vec()),
+        (34, sha2::Sha384::digest(m).to_vec()),
+        (38, sha2::Sha512::digest(m).to_vec()),
+    ] {
+        let r = h(&c.tx(0x51, alg, 0, m));
+        let der = &r[..r.len() - 2];
+        let sig = p256::ecdsa::Signature::from_der(der).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        vk.verify_prehash(&hash, &sig).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        let mut d = vec![der.len() as u8];
+        d.extend_from_slice(der);
+        d.extend_from_slice(m);
+        assert_eq!(c.tx(0x52, alg, 0, &d), "019000", "alg {alg}");
+        let last = d.len() - 1;
+        d[last] ^= 1;
+        assert_eq!(c.tx(0x52, alg, 0, &d), "009000", "alg {alg}: another message");
+    }
+    // ECDH with a host key: plain (x), SHA-1 of x, and the whole point; the card's key pair
+    // made again with the default (P-256) parameters.
+    let host = p256::SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let hw = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&host.public_key(), false);
+    let w = h(&c.tx(0x50, 0, 32, &[]));
+    let card_pub = p256::PublicKey::from_sec1_bytes(&w[..65]).unwrap();
+    let shared = p256::ecdh::diffie_hellman(host.to_nonzero_scalar(), card_pub.as_affine());
+    let x = shared.raw_secret_bytes().to_vec();
+    assert_eq!(c.tx(0x53, 3, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(&x)));
+    assert_eq!(c.tx(0x53, 1, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(sha1::Sha1::digest(&x))));
+    let xy = h(&c.tx(0x53, 6, 0, hw.as_bytes()));
+    assert_eq!((xy.len(), xy[0], &xy[1..33]), (65 + 2, 4, &x[..]));
+    // A point not on the curve: CryptoException.ILLEGAL_VALUE → 6F00.
+    let mut bad = hw.as_bytes().to_vec();
+    bad[64] ^= 1;
+    assert_eq!(c.tx(0x53, 3, 0, &bad), "6F00");
+
+    // P-384 with the default parameters (no setFieldFP...).
+    let r = h(&c.tx(0x50, 0, 48, &[]));
+    let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(&r[..97]).unwrap();
+    let r = h(&c.tx(0x51, 34, 0, m));
+    let sig = p384::ecdsa::Signature::from_der(&r[..r.len() - 2]).unwrap();
+    vk.verify_prehash(&sha2::Sha384::digest(m), &sig).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "3030306130".to_string() + "00019000");
 }

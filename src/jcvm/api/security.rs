@@ -62,6 +62,22 @@ pub enum Comp {
     Pq,
     /// A secret key's bytes (DES, AES, HMAC).
     Key,
+    /// EC prime p (`setFieldFP`).
+    Field,
+    /// EC coefficient a.
+    A,
+    /// EC coefficient b.
+    B,
+    /// EC base point G (uncompressed).
+    G,
+    /// EC order r of G.
+    R,
+    /// EC cofactor k (two bytes).
+    K,
+    /// EC public point W (uncompressed).
+    W,
+    /// EC private scalar S.
+    S,
 }
 
 /// The natives of this part (one per API method; the receiver is the first argument).
@@ -181,6 +197,18 @@ pub enum SecNative {
     CiGetCipherAlg,
     /// `getPaddingAlgorithm()`.
     CiGetPadAlg,
+    /// `ECKey.setK(short)`.
+    EcSetK,
+    /// `ECKey.getK()`.
+    EcGetK,
+    /// `ECKey.copyDomainParametersFrom(ECKey)`.
+    EcCopyDomain,
+    /// `static KeyAgreement.getInstance(byte, boolean)`.
+    KaGetInstance,
+    /// `init(PrivateKey)`.
+    KaInit,
+    /// `generateSecret(byte[], short, short, byte[], short)`.
+    KaGenerateSecret,
 }
 
 impl SecNative {
@@ -203,6 +231,10 @@ impl SecNative {
             KeySetFixed | KpInit | KpInitKeys | SigInit | CiInit => (3, false),
             SigInit5 | CiInit5 => (6, false),
             SigVerify | SigVerifyPre => (7, true),
+            EcSetK | EcCopyDomain | KaInit => (2, false),
+            EcGetK => (1, true),
+            KaGetInstance => (2, true),
+            KaGenerateSecret => (6, true),
         }
     }
 }
@@ -239,6 +271,10 @@ pub enum KeyKind {
     RsaPrivate,
     /// `TYPE_RSA_CRT_PRIVATE*`.
     RsaCrt,
+    /// `TYPE_EC_FP_PUBLIC`.
+    EcPublic,
+    /// `TYPE_EC_FP_PRIVATE*`.
+    EcPrivate,
 }
 
 /// A key object's state (JC API `KeyBuilder`, the key interfaces).
@@ -275,6 +311,8 @@ impl KeyState {
             KeyKind::Des | KeyKind::Aes | KeyKind::Hmac => &[Comp::Key],
             KeyKind::RsaPublic | KeyKind::RsaPrivate => &[Comp::Modulus, Comp::Exponent],
             KeyKind::RsaCrt => &[Comp::P, Comp::Q, Comp::Dp1, Comp::Dq1, Comp::Pq],
+            KeyKind::EcPublic => &[Comp::Field, Comp::A, Comp::B, Comp::G, Comp::R, Comp::W],
+            KeyKind::EcPrivate => &[Comp::Field, Comp::A, Comp::B, Comp::G, Comp::R, Comp::S],
         }
     }
 
@@ -289,6 +327,7 @@ impl KeyState {
         let material = match self.kind() {
             KeyKind::RsaPublic | KeyKind::RsaPrivate => 2 * n,
             KeyKind::RsaCrt => 5 * n.div_ceil(2),
+            KeyKind::EcPublic | KeyKind::EcPrivate => 8 * n + 4,
             _ => n,
         };
         4 + if self.transience == Transience::Persistent { material } else { 0 }
@@ -314,6 +353,8 @@ pub enum EngineKind {
     Cipher,
     /// `KeyPair`.
     KeyPair,
+    /// `KeyAgreement`.
+    KeyAgreement,
 }
 
 /// An engine's running state (RAM).
@@ -429,8 +470,13 @@ pub mod ids {
     pub const HMAC_KEY: ClassId = 535;
     pub const INIT_MESSAGE_DIGEST: ClassId = 538;
     pub const CIPHER: ClassId = 769;
-    /// Implementation classes: RSA public, private, CRT, DES, AES, HMAC.
-    pub const IMPL: [ClassId; 6] = [512 + 0xC0, 512 + 0xC1, 512 + 0xC2, 512 + 0xC3, 512 + 0xC4, 512 + 0xC5];
+    pub const EC_KEY: ClassId = 529;
+    pub const EC_PRIVATE: ClassId = 530;
+    pub const EC_PUBLIC: ClassId = 531;
+    pub const KEY_AGREEMENT: ClassId = 534;
+    /// Implementation classes: RSA public, private, CRT, DES, AES, HMAC, EC public, EC private.
+    pub const IMPL: [ClassId; 8] =
+        [512 + 0xC0, 512 + 0xC1, 512 + 0xC2, 512 + 0xC3, 512 + 0xC4, 512 + 0xC5, 512 + 0xC6, 512 + 0xC7];
 }
 
 const KEY4: [ApiMethod; 5] = [EQ, v(KeyClear), v(KeySize), v(KeyType), v(KeyIsInit)];
@@ -456,6 +502,39 @@ const fn key_impl(
         implements,
         super_interfaces: &[],
     }
+}
+
+const K21: &[u8] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+/// `ECKey` tokens 0-13 are the EC key classes' 4-17, its 14 (`copyDomainParametersFrom`) their 20.
+const EC_KEY_MAP: &[u8] = &[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 21];
+
+/// The virtual table of the EC key classes (`ECPublicKey`/`ECPrivateKey` tokens + 1); `own` is
+/// `W` or `S` (tokens 18, 19).
+const fn ec_v(own: Comp) -> [ApiMethod; 22] {
+    [
+        KEY4[0],
+        KEY4[1],
+        KEY4[2],
+        KEY4[3],
+        KEY4[4],
+        v(KeySet(Comp::Field)),
+        v(Unsupported { args: 2, ret: false }), // setFieldF2M(short)
+        v(Unsupported { args: 4, ret: false }), // setFieldF2M(short, short, short)
+        v(KeySet(Comp::A)),
+        v(KeySet(Comp::B)),
+        v(KeySet(Comp::G)),
+        v(KeySet(Comp::R)),
+        v(EcSetK),
+        v(KeyGet(Comp::Field)),
+        v(KeyGet(Comp::A)),
+        v(KeyGet(Comp::B)),
+        v(KeyGet(Comp::G)),
+        v(KeyGet(Comp::R)),
+        v(EcGetK),
+        v(KeySet(own)),
+        v(KeyGet(own)),
+        v(EcCopyDomain),
+    ]
 }
 
 const RSA_V: &[ApiMethod] = &[
@@ -555,8 +634,8 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
         22,
         "javacard/security/KeyAgreement",
         cls::OBJECT,
-        &[EQ],
-        &[s(NoSuch { args: 2, ret: true }), Native::Nop],
+        &[EQ, v(KaInit), v(GetAlgorithm), v(KaGenerateSecret), v(Unsupported { args: 3, ret: false })],
+        &[s(KaGetInstance), Native::Nop],
     ),
     iface(2, 23, "javacard/security/HMACKey"),
     iface(2, 24, "javacard/security/KoreanSEEDKey"),
@@ -649,6 +728,18 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
         &[KEY4[0], KEY4[1], KEY4[2], KEY4[3], KEY4[4], v(KeySet(Comp::Key)), v(KeyGet(Comp::Key))],
         &[(ids::KEY, K4), (ids::SECRET_KEY, K4), (ids::HMAC_KEY, K6)],
     ),
+    key_impl(
+        0xC6,
+        "gpse/security/ECPublicKeyImpl",
+        &ec_v(Comp::W),
+        &[(ids::KEY, K4), (ids::PUBLIC_KEY, K4), (ids::EC_KEY, EC_KEY_MAP), (ids::EC_PUBLIC, K21)],
+    ),
+    key_impl(
+        0xC7,
+        "gpse/security/ECPrivateKeyImpl",
+        &ec_v(Comp::S),
+        &[(ids::KEY, K4), (ids::PRIVATE_KEY, K4), (ids::EC_KEY, EC_KEY_MAP), (ids::EC_PRIVATE, K21)],
+    ),
     // javacardx.crypto (A0000000620201)
     class(
         3,
@@ -664,7 +755,9 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
 ];
 
 /// The key implementation class of each kind.
-pub const KEY_CLASSES: [(KeyKind, ClassIdC); 6] = [
+pub const KEY_CLASSES: [(KeyKind, ClassIdC); 8] = [
+    (KeyKind::EcPublic, ids::IMPL[6]),
+    (KeyKind::EcPrivate, ids::IMPL[7]),
     (KeyKind::RsaPublic, ids::IMPL[0]),
     (KeyKind::RsaPrivate, ids::IMPL[1]),
     (KeyKind::RsaCrt, ids::IMPL[2]),
@@ -869,6 +962,10 @@ fn kind_of(ty: u8) -> Option<(KeyKind, Transience)> {
         23 => (RsaPrivate, ClearOnDeselect),
         24 => (RsaCrt, ClearOnReset),
         25 => (RsaCrt, ClearOnDeselect),
+        11 => (EcPublic, Persistent),
+        12 => (EcPrivate, Persistent),
+        30 => (EcPrivate, ClearOnReset),
+        31 => (EcPrivate, ClearOnDeselect),
         _ => return None,
     })
 }
@@ -880,6 +977,7 @@ fn build_key(x: &mut Exec<'_>, ty: u8, bits: i16) -> R {
         KeyKind::Des => matches!(bits, 64 | 128 | 192),
         KeyKind::Aes => matches!(bits, 128 | 192 | 256),
         KeyKind::Hmac => bits > 0 && bits % 8 == 0 && bits <= 1024,
+        KeyKind::EcPublic | KeyKind::EcPrivate => matches!(bits, 256 | 384),
         _ => (512..=4096).contains(&bits) && bits % 32 == 0,
     };
     if !ok {
@@ -910,6 +1008,10 @@ fn build_key4(x: &mut Exec<'_>, alg: u8, mem: u8, bits: i16) -> R {
         (13, 0) => 6,
         (13, 1) => 24,
         (13, 2) => 25,
+        (7, 0) => 11,
+        (8, 0) => 12,
+        (8, 1) => 30,
+        (8, 2) => 31,
         _ => return Err(cex(x, NO_SUCH_ALGORITHM)),
     };
     build_key(x, ty, bits)
@@ -933,6 +1035,22 @@ fn key_set(x: &mut Exec<'_>, h: i16, c: Comp, data: Vec<u8>) -> R {
             data
         }
         (KeyKind::Des | KeyKind::Aes, Comp::Key) => data,
+        (KeyKind::EcPublic | KeyKind::EcPrivate, Comp::G | Comp::W) => {
+            // Uncompressed points only (SEC 1 §2.3.3: 04 || X || Y).
+            if data.len() != 2 * n + 1 || data[0] != 4 {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            data
+        }
+        (KeyKind::EcPublic | KeyKind::EcPrivate, _) => {
+            let v = strip(&data);
+            if v.len() > n {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            let mut out = vec![0u8; n - v.len()];
+            out.extend(v);
+            out
+        }
         (_, Comp::Modulus) => {
             let v = strip(&data);
             if v.len() != n {
@@ -1573,6 +1691,8 @@ enum SigAlg {
     AesMac,
     /// DES/3DES CBC-MAC (ISO/IEC 9797-1 algorithm 1): MAC length, padding.
     DesMac(usize, Pad),
+    /// ECDSA (FIPS 186-4, DER signature) with this `MessageDigest.ALG_*`.
+    Ecdsa(u8),
 }
 
 fn sig_alg(alg: u8) -> Option<SigAlg> {
@@ -1597,6 +1717,11 @@ fn sig_alg(alg: u8) -> Option<SigAlg> {
         41 => RsaPkcs1(5),
         42 => RsaPkcs1(6),
         49 => AesCmac,
+        17 => Ecdsa(1),
+        33 => Ecdsa(4),
+        34 => Ecdsa(5),
+        37 => Ecdsa(7),
+        38 => Ecdsa(6),
         _ => return None,
     })
 }
@@ -1624,6 +1749,11 @@ fn sig_alg4(md: u8, c: u8, p: u8) -> Option<u8> {
         (0, 1, 2) => 3,
         (0, 1, 3) => 5,
         (0, 1, 6) => 7,
+        (1, 5, 0) => 17,
+        (4, 5, 0) => 33,
+        (5, 5, 0) => 34,
+        (7, 5, 0) => 37,
+        (6, 5, 0) => 38,
         _ => return None,
     })
 }
@@ -1634,6 +1764,7 @@ fn sig_codes(alg: u8) -> (u8, u8, u8) {
         Some(SigAlg::Hmac(md)) => (md, 7, 0),
         Some(SigAlg::AesCmac) => (0, 10, 0),
         Some(SigAlg::AesMac) => (0, 6, 1),
+        Some(SigAlg::Ecdsa(md)) => (md, 5, 0),
         Some(SigAlg::DesMac(n, p)) => {
             let pc = match p {
                 Pad::None => 1,
@@ -1653,6 +1784,8 @@ fn sig_len(alg: SigAlg, k: Option<&KeyState>) -> usize {
         SigAlg::Hmac(md) => digest_len(md).unwrap_or(0),
         SigAlg::AesCmac | SigAlg::AesMac => 16,
         SigAlg::DesMac(n, _) => n,
+        // The longest DER SEQUENCE of two INTEGERs of the order's size.
+        SigAlg::Ecdsa(_) => k.map_or(72, |k| 2 * (k.bits as usize).div_ceil(8) + 8),
     }
 }
 
@@ -1677,6 +1810,14 @@ fn sig_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
         }
         SigAlg::Hmac(_) => {
             init_key(x, arg(1), &[KeyKind::Hmac])?;
+            Vec::new()
+        }
+        SigAlg::Ecdsa(_) => {
+            let kinds: &[KeyKind] = if mode == 1 { &[KeyKind::EcPrivate] } else { &[KeyKind::EcPublic] };
+            let k = init_key(x, arg(1), kinds)?;
+            if Curve::of(&k).is_none() {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
             Vec::new()
         }
         SigAlg::AesCmac => {
@@ -1718,6 +1859,10 @@ fn sig_compute(x: &mut Exec<'_>, alg: SigAlg, k: &KeyState, iv: &[u8], data: &[u
             }
         }
         SigAlg::Hmac(md) => hmac(md, k.get(Comp::Key).unwrap_or_default(), data).ok_or(ILLEGAL_USE),
+        SigAlg::Ecdsa(md) => {
+            let hash = if pre { data.to_vec() } else { digest(md, data).ok_or(NO_SUCH_ALGORITHM)? };
+            ecdsa_sign(k, &hash).ok_or(ILLEGAL_USE)
+        }
         SigAlg::AesCmac => {
             use cmac::Mac;
             let key = k.get(Comp::Key).unwrap_or_default();
@@ -1763,7 +1908,7 @@ fn sig_op(x: &mut Exec<'_>, a: &[i16], verify: bool, pre: bool) -> R {
     if e.run.key == 0 || (e.run.mode == 2) != verify {
         return Err(cex(x, INVALID_INIT));
     }
-    if pre && !matches!(alg, SigAlg::RsaPkcs1(_)) {
+    if pre && !matches!(alg, SigAlg::RsaPkcs1(_) | SigAlg::Ecdsa(_)) {
         return Err(cex(x, ILLEGAL_USE));
     }
     let k = key(x, e.run.key as i16)?;
@@ -1788,6 +1933,10 @@ fn sig_op(x: &mut Exec<'_>, a: &[i16], verify: bool, pre: bool) -> R {
                         _ => false,
                     }
             }
+            SigAlg::Ecdsa(md) => {
+                let hash = if pre { Some(data.clone()) } else { digest(md, &data) };
+                hash.is_some_and(|hh| ecdsa_verify(&k, &hh, &sig))
+            }
             _ => match sig_compute(x, alg, &k, &e.run.iv0, &data, pre) {
                 Ok(m) => m == sig,
                 Err(r) => return Err(cex(x, r)),
@@ -1801,6 +1950,159 @@ fn sig_op(x: &mut Exec<'_>, a: &[i16], verify: bool, pre: bool) -> R {
         };
         write(x, arg(4), arg(5), &out)?;
         Ok(len16(out.len()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elliptic curves over F_p (SEC 1, FIPS 186-4): the curves are recognised by their domain
+// parameters, as applets set them (`setFieldFP`, `setA`, `setB`, `setG`, `setR`).
+
+/// A curve the VM computes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Curve {
+    /// NIST P-256 (secp256r1).
+    P256,
+    /// NIST P-384 (secp384r1).
+    P384,
+}
+
+/// Domain parameters (p, a, b, G uncompressed, r) of SEC 2 v2 §2.4.2 / §2.5.1.
+fn params(c: Curve) -> [&'static str; 5] {
+    match c {
+        Curve::P256 => [
+            "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+            "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+            "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+            "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+            "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+        ],
+        Curve::P384 => [
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc",
+            "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+            "04aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab73617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+            "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+        ],
+    }
+}
+
+const PARAM_COMPS: [Comp; 5] = [Comp::Field, Comp::A, Comp::B, Comp::G, Comp::R];
+
+impl Curve {
+    /// The curve whose parameters the key holds.
+    pub fn of(k: &KeyState) -> Option<Curve> {
+        [Curve::P256, Curve::P384].into_iter().find(|c| {
+            PARAM_COMPS.iter().zip(params(*c)).all(|(comp, hexv)| {
+                k.get(*comp).is_some_and(|v| strip(v) == strip(&hex::decode(hexv).unwrap_or_default()))
+            })
+        })
+    }
+
+    fn for_bits(bits: u16) -> Option<Curve> {
+        match bits {
+            256 => Some(Curve::P256),
+            384 => Some(Curve::P384),
+            _ => None,
+        }
+    }
+}
+
+/// `KeyPair.genKeyPair()` for `ALG_EC_FP`: the domain parameters the keys hold, or P-256 /
+/// P-384 by the key size when none are set (then written to both keys).
+fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
+    let (hpub, hpriv) = (kp.keys[0] as i16, kp.keys[1] as i16);
+    let mut kpub = key(x, hpub)?;
+    let mut kpriv = key(x, hpriv)?;
+    let curve = match Curve::of(&kpub).or_else(|| Curve::of(&kpriv)) {
+        Some(c) => c,
+        None if kpub.get(Comp::Field).is_none() && kpriv.get(Comp::Field).is_none() => {
+            match Curve::for_bits(kpub.bits) {
+                Some(c) => c,
+                None => return Err(cex(x, ILLEGAL_VALUE)),
+            }
+        }
+        None => return Err(cex(x, ILLEGAL_VALUE)),
+    };
+    for k in [&mut kpub, &mut kpriv] {
+        for (comp, hexv) in PARAM_COMPS.iter().zip(params(curve)) {
+            k.set(*comp, hex::decode(hexv).unwrap_or_default());
+        }
+    }
+    let mut r = rng(x);
+    let (s, w) = match curve {
+        Curve::P256 => {
+            let sk = p256::SecretKey::random(&mut r);
+            (sk.to_bytes().to_vec(), sk.public_key().to_sec1_bytes().to_vec())
+        }
+        Curve::P384 => {
+            let sk = p384::SecretKey::random(&mut r);
+            (sk.to_bytes().to_vec(), sk.public_key().to_sec1_bytes().to_vec())
+        }
+    };
+    kpub.set(Comp::W, w);
+    kpriv.set(Comp::S, s);
+    put_key(x, hpub, kpub)?;
+    put_key(x, hpriv, kpriv)
+}
+
+/// ECDSA over a hash (RFC 6979 deterministic nonce), DER-encoded (JC API `ALG_ECDSA_*`).
+fn ecdsa_sign(k: &KeyState, hash: &[u8]) -> Option<Vec<u8>> {
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    let sk = k.get(Comp::S)?;
+    match Curve::of(k)? {
+        Curve::P256 => {
+            let key = p256::ecdsa::SigningKey::from_slice(sk).ok()?;
+            let sig: p256::ecdsa::Signature = key.sign_prehash(hash).ok()?;
+            Some(sig.to_der().as_bytes().to_vec())
+        }
+        Curve::P384 => {
+            let key = p384::ecdsa::SigningKey::from_slice(sk).ok()?;
+            let sig: p384::ecdsa::Signature = key.sign_prehash(hash).ok()?;
+            Some(sig.to_der().as_bytes().to_vec())
+        }
+    }
+}
+
+fn ecdsa_verify(k: &KeyState, hash: &[u8], der: &[u8]) -> bool {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let (Some(w), Some(c)) = (k.get(Comp::W), Curve::of(k)) else { return false };
+    match c {
+        Curve::P256 => {
+            let (Ok(key), Ok(sig)) =
+                (p256::ecdsa::VerifyingKey::from_sec1_bytes(w), p256::ecdsa::Signature::from_der(der))
+            else {
+                return false;
+            };
+            key.verify_prehash(hash, &sig).is_ok()
+        }
+        Curve::P384 => {
+            let (Ok(key), Ok(sig)) =
+                (p384::ecdsa::VerifyingKey::from_sec1_bytes(w), p384::ecdsa::Signature::from_der(der))
+            else {
+                return false;
+            };
+            key.verify_prehash(hash, &sig).is_ok()
+        }
+    }
+}
+
+/// S × the peer's point (SEC 1 §3.3.1), uncompressed; `None` for a point not on the curve.
+fn ecdh(k: &KeyState, public: &[u8]) -> Option<Vec<u8>> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let s = k.get(Comp::S)?;
+    match Curve::of(k)? {
+        Curve::P256 => {
+            let sk = p256::SecretKey::from_slice(s).ok()?;
+            let pk = p256::PublicKey::from_sec1_bytes(public).ok()?;
+            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
+            Some(p.to_encoded_point(false).as_bytes().to_vec())
+        }
+        Curve::P384 => {
+            let sk = p384::SecretKey::from_slice(s).ok()?;
+            let pk = p384::PublicKey::from_sec1_bytes(public).ok()?;
+            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
+            Some(p.to_encoded_point(false).as_bytes().to_vec())
+        }
     }
 }
 
@@ -1916,6 +2218,7 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
             let (tpub, tpriv) = match alg {
                 1 => (4, 5),
                 2 => (4, 6),
+                5 => (11, 12),
                 _ => return Err(cex(x, NO_SUCH_ALGORITHM)),
             };
             let hpub = build_key(x, tpub, bits)?.unwrap_or(0) as u16;
@@ -1931,6 +2234,7 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
             let alg = match (kpub.kind(), kpriv.kind()) {
                 (KeyKind::RsaPublic, KeyKind::RsaPrivate) => 1,
                 (KeyKind::RsaPublic, KeyKind::RsaCrt) => 2,
+                (KeyKind::EcPublic, KeyKind::EcPrivate) => 5,
                 _ => return Err(cex(x, ILLEGAL_VALUE)),
             };
             if kpub.bits != kpriv.bits {
@@ -1952,7 +2256,11 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
             if e.kind != EngineKind::KeyPair {
                 return Err(x.security());
             }
-            gen_rsa(x, &e)?;
+            if e.alg == 5 {
+                gen_ec(x, &e)?;
+            } else {
+                gen_rsa(x, &e)?;
+            }
             Ok(None)
         }
         KpGetPublic | KpGetPrivate => {
@@ -2015,6 +2323,72 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
         CiInit5 => cipher_init(x, a, true),
         CiUpdate => cipher_op(x, a, false),
         CiDoFinal => cipher_op(x, a, true),
+        EcSetK => {
+            let mut k = key(x, arg(0))?;
+            k.set(Comp::K, arg(1).to_be_bytes().to_vec());
+            put_key(x, arg(0), k)?;
+            Ok(None)
+        }
+        EcGetK => {
+            let k = key(x, arg(0))?;
+            match k.get(Comp::K) {
+                Some(v) if v.len() == 2 => Ok(Some(i16::from_be_bytes([v[0], v[1]]))),
+                Some(_) => Ok(Some(1)),
+                None if k.get(Comp::R).is_some() => Ok(Some(1)),
+                None => Err(cex(x, UNINITIALIZED_KEY)),
+            }
+        }
+        EcCopyDomain => {
+            let from = key(x, arg(1))?;
+            let mut k = key(x, arg(0))?;
+            if from.bits != k.bits || !matches!(from.kind(), KeyKind::EcPublic | KeyKind::EcPrivate) {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            for c in [Comp::Field, Comp::A, Comp::B, Comp::G, Comp::R, Comp::K] {
+                match from.get(c) {
+                    Some(v) => k.set(c, v.to_vec()),
+                    None if c == Comp::K => {}
+                    None => return Err(cex(x, UNINITIALIZED_KEY)),
+                }
+            }
+            put_key(x, arg(0), k)?;
+            Ok(None)
+        }
+        KaGetInstance => {
+            // ALG_EC_SVDP_DH 1, _DHC 2 (cofactor 1 on these curves), _DH_PLAIN 3, _DHC_PLAIN 4,
+            // _DH_PLAIN_XY 6.
+            let alg = arg(0) as u8;
+            if !matches!(alg, 1 | 2 | 3 | 4 | 6) {
+                return Err(cex(x, NO_SUCH_ALGORITHM));
+            }
+            new_engine(x, ids::KEY_AGREEMENT, EngineKind::KeyAgreement, alg)
+        }
+        KaInit => {
+            engine(x, arg(0))?;
+            let k = init_key(x, arg(1), &[KeyKind::EcPrivate])?;
+            if Curve::of(&k).is_none() {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            set_run(x, arg(0), Run { key: arg(1) as u16, ..Run::default() });
+            Ok(None)
+        }
+        KaGenerateSecret => {
+            let e = engine(x, arg(0))?;
+            if e.run.key == 0 {
+                return Err(cex(x, INVALID_INIT));
+            }
+            let k = key(x, e.run.key as i16)?;
+            let public = read(x, arg(1), arg(2), arg(3))?;
+            let Some(point) = ecdh(&k, &public) else { return Err(cex(x, ILLEGAL_VALUE)) };
+            let n = (k.bits as usize).div_ceil(8);
+            let out = match e.alg {
+                1 | 2 => digest(1, &point[1..=n]).unwrap_or_default(),
+                3 | 4 => point[1..=n].to_vec(),
+                _ => point,
+            };
+            write(x, arg(4), arg(5), &out)?;
+            Ok(len16(out.len()))
+        }
         CiGetCipherAlg | CiGetPadAlg => {
             let (c, p) = cipher_codes(engine(x, arg(0))?.alg);
             Ok(Some(if n == CiGetCipherAlg { c } else { p } as i16))
@@ -2049,6 +2423,28 @@ mod tests {
         assert_eq!(em.len(), 64);
         assert_eq!(&em[64 - 32 - 19 - 1..64 - 32 - 19], &[0]);
         assert!(emsa_pkcs1(6, &[0; 64], 64).is_none(), "SHA-512 does not fit a 512-bit key");
+    }
+
+    /// The SEC 2 parameters written here: G and r as the curve crates have them, and G on
+    /// y² = x³ + ax + b mod p.
+    #[test]
+    fn curve_parameters() {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        let g256 = p256::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
+        let g384 = p384::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
+        for (c, g) in [(Curve::P256, g256), (Curve::P384, g384)] {
+            let [p, a, b, gh, _r] = params(c).map(|h| hex::decode(h).unwrap());
+            assert_eq!(gh, g, "{c:?} G");
+            let n = (gh.len() - 1) / 2;
+            let (p, a, b) = (big(&p), big(&a), big(&b));
+            let (x, y) = (big(&gh[1..=n]), big(&gh[n + 1..]));
+            assert_eq!((&y * &y) % &p, (&x * &x * &x + &a * &x + &b) % &p, "{c:?}");
+        }
+        // r: signing with the crate and checking r < order would be indirect; the order's
+        // bytes are the crates' ORDER constants.
+        use p256::elliptic_curve::Curve as _;
+        assert_eq!(hex::encode(p256::NistP256::ORDER.to_be_bytes()), params(Curve::P256)[4]);
+        assert_eq!(hex::encode(p384::NistP384::ORDER.to_be_bytes()), params(Curve::P384)[4]);
     }
 
     #[test]

@@ -9,6 +9,9 @@ import javacard.framework.Util;
 import javacard.security.AESKey;
 import javacard.security.CryptoException;
 import javacard.security.DESKey;
+import javacard.security.ECPrivateKey;
+import javacard.security.ECPublicKey;
+import javacard.security.KeyAgreement;
 import javacard.security.HMACKey;
 import javacard.security.Key;
 import javacard.security.KeyBuilder;
@@ -54,16 +57,23 @@ import javacardx.crypto.Cipher;
  *                 3 RSAPublicKey(1024).setModulus of 64 bytes               → 1 ILLEGAL_VALUE
  *                 4 AES ECB NOPAD doFinal of 15 bytes                       → 5 ILLEGAL_USE
  *                 5 buildKey(TYPE_AES, 100)                                 → 3
- *                 6 Signature.getInstance(ALG_ECDSA_SHA_256)                → 3 (not implemented)
+ *                 6 Signature.getInstance(ALG_RSA_SHA_PKCS1_PSS)            → 3 (not implemented)
  *                 7 Cipher AES CBC init with an 8-byte IV                   → 1
  *               no exception: 0000
  *   41 --  --   key → tk: setKey (16 bytes), isInitialized (1)
  *   42 --  --   --  → tk.isInitialized (1) (0 after a reselect: CLEAR_ON_DESELECT)
+ *   50 --  bits/8 [p a b G r] → new KeyPair(ALG_EC_FP, bits); with data (each field-size, G
+ *               uncompressed) the domain parameters are set on both keys first; genKeyPair: W
+ *   51 alg --   msg → Signature alg (ECDSA) with ec's private key: sign(msg) (DER)
+ *   52 alg --   sig msg (sig: 1-byte length first) → verify with ec's public key → 01 / 00
+ *   53 alg --   W   → KeyAgreement alg with ec's private key: generateSecret(W)
+ *   54 --  --   --  → ec public key: getField, getA, getB, getG, getR lengths (1 byte each), getK (2)
  *   other INS: 6D00.
  */
 public class Crypto extends Applet {
     private Key sk;
     private KeyPair kp;
+    private KeyPair ec;
     private AESKey tk;
     private byte[] buf;
 
@@ -238,6 +248,57 @@ public class Crypto extends Applet {
             buf[0] = (byte) (tk.isInitialized() ? 1 : 0);
             n = 1;
             break;
+        case 0x50: {
+            short bits = (short) ((p2 & 0xFF) * 8);
+            ec = new KeyPair(KeyPair.ALG_EC_FP, bits);
+            if (len > 0) {
+                short f = (short) ((p2 & 0xFF));
+                ECPublicKey pub = (ECPublicKey) ec.getPublic();
+                ECPrivateKey priv = (ECPrivateKey) ec.getPrivate();
+                short o = off;
+                pub.setFieldFP(b, o, f); priv.setFieldFP(b, o, f); o += f;
+                pub.setA(b, o, f); priv.setA(b, o, f); o += f;
+                pub.setB(b, o, f); priv.setB(b, o, f); o += f;
+                short gl = (short) (2 * f + 1);
+                pub.setG(b, o, gl); priv.setG(b, o, gl); o += gl;
+                pub.setR(b, o, f); priv.setR(b, o, f);
+                pub.setK((short) 1); priv.setK((short) 1);
+            }
+            ec.genKeyPair();
+            n = ((ECPublicKey) ec.getPublic()).getW(buf, (short) 0);
+            break;
+        }
+        case 0x51: {
+            Signature s = Signature.getInstance(p1, false);
+            s.init(ec.getPrivate(), Signature.MODE_SIGN);
+            n = s.sign(b, off, len, buf, (short) 0);
+            break;
+        }
+        case 0x52: {
+            Signature s = Signature.getInstance(p1, false);
+            s.init(ec.getPublic(), Signature.MODE_VERIFY);
+            short sl = (short) (b[off] & 0xFF);
+            short msg = (short) (off + 1 + sl);
+            buf[0] = (byte) (s.verify(b, msg, (short) (len - 1 - sl), b, (short) (off + 1), sl) ? 1 : 0);
+            n = 1;
+            break;
+        }
+        case 0x53: {
+            KeyAgreement ka = KeyAgreement.getInstance(p1, false);
+            ka.init(ec.getPrivate());
+            n = ka.generateSecret(b, off, len, buf, (short) 0);
+            break;
+        }
+        case 0x54: {
+            ECPublicKey pub = (ECPublicKey) ec.getPublic();
+            buf[0] = (byte) pub.getField(buf, (short) 10);
+            buf[1] = (byte) pub.getA(buf, (short) 10);
+            buf[2] = (byte) pub.getB(buf, (short) 10);
+            buf[3] = (byte) pub.getG(buf, (short) 10);
+            buf[4] = (byte) pub.getR(buf, (short) 10);
+            n = Util.setShort(buf, (short) 5, pub.getK());
+            break;
+        }
         default:
             ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }
@@ -276,7 +337,7 @@ public class Crypto extends Applet {
             KeyBuilder.buildKey(KeyBuilder.TYPE_AES, (short) 100, false);
             break;
         case 6:
-            Signature.getInstance(Signature.ALG_ECDSA_SHA_256, false);
+            Signature.getInstance(Signature.ALG_RSA_SHA_PKCS1_PSS, false);
             break;
         case 7: {
             AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
