@@ -591,3 +591,41 @@ fn project_crypto_ec() {
     vk.verify_prehash(&sha2::Sha384::digest(m), &sig).unwrap();
     assert_eq!(c.tx(0x54, 0, 0, &[]), "3030306130".to_string() + "00019000");
 }
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Key material and the card image: a persistent key is in the image (and works after a
+/// restore), gone from it after `clearKey` and after DELETE; a transient key never reaches it.
+#[test]
+fn project_crypto_keys_and_the_card_image() {
+    let mut c = crypto();
+    let key: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(37) ^ 0xA5).collect();
+    set_key(&mut c, 15, &hex::encode(&key));
+    let img = c.vm.save();
+    assert!(contains(&img, &key), "a persistent AES key is in the image");
+    // Restored, the key still encrypts as before.
+    let before = cipher(&mut c, 14, 2, "", &[0x33; 16]);
+    let mut back = Card { vm: Jcvm::restore(&img).unwrap(), aid: c.aid.clone(), env: SeededEnv::new(9) };
+    let mut sel = Command::new(0, 0xA4, 4, 0).with_data(back.aid.clone());
+    sel.ne = Some(256);
+    back.vm.select(&mut back.env, &back.aid.clone(), 0, &sel).unwrap();
+    assert_eq!(cipher(&mut back, 14, 2, "", &[0x33; 16]), before);
+    // clearKey zeroises: not in the image any more.
+    assert_eq!(c.tx(0x21, 0, 0, &[]), "01000F01009000");
+    assert!(!contains(&c.vm.save(), &key));
+    // A CLEAR_ON_DESELECT key is never written to the image.
+    let tkey: Vec<u8> = (0..16u8).map(|i| i.wrapping_mul(91) ^ 0x3C).collect();
+    assert_eq!(c.tx(0x41, 0, 0, &tkey), "019000");
+    assert!(!contains(&c.vm.save(), &tkey));
+    // DELETE: instance and package go, with the keys.
+    set_key(&mut c, 15, &hex::encode(&key));
+    assert!(contains(&c.vm.save(), &key));
+    let aid = c.aid.clone();
+    c.vm.deselect(&mut c.env, &aid, 0);
+    c.vm.delete_instance(&aid).unwrap();
+    let pkg = c.vm.packages().iter().find(|p| p.aid == h("A00000047667707365010A")).map(|p| p.aid.clone()).unwrap();
+    c.vm.delete_package(&pkg).unwrap();
+    assert!(!contains(&c.vm.save(), &key));
+}
