@@ -212,6 +212,18 @@ fn receive(x: &mut Exec<'_>, off: usize) -> i16 {
     n as i16
 }
 
+/// Free bytes of `JCSystem.MEMORY_TYPE_PERSISTENT` (0), `_TRANSIENT_RESET` (1) or
+/// `_TRANSIENT_DESELECT` (2); another type is `SystemException.ILLEGAL_VALUE`.
+fn free_memory(x: &mut Exec<'_>, kind: i16) -> Result<usize, Thrown> {
+    let (u, l) = (x.rt.heap.usage(), x.rt.heap.limits);
+    Ok(match kind {
+        0 => (l.persistent as usize).saturating_sub(u.persistent),
+        1 => (l.transient_reset as usize).saturating_sub(u.transient_reset),
+        2 => (l.transient_deselect as usize).saturating_sub(u.transient_deselect),
+        _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
+    })
+}
+
 fn transient_array(x: &mut Exec<'_>, elem: ElemType, len: i16, event: i16) -> R {
     let t = match event {
         1 => Transience::ClearOnReset,
@@ -526,27 +538,10 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
         MakeTransientBytes => transient_array(x, ElemType::Byte, arg(0), arg(1)),
         MakeTransientShorts => transient_array(x, ElemType::Short, arg(0), arg(1)),
         MakeTransientObjects => transient_array(x, ElemType::Ref(cls::OBJECT), arg(0), arg(1)),
-        GetAvailableMemory => {
-            // MEMORY_TYPE_PERSISTENT 0, MEMORY_TYPE_TRANSIENT_RESET 1, _DESELECT 2.
-            let (u, l) = (x.rt.heap.usage(), x.rt.heap.limits);
-            let free = match arg(0) {
-                0 => (l.persistent as usize).saturating_sub(u.persistent),
-                1 => (l.transient_reset as usize).saturating_sub(u.transient_reset),
-                2 => (l.transient_deselect as usize).saturating_sub(u.transient_deselect),
-                _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
-            };
-            Ok(Some(clamp(free)))
-        }
+        GetAvailableMemory => Ok(Some(clamp(free_memory(x, arg(0))?))),
         MakeGlobalArray => Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
         GetAvailableMemoryInt => {
-            let (u, l) = (x.rt.heap.usage(), x.rt.heap.limits);
-            let free = match arg(2) {
-                0 => (l.persistent as usize).saturating_sub(u.persistent),
-                1 => (l.transient_reset as usize).saturating_sub(u.transient_reset),
-                2 => (l.transient_deselect as usize).saturating_sub(u.transient_deselect),
-                _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
-            };
-            let v = u32::try_from(free).unwrap_or(u32::MAX);
+            let v = u32::try_from(free_memory(x, arg(2))?).unwrap_or(u32::MAX);
             let ctx = x.rt.session.context;
             for (i, w) in [(v >> 16) as u16, v as u16].into_iter().enumerate() {
                 let r = x.rt.heap.store(arg(0) as u16, arg(1).wrapping_add(i as i16), Elem::Short(w as i16), ctx);

@@ -15,7 +15,7 @@
 //! - What is not implemented answers `CryptoException.NO_SUCH_ALGORITHM` (reason 3) at
 //!   `getInstance` / `buildKey`, never a fault.
 
-use super::{cls, ApiClass, ApiMethod, Native};
+use super::{cls, iface, ApiClass, ApiMethod, Native};
 use crate::jcvm::heap::{accessible, Access, Handle, NativeState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
@@ -436,20 +436,6 @@ const fn class(
 }
 
 type ClassIdC = crate::jcvm::heap::ClassId;
-
-const fn iface(package: u8, token: u8, name: &'static str) -> ApiClass {
-    ApiClass {
-        package,
-        token,
-        name,
-        super_class: None,
-        interface: true,
-        virtuals: &[],
-        statics: &[],
-        implements: &[],
-        super_interfaces: &[],
-    }
-}
 
 /// Class ids (package 2 = javacard/security, 3 = javacardx/crypto).
 pub mod ids {
@@ -1548,7 +1534,10 @@ fn init_key(x: &mut Exec<'_>, hkey: i16, kinds: &[KeyKind]) -> Result<KeyState, 
     Ok(k)
 }
 
-fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
+/// What `init(Key, byte mode[, byte[] bArray, short bOff, short bLen])` of `Signature` and
+/// `Cipher` share: the engine, the mode (`ILLEGAL_VALUE` unless `MODE_*` 1 or 2) and the
+/// parameter bytes.
+fn init_args(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> Result<(Engine, u8, Option<Vec<u8>>), Thrown> {
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);
     let e = engine(x, arg(0))?;
     let mode = u8::try_from(arg(2)).unwrap_or(0);
@@ -1556,6 +1545,12 @@ fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
         return Err(cex(x, ILLEGAL_VALUE));
     }
     let iv_given = if with_iv { Some(read(x, arg(3), arg(4), arg(5))?) } else { None };
+    Ok((e, mode, iv_given))
+}
+
+fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let (e, mode, iv_given) = init_args(x, a, with_iv)?;
     let Some(alg) = cipher_alg(e.alg) else { return Err(cex(x, NO_SUCH_ALGORITHM)) };
     let iv0 = match alg {
         CipherAlg::Block { kind, cbc, .. } => {
@@ -1791,12 +1786,7 @@ fn sig_len(alg: SigAlg, k: Option<&KeyState>) -> usize {
 
 fn sig_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);
-    let e = engine(x, arg(0))?;
-    let mode = u8::try_from(arg(2)).unwrap_or(0);
-    if mode != 1 && mode != 2 {
-        return Err(cex(x, ILLEGAL_VALUE));
-    }
-    let iv_given = if with_iv { Some(read(x, arg(3), arg(4), arg(5))?) } else { None };
+    let (e, mode, iv_given) = init_args(x, a, with_iv)?;
     let Some(alg) = sig_alg(e.alg) else { return Err(cex(x, NO_SUCH_ALGORITHM)) };
     let iv0 = match alg {
         SigAlg::RsaPkcs1(_) => {
