@@ -415,6 +415,25 @@ fn project_crypto_rsa() {
             // signPreComputedHash gives the same (deterministic) PKCS#1 v1.5 signature.
             assert_eq!(h(&c.tx(0x36, sa, 0, &hash)), r);
         }
+        // RSA PSS (salt = hash length, MGF1 of the same hash): verified by the rsa crate.
+        let pss: &[u8] = if n_len >= 128 { &[21, 43, 44, 45] } else { &[21] };
+        for &sa in pss {
+            let r = h(&c.tx(0x34, sa, 0, m));
+            let sig = &r[..r.len() - 2];
+            assert_eq!(sig.len(), n_len);
+            let res = match sa {
+                21 => pk.verify(rsa::Pss::new::<sha1::Sha1>(), &sha1::Sha1::digest(m), sig),
+                43 => pk.verify(rsa::Pss::new::<sha2::Sha224>(), &sha2::Sha224::digest(m), sig),
+                44 => pk.verify(rsa::Pss::new::<sha2::Sha256>(), &sha2::Sha256::digest(m), sig),
+                _ => pk.verify(rsa::Pss::new::<sha2::Sha384>(), &sha2::Sha384::digest(m), sig),
+            };
+            res.unwrap_or_else(|e| panic!("PSS alg {sa}: {e}"));
+            let mut d = sig.to_vec();
+            d.extend_from_slice(m);
+            assert_eq!(c.tx(0x35, sa, 0, &d), "019000", "PSS alg {sa}");
+            d[n_len] ^= 1;
+            assert_eq!(c.tx(0x35, sa, 0, &d), "009000");
+        }
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(u64::from(alg));
         let ct = pk.encrypt(&mut rng, rsa::Pkcs1v15Encrypt, b"secret").unwrap();
         assert_eq!(c.tx(0x38, 10, 1, &ct), format!("{}9000", hex::encode_upper(b"secret")));
@@ -461,7 +480,8 @@ fn algtest_support_probe() {
         table.push((0x11, a, 0, ciphers.contains(&a)));
     }
     // Signature (0x12): ALG_* 1..=49.
-    let sigs = [1, 2, 3, 4, 5, 6, 7, 8, 10, 17, 18, 24, 25, 26, 27, 33, 34, 37, 38, 39, 40, 41, 42, 49];
+    let sigs =
+        [1, 2, 3, 4, 5, 6, 7, 8, 10, 17, 18, 21, 24, 25, 26, 27, 33, 34, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 49];
     for a in 1..=49 {
         table.push((0x12, a, 0, sigs.contains(&a)));
     }

@@ -1201,17 +1201,63 @@ fn eme_pkcs1_decode(em: &[u8], bt: u8) -> Option<Vec<u8>> {
     Some(em[sep + 1..].to_vec())
 }
 
-fn mgf1_sha1(seed: &[u8], len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 20);
+/// MGF1 (RFC 8017 §B.2.1) with the digest `md`.
+fn mgf1(md: u8, seed: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 64);
     let mut counter = 0u32;
     while out.len() < len {
         let mut d = seed.to_vec();
         d.extend_from_slice(&counter.to_be_bytes());
-        out.extend(digest(1, &d).unwrap_or_default());
+        let Some(h) = digest(md, &d) else { break };
+        out.extend(h);
         counter += 1;
     }
-    out.truncate(len);
+    out.resize(len, 0);
     out
+}
+
+fn mgf1_sha1(seed: &[u8], len: usize) -> Vec<u8> {
+    mgf1(1, seed, len)
+}
+
+/// EMSA-PSS encoding (RFC 8017 §9.1.1) for a modulus of `k` bytes whose bit length is a
+/// multiple of 8 (emLen = k, the top bit cleared); MGF1 and the salt length follow the hash
+/// (JC API `ALG_RSA_SHA_*_PKCS1_PSS`).
+fn emsa_pss(md: u8, hash: &[u8], salt: &[u8], k: usize) -> Option<Vec<u8>> {
+    let hl = hash.len();
+    if k < hl + salt.len() + 2 {
+        return None;
+    }
+    let mut m = vec![0u8; 8];
+    m.extend_from_slice(hash);
+    m.extend_from_slice(salt);
+    let h = digest(md, &m)?;
+    let mut db = vec![0u8; k - salt.len() - hl - 2];
+    db.push(1);
+    db.extend_from_slice(salt);
+    let mask = mgf1(md, &h, k - hl - 1);
+    let mut em: Vec<u8> = db.iter().zip(&mask).map(|(a, b)| a ^ b).collect();
+    em[0] &= 0x7F;
+    em.extend_from_slice(&h);
+    em.push(0xBC);
+    Some(em)
+}
+
+/// EMSA-PSS verification (RFC 8017 §9.1.2), salt length = hash length.
+fn emsa_pss_verify(md: u8, hash: &[u8], em: &[u8]) -> bool {
+    let hl = hash.len();
+    let k = em.len();
+    if k < 2 * hl + 2 || em[k - 1] != 0xBC || em[0] & 0x80 != 0 {
+        return false;
+    }
+    let (masked, h) = (&em[..k - hl - 1], &em[k - hl - 1..k - 1]);
+    let mut db: Vec<u8> = masked.iter().zip(mgf1(md, h, masked.len())).map(|(a, b)| a ^ b).collect();
+    db[0] &= 0x7F;
+    let ps = db.len() - hl - 1;
+    if db[..ps].iter().any(|b| *b != 0) || db[ps] != 1 {
+        return false;
+    }
+    emsa_pss(md, hash, &db[ps + 1..], k).is_some_and(|want| want == em)
 }
 
 /// EME-OAEP with SHA-1 and MGF1-SHA-1, empty label (RFC 8017 §7.1.1), as
@@ -1678,6 +1724,8 @@ fn rsa_cipher(x: &mut Exec<'_>, k: &KeyState, alg: CipherAlg, data: &[u8], encry
 enum SigAlg {
     /// RSA PKCS#1 v1.5 with this `MessageDigest.ALG_*`.
     RsaPkcs1(u8),
+    /// RSA PSS (RFC 8017 §8.1) with this digest, MGF1 of it, salt of its length.
+    RsaPss(u8),
     /// HMAC with this digest.
     Hmac(u8),
     /// AES-CMAC (NIST SP 800-38B).
@@ -1702,6 +1750,11 @@ fn sig_alg(alg: u8) -> Option<SigAlg> {
         7 => DesMac(4, Pad::Pkcs5),
         8 => DesMac(8, Pad::Pkcs5),
         10 => RsaPkcs1(1),
+        21 => RsaPss(1),
+        43 => RsaPss(7),
+        44 => RsaPss(4),
+        45 => RsaPss(5),
+        46 => RsaPss(6),
         18 => AesMac,
         24 => Hmac(1),
         25 => Hmac(4),
@@ -1730,6 +1783,11 @@ fn sig_alg4(md: u8, c: u8, p: u8) -> Option<u8> {
         (4, 3, 7) => 40,
         (5, 3, 7) => 41,
         (6, 3, 7) => 42,
+        (1, 3, 8) => 21,
+        (7, 3, 8) => 43,
+        (4, 3, 8) => 44,
+        (5, 3, 8) => 45,
+        (6, 3, 8) => 46,
         (1, 7, 0) => 24,
         (4, 7, 0) => 25,
         (5, 7, 0) => 26,
@@ -1756,6 +1814,7 @@ fn sig_alg4(md: u8, c: u8, p: u8) -> Option<u8> {
 fn sig_codes(alg: u8) -> (u8, u8, u8) {
     match sig_alg(alg) {
         Some(SigAlg::RsaPkcs1(md)) => (md, 3, 7),
+        Some(SigAlg::RsaPss(md)) => (md, 3, 8),
         Some(SigAlg::Hmac(md)) => (md, 7, 0),
         Some(SigAlg::AesCmac) => (0, 10, 0),
         Some(SigAlg::AesMac) => (0, 6, 1),
@@ -1775,7 +1834,7 @@ fn sig_codes(alg: u8) -> (u8, u8, u8) {
 
 fn sig_len(alg: SigAlg, k: Option<&KeyState>) -> usize {
     match alg {
-        SigAlg::RsaPkcs1(_) => k.map_or(0, rsa_len),
+        SigAlg::RsaPkcs1(_) | SigAlg::RsaPss(_) => k.map_or(0, rsa_len),
         SigAlg::Hmac(md) => digest_len(md).unwrap_or(0),
         SigAlg::AesCmac | SigAlg::AesMac => 16,
         SigAlg::DesMac(n, _) => n,
@@ -1789,7 +1848,7 @@ fn sig_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
     let (e, mode, iv_given) = init_args(x, a, with_iv)?;
     let Some(alg) = sig_alg(e.alg) else { return Err(cex(x, NO_SUCH_ALGORITHM)) };
     let iv0 = match alg {
-        SigAlg::RsaPkcs1(_) => {
+        SigAlg::RsaPkcs1(_) | SigAlg::RsaPss(_) => {
             let kinds: &[KeyKind] =
                 if mode == 1 { &[KeyKind::RsaPrivate, KeyKind::RsaCrt] } else { &[KeyKind::RsaPublic] };
             init_key(x, arg(1), kinds)?;
@@ -1853,6 +1912,19 @@ fn sig_compute(x: &mut Exec<'_>, alg: SigAlg, k: &KeyState, iv: &[u8], data: &[u
             let hash = if pre { data.to_vec() } else { digest(md, data).ok_or(NO_SUCH_ALGORITHM)? };
             ecdsa_sign(k, &hash).ok_or(ILLEGAL_USE)
         }
+        SigAlg::RsaPss(md) => {
+            let hash = if pre {
+                if Some(data.len()) != digest_len(md) {
+                    return Err(ILLEGAL_USE);
+                }
+                data.to_vec()
+            } else {
+                digest(md, data).ok_or(NO_SUCH_ALGORITHM)?
+            };
+            let salt = random(x, hash.len());
+            let em = emsa_pss(md, &hash, &salt, rsa_len(k)).ok_or(ILLEGAL_USE)?;
+            rsa_raw(k, &em).ok_or(ILLEGAL_USE)
+        }
         SigAlg::AesCmac => {
             use cmac::Mac;
             let key = k.get(Comp::Key).unwrap_or_default();
@@ -1898,7 +1970,7 @@ fn sig_op(x: &mut Exec<'_>, a: &[i16], verify: bool, pre: bool) -> R {
     if e.run.key == 0 || (e.run.mode == 2) != verify {
         return Err(cex(x, INVALID_INIT));
     }
-    if pre && !matches!(alg, SigAlg::RsaPkcs1(_) | SigAlg::Ecdsa(_)) {
+    if pre && !matches!(alg, SigAlg::RsaPkcs1(_) | SigAlg::RsaPss(_) | SigAlg::Ecdsa(_)) {
         return Err(cex(x, ILLEGAL_USE));
     }
     let k = key(x, e.run.key as i16)?;
@@ -1926,6 +1998,14 @@ fn sig_op(x: &mut Exec<'_>, a: &[i16], verify: bool, pre: bool) -> R {
             SigAlg::Ecdsa(md) => {
                 let hash = if pre { Some(data.clone()) } else { digest(md, &data) };
                 hash.is_some_and(|hh| ecdsa_verify(&k, &hh, &sig))
+            }
+            SigAlg::RsaPss(md) => {
+                let hash = if pre { Some(data.clone()) } else { digest(md, &data) };
+                sig.len() == rsa_len(&k)
+                    && match (hash, rsa_raw(&k, &sig)) {
+                        (Some(hh), Some(em)) => emsa_pss_verify(md, &hh, &em),
+                        _ => false,
+                    }
             }
             _ => match sig_compute(x, alg, &k, &e.run.iv0, &data, pre) {
                 Ok(m) => m == sig,

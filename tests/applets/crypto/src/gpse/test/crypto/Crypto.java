@@ -57,7 +57,7 @@ import javacardx.crypto.Cipher;
  *                 3 RSAPublicKey(1024).setModulus of 64 bytes               → 1 ILLEGAL_VALUE
  *                 4 AES ECB NOPAD doFinal of 15 bytes                       → 5 ILLEGAL_USE
  *                 5 buildKey(TYPE_AES, 100)                                 → 3
- *                 6 Signature.getInstance(ALG_RSA_SHA_PKCS1_PSS)            → 3 (not implemented)
+ *                 6 Signature.getInstance(ALG_DSA_SHA)                      → 3 (not implemented)
  *                 7 Cipher AES CBC init with an 8-byte IV                   → 1
  *               no exception: 0000
  *   41 --  --   key → tk: setKey (16 bytes), isInitialized (1)
@@ -337,7 +337,7 @@ public class Crypto extends Applet {
             KeyBuilder.buildKey(KeyBuilder.TYPE_AES, (short) 100, false);
             break;
         case 6:
-            Signature.getInstance(Signature.ALG_RSA_SHA_PKCS1_PSS, false);
+            Signature.getInstance(Signature.ALG_DSA_SHA, false);
             break;
         case 7: {
             AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
