@@ -67,8 +67,8 @@ fn real_caps_parse() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
-const APPLETS: [&str; 10] =
-    ["arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient", "multi"];
+const APPLETS: [&str; 11] =
+    ["arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient", "multi", "crypto"];
 
 fn project_cap(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{name}/build/{name}.cap"));

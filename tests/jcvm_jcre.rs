@@ -429,7 +429,7 @@ fn card_info_shows_memory_per_package_and_instance() {
 /// the last deselection calls `deselect()` and clears the array.
 #[test]
 fn a_multiselectable_applet_on_two_channels() {
-    const MULTI: &str = "A00000047667707365010A01";
+    const MULTI: &str = "A00000047667707365010B01";
     let d = tempfile::tempdir().unwrap();
     let mut c = card_with(d.path(), None, Durability::NoSync);
     load_install(&mut c, &project_cap("multi"), None, &[]);

@@ -138,6 +138,31 @@ pub enum NativeState {
     Pin(PinState),
     /// `AID` bytes (5-16).
     Aid(Vec<u8>),
+    /// A javacard.security key object (issue #16): its material, zeroised on clear and drop.
+    Key(crate::jcvm::api::security::KeyState),
+    /// A javacard.security / javacardx.crypto engine (`MessageDigest`, `Signature`, `Cipher`,
+    /// `RandomData`, `KeyPair`); its running state is RAM only.
+    Crypto(crate::jcvm::api::security::Engine),
+}
+
+impl NativeState {
+    /// Objects this native state references (the collector's edges).
+    pub fn refs(&self) -> Vec<Handle> {
+        match self {
+            NativeState::Crypto(e) => e.refs().into_iter().filter(|h| *h != 0).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Clears a key whose material lives in transient memory of kind `kind` (JC API
+    /// `KeyBuilder.TYPE_*_TRANSIENT_*`), and an engine's running state (RAM).
+    fn clear_transient(&mut self, kind: Transience) {
+        match self {
+            NativeState::Key(k) if k.transience == kind => k.clear(),
+            NativeState::Crypto(e) if kind == Transience::ClearOnReset => e.run = Default::default(),
+            _ => {}
+        }
+    }
 }
 
 /// `OwnerPIN` state.
@@ -234,6 +259,8 @@ impl Usage {
                         // The reason of a JCRE-owned exception object lives with the throw.
                         NativeState::Reason(_) => 0,
                         NativeState::None => 0,
+                        NativeState::Key(k) => k.bytes(),
+                        NativeState::Crypto(e) => e.bytes(),
                     }
             }
             Body::Array { data, .. } => data.byte_size(),
@@ -690,6 +717,11 @@ impl Heap {
             if o.transience == kind && owner.is_none_or(|w| w == o.owner) {
                 if let Body::Array { data, .. } = &mut o.body {
                     data.zero();
+                }
+            }
+            if owner.is_none_or(|w| w == o.owner) {
+                if let Body::Instance { native, .. } = &mut o.body {
+                    native.clear_transient(kind);
                 }
             }
         }

@@ -984,7 +984,9 @@ impl Jcvm {
                 continue;
             }
             match heap.get(h).map(|o| &o.body) {
-                Some(Body::Instance { class, fields, .. }) => {
+                Some(Body::Instance { class, fields, native }) => {
+                    // Keys held by crypto engines (KeyPair, an initialised Signature/Cipher).
+                    todo.extend(native.refs());
                     if let Some(k) = self.prog.class(*class) {
                         for c in &k.ref_cells {
                             if let Some(v) = fields.get(*c as usize) {

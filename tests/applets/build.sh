@@ -33,7 +33,8 @@ flow      gpse.test.flow      A000000476677073650103 Flow      A0000004766770736
 objects   gpse.test.objects   A000000476677073650104 Objects   A00000047667707365010401 3.0.5
 framework gpse.test.framework A000000476677073650105 Framework A00000047667707365010501 3.0.5
 txn       gpse.test.txn       A000000476677073650106 Txn       A00000047667707365010601 3.0.5
-multi     gpse.test.multi     A00000047667707365010A Multi     A00000047667707365010A01 3.0.5
+multi     gpse.test.multi     A00000047667707365010B Multi     A00000047667707365010B01 3.0.5
+crypto    gpse.test.crypto    A00000047667707365010A Crypto    A00000047667707365010A01 3.0.5
 LIST
 
 # Packages that import other project packages, and a library (no applet): the converter is

@@ -11,6 +11,8 @@
 //! (the exceptions it throws, `APDU`, `AID`, `Applet`).
 
 pub mod natives;
+// javacard.security and javacardx.crypto (issue #16).
+pub mod security;
 
 use crate::jcvm::heap::ClassId;
 
@@ -226,6 +228,11 @@ pub enum Native {
     GetAssignedChannel,
     /// `JCSystem.isAppletActive(AID)`.
     IsAppletActive,
+    /// `JCSystem.makeGlobalArray(byte, short)` (3.0.5): not supported (`SystemException.ILLEGAL_VALUE`).
+    MakeGlobalArray,
+    /// `JCSystem.getAvailableMemory(short[], short, byte)` (3.0.4): the free bytes as an int in
+    /// two shorts (high, low).
+    GetAvailableMemoryInt,
     /// `Util.arrayCompare`.
     ArrayCompare,
     /// `Util.arrayCopy` (atomic; pass-through until transactions, part 2).
@@ -242,6 +249,8 @@ pub enum Native {
     MakeShort,
     /// `Util.setShort`.
     SetShort,
+    /// javacard.security / javacardx.crypto ([`security`]).
+    Sec(security::SecNative),
 }
 
 impl Native {
@@ -302,11 +311,14 @@ impl Native {
                 (2, true)
             }
             IsTransient | GetAvailableMemory | IsAppletActive => (1, true),
+            MakeGlobalArray => (2, true),
+            GetAvailableMemoryInt => (3, false),
             LookupAid => (3, true),
             ArrayCompare | ArrayCopy | ArrayCopyNonAtomic => (5, true),
             ArrayFill | ArrayFillAtomic => (4, true),
             GetShort | MakeShort => (2, true),
             SetShort => (3, true),
+            Sec(s) => s.signature(),
         }
     }
 }
@@ -520,6 +532,8 @@ pub const CLASSES: &[ApiClass] = &[
             RequestObjectDeletion,
             GetAssignedChannel,
             IsAppletActive,
+            MakeGlobalArray,
+            GetAvailableMemoryInt,
         ],
     ),
     ApiClass {
@@ -648,7 +662,7 @@ pub const USER_CLASS_BASE: ClassId = 0x1000;
 
 /// The implemented API class with this id.
 pub fn api_class(id: ClassId) -> Option<&'static ApiClass> {
-    CLASSES.iter().find(|c| api_class_id(c.package as usize, c.token) == id)
+    CLASSES.iter().chain(security::SECURITY_CLASSES).find(|c| api_class_id(c.package as usize, c.token) == id)
 }
 
 /// The API package with this AID.
@@ -677,7 +691,7 @@ mod tests {
         for (id, name) in check {
             assert_eq!(api_class(id).unwrap().name, name);
         }
-        for c in CLASSES {
+        for c in CLASSES.iter().chain(security::SECURITY_CLASSES) {
             if let Some(s) = c.super_class {
                 assert!(api_class(s).is_some(), "{}", c.name);
             }
@@ -695,7 +709,9 @@ mod tests {
             eprintln!("ignored: needs ../shared/javacard/tokens");
             return;
         };
-        for c in CLASSES {
+        // The key implementation classes (gpse/...) are the project's own, under tokens no
+        // export file uses.
+        for c in CLASSES.iter().chain(security::SECURITY_CLASSES).filter(|c| !c.name.starts_with("gpse/")) {
             let line = format!("class {:>3} {} ", c.token, c.name);
             assert!(txt.contains(&line), "{line}");
         }
@@ -705,12 +721,58 @@ mod tests {
             ("javacard/framework/APDU", "static", 6, "getCLAChannel()B"),
             ("javacard/framework/JCSystem", "static", 13, "makeTransientByteArray(SB)[B"),
             ("javacard/framework/JCSystem", "static", 20, "isAppletActive(Ljavacard/framework/AID;)Z"),
+            ("javacard/framework/JCSystem", "static", 22, "getAvailableMemory([SSB)V"),
             ("javacard/framework/Util", "static", 7, "arrayFill([BSSB)S"),
             ("javacard/framework/OwnerPIN", "virtual", 8, "update([BSB)V"),
             ("javacard/framework/Applet", "virtual", 7, "process(Ljavacard/framework/APDU;)V"),
             ("javacard/framework/AID", "virtual", 5, "getPartialBytes(S[BSB)B"),
             ("javacard/framework/UserException", "static", 2, "throwIt(S)V"),
+            // javacard.security / javacardx.crypto (security.rs).
+            ("javacard/security/MessageDigest", "virtual", 1, "doFinal([BSS[BS)S"),
+            ("javacard/security/MessageDigest", "virtual", 6, "doIntermediateMessageDigest([BS)S"),
+            (
+                "javacard/security/MessageDigest",
+                "static",
+                2,
+                "getInitializedMessageDigestInstance(BZ)Ljavacard/security/InitializedMessageDigest;",
+            ),
+            ("javacard/security/InitializedMessageDigest", "virtual", 7, "doIntermediateMessageDigest([BS)S"),
+            ("javacard/security/RandomData", "virtual", 3, "nextBytes([BSS)S"),
+            ("javacard/security/RandomData", "static", 2, "getInstance(BZ)Ljavacard/security/RandomData;"),
+            ("javacard/security/KeyBuilder", "static", 1, "buildKey(BBSZ)Ljavacard/security/Key;"),
+            ("javacard/security/KeyBuilder", "static", 4, "getMemoryType(Ljavacard/security/Key;)B"),
+            ("javacard/security/Signature", "virtual", 7, "verify([BSS[BSS)Z"),
+            ("javacard/security/Signature", "virtual", 9, "signPreComputedHash([BSS[BS)S"),
+            ("javacard/security/Signature", "virtual", 13, "getPaddingAlgorithm()B"),
+            ("javacard/security/Signature", "static", 2, "getInstance(BBBZ)Ljavacard/security/Signature;"),
+            (
+                "javacard/security/KeyPair",
+                "static",
+                1,
+                "<init>(Ljavacard/security/PublicKey;Ljavacard/security/PrivateKey;)V",
+            ),
+            ("javacard/security/KeyPair", "virtual", 3, "getPublic()Ljavacard/security/PublicKey;"),
+            ("javacard/security/RSAPublicKey", "virtual", 7, "setModulus([BSS)V"),
+            ("javacard/security/RSAPrivateCrtKey", "virtual", 12, "setPQ([BSS)V"),
+            ("javacard/security/RSAPrivateCrtKey", "virtual", 4, "getDP1([BS)S"),
+            ("javacard/security/AESKey", "virtual", 4, "setKey([BS)V"),
+            ("javacard/security/DESKey", "virtual", 5, "setKey([BS)V"),
+            ("javacard/security/HMACKey", "virtual", 4, "setKey([BSS)V"),
+            ("javacardx/crypto/Cipher", "virtual", 5, "update([BSS[BS)S"),
+            ("javacardx/crypto/Cipher", "static", 2, "getInstance(BBZ)Ljavacardx/crypto/Cipher;"),
         ];
+        // Each key implementation class maps every method of each interface it implements.
+        for c in security::SECURITY_CLASSES.iter().filter(|c| c.name.starts_with("gpse/")) {
+            for (i, map) in c.implements {
+                let iname = api_class(*i).unwrap().name;
+                let start = txt.find(&format!(" {iname} ")).unwrap();
+                let body = &txt[start..];
+                let end = body[1..].find("\nclass").map(|e| e + 1).unwrap_or(body.len());
+                let n = body[..end].matches("method virtual").count();
+                assert_eq!(map.len(), n, "{} implements {iname}", c.name);
+                assert!(map.iter().all(|t| (*t as usize) < c.virtuals.len()));
+            }
+        }
         for (class, kind, tok, desc) in methods {
             let start = txt.find(&format!(" {class} ")).unwrap();
             let body = &txt[start..];

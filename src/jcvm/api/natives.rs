@@ -2,7 +2,7 @@
 //! Java Card 3.0.5 API specification gives each method ("JC API" below).
 
 use super::{cls, Native};
-use crate::jcvm::heap::{Access, ArrayData, Body, ElemType, Handle, NativeState, PinState, Transience};
+use crate::jcvm::heap::{Access, ArrayData, Body, Elem, ElemType, Handle, NativeState, PinState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
 use crate::jcvm::journal::TxLog;
 
@@ -210,6 +210,18 @@ fn receive(x: &mut Exec<'_>, off: usize) -> i16 {
     a.received += n;
     a.state = if a.received == a.data.len() { STATE_FULL_INCOMING } else { STATE_PARTIAL_INCOMING };
     n as i16
+}
+
+/// Free bytes of `JCSystem.MEMORY_TYPE_PERSISTENT` (0), `_TRANSIENT_RESET` (1) or
+/// `_TRANSIENT_DESELECT` (2); another type is `SystemException.ILLEGAL_VALUE`.
+fn free_memory(x: &mut Exec<'_>, kind: i16) -> Result<usize, Thrown> {
+    let (u, l) = (x.rt.heap.usage(), x.rt.heap.limits);
+    Ok(match kind {
+        0 => (l.persistent as usize).saturating_sub(u.persistent),
+        1 => (l.transient_reset as usize).saturating_sub(u.transient_reset),
+        2 => (l.transient_deselect as usize).saturating_sub(u.transient_deselect),
+        _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
+    })
 }
 
 fn transient_array(x: &mut Exec<'_>, elem: ElemType, len: i16, event: i16) -> R {
@@ -526,16 +538,16 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
         MakeTransientBytes => transient_array(x, ElemType::Byte, arg(0), arg(1)),
         MakeTransientShorts => transient_array(x, ElemType::Short, arg(0), arg(1)),
         MakeTransientObjects => transient_array(x, ElemType::Ref(cls::OBJECT), arg(0), arg(1)),
-        GetAvailableMemory => {
-            // MEMORY_TYPE_PERSISTENT 0, MEMORY_TYPE_TRANSIENT_RESET 1, _DESELECT 2.
-            let (u, l) = (x.rt.heap.usage(), x.rt.heap.limits);
-            let free = match arg(0) {
-                0 => (l.persistent as usize).saturating_sub(u.persistent),
-                1 => (l.transient_reset as usize).saturating_sub(u.transient_reset),
-                2 => (l.transient_deselect as usize).saturating_sub(u.transient_deselect),
-                _ => return Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
-            };
-            Ok(Some(clamp(free)))
+        GetAvailableMemory => Ok(Some(clamp(free_memory(x, arg(0))?))),
+        MakeGlobalArray => Err(x.throw(cls::SYSTEM_EXCEPTION, SYS_ILLEGAL_VALUE)),
+        GetAvailableMemoryInt => {
+            let v = u32::try_from(free_memory(x, arg(2))?).unwrap_or(u32::MAX);
+            let ctx = x.rt.session.context;
+            for (i, w) in [(v >> 16) as u16, v as u16].into_iter().enumerate() {
+                let r = x.rt.heap.store(arg(0) as u16, arg(1).wrapping_add(i as i16), Elem::Short(w as i16), ctx);
+                heap(x, r)?;
+            }
+            Ok(None)
         }
         IsObjectDeletionSupported => Ok(b(true)),
         RequestObjectDeletion => {
@@ -593,6 +605,7 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
             write(x, arg(0), arg(1), &arg(2).to_be_bytes())?;
             Ok(Some(arg(1).wrapping_add(2)))
         }
+        Sec(s) => super::security::call(x, s, a),
     }
 }
 

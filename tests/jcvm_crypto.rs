@@ -1,0 +1,651 @@
+//! javacard.security and javacardx.crypto from CAP applets (issue #16): the noakes crypto
+//! applets from `../shared/javacard/caps/` and the project's own `crypto` test applet, each
+//! answer checked against an independent implementation (Python `cryptography` / hashlib
+//! values computed once and written here with the command that made them, or the RustCrypto
+//! `rsa` crate on the host side).
+
+// Test code: a failing unwrap is a failing run, and casts are of small test values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
+use gpse::apdu::{Command, Response};
+use gpse::jcvm::{Env, Jcvm};
+use gpse::sw::Sw;
+use rand_core::{RngCore, SeedableRng};
+use std::path::PathBuf;
+
+/// A card RNG with a fixed seed (as `--seed` gives the hosted VM).
+struct SeededEnv(rand_chacha::ChaCha20Rng);
+
+impl SeededEnv {
+    fn new(seed: u64) -> SeededEnv {
+        SeededEnv(rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+    }
+}
+
+impl Env for SeededEnv {
+    fn random(&mut self, out: &mut [u8]) {
+        self.0.fill_bytes(out);
+    }
+}
+
+#[allow(dead_code)]
+fn shared() -> PathBuf {
+    match option_env!("GPSE_SHARED_DIR") {
+        Some(p) => PathBuf::from(p),
+        None => panic!("needs ../shared/javacard (set GPSE_SHARED): not found at build time"),
+    }
+}
+
+fn h(s: &str) -> Vec<u8> {
+    hex::decode(s.replace(' ', "")).unwrap()
+}
+
+struct Card {
+    vm: Jcvm,
+    aid: Vec<u8>,
+    env: SeededEnv,
+}
+
+impl Card {
+    /// Loads a CAP (`project:NAME` for tests/applets), installs its first applet, selects it.
+    fn new(name: &str) -> Card {
+        let bytes = if let Some(n) = name.strip_prefix("project:") {
+            std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{n}/build/{n}.cap")))
+                .unwrap()
+        } else {
+            std::fs::read(shared().join("javacard/caps").join(name)).unwrap()
+        };
+        let mut vm = Jcvm::new();
+        let mut env = SeededEnv::new(7);
+        let info = vm.load_package(&bytes).unwrap_or_else(|e| panic!("{name}: load: {e}"));
+        let class = info.applets[0].clone();
+        vm.install(&mut env, &info.aid, &class, &class, &[], &[0]).unwrap_or_else(|e| panic!("{name}: install: {e:?}"));
+        let mut c = Card { vm, aid: class, env };
+        let mut sel = Command::new(0, 0xA4, 4, 0).with_data(c.aid.clone());
+        sel.ne = Some(256);
+        let r = c.vm.select(&mut c.env, &c.aid.clone(), 0, &sel).unwrap();
+        assert_eq!(r.sw, Sw::Ok, "{name} SELECT");
+        c
+    }
+
+    fn send(&mut self, c: &Command) -> Response {
+        let aid = self.aid.clone();
+        match self.vm.process(&mut self.env, &aid, 0, c) {
+            Ok(r) => r,
+            Err(sw) => Response::status(sw),
+        }
+    }
+
+    /// Sends `CLA INS P1 P2 [Lc data] Le` and returns response data + SW in hex.
+    fn tx(&mut self, ins: u8, p1: u8, p2: u8, data: &[u8]) -> String {
+        self.tx_ne(ins, p1, p2, data, 256)
+    }
+
+    fn tx_ne(&mut self, ins: u8, p1: u8, p2: u8, data: &[u8], ne: usize) -> String {
+        let mut c = Command::new(0x80, ins, p1, p2);
+        if !data.is_empty() {
+            c = c.with_data(data.to_vec());
+        }
+        c.ne = Some(ne);
+        hex::encode_upper(self.send(&c).to_bytes())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// noakes applets (adamnoakes/javacard-simulator, see ../shared/javacard/README.md).
+
+/// `noakes-SHADigest`: INS 31 returns SHA-1 of the data (`expected/noakes/sha1-digest.js`);
+/// both expected values equal Python's `hashlib.sha1(...).hexdigest()`.
+#[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
+fn noakes_sha_digest() {
+    let mut c = Card::new("noakes-SHADigest.cap");
+    // The applet wants Le = 20 exactly (`if (le != 20) throwIt(SW_WRONG_LENGTH)`).
+    assert_eq!(c.tx(0x31, 0, 0, b"abc"), "6700");
+    // hashlib.sha1(b"abc").hexdigest() (also FIPS 180-2 appendix A.1).
+    assert_eq!(c.tx_ne(0x31, 0, 0, b"abc", 20), "A9993E364706816ABA3E25717850C26C9CD0D89D9000");
+    // hashlib.sha1(b"An Open Platform for the Simulation of Java Card Applets").hexdigest()
+    assert_eq!(
+        c.tx_ne(0x31, 0, 0, b"An Open Platform for the Simulation of Java Card Applets", 20),
+        "14390F15410BBE76B937CB79F760353D857EDB4B9000"
+    );
+    // Four blocks: hashlib.sha1(bytes(range(200))).hexdigest()
+    let data: Vec<u8> = (0..200u8).collect();
+    assert_eq!(c.tx_ne(0x31, 0, 0, &data, 20), "54D11E99127D159799DBCE10F51A75E6977804789000");
+}
+
+/// The 512-bit CRT key both noakes RSA scripts send (`rsaapplet.script`, INS 22 P1 0-4).
+const P: &str = "e637a10ecfe89aa2b6de3b9f4dfa5d92b92791dbdd0daa1cb7266467a57d87bf";
+const Q: &str = "e068b273b7e5285f70da56b9d8130624f37c13b3348d0e6e47ac328d71a06ce1";
+const DP: &str = "87e5429f59bf36b8e235a10052a97ddf04890522c20434ecaa7871407581fa45";
+const DQ: &str = "a564c4d180e1c685c1394ade2220b3509c9c0030fe3450447b52b0d78abd8041";
+const PQ: &str = "54a99e3944c048a9973ff85c21eaa7cc37dc03ced4a04ab4d910f8cf8a9a7a8d";
+
+fn send_crt(c: &mut Card) {
+    for (i, v) in [P, Q, DP, DQ, PQ].iter().enumerate() {
+        assert_eq!(c.tx(0x22, i as u8, 0, &h(v)), "9000", "component {i}");
+    }
+}
+
+/// What both applets answer: they decrypt in place in the APDU buffer and send the 64 bytes
+/// from OFFSET_CDATA (`sendBytesLong(buf, OFFSET_CDATA, Lc)`, RSADecrypt.java), so the
+/// plaintext is followed by the rest of the ciphertext.
+fn in_place(msg: &[u8], ct: &[u8]) -> String {
+    let mut v = msg.to_vec();
+    v.extend_from_slice(&ct[msg.len()..]);
+    format!("{}9000", hex::encode_upper(v))
+}
+
+fn public_key() -> rsa::RsaPublicKey {
+    let n = rsa::BigUint::from_bytes_be(&h(P)) * rsa::BigUint::from_bytes_be(&h(Q));
+    rsa::RsaPublicKey::new(n, rsa::BigUint::from(65537u32)).unwrap()
+}
+
+/// `noakes-rsaapplet`: `Cipher.ALG_RSA_PKCS1_OAEP` decryption with the CRT key set by INS 22.
+/// The script's ciphertext decrypts (Python `cryptography`, `OAEP(MGF1(SHA1), SHA1, None)`
+/// with the same key) to `b"Hello World!"`.
+#[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
+fn noakes_rsaapplet_oaep() {
+    let mut c = Card::new("noakes-rsaapplet.cap");
+    let ct = h("15f200ca94e6446f29caa83425c3cfda4b8ce693310e073018f0728a90fb7797c54c17a4bb3ded1a3907acc058222d1799830f882d9f0811cec78389cbfe6ae3");
+    // Before the key is complete: CryptoException.UNINITIALIZED_KEY, uncaught → 6F00.
+    assert_eq!(c.tx(0x30, 0, 0, &ct), "6F00");
+    send_crt(&mut c);
+    assert_eq!(c.tx(0x30, 0, 0, &ct), in_place(b"Hello World!", &ct));
+    // What the host encrypts with the public key (rsa crate, OAEP-SHA1, random seed).
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    for msg in [&b"x"[..], b"", &[0xA5; 22]] {
+        let ct = public_key().encrypt(&mut rng, rsa::Oaep::new::<sha1::Sha1>(), msg).unwrap();
+        assert_eq!(c.tx(0x30, 0, 0, &ct), in_place(msg, &ct));
+    }
+}
+
+/// `noakes-rsa-decrypt-pkcs1`: `Cipher.ALG_RSA_PKCS1` decryption; the script's ciphertext is
+/// `b"hello world"` (Python `cryptography`, `PKCS1v15()`, same key).
+#[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
+fn noakes_rsa_decrypt_pkcs1() {
+    let mut c = Card::new("noakes-rsa-decrypt-pkcs1.cap");
+    send_crt(&mut c);
+    let ct = h("752531b14a42160af94db200ba59e9dba477d280596849f4b1225ab890d56d12b37c4f7d84e026d8dec16453eff27f66b764af6479e1efe34d4d2a1ba39e4f21");
+    assert_eq!(c.tx(0x30, 0, 0, &ct), in_place(b"hello world", &ct));
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+    for msg in [&b"\x00\x01"[..], &[0x5A; 53]] {
+        let ct = public_key().encrypt(&mut rng, rsa::Pkcs1v15Encrypt, msg).unwrap();
+        assert_eq!(c.tx(0x30, 0, 0, &ct), in_place(msg, &ct));
+    }
+    // A ciphertext that is not PKCS#1 type 2 after decryption: CryptoException → 6F00.
+    assert_eq!(c.tx(0x30, 0, 0, &[0x01; 64]), "6F00");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The project's `crypto` applet (tests/applets/crypto: the command table is at the top of its
+// source). Expected values: NIST SP 800-38A / FIPS 180 / RFC 4231 / RFC 2202 / RFC 4493
+// vectors where they exist, else Python `cryptography` 48 and `hashlib` (the snippet beside
+// each).
+
+fn crypto() -> Card {
+    Card::new("project:crypto")
+}
+
+/// The 150-byte message 00 01 .. 95 (`bytes(range(150))`).
+fn msg150() -> Vec<u8> {
+    (0..150u8).collect()
+}
+
+#[test]
+fn project_crypto_digests() {
+    let mut c = crypto();
+    // hashlib.new(name, bytes(range(150))).hexdigest()
+    let want = [
+        (1, "6A2BC12E4605F27FCE8C2E90A387E7DEE901E48F"),
+        (4, "F22B2E614E92D6453612B707385038300293D2CC292B148BC5335754B5EA30FD"),
+        (5, "C14E7F70D28E17D3546EB40EE96D239CA5EF7EBBBD0DE64B964C145A5F2980D408A6AC248D651E4583E25093042EA286"),
+        (6, "2209CF6BA43F61D7E579651EBBA0890686A9CDC1E045255494DB0BC732C9512ACBF72158D5738FF63B500AADCCBA000D25A521D41AB4EE6D92D38E8077B79C07"),
+        (7, "0120C472F5F6B32E935415BA86423567C90BDA7DB5526444400BB1C3"),
+    ];
+    for (alg, d) in want {
+        assert_eq!(c.tx(0x10, alg, 0, &msg150()), format!("{d}9000"), "alg {alg}");
+        // InitializedMessageDigest: the same digest, then getLength and getAlgorithm.
+        assert_eq!(c.tx(0x11, alg, 0, &msg150()), format!("{d}{:02X}{alg:02X}9000", d.len() / 2), "alg {alg}");
+    }
+    // MD5 (2), RIPEMD-160 (3), SHA3 (8..11): NO_SUCH_ALGORITHM, uncaught → 6F00.
+    for alg in [2, 3, 8, 11] {
+        assert_eq!(c.tx(0x10, alg, 0, b"abc"), "6F00", "alg {alg}");
+    }
+}
+
+#[test]
+fn project_crypto_random_is_the_card_rng() {
+    let mut c = crypto();
+    let a = c.tx(0x12, 2, 32, &[]);
+    let b = c.tx(0x12, 1, 32, &[]);
+    assert_eq!(a.len(), 64 + 4);
+    assert_ne!(a, b);
+    assert_ne!(&a[..64], &"0".repeat(64));
+    assert_eq!(c.tx(0x12, 3, 0, &[]), "9000");
+    // The same seed gives the same bytes (`--seed` reproduces a run).
+    let mut d = crypto();
+    assert_eq!(d.tx(0x12, 2, 32, &[]), a);
+    assert_eq!(c.tx(0x12, 99, 8, &[]), "6F00", "RandomData.getInstance(99): NO_SUCH_ALGORITHM");
+}
+
+fn set_key(c: &mut Card, ty: u8, key: &str) {
+    assert_eq!(c.tx(0x20, ty, 0, &h(key)), "9000", "buildKey({ty}) + setKey");
+}
+
+fn cipher(c: &mut Card, alg: u8, mode: u8, iv: &str, input: &[u8]) -> String {
+    let mut d = vec![(iv.len() / 2) as u8];
+    d.extend(h(iv));
+    d.extend_from_slice(input);
+    c.tx(0x22, alg, mode, &d)
+}
+
+/// NIST SP 800-38A F.1.1 (ECB-AES128), F.2.1 (CBC-AES128), F.1.5 (ECB-AES256).
+#[test]
+fn project_crypto_aes() {
+    let mut c = crypto();
+    let pt = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51");
+    set_key(&mut c, 15, "2b7e151628aed2a6abf7158809cf4f3c");
+    let ecb = "3AD77BB40D7A3660A89ECAF32466EF97F5D3D58503B9699DE785895A96FDBAAF";
+    assert_eq!(cipher(&mut c, 14, 2, "", &pt), format!("{ecb}9000"));
+    assert_eq!(cipher(&mut c, 14, 1, "", &h(ecb)), format!("{}9000", hex::encode_upper(&pt)));
+    let iv = "000102030405060708090a0b0c0d0e0f";
+    let cbc = "7649ABAC8119B246CEE98E9B12E9197D5086CB9B507219EE95DB113A917678B2";
+    assert_eq!(cipher(&mut c, 13, 2, iv, &pt), format!("{cbc}9000"));
+    assert_eq!(cipher(&mut c, 13, 1, iv, &h(cbc)), format!("{}9000", hex::encode_upper(&pt)));
+    // Cipher(AES(k), CBC(iv)) of PKCS7(128)-padded pt[:20]
+    let p5 = "7649ABAC8119B246CEE98E9B12E9197D2E013F890472D82217B17F45F6E7F539";
+    assert_eq!(cipher(&mut c, 24, 2, iv, &pt[..20]), format!("{p5}9000"));
+    assert_eq!(cipher(&mut c, 24, 1, iv, &h(p5)), format!("{}9000", hex::encode_upper(&pt[..20])));
+    // Cipher(AES(k), ECB()) of pt[:20] + 80 + 11 zeros (ISO/IEC 9797-1 method 2)
+    let m2 = "3AD77BB40D7A3660A89ECAF32466EF977EAB1AB9F787683A09E80E6246FD38CB";
+    assert_eq!(cipher(&mut c, 26, 2, "", &pt[..20]), format!("{m2}9000"));
+    assert_eq!(cipher(&mut c, 26, 1, "", &h(m2)), format!("{}9000", hex::encode_upper(&pt[..20])));
+    // Cipher.getInstance(CIPHER_AES_CBC, PAD_NOPAD) is the same algorithm (checked by the
+    // answer of getInstance(13) above); a bad PKCS#5 pad on decryption: ILLEGAL_USE → 6F00.
+    assert_eq!(cipher(&mut c, 24, 1, iv, &h(cbc)), "6F00");
+    // AES-256 (F.1.5).
+    set_key(&mut c, 15, "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+    assert_eq!(cipher(&mut c, 14, 2, "", &pt[..16]), "F3EED1BDB5D2A03C064B5A7E3DB181F89000");
+    // Key info: getSize 256, getType TYPE_AES 15, initialised; after clearKey not.
+    assert_eq!(c.tx(0x21, 0, 0, &[]), "01000F01009000");
+}
+
+/// DES (FIPS 46 textbook vector) and two-key 3DES: Python `cryptography` TripleDES.
+#[test]
+fn project_crypto_des() {
+    let mut c = crypto();
+    set_key(&mut c, 3, "133457799bbcdff1");
+    assert_eq!(cipher(&mut c, 5, 2, "", &h("0123456789abcdef")), "85E813540F0AB4059000");
+    let pt = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c");
+    set_key(&mut c, 3, "0123456789abcdef23456789abcdef01");
+    // Cipher(TripleDES(k + k[:8]), CBC(bytes(8))) of pt[:24]
+    let cbc = "06EDE3D82884090A3B7BBD1FC1AD476F999E82F23BF0C275";
+    assert_eq!(cipher(&mut c, 1, 2, "", &pt), format!("{cbc}9000"));
+    assert_eq!(cipher(&mut c, 1, 1, "0000000000000000", &h(cbc)), format!("{}9000", hex::encode_upper(&pt)));
+    // MAC8 ISO9797 M1/M2 (CBC-MAC, zero IV) of pt[:13]: the last CBC block of the padded data.
+    let sign = |c: &mut Card, alg: u8, m: &[u8]| {
+        let mut d = vec![0u8];
+        d.extend_from_slice(m);
+        c.tx(0x24, alg, 0, &d)
+    };
+    assert_eq!(sign(&mut c, 6, &pt[..13]), "25918134299A23A09000");
+    assert_eq!(sign(&mut c, 4, &pt[..13]), "FEC975E56D73F2EA9000");
+    assert_eq!(sign(&mut c, 5, &pt[..13]), "259181349000", "MAC4 is the first 4 bytes");
+}
+
+fn mac(c: &mut Card, alg: u8, m: &[u8]) -> String {
+    let mut d = vec![0u8];
+    d.extend_from_slice(m);
+    c.tx(0x24, alg, 0, &d)
+}
+
+fn verify(c: &mut Card, alg: u8, sig: &str, m: &[u8]) -> String {
+    let mut d = vec![(sig.len() / 2) as u8];
+    d.extend(h(sig));
+    d.extend_from_slice(m);
+    c.tx(0x25, alg, 0, &d)
+}
+
+/// HMAC: RFC 2202 §3 / RFC 4231 §4.3 test case 2; AES-CMAC: RFC 4493 §4 and Python
+/// `cryptography` CMAC.
+#[test]
+fn project_crypto_macs() {
+    let mut c = crypto();
+    set_key(&mut c, 21, &hex::encode(b"Jefe"));
+    let m = b"what do ya want for nothing?";
+    let want = [
+        (24, "EFFCDF6AE5EB2FA2D27416D5F184DF9C259A7C79"),
+        (25, "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843"),
+        (26, "AF45D2E376484031617F78D2B58A6B1B9C7EF464F5A01B47E42EC3736322445E8E2240CA5E69E2C78B3239ECFAB21649"),
+        (27, "164B7A7BFCF819E2E395FBE73B56E0A387BD64222E831FD610270CD7EA2505549758BF75C05A994A6D034F65F8F0E6FDCAEAB1A34D4A6B4B636E070A38BCE737"),
+    ];
+    for (alg, t) in want {
+        assert_eq!(mac(&mut c, alg, m), format!("{t}9000"), "alg {alg}");
+        assert_eq!(verify(&mut c, alg, t, m), "019000");
+        assert_eq!(verify(&mut c, alg, t, b"what do ya want for nothing!"), "009000");
+    }
+    set_key(&mut c, 15, "2b7e151628aed2a6abf7158809cf4f3c");
+    // RFC 4493 §4 examples 1, 2, 4.
+    assert_eq!(mac(&mut c, 49, &[]), "BB1D6929E95937287FA37D129B7567469000");
+    let m64 = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710");
+    assert_eq!(mac(&mut c, 49, &m64[..16]), "070A16B46B4D4144F79BDD9DD04A287C9000");
+    assert_eq!(mac(&mut c, 49, &m64), "51F0BEBF7E3B9D92FC49741779363CFE9000");
+    // cmac.CMAC(AES(k)) over m64[:20]
+    assert_eq!(mac(&mut c, 49, &m64[..20]), "7D85449EA6EA19C823A7BF78837DFADE9000");
+    // cmac.CMAC(AES(bytes(range(32)))) over bytes(range(150))
+    set_key(&mut c, 15, &hex::encode((0..32u8).collect::<Vec<_>>()));
+    assert_eq!(mac(&mut c, 49, &msg150()), "A7C0CC056A4E07CC750E82197EC20D2A9000");
+}
+
+/// The CryptoException reasons of the JC API (cases in the applet's table).
+#[test]
+fn project_crypto_exceptions() {
+    let mut c = crypto();
+    let want = [3, 4, 2, 1, 5, 3, 3, 1];
+    for (case, r) in want.iter().enumerate() {
+        assert_eq!(c.tx(0x40, case as u8, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
+    }
+}
+
+/// A `TYPE_AES_TRANSIENT_DESELECT` key is cleared when the applet is deselected.
+#[test]
+fn project_crypto_transient_key() {
+    let mut c = crypto();
+    assert_eq!(c.tx(0x42, 0, 0, &[]), "009000");
+    assert_eq!(c.tx(0x41, 0, 0, &[0x42; 16]), "019000");
+    assert_eq!(c.tx(0x42, 0, 0, &[]), "019000");
+    let aid = c.aid.clone();
+    c.vm.deselect(&mut c.env, &aid, 0);
+    let mut sel = Command::new(0, 0xA4, 4, 0).with_data(aid.clone());
+    sel.ne = Some(256);
+    c.vm.select(&mut c.env, &aid, 0, &sel).unwrap();
+    assert_eq!(c.tx(0x42, 0, 0, &[]), "009000");
+}
+
+/// RSA key pairs made on the card, used by the host through the `rsa` crate: PKCS#1 v1.5
+/// signatures verified on the host, what the host encrypts decrypted on the card.
+#[test]
+fn project_crypto_rsa() {
+    use rsa::traits::PublicKeyParts;
+    use sha2::Digest;
+    let mut c = crypto();
+    for (alg, bits256, e) in [(2u8, 4u8, vec![]), (1, 4, vec![]), (2, 2, vec![3u8])] {
+        let r = h(&c.tx(0x30, alg, bits256, &e));
+        assert_eq!(&r[r.len() - 2..], &[0x90, 0]);
+        let n_len = bits256 as usize * 32;
+        let el = if e.is_empty() { 3 } else { 1 };
+        assert_eq!(r[0], el, "exponent length");
+        assert_eq!(r.len(), 1 + n_len + 2);
+        let n = rsa::BigUint::from_bytes_be(&r[1..1 + n_len]);
+        let pk = rsa::RsaPublicKey::new(n, rsa::BigUint::from(if e.is_empty() { 65537u32 } else { 3 })).unwrap();
+        assert_eq!(pk.size(), n_len);
+        let info = c.tx(0x31, 0, 0, &[]);
+        let size = format!("{:04X}01", n_len * 8);
+        if alg == 2 {
+            assert_eq!(info, format!("{size}{:04X}9000", n_len / 2), "CRT: getP has half the modulus");
+        } else {
+            assert_eq!(info, format!("{size}9000"));
+        }
+        let m = b"gpse signs this";
+        let sha = |md: u8| -> (Vec<u8>, rsa::Pkcs1v15Sign) {
+            match md {
+                10 => (sha1::Sha1::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha1::Sha1>()),
+                39 => (sha2::Sha224::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha224>()),
+                40 => (sha2::Sha256::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha256>()),
+                41 => (sha2::Sha384::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha384>()),
+                _ => (sha2::Sha512::digest(m).to_vec(), rsa::Pkcs1v15Sign::new::<sha2::Sha512>()),
+            }
+        };
+        let algs: &[u8] = if n_len >= 128 { &[10, 39, 40, 41, 42] } else { &[10, 40] };
+        for &sa in algs {
+            let r = h(&c.tx(0x34, sa, 0, m));
+            let sig = &r[..r.len() - 2];
+            assert_eq!(sig.len(), n_len);
+            let (hash, scheme) = sha(sa);
+            pk.verify(scheme, &hash, sig).unwrap_or_else(|e| panic!("alg {sa}: {e}"));
+            // verify on the card, and a tampered one.
+            let mut d = sig.to_vec();
+            d.extend_from_slice(m);
+            assert_eq!(c.tx(0x35, sa, 0, &d), "019000");
+            d[n_len] ^= 1;
+            assert_eq!(c.tx(0x35, sa, 0, &d), "009000");
+            // signPreComputedHash gives the same (deterministic) PKCS#1 v1.5 signature.
+            assert_eq!(h(&c.tx(0x36, sa, 0, &hash)), r);
+        }
+        // RSA PSS (salt = hash length, MGF1 of the same hash): verified by the rsa crate.
+        let pss: &[u8] = if n_len >= 128 { &[21, 43, 44, 45] } else { &[21] };
+        for &sa in pss {
+            let r = h(&c.tx(0x34, sa, 0, m));
+            let sig = &r[..r.len() - 2];
+            assert_eq!(sig.len(), n_len);
+            let res = match sa {
+                21 => pk.verify(rsa::Pss::new::<sha1::Sha1>(), &sha1::Sha1::digest(m), sig),
+                43 => pk.verify(rsa::Pss::new::<sha2::Sha224>(), &sha2::Sha224::digest(m), sig),
+                44 => pk.verify(rsa::Pss::new::<sha2::Sha256>(), &sha2::Sha256::digest(m), sig),
+                _ => pk.verify(rsa::Pss::new::<sha2::Sha384>(), &sha2::Sha384::digest(m), sig),
+            };
+            res.unwrap_or_else(|e| panic!("PSS alg {sa}: {e}"));
+            let mut d = sig.to_vec();
+            d.extend_from_slice(m);
+            assert_eq!(c.tx(0x35, sa, 0, &d), "019000", "PSS alg {sa}");
+            d[n_len] ^= 1;
+            assert_eq!(c.tx(0x35, sa, 0, &d), "009000");
+        }
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(u64::from(alg));
+        let ct = pk.encrypt(&mut rng, rsa::Pkcs1v15Encrypt, b"secret").unwrap();
+        assert_eq!(c.tx(0x38, 10, 1, &ct), format!("{}9000", hex::encode_upper(b"secret")));
+        let ct = pk.encrypt(&mut rng, rsa::Oaep::new::<sha1::Sha1>(), b"oaep").unwrap();
+        assert_eq!(c.tx(0x38, 15, 1, &ct), format!("{}9000", hex::encode_upper(b"oaep")));
+        // NOPAD: the card's public-key encryption decrypted by the card.
+        let mut raw = vec![0u8; n_len];
+        raw[n_len - 1] = 0x42;
+        let enc = h(&c.tx(0x38, 12, 2, &raw));
+        let dec = c.tx(0x38, 12, 1, &enc[..n_len]);
+        assert_eq!(dec, format!("{}9000", hex::encode_upper(&raw)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JCAlgTest 1.8.2 (crocs-muni/JCAlgTest, `../shared/javacard/caps/algtest-1.8.2-jc305.cap`):
+// its support probe `B0 75 P1 00 03 [alg][param hi][param lo]` (AlgSupportTest.
+// TestSupportedModeSingle) answers `[P1][00 supported | CryptoException reason][FF]...`.
+
+/// One probe: the status byte (00 supported, else the reason) or the SW when not 9000.
+fn algtest_probe(c: &mut Card, class: u8, alg: u8, param: u16) -> Result<u8, String> {
+    let mut cmd = Command::new(0xB0, 0x75, class, 0).with_data(vec![alg, (param >> 8) as u8, param as u8]);
+    cmd.ne = Some(256);
+    let r = c.send(&cmd);
+    if r.sw != Sw::Ok {
+        return Err(format!("{:04X}", r.sw.to_u16()));
+    }
+    assert_eq!(r.data[0], class);
+    assert_eq!(r.data[2], 0xFF);
+    Ok(r.data[1])
+}
+
+/// What the probe reports, algorithm by algorithm, is what `applet-spec/jcvm.md` claims: the
+/// implemented constants answer 00, the others NO_SUCH_ALGORITHM (03); nothing faults.
+#[test]
+#[cfg_attr(not(gpse_shared), ignore = "needs ../shared/javacard (third-party CAPs and kit)")]
+fn algtest_support_probe() {
+    let mut c = Card::new("algtest-1.8.2-jc305.cap");
+    // (P1 class, constant, param, supported)
+    let mut table: Vec<(u8, u8, u16, bool)> = Vec::new();
+    // Cipher (0x11): ALG_* 1..=29 and AES GCM/CCM (-13, -12).
+    let ciphers = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 22, 23, 24, 25, 26, 27];
+    for a in (1..=29).chain([0xF3, 0xF4]) {
+        table.push((0x11, a, 0, ciphers.contains(&a)));
+    }
+    // Signature (0x12): ALG_* 1..=49.
+    let sigs =
+        [1, 2, 3, 4, 5, 6, 7, 8, 10, 17, 18, 21, 24, 25, 26, 27, 33, 34, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 49];
+    for a in 1..=49 {
+        table.push((0x12, a, 0, sigs.contains(&a)));
+    }
+    // MessageDigest (0x15): 1 SHA, 2 MD5, 3 RIPEMD160, 4-7 SHA-2, 8-11 SHA3.
+    for a in 1..=11 {
+        table.push((0x15, a, 0, [1, 4, 5, 6, 7].contains(&a)));
+    }
+    // RandomData (0x16).
+    for a in 1..=6 {
+        table.push((0x16, a, 0, true));
+    }
+    // KeyAgreement (0x13): ECDH 1-4 and 6 (not 5, PACE GM); Checksum (0x17): none yet.
+    for a in 1..=6 {
+        table.push((0x13, a, 0, a != 5));
+    }
+    table.push((0x17, 1, 0, false));
+    table.push((0x17, 2, 0, false));
+    // KeyBuilder (0x20): (TYPE, length).
+    for (t, l, ok) in [
+        (3, 64, true),
+        (3, 128, true),
+        (3, 192, true),
+        (15, 128, true),
+        (15, 192, true),
+        (15, 256, true),
+        (13, 128, true),
+        (14, 256, true),
+        (21, 512, true),
+        (4, 1024, true),
+        (5, 2048, true),
+        (6, 2048, true),
+        (6, 4096, true),
+        (24, 1024, true),
+        (11, 256, true),
+        (12, 384, true),
+        (31, 256, true),
+        (11, 521, false),
+        (11, 192, false),
+        (16, 128, false),
+        (42, 256, false),
+    ] {
+        table.push((0x20, t, l, ok));
+    }
+    // KeyPair (0x19): ALG_RSA / RSA_CRT 512 and 1024; EC and DSA not.
+    for (a, l, ok) in [
+        (1, 512, true),
+        (2, 512, true),
+        (2, 1024, true),
+        (5, 256, true),
+        (5, 384, true),
+        (5, 521, false),
+        (3, 1024, false),
+    ] {
+        table.push((0x19, a, l, ok));
+    }
+    let mut report = String::new();
+    for (class, alg, param, ok) in table {
+        let got = algtest_probe(&mut c, class, alg, param).unwrap_or_else(|sw| panic!("{class:02X} {alg}: SW {sw}"));
+        report.push_str(&format!("{class:02X} {alg:3} {param:4} → {got:02X}\n"));
+        assert_eq!(got, if ok { 0 } else { 3 }, "class {class:02X} alg {alg} param {param}");
+    }
+    eprintln!("{report}");
+}
+
+/// EC over P-256 (parameters set by the applet, SEC 2 §2.4.2) and P-384 (the defaults by key
+/// size): ECDSA signatures verified by the host (RustCrypto `p256`/`p384`, DER), the host's
+/// signatures verified by the card, ECDH secrets equal on both sides.
+#[test]
+fn project_crypto_ec() {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    use sha2::Digest;
+    let mut c = crypto();
+    let p256_params = concat!(
+        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+        "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+        "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+        "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+    );
+    let m = b"gpse signs this with ECDSA";
+    // P-256, parameters from the applet.
+    let r = h(&c.tx(0x50, 0, 32, &h(p256_params)));
+    assert_eq!((r.len(), &r[r.len() - 2..]), (65 + 2, &[0x90u8, 0][..]));
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&r[..65]).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "2020204120".to_string() + "00019000");
+    for (alg, hash) in [
+        (17u8, sha1::Sha1::digest(m).to_vec()),
+        (33, sha2::Sha256::digest(m).to_vec()),
+        (37, sha2::Sha224::digest(m).to_vec()),
+        (34, sha2::Sha384::digest(m).to_vec()),
+        (38, sha2::Sha512::digest(m).to_vec()),
+    ] {
+        let r = h(&c.tx(0x51, alg, 0, m));
+        let der = &r[..r.len() - 2];
+        let sig = p256::ecdsa::Signature::from_der(der).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        vk.verify_prehash(&hash, &sig).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        let mut d = vec![der.len() as u8];
+        d.extend_from_slice(der);
+        d.extend_from_slice(m);
+        assert_eq!(c.tx(0x52, alg, 0, &d), "019000", "alg {alg}");
+        let last = d.len() - 1;
+        d[last] ^= 1;
+        assert_eq!(c.tx(0x52, alg, 0, &d), "009000", "alg {alg}: another message");
+    }
+    // ECDH with a host key: plain (x), SHA-1 of x, and the whole point; the card's key pair
+    // made again with the default (P-256) parameters.
+    let host = p256::SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let hw = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&host.public_key(), false);
+    let w = h(&c.tx(0x50, 0, 32, &[]));
+    let card_pub = p256::PublicKey::from_sec1_bytes(&w[..65]).unwrap();
+    let shared = p256::ecdh::diffie_hellman(host.to_nonzero_scalar(), card_pub.as_affine());
+    let x = shared.raw_secret_bytes().to_vec();
+    assert_eq!(c.tx(0x53, 3, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(&x)));
+    assert_eq!(c.tx(0x53, 1, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(sha1::Sha1::digest(&x))));
+    let xy = h(&c.tx(0x53, 6, 0, hw.as_bytes()));
+    assert_eq!((xy.len(), xy[0], &xy[1..33]), (65 + 2, 4, &x[..]));
+    // A point not on the curve: CryptoException.ILLEGAL_VALUE → 6F00.
+    let mut bad = hw.as_bytes().to_vec();
+    bad[64] ^= 1;
+    assert_eq!(c.tx(0x53, 3, 0, &bad), "6F00");
+
+    // P-384 with the default parameters (no setFieldFP...).
+    let r = h(&c.tx(0x50, 0, 48, &[]));
+    let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(&r[..97]).unwrap();
+    let r = h(&c.tx(0x51, 34, 0, m));
+    let sig = p384::ecdsa::Signature::from_der(&r[..r.len() - 2]).unwrap();
+    vk.verify_prehash(&sha2::Sha384::digest(m), &sig).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "3030306130".to_string() + "00019000");
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Key material and the card image: a persistent key is in the image (and works after a
+/// restore), gone from it after `clearKey` and after DELETE; a transient key never reaches it.
+#[test]
+fn project_crypto_keys_and_the_card_image() {
+    let mut c = crypto();
+    let key: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(37) ^ 0xA5).collect();
+    set_key(&mut c, 15, &hex::encode(&key));
+    let img = c.vm.save();
+    assert!(contains(&img, &key), "a persistent AES key is in the image");
+    // Restored, the key still encrypts as before.
+    let before = cipher(&mut c, 14, 2, "", &[0x33; 16]);
+    let mut back = Card { vm: Jcvm::restore(&img).unwrap(), aid: c.aid.clone(), env: SeededEnv::new(9) };
+    let mut sel = Command::new(0, 0xA4, 4, 0).with_data(back.aid.clone());
+    sel.ne = Some(256);
+    back.vm.select(&mut back.env, &back.aid.clone(), 0, &sel).unwrap();
+    assert_eq!(cipher(&mut back, 14, 2, "", &[0x33; 16]), before);
+    // clearKey zeroises: not in the image any more.
+    assert_eq!(c.tx(0x21, 0, 0, &[]), "01000F01009000");
+    assert!(!contains(&c.vm.save(), &key));
+    // A CLEAR_ON_DESELECT key is never written to the image.
+    let tkey: Vec<u8> = (0..16u8).map(|i| i.wrapping_mul(91) ^ 0x3C).collect();
+    assert_eq!(c.tx(0x41, 0, 0, &tkey), "019000");
+    assert!(!contains(&c.vm.save(), &tkey));
+    // DELETE: instance and package go, with the keys.
+    set_key(&mut c, 15, &hex::encode(&key));
+    assert!(contains(&c.vm.save(), &key));
+    let aid = c.aid.clone();
+    c.vm.deselect(&mut c.env, &aid, 0);
+    c.vm.delete_instance(&aid).unwrap();
+    let pkg = c.vm.packages().iter().find(|p| p.aid == h("A00000047667707365010A")).map(|p| p.aid.clone()).unwrap();
+    c.vm.delete_package(&pkg).unwrap();
+    assert!(!contains(&c.vm.save(), &key));
+}
