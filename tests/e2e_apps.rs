@@ -600,7 +600,17 @@ fn wallet_demo1_through_the_reader(tmp: &Path) {
                 ("A00000006203010C06", "A00000006203010C0601", "0102030405"),
             ] {
                 let o = gpse_plain(&[
-                    "gp", "install", "--reader", R0, "--package", pkg, "--applet", inst, "--create", inst, "--params",
+                    "gp",
+                    "install",
+                    "--reader",
+                    R0,
+                    "--package",
+                    pkg,
+                    "--applet",
+                    inst,
+                    "--create",
+                    inst,
+                    "--params",
                     params,
                 ]);
                 assert!(o.status.success(), "gp install {inst}: {}", String::from_utf8_lossy(&o.stderr));
@@ -612,7 +622,13 @@ fn wallet_demo1_through_the_reader(tmp: &Path) {
         let mut t = wait_card(R0, &serve);
         let mut send = |c: &gpse::apdu::Command| apdutool_line(c, &t.transmit(&c.to_bytes()).unwrap());
         for (n, (c, want)) in cmds.iter().zip(&lines).enumerate().skip(first) {
-            assert_eq!(send(c), *want, "demo1 line {} ({})", n + 1, if via_gp { "GP install" } else { "SDK installer" });
+            assert_eq!(
+                send(c),
+                *want,
+                "demo1 line {} ({})",
+                n + 1,
+                if via_gp { "GP install" } else { "SDK installer" }
+            );
         }
     }
     say("e2e_apps: demo1's whole trace byte for byte through pcscd (SDK installer, and GP LOAD/INSTALL)");
