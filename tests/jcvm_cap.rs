@@ -67,7 +67,8 @@ fn real_caps_parse() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
-const APPLETS: [&str; 9] = ["arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient"];
+const APPLETS: [&str; 10] =
+    ["arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient", "gpapi"];
 
 fn project_cap(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{name}/build/{name}.cap"));
