@@ -207,3 +207,69 @@ pub fn call(x: &mut Exec<'_>, n: GpNative, a: &[i16]) -> R {
         CryptData => Err(iso(x, Sw::ConditionsNotSatisfied)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::{api_class, ApiMethod, Native};
+    use super::*;
+
+    /// The table against the 1.7 export's token facts (`shared/javacard/tokens/globalplatform.json`),
+    /// when `shared/javacard` is there: each native sits at the token of its method.
+    #[test]
+    fn tokens_match_the_gp_export() {
+        let Some(json) = crate::jcvm::shared_file("javacard/tokens/globalplatform.json") else {
+            eprintln!("ignored: needs ../shared/javacard/tokens");
+            return;
+        };
+        let start = json.find("org.globalplatform-1.7/").unwrap();
+        let pkg = &json[start..];
+        let class = |name: &str| {
+            let at = pkg.find(&format!("\"name\": \"org/globalplatform/{name}\"")).unwrap();
+            let body = &pkg[at..];
+            let end = body[1..].find("\"name\": \"org/globalplatform/").map_or(body.len(), |e| e + 1);
+            let token_line = &pkg[..at].rsplit("\"token\": ").next().unwrap();
+            (token_line.split(',').next().unwrap().trim().parse::<u8>().unwrap(), body[..end].to_string())
+        };
+        let method = |body: &str, token: u8, name: &str| {
+            assert!(body.contains(&format!("\"token\": {token},\n      \"name\": \"{name}\"")), "{name} {token}");
+        };
+        let (t, body) = class("GPSystem");
+        assert_eq!(api_class_id(GP_PACKAGE, t), GP_SYSTEM);
+        let statics = api_class(GP_SYSTEM).unwrap().statics;
+        let names = [
+            (GpNative::GetCardContentState, "getCardContentState"),
+            (GpNative::GetCardState, "getCardState"),
+            (GpNative::GetCvm, "getCVM"),
+            (GpNative::GetSecureChannel, "getSecureChannel"),
+            (GpNative::LockCard, "lockCard"),
+            (GpNative::TerminateCard, "terminateCard"),
+            (GpNative::SetAtrHistBytes, "setATRHistBytes"),
+            (GpNative::SetCardContentState, "setCardContentState"),
+        ];
+        for (n, name) in names {
+            let tok = statics.iter().position(|s| *s == Native::Gp(n)).unwrap();
+            method(&body, u8::try_from(tok).unwrap(), name);
+        }
+        let (t, body) = class("SecureChannel");
+        assert_eq!(api_class_id(GP_PACKAGE, t), SECURE_CHANNEL);
+        let (t, _) = class("CVM");
+        assert_eq!(api_class_id(GP_PACKAGE, t), CVM);
+        // The implementation's interface map: interface token → its virtual slot's native.
+        let imp = api_class(SECURE_CHANNEL_IMPL).unwrap();
+        let map = imp.implements.iter().find(|(i, _)| *i == SECURE_CHANNEL).unwrap().1;
+        let names = [
+            (GpNative::ProcessSecurity, "processSecurity"),
+            (GpNative::Wrap, "wrap"),
+            (GpNative::Unwrap, "unwrap"),
+            (GpNative::CryptData, "decryptData"),
+            (GpNative::CryptData, "encryptData"),
+            (GpNative::ResetSecurity, "resetSecurity"),
+            (GpNative::GetSecurityLevel, "getSecurityLevel"),
+        ];
+        for (tok, (n, name)) in names.into_iter().enumerate() {
+            assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(n)), "{name}");
+            method(&body, u8::try_from(tok).unwrap(), name);
+        }
+    }
+}
