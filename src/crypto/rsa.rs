@@ -1,8 +1,9 @@
 //! The card's RSA private key: one type for every private-key operation on the card (the JPKI
 //! applet, the Java Card VM's `javacard.security`/`javacardx.crypto` natives).
 //!
-//! Backend (issue #16, `cargo bench --bench rsa`): key generation stays on the `rsa` crate, so that
-//! a `--seed`ed card makes the same key from the same [`CardRng`](super::CardRng) stream; the
+//! Backend (issue #16, `cargo bench --bench rsa`): key generation draws its prime candidates from
+//! the caller's RNG, so that a `--seed`ed card makes the same key from the same
+//! [`CardRng`](super::CardRng) stream, and tests them with OpenSSL's primality test; the
 //! private-key operation runs in OpenSSL (Debian's libssl, CRT with Montgomery multiplication in
 //! assembly, OpenSSL's own base blinding), about 4-5x faster than the `rsa` crate's
 //! `num-bigint-dig` arithmetic. Public keys stay [`rsa::RsaPublicKey`] (verification, DER, x509).
@@ -89,6 +90,44 @@ impl PssHash {
     }
 }
 
+/// A probable prime of exactly `bits` bits with gcd(p − 1, e) = 1, from an incremental search
+/// (step 2) from an odd random start with the two top bits set.
+fn prime(rng: &mut impl CryptoRngCore, bits: usize, e: &BigNum, ctx: &mut BigNumContext) -> Result<BigNum, RsaError> {
+    let err = |_| RsaError::Backend;
+    let nbytes = bits.div_ceil(8);
+    let top = (bits - 1) % 8; // the top bit's index in the first byte
+    let want = i32::try_from(bits).map_err(|_| RsaError::InvalidKey)?;
+    let one = BigNum::from_u32(1).map_err(err)?;
+    loop {
+        let mut bytes = Zeroizing::new(vec![0u8; nbytes]);
+        rng.fill_bytes(&mut bytes);
+        // Keep `bits` bits, set the top two (the second may be in the next byte) and the low one.
+        bytes[0] &= 0xFF >> (7 - top);
+        bytes[0] |= 1 << top;
+        if top > 0 {
+            bytes[0] |= 1 << (top - 1);
+        } else {
+            bytes[1] |= 0x80;
+        }
+        bytes[nbytes - 1] |= 1;
+        let mut c = BigNum::from_slice(&bytes).map_err(err)?;
+        for _ in 0..bits * 8 {
+            if c.num_bits() != want {
+                break;
+            }
+            if c.is_prime_fasttest(0, ctx, true).map_err(err)? {
+                let (mut cm1, mut g) = (BigNum::new().map_err(err)?, BigNum::new().map_err(err)?);
+                cm1.checked_sub(&c, &one).map_err(err)?;
+                g.gcd(&cm1, e, ctx).map_err(err)?;
+                if g == one {
+                    return Ok(c);
+                }
+            }
+            c.add_word(2).map_err(err)?;
+        }
+    }
+}
+
 /// An RSA private key on the card. Its components live in OpenSSL's memory, which OpenSSL
 /// clears when the key is dropped (`BN_clear_free`).
 pub struct RsaPrivate {
@@ -107,12 +146,53 @@ fn bn_bytes(v: &[u8]) -> Result<BigNum, RsaError> {
 }
 
 impl RsaPrivate {
-    /// A new key of `bits` bits with public exponent `exponent` (big-endian), its primes drawn
-    /// from `rng` by the `rsa` crate: the same seed gives the same key.
+    /// A new key of `bits` bits (512-4096) with public exponent `exponent` (big-endian, odd,
+    /// at least 3): two primes of `bits/2` bits, each found by an incremental search from an odd
+    /// random start drawn from `rng` with its two top bits set (so that n has exactly `bits`
+    /// bits), tested by OpenSSL (`BN_is_prime_fasttest_ex`: trial division, then Miller-Rabin
+    /// with the round count of FIPS 186-5 T B.1). The candidates are the RNG's, and the test's
+    /// answer does not depend on its witnesses but with probability below 2^-128, so the same
+    /// seed gives the same key. d = e^-1 mod lcm(p-1, q-1) (FIPS 186-5 §A.1.1).
     pub fn generate(rng: &mut impl CryptoRngCore, bits: usize, exponent: &[u8]) -> Result<RsaPrivate, RsaError> {
-        let key = RsaPrivateKey::new_with_exp(rng, bits, &BigUint::from_bytes_be(exponent))
-            .map_err(|_| RsaError::InvalidKey)?;
-        RsaPrivate::from_rsa_crate(&key)
+        let err = |_| RsaError::Backend;
+        if !(512..=4096).contains(&bits) {
+            return Err(RsaError::InvalidKey);
+        }
+        let e = bn_bytes(exponent)?;
+        if !e.is_bit_set(0) || e.num_bits() < 2 || e.num_bits() > 256 {
+            return Err(RsaError::InvalidKey);
+        }
+        let mut ctx = BigNumContext::new_secure().map_err(err)?;
+        let one = BigNum::from_u32(1).map_err(err)?;
+        let new = || BigNum::new_secure().map_err(|_| RsaError::Backend);
+        let p_bits = bits.div_ceil(2);
+        loop {
+            let p = prime(rng, p_bits, &e, &mut ctx)?;
+            let q = prime(rng, bits - p_bits, &e, &mut ctx)?;
+            // |p − q| > 2^(bits/2 − 100) (FIPS 186-5 §A.1.3 step 5.4); n of exactly `bits` bits.
+            let (mut diff, mut n) = (new()?, new()?);
+            diff.checked_sub(&p, &q).map_err(err)?;
+            n.checked_mul(&p, &q, &mut ctx).map_err(err)?;
+            if diff.num_bits() <= i32::try_from(p_bits).unwrap_or(0) - 100 || n.num_bits() != i32::try_from(bits).unwrap_or(0) {
+                continue;
+            }
+            let (mut pm1, mut qm1, mut g, mut prod, mut lambda, mut d) = (new()?, new()?, new()?, new()?, new()?, new()?);
+            pm1.checked_sub(&p, &one).map_err(err)?;
+            qm1.checked_sub(&q, &one).map_err(err)?;
+            g.gcd(&pm1, &qm1, &mut ctx).map_err(err)?;
+            prod.checked_mul(&pm1, &qm1, &mut ctx).map_err(err)?;
+            lambda.checked_div(&prod, &g, &mut ctx).map_err(err)?;
+            d.mod_inverse(&e, &lambda, &mut ctx).map_err(|_| RsaError::InvalidKey)?;
+            // d > 2^(bits/2) (FIPS 186-5 §A.1.1 step 3); otherwise new primes.
+            if d.num_bits() <= i32::try_from(bits / 2).unwrap_or(0) {
+                continue;
+            }
+            let e2 = bn_bytes(exponent)?;
+            return RsaPrivate::from_components(&n.to_vec(), &e2.to_vec(), &Zeroizing::new(d.to_vec()), &[
+                &Zeroizing::new(p.to_vec()),
+                &Zeroizing::new(q.to_vec()),
+            ]);
+        }
     }
 
     /// The key an `rsa` crate key holds.
@@ -370,12 +450,17 @@ mod tests {
 
     #[test]
     fn matches_the_rsa_crate() {
-        // The rsa crate (an independent implementation) makes the same key from the same stream
-        // and verifies what OpenSSL signs; PKCS#1 v1.5 signatures are deterministic, so equal.
+        // The rsa crate (an independent implementation) takes the key (its own checks:
+        // `validate`) and signs alike; PKCS#1 v1.5 signatures are deterministic, so equal.
         let mut rng = CardRng::new(Some(9));
-        let reference = RsaPrivateKey::new_with_exp(&mut rng, 2048, &BigUint::from(65537u32)).unwrap();
         let k = key(9, 2048);
+        let reference = {
+            use ::rsa::pkcs1::DecodeRsaPrivateKey;
+            RsaPrivateKey::from_pkcs1_der(k.to_pkcs1_der().unwrap().expose()).unwrap()
+        };
+        reference.validate().unwrap();
         assert_eq!(k.public_key(), &RsaPublicKey::from(&reference));
+        assert_eq!(k.bits(), 2048);
         let t = [0x5A; 51];
         let sig = k.sign_pkcs1v15(&t).unwrap();
         assert_eq!(sig, reference.sign(Pkcs1v15Sign::new_unprefixed(), &t).unwrap());
@@ -401,6 +486,21 @@ mod tests {
         assert_eq!(k.decrypt_oaep_sha1(&c).unwrap(), b"oaep");
         assert_eq!(k.decrypt_pkcs1v15(&[0u8; 256]), Err(RsaError::Decrypt));
         assert_eq!(k.decrypt_pkcs1v15(&[0u8; 255]), Err(RsaError::InputRange));
+    }
+
+    #[test]
+    fn sizes_and_exponents() {
+        let mut rng = CardRng::new(Some(4));
+        for (bits, e) in [(512, &[3u8][..]), (1536, &[1, 0, 1][..]), (4096, &[1, 0, 1][..]), (1023, &[0x11][..])] {
+            let k = RsaPrivate::generate(&mut rng, bits, e).unwrap();
+            assert_eq!(k.bits(), bits);
+            assert_eq!(k.public_key().e(), &BigUint::from_bytes_be(e));
+            let sig = k.sign_pkcs1v15(b"abc").unwrap();
+            k.public_key().verify(Pkcs1v15Sign::new_unprefixed(), b"abc", &sig).unwrap();
+        }
+        assert_eq!(RsaPrivate::generate(&mut rng, 256, &[1, 0, 1]).unwrap_err(), RsaError::InvalidKey);
+        assert_eq!(RsaPrivate::generate(&mut rng, 1024, &[2]).unwrap_err(), RsaError::InvalidKey);
+        assert_eq!(RsaPrivate::generate(&mut rng, 1024, &[1]).unwrap_err(), RsaError::InvalidKey);
     }
 
     #[test]
