@@ -130,3 +130,36 @@ fn gpsystem_card_and_content_states() {
     assert_eq!(select(&mut c, &aid(APPLET)), "9000");
     assert_eq!(tx(&mut c, "8020000002"), "0F0F9000");
 }
+
+#[test]
+fn decrypt_and_encrypt_data_use_the_static_dek() {
+    // AES-128-CBC, zero ICV, under the default key set's DEK (`K`): the known answer from
+    // OpenSSL (an independent implementation), and the round trip through the applet both ways.
+    let plain = [0x5Au8; 32];
+    let mut enc = openssl::symm::Crypter::new(
+        openssl::symm::Cipher::aes_128_cbc(),
+        openssl::symm::Mode::Encrypt,
+        &h(K),
+        Some(&[0; 16]),
+    )
+    .unwrap();
+    enc.pad(false);
+    let mut ct = vec![0u8; 48];
+    let n = enc.update(&plain, &mut ct).unwrap();
+    ct.truncate(n);
+    assert_eq!(ct.len(), 32);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = card(dir.path());
+    // No session: ISOException 6985.
+    assert_eq!(tx(&mut c, &format!("8030000020{}", hex::encode_upper(&ct))), "6985");
+    let mut s = open(&mut c, SecurityLevel::C_DEC_C_MAC);
+    let run = |c: &mut Card, s: &mut HostSession, ins: u8, data: &[u8]| {
+        let cmd = Command::new(0x80, ins, 0, 0).with_data(data.to_vec()).with_ne(256);
+        let rsp = send(c, &s.wrap(&cmd).unwrap());
+        s.unwrap(&rsp).unwrap()
+    };
+    assert_eq!(run(&mut c, &mut s, 0x30, &ct).data, plain);
+    assert_eq!(run(&mut c, &mut s, 0x31, &plain).data, ct);
+    // Not a multiple of the block: 6700.
+    assert_eq!(run(&mut c, &mut s, 0x30, &ct[..20]).sw, Sw::WrongLength);
+}

@@ -15,6 +15,7 @@ use super::{Aid, Outcome, Runtime};
 use crate::apdu::{Command, Response};
 use crate::crypto::CardRng;
 use crate::scp03::card::Session;
+use crate::scp03::prim::AesKey;
 use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
 
@@ -140,6 +141,32 @@ impl<'a> GpApi<'a> {
         if let Some(s) = self.rt.session_mut(self.channel) {
             s.end();
         }
+    }
+
+    /// `SecureChannel.decryptData` / `encryptData` with SCP03 (AmdD §6.2.7: sensitive data is
+    /// enciphered with the static Key-DEK of the session's key set, AES-CBC with a zero ICV, no
+    /// padding). Needs an authenticated session (`6985`); a length that is not a multiple of 16:
+    /// `6700`.
+    pub fn crypt_data(&self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw> {
+        let session = self.rt.session(self.channel).ok_or(Sw::ConditionsNotSatisfied)?;
+        if !session.is_authenticated() {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        let kvn = session.kvn().ok_or(Sw::ConditionsNotSatisfied)?;
+        if data.len() % 16 != 0 {
+            return Err(Sw::WrongLength);
+        }
+        let sd = self.rt.image.instance(&self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
+        let keys = self.rt.image.instance(&sd).and_then(|i| i.keys.as_ref()).ok_or(Sw::ConditionsNotSatisfied)?;
+        let ks = keys.key_sets.iter().find(|k| k.kvn == kvn).ok_or(Sw::ConditionsNotSatisfied)?;
+        let dek = AesKey::new(ks.dek.expose()).map_err(|_| Sw::ConditionsNotSatisfied)?;
+        let mut out = data.to_vec();
+        if encrypt {
+            dek.cbc_encrypt(&[0; 16], &mut out);
+        } else {
+            dek.cbc_decrypt(&[0; 16], &mut out);
+        }
+        Ok(out)
     }
 
     /// Whether the channel's session is authenticated (`SecurityStatus::AUTHENTICATED`).

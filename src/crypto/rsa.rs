@@ -173,10 +173,13 @@ impl RsaPrivate {
             let (mut diff, mut n) = (new()?, new()?);
             diff.checked_sub(&p, &q).map_err(err)?;
             n.checked_mul(&p, &q, &mut ctx).map_err(err)?;
-            if diff.num_bits() <= i32::try_from(p_bits).unwrap_or(0) - 100 || n.num_bits() != i32::try_from(bits).unwrap_or(0) {
+            if diff.num_bits() <= i32::try_from(p_bits).unwrap_or(0) - 100
+                || n.num_bits() != i32::try_from(bits).unwrap_or(0)
+            {
                 continue;
             }
-            let (mut pm1, mut qm1, mut g, mut prod, mut lambda, mut d) = (new()?, new()?, new()?, new()?, new()?, new()?);
+            let (mut pm1, mut qm1, mut g, mut prod, mut lambda, mut d) =
+                (new()?, new()?, new()?, new()?, new()?, new()?);
             pm1.checked_sub(&p, &one).map_err(err)?;
             qm1.checked_sub(&q, &one).map_err(err)?;
             g.gcd(&pm1, &qm1, &mut ctx).map_err(err)?;
@@ -188,10 +191,12 @@ impl RsaPrivate {
                 continue;
             }
             let e2 = bn_bytes(exponent)?;
-            return RsaPrivate::from_components(&n.to_vec(), &e2.to_vec(), &Zeroizing::new(d.to_vec()), &[
-                &Zeroizing::new(p.to_vec()),
-                &Zeroizing::new(q.to_vec()),
-            ]);
+            return RsaPrivate::from_components(
+                &n.to_vec(),
+                &e2.to_vec(),
+                &Zeroizing::new(d.to_vec()),
+                &[&Zeroizing::new(p.to_vec()), &Zeroizing::new(q.to_vec())],
+            );
         }
     }
 

@@ -106,6 +106,9 @@ impl GpCard for CardEnv<'_, '_> {
             g.reset_security();
         }
     }
+    fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw> {
+        self.gp.as_ref().ok_or(Sw::ConditionsNotSatisfied)?.crypt_data(data, encrypt)
+    }
 }
 
 impl Module for JcvmModule {

@@ -1,8 +1,8 @@
 //! `org.globalplatform` (GP Card API v1.6, package AID `A00000015100`): `GPSystem` and the
 //! `SecureChannel` of the applet's associated security domain. The natives reach the card
 //! through [`GpCard`] ([`crate::jcvm::Env::gp`]); on a bare VM (no card) `GPSystem` answers
-//! the states of a SECURED card with a SELECTABLE applet and `getSecureChannel` gives an
-//! object whose methods raise `ISOException(6985)`.
+//! the states of a SECURED card with a SELECTABLE applet, and the `SecureChannel` methods act
+//! as with no session (`unwrap`/`wrap` pass data through; the others raise `ISOException`).
 //!
 //! Token numbering: the 1.6 export (`shared/javacard/tokens/globalplatform.json`).
 
@@ -50,6 +50,9 @@ pub trait GpCard {
     fn wrap(&mut self, data: &[u8]) -> Vec<u8>;
     /// Ends the session.
     fn reset_security(&mut self);
+    /// `decryptData` / `encryptData`: `data` deciphered or enciphered with the session key set's
+    /// static DEK.
+    fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw>;
 }
 
 /// The `org.globalplatform` natives.
@@ -78,8 +81,10 @@ pub enum GpNative {
     Wrap,
     /// `SecureChannel.unwrap(byte[], short, short)`.
     Unwrap,
-    /// `SecureChannel.decryptData` / `encryptData`: not yet (`ISOException 6985`).
-    CryptData,
+    /// `SecureChannel.decryptData(byte[], short, short)`.
+    DecryptData,
+    /// `SecureChannel.encryptData(byte[], short, short)`.
+    EncryptData,
     /// `SecureChannel.resetSecurity()`.
     ResetSecurity,
     /// `SecureChannel.getSecurityLevel()`.
@@ -95,7 +100,7 @@ impl GpNative {
             GetCvm | SetCardContentState => (1, true),
             SetAtrHistBytes => (3, true),
             ProcessSecurity => (2, true),
-            Wrap | Unwrap | CryptData => (4, true),
+            Wrap | Unwrap | DecryptData | EncryptData => (4, true),
             ResetSecurity => (1, false),
             GetSecurityLevel => (1, true),
         }
@@ -204,7 +209,16 @@ pub fn call(x: &mut Exec<'_>, n: GpNative, a: &[i16]) -> R {
             super::natives::write_as(x, arg(1), arg(2), &out, false)?;
             Ok(Some(out.len() as i16))
         }
-        CryptData => Err(iso(x, Sw::ConditionsNotSatisfied)),
+        DecryptData | EncryptData => {
+            let data = super::natives::read(x, arg(1), arg(2), arg(3))?;
+            let r = match x.env.gp() {
+                Some(g) => g.crypt_data(&data, n == EncryptData),
+                None => Err(Sw::ConditionsNotSatisfied),
+            };
+            let out = r.map_err(|sw| iso(x, sw))?;
+            super::natives::write_as(x, arg(1), arg(2), &out, false)?;
+            Ok(Some(out.len() as i16))
+        }
     }
 }
 
@@ -262,8 +276,8 @@ mod tests {
             (GpNative::ProcessSecurity, "processSecurity"),
             (GpNative::Wrap, "wrap"),
             (GpNative::Unwrap, "unwrap"),
-            (GpNative::CryptData, "decryptData"),
-            (GpNative::CryptData, "encryptData"),
+            (GpNative::DecryptData, "decryptData"),
+            (GpNative::EncryptData, "encryptData"),
             (GpNative::ResetSecurity, "resetSecurity"),
             (GpNative::GetSecurityLevel, "getSecurityLevel"),
         ];

@@ -661,7 +661,7 @@ pub const CLASSES: &[ApiClass] = &[
     ),
     // The JCRE-owned object behind `GPSystem.getSecureChannel()` (no export token).
     ApiClass {
-        implements: &[(gp::SECURE_CHANNEL, &[1, 2, 3, 4, 4, 5, 6])],
+        implements: &[(gp::SECURE_CHANNEL, &[1, 2, 3, 4, 5, 6, 7])],
         ..plain(
             5,
             0xF2,
@@ -671,7 +671,8 @@ pub const CLASSES: &[ApiClass] = &[
                 N(Gp(gp::GpNative::ProcessSecurity)),
                 N(Gp(gp::GpNative::Wrap)),
                 N(Gp(gp::GpNative::Unwrap)),
-                N(Gp(gp::GpNative::CryptData)),
+                N(Gp(gp::GpNative::DecryptData)),
+                N(Gp(gp::GpNative::EncryptData)),
                 N(Gp(gp::GpNative::ResetSecurity)),
                 N(Gp(gp::GpNative::GetSecurityLevel)),
             ],

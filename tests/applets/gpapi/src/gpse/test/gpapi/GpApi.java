@@ -19,6 +19,8 @@ import org.globalplatform.SecureChannel;
  *   80 21 P1 → setCardContentState(P1): 01/00 ‖ getCardContentState() (2 bytes)
  *   80 22 → lockCard(): 01/00
  *   80 23 → resetSecurity(), then getSecurityLevel() (1 byte)
+ *   CLA 80/84 INS 30 / 31 Lc data → unwrap, then decryptData / encryptData of the plain data,
+ *              the result wrapped (the static Key-DEK, AES-CBC, zero ICV).
  *   other INS: 6D00.
  */
 public class GpApi extends Applet {
@@ -48,6 +50,17 @@ public class GpApi extends Applet {
                 short dlen = clen > ISO7816.OFFSET_CDATA ? (short) (clen - ISO7816.OFFSET_CDATA) : 0;
                 buf[(short) (ISO7816.OFFSET_CDATA + dlen)] = sc.getSecurityLevel();
                 short wl = sc.wrap(buf, ISO7816.OFFSET_CDATA, (short) (dlen + 1));
+                apdu.setOutgoingAndSend(ISO7816.OFFSET_CDATA, wl);
+                return;
+            }
+            case (byte) 0x30:
+            case (byte) 0x31: {
+                short n = apdu.setIncomingAndReceive();
+                short clen = sc.unwrap(buf, (short) 0, (short) (ISO7816.OFFSET_CDATA + n));
+                short dlen = clen > ISO7816.OFFSET_CDATA ? (short) (clen - ISO7816.OFFSET_CDATA) : 0;
+                short r = ins == (byte) 0x30 ? sc.decryptData(buf, ISO7816.OFFSET_CDATA, dlen)
+                        : sc.encryptData(buf, ISO7816.OFFSET_CDATA, dlen);
+                short wl = sc.wrap(buf, ISO7816.OFFSET_CDATA, r);
                 apdu.setOutgoingAndSend(ISO7816.OFFSET_CDATA, wl);
                 return;
             }
