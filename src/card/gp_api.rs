@@ -153,7 +153,7 @@ impl<'a> GpApi<'a> {
             return Err(Sw::ConditionsNotSatisfied);
         }
         let kvn = session.kvn().ok_or(Sw::ConditionsNotSatisfied)?;
-        if data.len() % 16 != 0 {
+        if !data.len().is_multiple_of(16) {
             return Err(Sw::WrongLength);
         }
         let sd = self.rt.image.instance(&self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
