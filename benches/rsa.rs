@@ -13,19 +13,8 @@ use gpse::crypto::CardRng;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use std::time::{Duration, Instant};
 
-fn stats(name: &str, mut v: Vec<Duration>) {
-    v.sort();
-    let pct = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    println!(
-        "{name}: n={} median {:.3?} p10 {:.3?} p90 {:.3?} min {:.3?} max {:.3?}",
-        v.len(),
-        pct(0.5),
-        pct(0.1),
-        pct(0.9),
-        v[0],
-        v[v.len() - 1]
-    );
-}
+mod common;
+use common::stats;
 
 fn time(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
     (0..n)
