@@ -12,21 +12,10 @@ use gpse::applets::jpki;
 use gpse::card::{Aid, Ctx};
 use gpse::crypto::CardRng;
 use gpse::scp03::SecurityStatus;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-fn stats(name: &str, mut v: Vec<Duration>) {
-    v.sort();
-    let pct = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    println!(
-        "{name}: n={} median {:.2?} p10 {:.2?} p90 {:.2?} min {:.2?} max {:.2?}",
-        v.len(),
-        pct(0.5),
-        pct(0.1),
-        pct(0.9),
-        v[0],
-        v[v.len() - 1]
-    );
-}
+mod common;
+use common::stats;
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");

@@ -67,8 +67,9 @@ fn real_caps_parse() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
-const APPLETS: [&str; 11] =
-    ["arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient", "multi", "crypto"];
+const APPLETS: [&str; 12] = [
+    "arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient", "multi", "crypto", "gpapi",
+];
 
 fn project_cap(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/applets/{name}/build/{name}.cap"));

@@ -4,7 +4,7 @@
 
 use crate::apdu::{Command, Response};
 use crate::card::registry::{CardLifeCycle, Privileges};
-use crate::card::{Aid, Open};
+use crate::card::{Aid, GpApi, Open};
 use crate::crypto::CardRng;
 use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
@@ -31,12 +31,15 @@ pub struct Ctx<'a> {
     /// GlobalPlatform's OPEN services (registry changes, sessions, install and delete
     /// requests): present only for instances with the Security Domain privilege.
     pub open: Option<Open<'a>>,
+    /// The GlobalPlatform Card API services (`GPSystem`, `SecureChannel`): present for the
+    /// instances that do not have OPEN.
+    pub gp: Option<GpApi<'a>>,
 }
 
 impl<'a> Ctx<'a> {
     /// A context for an instance run outside a card (unit tests of one applet): no OPEN.
     pub fn standalone(channel: u8, aid: &'a Aid, rng: &'a mut CardRng, security_level: SecurityStatus) -> Ctx<'a> {
-        Ctx { channel, aid, rng, card_life_cycle: CardLifeCycle::Secured, security_level, open: None }
+        Ctx { channel, aid, rng, card_life_cycle: CardLifeCycle::Secured, security_level, open: None, gp: None }
     }
 }
 

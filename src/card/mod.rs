@@ -15,6 +15,7 @@ pub mod aid;
 pub mod applet;
 pub mod atr;
 mod channels;
+mod gp_api;
 pub mod image;
 mod open;
 pub mod pin;
@@ -26,6 +27,7 @@ pub use applet::{
     Applet, CardEvent, Catalog, Ctx, Diagnostic, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent,
     RawInstall, RestoreFn, SecureChannelUse, TraceSpec,
 };
+pub use gp_api::GpApi;
 pub use image::CardImage;
 pub use open::Open;
 pub use pin::{OwnerPin, PinCheck};
@@ -525,14 +527,12 @@ impl Runtime {
         let privileged = inst.is_some_and(|i| i.has_privilege(Privileges::SECURITY_DOMAIN)) || obj.card_manager();
         let card_life_cycle = self.image.life_cycle;
         let r = {
-            let mut ctx = Ctx {
-                channel: ch,
-                aid,
-                rng,
-                card_life_cycle,
-                security_level,
-                open: if privileged { Some(Open::new(self)) } else { None },
-            };
+            let mut ctx = Ctx { channel: ch, aid, rng, card_life_cycle, security_level, open: None, gp: None };
+            if privileged {
+                ctx.open = Some(Open::new(self));
+            } else {
+                ctx.gp = Some(GpApi::new(self, aid, ch));
+            }
             f(obj.as_mut(), &mut ctx)
         };
         if let Some(s) = self.slots.iter_mut().find(|s| s.id == id) {

@@ -7,9 +7,10 @@
 //! state: the runtime commits it with the card image, in the same atomic write as the
 //! registry, once per APDU (DESIGN.md "The Java Card VM").
 
+use super::api::gp::GpCard;
 use super::{Env, Jcvm};
 use crate::apdu::Command;
-use crate::card::{Aid, Applet, Ctx, InstallRequest, Module, Outcome};
+use crate::card::{Aid, Applet, Ctx, GpApi, InstallRequest, Module, Outcome};
 use crate::crypto::CardRng;
 use crate::sw::Sw;
 use rand_core::RngCore;
@@ -41,13 +42,72 @@ fn lock(vm: &Mutex<Jcvm>) -> Result<MutexGuard<'_, Jcvm>, Sw> {
 }
 
 /// The card services natives use, over the command's context.
-struct CardEnv<'r> {
+struct CardEnv<'r, 'g> {
     rng: &'r mut CardRng,
+    /// The GP Card API services (`Ctx::gp`): absent at INSTALL.
+    gp: Option<&'r mut GpApi<'g>>,
 }
 
-impl Env for CardEnv<'_> {
+impl<'r, 'g> CardEnv<'r, 'g> {
+    fn of(ctx: &'r mut Ctx<'g>) -> CardEnv<'r, 'g> {
+        CardEnv { rng: ctx.rng, gp: ctx.gp.as_mut() }
+    }
+}
+
+impl Env for CardEnv<'_, '_> {
     fn random(&mut self, out: &mut [u8]) {
         self.rng.fill_bytes(out);
+    }
+
+    fn gp(&mut self) -> Option<&mut dyn GpCard> {
+        if self.gp.is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+/// `org.globalplatform` over the card's [`GpApi`].
+impl GpCard for CardEnv<'_, '_> {
+    fn card_state(&self) -> u8 {
+        self.gp.as_ref().map_or(0, |g| g.card_state())
+    }
+    fn own_state(&self) -> u8 {
+        self.gp.as_ref().map_or(0, |g| g.own_state())
+    }
+    fn set_own_state(&mut self, state: u8) -> bool {
+        self.gp.as_mut().is_some_and(|g| g.set_own_state(state))
+    }
+    fn lock_card(&mut self) -> bool {
+        self.gp.as_mut().is_some_and(|g| g.lock_card())
+    }
+    fn terminate_card(&mut self) -> bool {
+        self.gp.as_mut().is_some_and(|g| g.terminate_card())
+    }
+    fn process_security(&mut self, cmd: &Command) -> Result<Vec<u8>, Sw> {
+        let g = self.gp.as_mut().ok_or(Sw::ConditionsNotSatisfied)?;
+        g.process_security(self.rng, cmd).map(|r| r.data)
+    }
+    fn security_level(&self) -> u8 {
+        self.gp.as_ref().map_or(0, |g| g.security_level())
+    }
+    fn unwrap(&mut self, cmd: &Command) -> Result<Command, Sw> {
+        self.gp.as_mut().ok_or(Sw::ConditionsNotSatisfied)?.unwrap(cmd)
+    }
+    fn wrap(&mut self, data: &[u8]) -> Vec<u8> {
+        match self.gp.as_mut() {
+            Some(g) => g.wrap(data),
+            None => data.to_vec(),
+        }
+    }
+    fn reset_security(&mut self) {
+        if let Some(g) = self.gp.as_mut() {
+            g.reset_security();
+        }
+    }
+    fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw> {
+        self.gp.as_ref().ok_or(Sw::ConditionsNotSatisfied)?.crypt_data(data, encrypt)
     }
 }
 
@@ -63,7 +123,7 @@ impl Module for JcvmModule {
     }
 
     fn install(&self, req: &InstallRequest<'_>, rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
-        let mut env = CardEnv { rng };
+        let mut env = CardEnv { rng, gp: None };
         let mut vm = self.vm()?;
         let (elf, module, instance) = (req.elf.as_bytes(), req.module.as_bytes(), req.instance.as_bytes());
         let privileges = req.privileges.to_bytes();
@@ -224,20 +284,23 @@ pub struct CapApplet {
 
 impl Applet for CapApplet {
     fn select(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
-        let mut env = CardEnv { rng: ctx.rng };
-        lock(&self.vm)?.select(&mut env, self.aid.as_bytes(), ctx.channel, cmd)
+        let ch = ctx.channel;
+        let mut env = CardEnv::of(ctx);
+        lock(&self.vm)?.select(&mut env, self.aid.as_bytes(), ch, cmd)
     }
 
     fn deselect(&mut self, ctx: &mut Ctx<'_>) {
-        let mut env = CardEnv { rng: ctx.rng };
+        let ch = ctx.channel;
+        let mut env = CardEnv::of(ctx);
         if let Ok(mut vm) = lock(&self.vm) {
-            vm.deselect(&mut env, self.aid.as_bytes(), ctx.channel);
+            vm.deselect(&mut env, self.aid.as_bytes(), ch);
         }
     }
 
     fn process(&mut self, ctx: &mut Ctx<'_>, cmd: &Command) -> Outcome {
-        let mut env = CardEnv { rng: ctx.rng };
-        lock(&self.vm)?.process(&mut env, self.aid.as_bytes(), ctx.channel, cmd)
+        let ch = ctx.channel;
+        let mut env = CardEnv::of(ctx);
+        lock(&self.vm)?.process(&mut env, self.aid.as_bytes(), ch, cmd)
     }
 
     fn power_reset(&mut self) {

@@ -47,6 +47,12 @@ pub trait Env {
     fn protocol(&self) -> u8 {
         0x01
     }
+    /// The GlobalPlatform Card API services of the card (`org.globalplatform`): the card and
+    /// applet life cycle, the secure channel of the applet's associated security domain on the
+    /// channel in hand. `None` on a bare VM.
+    fn gp(&mut self) -> Option<&mut dyn api::gp::GpCard> {
+        None
+    }
 }
 
 /// The environment of a bare VM: no other applets, zero randomness.

@@ -16,10 +16,13 @@ out=${1:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # name package package-AID applet-class applet-AID target converter-flags
+# (gpapi is built against the GP Card API: build-cap's GPAPI=1, org.globalplatform 1.7.)
 while read -r name pkg paid cls aaid tgt flags; do
   [ -z "$name" ] && continue
+  gpapi=0
+  [ "$name" = gpapi ] && gpapi=1
   # shellcheck disable=SC2086
-  "$shared/javacard/build-cap" "$here/$name/src" "$pkg" "$paid" 1.0 "$pkg.$cls" "$aaid" "$tgt" "$tmp/$name" $flags >/dev/null
+  GPAPI=$gpapi "$shared/javacard/build-cap" "$here/$name/src" "$pkg" "$paid" 1.0 "$pkg.$cls" "$aaid" "$tgt" "$tmp/$name" $flags >/dev/null
   dir=$tmp/$name/$(echo "$pkg" | tr . /)/javacard
   dest=${out:+$out/$name}
   dest=${dest:-$here/$name/build}
@@ -35,6 +38,7 @@ framework gpse.test.framework A000000476677073650105 Framework A0000004766770736
 txn       gpse.test.txn       A000000476677073650106 Txn       A00000047667707365010601 3.0.5
 multi     gpse.test.multi     A00000047667707365010B Multi     A00000047667707365010B01 3.0.5
 crypto    gpse.test.crypto    A00000047667707365010A Crypto    A00000047667707365010A01 3.0.5
+gpapi     gpse.test.gpapi     A00000047667707365010C GpApi     A00000047667707365010C01 3.0.5
 LIST
 
 # Packages that import other project packages, and a library (no applet): the converter is

@@ -12,14 +12,18 @@ pub use pair::{certificate_public_key, PairState};
 
 use crate::apdu::{Command, Response};
 use crate::card::{Applet, CardEvent, Ctx, ModuleImpl, Outcome, Persistent, PinCheck};
+use crate::crypto::rsa::{PssHash, RsaPrivate};
 use crate::crypto::CardRng;
 use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
 use files::Ef;
 use pair::{pin_well_formed, public_key_template, try_limit, Pair};
-use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// The DER prefix of a SHA-256 `DigestInfo` (RFC 8017 §9.2 note 1), before the 32-byte hash.
+const SHA256_DIGEST_INFO: [u8; 19] =
+    [0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20];
 
 /// JPKI AP AID (J§1).
 pub const JPKI_AID: &[u8] = &[0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
@@ -65,7 +69,7 @@ pub struct Jpki {
     p: Persistent<State>,
     channels: Vec<ChannelState>,
     /// Parsed private keys, so a signature does not parse DER each time.
-    key_cache: [Option<RsaPrivateKey>; 2],
+    key_cache: [Option<RsaPrivate>; 2],
 }
 
 fn install(params: &[u8], _rng: &mut CardRng) -> Result<Box<dyn Applet>, Sw> {
@@ -213,18 +217,17 @@ impl Jpki {
         let sig = match scheme {
             // PKCS#1 v1.5 type-1 padding over the data as given (J§5): the card does not check
             // for a DigestInfo. P1 01 pads the bare hash the same way.
-            SignScheme::Verbatim | SignScheme::Sha256Bare => {
-                key.sign_with_rng(ctx.rng, Pkcs1v15Sign::new_unprefixed(), &hashed)
-            }
+            SignScheme::Verbatim | SignScheme::Sha256Bare => key.sign_pkcs1v15(&hashed),
             SignScheme::PreHashedDigestInfo | SignScheme::Sha256DigestInfo => {
-                key.sign_with_rng(ctx.rng, Pkcs1v15Sign::new::<Sha256>(), &hashed)
+                if hashed.len() != 32 {
+                    return Err(Sw::ExecutionError);
+                }
+                key.sign_pkcs1v15(&[&SHA256_DIGEST_INFO[..], &hashed].concat())
             }
             // RSASSA-PSS with SHA-256 and MGF1-SHA-256, salt as long as the hash (RFC 8017
             // §9.1 default; the card's salt length is not public): random salt, so two
             // signatures of one hash differ, as myna-card observed.
-            SignScheme::PreHashedPss | SignScheme::Sha256Pss => {
-                key.sign_with_rng(ctx.rng, Pss::new::<Sha256>(), &hashed)
-            }
+            SignScheme::PreHashedPss | SignScheme::Sha256Pss => key.sign_pss(ctx.rng, PssHash::Sha256, &hashed, 32),
         }
         .map_err(|_| Sw::ExecutionError)?;
         Ok(Response::data(sig))
@@ -234,8 +237,8 @@ impl Jpki {
         if self.pair(id).state != PairState::Empty {
             return Err(Sw::ConditionsNotSatisfied);
         }
-        let key = RsaPrivateKey::new_with_exp(ctx.rng, 2048, &pair::exponent()).map_err(|_| Sw::ExecutionError)?;
-        let template = public_key_template(&RsaPublicKey::from(&key));
+        let key = RsaPrivate::generate(ctx.rng, 2048, &pair::EXPONENT).map_err(|_| Sw::ExecutionError)?;
+        let template = public_key_template(key.public_key());
         self.pair_mut(id).set_key(&key)?;
         self.key_cache[id.index()] = Some(key);
         Ok(Response::data(template))
@@ -267,7 +270,7 @@ impl Jpki {
         if pair.state != PairState::KeyGenerated {
             return Err(Sw::ConditionsNotSatisfied);
         }
-        let own = pair.private_key().map(|k| RsaPublicKey::from(&k)).ok_or(Sw::ExecutionError)?;
+        let own = pair.private_key().map(|k| k.public_key().clone()).ok_or(Sw::ExecutionError)?;
         if own != cert_key {
             return Err(Sw::WrongData);
         }

@@ -1,12 +1,12 @@
 //! One JPKI key pair: its state, key, certificates and PIN, as persisted.
 
 use crate::card::OwnerPin;
+use crate::crypto::rsa::RsaPrivate;
 use crate::crypto::SecretBytes;
 pub use crate::proto::jpki::pin_well_formed;
 use crate::sw::Sw;
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPublicKey;
 use serde::{Deserialize, Serialize};
 
 use super::command::PairId;
@@ -30,14 +30,13 @@ impl Pair {
     }
 
     /// The private key, parsed.
-    pub fn private_key(&self) -> Option<RsaPrivateKey> {
-        self.key.as_ref().and_then(|k| RsaPrivateKey::from_pkcs1_der(k.expose()).ok())
+    pub fn private_key(&self) -> Option<RsaPrivate> {
+        self.key.as_ref().and_then(|k| RsaPrivate::from_pkcs1_der(k.expose()).ok())
     }
 
     /// Stores a freshly generated key.
-    pub fn set_key(&mut self, key: &RsaPrivateKey) -> Result<(), Sw> {
-        let der = key.to_pkcs1_der().map_err(|_| Sw::ExecutionError)?;
-        self.key = Some(SecretBytes::new(der.as_bytes().to_vec()));
+    pub fn set_key(&mut self, key: &RsaPrivate) -> Result<(), Sw> {
+        self.key = Some(key.to_pkcs1_der().map_err(|_| Sw::ExecutionError)?);
         self.state = PairState::KeyGenerated;
         Ok(())
     }
@@ -67,7 +66,5 @@ pub fn certificate_public_key(der: &[u8]) -> Option<RsaPublicKey> {
     RsaPublicKey::from_public_key_der(&spki).ok()
 }
 
-/// The public exponent JPKI keys use.
-pub fn exponent() -> BigUint {
-    BigUint::from(65537u32)
-}
+/// The public exponent JPKI keys use, 65537.
+pub const EXPONENT: [u8; 3] = [0x01, 0x00, 0x01];

@@ -10,6 +10,7 @@
 //! Class ids: see [`api_class_id`]; the [`cls`] constants name the ones the VM itself needs
 //! (the exceptions it throws, `APDU`, `AID`, `Applet`).
 
+pub mod gp;
 pub mod natives;
 // javacard.security and javacardx.crypto (issue #16).
 pub mod security;
@@ -38,6 +39,8 @@ pub const PACKAGES: &[ApiPackage] = &[
     ApiPackage { name: "javacard/security", aid: &[0xA0, 0, 0, 0, 0x62, 1, 2], major: 1, minor: 8 },
     ApiPackage { name: "javacardx/crypto", aid: &[0xA0, 0, 0, 0, 0x62, 2, 1], major: 1, minor: 8 },
     ApiPackage { name: "javacardx/apdu", aid: &[0xA0, 0, 0, 0, 0x62, 2, 9], major: 1, minor: 0 },
+    // GP Card API (GPCS v2.3.1, `shared/javacard/tokens/globalplatform.json`, index gp::GP_PACKAGE).
+    ApiPackage { name: "org/globalplatform", aid: &[0xA0, 0, 0, 0x01, 0x51, 0x00], major: 1, minor: 7 },
 ];
 
 /// A method slot of an API class.
@@ -251,6 +254,8 @@ pub enum Native {
     SetShort,
     /// javacard.security / javacardx.crypto ([`security`]).
     Sec(security::SecNative),
+    /// `org.globalplatform` ([`gp`]).
+    Gp(gp::GpNative),
 }
 
 impl Native {
@@ -319,6 +324,7 @@ impl Native {
             GetShort | MakeShort => (2, true),
             SetShort => (3, true),
             Sec(s) => s.signature(),
+            Gp(g) => g.signature(),
         }
     }
 }
@@ -647,6 +653,46 @@ pub const CLASSES: &[ApiClass] = &[
     ),
     // javacardx.apdu (A0000000620209)
     iface(4, 0, "javacardx/apdu/ExtendedLength"),
+    // org.globalplatform (A00000015100), GP Card API: see gp.rs.
+    iface(5, 1, "org/globalplatform/CVM"),
+    ApiClass { super_interfaces: &[cls::SHAREABLE], ..iface(5, 2, "org/globalplatform/SecureChannel") },
+    plain(
+        5,
+        3,
+        "org/globalplatform/GPSystem",
+        OBJ_V,
+        &[
+            Nop,
+            Gp(gp::GpNative::GetCardContentState),
+            Gp(gp::GpNative::GetCardState),
+            Gp(gp::GpNative::GetCvm),
+            Gp(gp::GpNative::GetSecureChannel),
+            Gp(gp::GpNative::LockCard),
+            Gp(gp::GpNative::TerminateCard),
+            Gp(gp::GpNative::SetAtrHistBytes),
+            Gp(gp::GpNative::SetCardContentState),
+        ],
+    ),
+    // The JCRE-owned object behind `GPSystem.getSecureChannel()` (no export token).
+    ApiClass {
+        implements: &[(gp::SECURE_CHANNEL, &[1, 2, 3, 4, 5, 6, 7])],
+        ..plain(
+            5,
+            0xF2,
+            "org/globalplatform/$SecureChannel",
+            &[
+                N(ObjectEquals),
+                N(Gp(gp::GpNative::ProcessSecurity)),
+                N(Gp(gp::GpNative::Wrap)),
+                N(Gp(gp::GpNative::Unwrap)),
+                N(Gp(gp::GpNative::DecryptData)),
+                N(Gp(gp::GpNative::EncryptData)),
+                N(Gp(gp::GpNative::ResetSecurity)),
+                N(Gp(gp::GpNative::GetSecurityLevel)),
+            ],
+            &[],
+        )
+    },
 ];
 
 /// Class ids of API classes are `package index * 256 + class token`, so they stay the same
@@ -710,8 +756,12 @@ mod tests {
             return;
         };
         // The key implementation classes (gpse/...) are the project's own, under tokens no
-        // export file uses.
-        for c in CLASSES.iter().chain(security::SECURITY_CLASSES).filter(|c| !c.name.starts_with("gpse/")) {
+        // export file uses; org.globalplatform is not in the Oracle kits (gp.rs checks its own).
+        for c in CLASSES
+            .iter()
+            .chain(security::SECURITY_CLASSES)
+            .filter(|c| !c.name.starts_with("gpse/") && (c.package as usize) < gp::GP_PACKAGE)
+        {
             let line = format!("class {:>3} {} ", c.token, c.name);
             assert!(txt.contains(&line), "{line}");
         }

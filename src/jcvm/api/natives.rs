@@ -68,7 +68,7 @@ fn set_native(x: &mut Exec<'_>, h: i16, n: NativeState) -> Result<(), Thrown> {
     heap(x, r)
 }
 
-fn read(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown> {
+pub(super) fn read(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown> {
     let (h, o, n) = window(x, h, off, len)?;
     Ok(x.rt.heap.bytes(h).map(|v| v[o..o + n].to_vec()).unwrap_or_default())
 }
@@ -83,7 +83,7 @@ fn write(x: &mut Exec<'_>, h: i16, off: i16, data: &[u8]) -> Result<(), Thrown> 
 /// transaction), else as `arrayCopyNonAtomic` (JC API `Util`).
 // data is at most a byte array's length (< 32768).
 #[allow(clippy::cast_possible_truncation)]
-fn write_as(x: &mut Exec<'_>, h: i16, off: i16, data: &[u8], atomic: bool) -> Result<(), Thrown> {
+pub(super) fn write_as(x: &mut Exec<'_>, h: i16, off: i16, data: &[u8], atomic: bool) -> Result<(), Thrown> {
     let (h, o, _) = window(x, h, off, data.len() as i16)?;
     let r = x.rt.heap.write_bytes(h, o, data, atomic);
     heap(x, r)
@@ -253,6 +253,7 @@ pub fn call(x: &mut Exec<'_>, n: Native, a: &[i16]) -> R {
     use Native::*;
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);
     match n {
+        Gp(g) => super::gp::call(x, g, a),
         Nop => Ok(None),
         ObjectEquals => Ok(b(arg(0) == arg(1))),
         ReasonInit | SetReason | ReasonInit0 => {

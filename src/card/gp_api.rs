@@ -1,0 +1,176 @@
+//! What the runtime offers an applet that is not a security domain through the GlobalPlatform
+//! Card API (GP Card API v1.6, `org.globalplatform`): the card and its own life cycle states
+//! (`GPSystem`), and the secure channel session of the channel in hand as its associated
+//! security domain runs it (`SecureChannel`). The runtime hands it (in [`super::Ctx::gp`]) to
+//! every instance without the Security Domain privilege; security domains have
+//! [`super::Open`] instead.
+//!
+//! `processSecurity` runs INITIALIZE UPDATE and EXTERNAL AUTHENTICATE on the associated SD
+//! exactly as the runtime would for an applet that declares
+//! [`super::SecureChannelUse::AssociatedSd`]: the SD's own command code (`gp::scp`), its key set
+//! and sequence counter, and the session of the channel (GPCS §10.2.3, AmdD §5.6).
+
+use super::registry::{AppLifeCycle, CardLifeCycle, Privileges};
+use super::{Aid, Outcome, Runtime};
+use crate::apdu::{Command, Response};
+use crate::crypto::CardRng;
+use crate::scp03::card::Session;
+use crate::scp03::prim::AesKey;
+use crate::scp03::SecurityStatus;
+use crate::sw::Sw;
+
+/// GP Card API services for one command of one applet instance.
+pub struct GpApi<'a> {
+    rt: &'a mut Runtime,
+    aid: Aid,
+    channel: u8,
+}
+
+impl<'a> GpApi<'a> {
+    pub(super) fn new(rt: &'a mut Runtime, aid: &Aid, channel: u8) -> GpApi<'a> {
+        GpApi { rt, aid: aid.clone(), channel }
+    }
+
+    /// `GPSystem.getCardState()`: the card life cycle state (GPCS T11-4 coding).
+    pub fn card_state(&self) -> u8 {
+        self.rt.image.life_cycle.byte()
+    }
+
+    /// `GPSystem.getCardContentState()`: the calling applet's life cycle state (GPCS T11-5/6).
+    pub fn own_state(&self) -> u8 {
+        self.rt.image.instance(&self.aid).map_or(0, |i| i.life_cycle.byte())
+    }
+
+    /// `GPSystem.setCardContentState(state)`: an application moves itself to an
+    /// application-specific state (GP Card API: b1-b2 stay `11`, b8 not set (locked), not back to
+    /// INSTALLED); `false` and nothing changed otherwise.
+    pub fn set_own_state(&mut self, state: u8) -> bool {
+        if state & 0x83 != 0x03 || state == 0x03 {
+            return false;
+        }
+        let Some(i) = self.rt.image.instance(&self.aid) else {
+            return false;
+        };
+        if i.life_cycle.is_locked() || i.is_sd() {
+            return false;
+        }
+        self.rt.image_dirty = true;
+        if let Some(i) = self.rt.image.instances.iter_mut().find(|i| i.aid == self.aid) {
+            i.life_cycle = AppLifeCycle::from_byte(state);
+        }
+        true
+    }
+
+    fn has(&self, p: Privileges) -> bool {
+        self.rt.image.instance(&self.aid).is_some_and(|i| i.has_privilege(p))
+    }
+
+    /// `GPSystem.lockCard()`: with the Card Lock privilege, SECURED → CARD_LOCKED (GPCS
+    /// §5.1.1.4); `false` otherwise.
+    pub fn lock_card(&mut self) -> bool {
+        if !self.has(Privileges::CARD_LOCK) || self.rt.image.life_cycle != CardLifeCycle::Secured {
+            return false;
+        }
+        self.rt.image_dirty = true;
+        self.rt.image.life_cycle = CardLifeCycle::CardLocked;
+        true
+    }
+
+    /// `GPSystem.terminateCard()`: with the Card Terminate privilege, to TERMINATED from any
+    /// state but TERMINATED (GPCS §5.1.1.5); `false` otherwise.
+    pub fn terminate_card(&mut self) -> bool {
+        if !self.has(Privileges::CARD_TERMINATE) || self.rt.image.life_cycle == CardLifeCycle::Terminated {
+            return false;
+        }
+        self.rt.image_dirty = true;
+        self.rt.image.life_cycle = CardLifeCycle::Terminated;
+        true
+    }
+
+    /// `SecureChannel.processSecurity(apdu)`: INITIALIZE UPDATE and EXTERNAL AUTHENTICATE
+    /// (CLA `80`/`84`, INS `50`/`82`) run on the applet's associated security domain; any other
+    /// command: `6E00`/`6D00` as the SD answers it would be wrong, so `6D00`.
+    pub fn process_security(&mut self, rng: &mut CardRng, cmd: &Command) -> Outcome {
+        if cmd.cla & 0x80 == 0 || !matches!(cmd.ins, 0x50 | 0x82) {
+            return Err(Sw::InsNotSupported);
+        }
+        let sd = self.rt.image.instance(&self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
+        let ch = self.channel;
+        self.rt.process_on(rng, ch, &sd, cmd)
+    }
+
+    /// `SecureChannel.getSecurityLevel()`: the Current Security Level (GPCS T10-1 coding,
+    /// `AUTHENTICATED` `80` with C-MAC `01`, C-DECRYPTION `02`, R-MAC `10`, R-ENCRYPTION `20`).
+    pub fn security_level(&self) -> u8 {
+        self.rt.security_status(self.channel).bits()
+    }
+
+    /// `SecureChannel.unwrap`: the command checked and deciphered at the session's level. With
+    /// no session, a command without secure messaging passes as it is; one with it: `6982`.
+    /// A failure ends the session (AmdD §5.6).
+    pub fn unwrap(&mut self, cmd: &Command) -> Result<Command, Sw> {
+        let sm = cmd.cla & 0x04 != 0 || (cmd.cla & 0x40 != 0 && cmd.cla & 0x20 != 0);
+        let Some(session) = self.rt.session_mut(self.channel) else {
+            return Err(Sw::ConditionsNotSatisfied);
+        };
+        match session {
+            Session::Authenticated(a) => match a.unwrap(cmd) {
+                Ok(p) => Ok(p),
+                Err(sw) => {
+                    session.end();
+                    Err(sw)
+                }
+            },
+            _ if sm => Err(Sw::SecurityNotSatisfied),
+            _ => Ok(cmd.clone()),
+        }
+    }
+
+    /// `SecureChannel.wrap`: the response data (with `9000`) MAC'd and enciphered at the
+    /// session's level (R-MAC, R-ENCRYPTION); as it is without a session or without them.
+    pub fn wrap(&mut self, data: &[u8]) -> Vec<u8> {
+        let rsp = Response::data(data.to_vec());
+        match self.rt.session_mut(self.channel) {
+            Some(Session::Authenticated(a)) => a.wrap(rsp).data,
+            _ => rsp.data,
+        }
+    }
+
+    /// `SecureChannel.resetSecurity()`: the session of the channel ends.
+    pub fn reset_security(&mut self) {
+        if let Some(s) = self.rt.session_mut(self.channel) {
+            s.end();
+        }
+    }
+
+    /// `SecureChannel.decryptData` / `encryptData` with SCP03 (AmdD §6.2.7: sensitive data is
+    /// enciphered with the static Key-DEK of the session's key set, AES-CBC with a zero ICV, no
+    /// padding). Needs an authenticated session (`6985`); a length that is not a multiple of 16:
+    /// `6700`.
+    pub fn crypt_data(&self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw> {
+        let session = self.rt.session(self.channel).ok_or(Sw::ConditionsNotSatisfied)?;
+        if !session.is_authenticated() {
+            return Err(Sw::ConditionsNotSatisfied);
+        }
+        let kvn = session.kvn().ok_or(Sw::ConditionsNotSatisfied)?;
+        if !data.len().is_multiple_of(16) {
+            return Err(Sw::WrongLength);
+        }
+        let sd = self.rt.image.instance(&self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
+        let keys = self.rt.image.instance(&sd).and_then(|i| i.keys.as_ref()).ok_or(Sw::ConditionsNotSatisfied)?;
+        let ks = keys.key_sets.iter().find(|k| k.kvn == kvn).ok_or(Sw::ConditionsNotSatisfied)?;
+        let dek = AesKey::new(ks.dek.expose()).map_err(|_| Sw::ConditionsNotSatisfied)?;
+        let mut out = data.to_vec();
+        if encrypt {
+            dek.cbc_encrypt(&[0; 16], &mut out);
+        } else {
+            dek.cbc_decrypt(&[0; 16], &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Whether the channel's session is authenticated (`SecurityStatus::AUTHENTICATED`).
+    pub fn authenticated(&self) -> bool {
+        self.rt.security_status(self.channel).contains(SecurityStatus::AUTHENTICATED)
+    }
+}

@@ -1,0 +1,289 @@
+//! `org.globalplatform` (GP Card API v1.6, package AID `A00000015100`): `GPSystem` and the
+//! `SecureChannel` of the applet's associated security domain. The natives reach the card
+//! through [`GpCard`] ([`crate::jcvm::Env::gp`]); on a bare VM (no card) `GPSystem` answers
+//! the states of a SECURED card with a SELECTABLE applet, and the `SecureChannel` methods act
+//! as with no session (`unwrap`/`wrap` pass data through; the others raise `ISOException`).
+//!
+//! Token numbering: the 1.6 export (`shared/javacard/tokens/globalplatform.json`).
+
+use crate::apdu::Command;
+use crate::jcvm::heap::ClassId;
+use crate::jcvm::interp::{Exec, Fault, Thrown};
+use crate::sw::Sw;
+
+use super::{api_class_id, cls};
+
+type R = Result<Option<i16>, Thrown>;
+
+/// The index of `org/globalplatform` in [`super::PACKAGES`].
+pub const GP_PACKAGE: usize = 5;
+/// `org.globalplatform.CVM` (interface token 1).
+pub const CVM: ClassId = api_class_id(GP_PACKAGE, 1);
+/// `org.globalplatform.SecureChannel` (interface token 2).
+pub const SECURE_CHANNEL: ClassId = api_class_id(GP_PACKAGE, 2);
+/// `org.globalplatform.GPSystem` (class token 3).
+pub const GP_SYSTEM: ClassId = api_class_id(GP_PACKAGE, 3);
+/// The class of the JCRE-owned object `GPSystem.getSecureChannel()` returns: not in the export
+/// (applets see it only as a `SecureChannel`), a token no export uses.
+pub const SECURE_CHANNEL_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF2);
+
+/// Card services for `org.globalplatform`, as the runtime gives them to one command of one
+/// applet (the card's `card::GpApi` over the applet's registry entry and its channel).
+pub trait GpCard {
+    /// The card life cycle state (GPCS T11-4).
+    fn card_state(&self) -> u8;
+    /// The calling applet's life cycle state (GPCS T11-5).
+    fn own_state(&self) -> u8;
+    /// `setCardContentState`.
+    fn set_own_state(&mut self, state: u8) -> bool;
+    /// `lockCard`.
+    fn lock_card(&mut self) -> bool;
+    /// `terminateCard`.
+    fn terminate_card(&mut self) -> bool;
+    /// INITIALIZE UPDATE / EXTERNAL AUTHENTICATE on the associated SD: response data.
+    fn process_security(&mut self, cmd: &Command) -> Result<Vec<u8>, Sw>;
+    /// The Current Security Level (GPCS T10-1).
+    fn security_level(&self) -> u8;
+    /// The command unwrapped at the session's level.
+    fn unwrap(&mut self, cmd: &Command) -> Result<Command, Sw>;
+    /// Response data wrapped at the session's level (SW `9000`).
+    fn wrap(&mut self, data: &[u8]) -> Vec<u8>;
+    /// Ends the session.
+    fn reset_security(&mut self);
+    /// `decryptData` / `encryptData`: `data` deciphered or enciphered with the session key set's
+    /// static DEK.
+    fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw>;
+}
+
+/// The `org.globalplatform` natives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GpNative {
+    /// `static GPSystem.getCardContentState()`.
+    GetCardContentState,
+    /// `static GPSystem.getCardState()`.
+    GetCardState,
+    /// `static GPSystem.getCVM(byte)`: `null` (no CVM yet).
+    GetCvm,
+    /// `static GPSystem.getSecureChannel()`.
+    GetSecureChannel,
+    /// `static GPSystem.lockCard()`.
+    LockCard,
+    /// `static GPSystem.terminateCard()`.
+    TerminateCard,
+    /// `static GPSystem.setATRHistBytes(byte[], short, byte)`: `false` (the eSE's ATR is the
+    /// profile's).
+    SetAtrHistBytes,
+    /// `static GPSystem.setCardContentState(byte)`.
+    SetCardContentState,
+    /// `SecureChannel.processSecurity(APDU)`.
+    ProcessSecurity,
+    /// `SecureChannel.wrap(byte[], short, short)`.
+    Wrap,
+    /// `SecureChannel.unwrap(byte[], short, short)`.
+    Unwrap,
+    /// `SecureChannel.decryptData(byte[], short, short)`.
+    DecryptData,
+    /// `SecureChannel.encryptData(byte[], short, short)`.
+    EncryptData,
+    /// `SecureChannel.resetSecurity()`.
+    ResetSecurity,
+    /// `SecureChannel.getSecurityLevel()`.
+    GetSecurityLevel,
+}
+
+impl GpNative {
+    /// Argument words (receiver included) and whether a value is returned.
+    pub fn signature(self) -> (u8, bool) {
+        use GpNative::*;
+        match self {
+            GetCardContentState | GetCardState | GetSecureChannel | LockCard | TerminateCard => (0, true),
+            GetCvm | SetCardContentState => (1, true),
+            SetAtrHistBytes => (3, true),
+            ProcessSecurity => (2, true),
+            Wrap | Unwrap | DecryptData | EncryptData => (4, true),
+            ResetSecurity => (1, false),
+            GetSecurityLevel => (1, true),
+        }
+    }
+}
+
+/// `ISOException` with this status word (GP Card API: "ISOException ... with the status word
+/// of the failure").
+fn iso(x: &mut Exec<'_>, sw: Sw) -> Thrown {
+    x.throw(cls::ISO_EXCEPTION, sw.to_u16() as i16)
+}
+
+fn b(v: bool) -> Option<i16> {
+    Some(i16::from(v))
+}
+
+/// The JCRE-owned `SecureChannel` object (one per VM, made at first use; a permanent JCRE entry
+/// point object, kept in the JCRE's table of its own instances).
+fn secure_channel_object(x: &mut Exec<'_>) -> R {
+    if let Some(h) = x.rt.system_exceptions.get(&SECURE_CHANNEL_IMPL) {
+        return Ok(Some(*h as i16));
+    }
+    let h = x.rt.heap.new_instance(SECURE_CHANNEL_IMPL, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+    x.rt.system_exceptions.insert(SECURE_CHANNEL_IMPL, h);
+    Ok(Some(h as i16))
+}
+
+/// The command `(header ‖ Lc ‖ data)` at `off` of a byte array, as `unwrap` gets it.
+fn command_at(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Command, Thrown> {
+    let bytes = super::natives::read(x, h, off, len)?;
+    Command::parse(&bytes).map_err(|_| iso(x, Sw::WrongLength))
+}
+
+/// The current APDU as a command: header from the APDU buffer, all its data (received now if
+/// it was not: `processSecurity` receives the data itself, GP Card API).
+fn current_command(x: &mut Exec<'_>) -> Result<Command, Thrown> {
+    let buf = x.rt.apdu_buffer;
+    let head = x.rt.heap.bytes(buf).map(|v| v[..4].to_vec()).unwrap_or_default();
+    if head.len() != 4 {
+        return Err(Thrown::Fault(Fault::OutOfMemory));
+    }
+    let a = &mut x.rt.session.apdu;
+    let data = a.data.clone();
+    let cmd = Command { cla: a.cla, ins: head[1], p1: head[2], p2: head[3], data, ne: None, extended: a.extended };
+    // STATE_FULL_INCOMING: the data is consumed.
+    a.received = a.data.len();
+    a.state = 2;
+    Ok(cmd)
+}
+
+/// Runs native `n` with its argument words (receiver first).
+// Byte arguments arrive widened (JCVM §3.1); lengths are of the APDU buffer (< 32768).
+#[allow(clippy::cast_possible_truncation)]
+pub fn call(x: &mut Exec<'_>, n: GpNative, a: &[i16]) -> R {
+    use GpNative::*;
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    match n {
+        GetCardState => Ok(Some(i16::from(x.env.gp().map_or(0x0F, |g| g.card_state()) as i8))),
+        GetCardContentState => Ok(Some(i16::from(x.env.gp().map_or(0x07, |g| g.own_state()) as i8))),
+        SetCardContentState => Ok(b(x.env.gp().is_some_and(|g| g.set_own_state(arg(0) as u8)))),
+        LockCard => Ok(b(x.env.gp().is_some_and(|g| g.lock_card()))),
+        TerminateCard => Ok(b(x.env.gp().is_some_and(|g| g.terminate_card()))),
+        GetCvm => Ok(Some(0)),
+        SetAtrHistBytes => Ok(b(false)),
+        GetSecureChannel => secure_channel_object(x),
+        GetSecurityLevel => Ok(Some(i16::from(x.env.gp().map_or(0, |g| g.security_level()) as i8))),
+        ResetSecurity => {
+            if let Some(g) = x.env.gp() {
+                g.reset_security();
+            }
+            Ok(None)
+        }
+        ProcessSecurity => {
+            let cmd = current_command(x)?;
+            let r = match x.env.gp() {
+                Some(g) => g.process_security(&cmd),
+                None => Err(Sw::ConditionsNotSatisfied),
+            };
+            let data = r.map_err(|sw| iso(x, sw))?;
+            // The response data at ISO7816.OFFSET_CDATA; its length returned (GP Card API).
+            let buf = x.rt.apdu_buffer as i16;
+            super::natives::write_as(x, buf, 5, &data, false)?;
+            Ok(Some(data.len() as i16))
+        }
+        Unwrap => {
+            let cmd = command_at(x, arg(1), arg(2), arg(3))?;
+            let r = match x.env.gp() {
+                Some(g) => g.unwrap(&cmd),
+                None => Err(Sw::ConditionsNotSatisfied),
+            };
+            let plain = r.map_err(|sw| iso(x, sw))?;
+            let mut out = vec![plain.cla, plain.ins, plain.p1, plain.p2];
+            if !plain.data.is_empty() {
+                out.push(plain.data.len() as u8);
+                out.extend(&plain.data);
+            }
+            super::natives::write_as(x, arg(1), arg(2), &out, false)?;
+            Ok(Some(out.len() as i16))
+        }
+        Wrap => {
+            let data = super::natives::read(x, arg(1), arg(2), arg(3))?;
+            let out = match x.env.gp() {
+                Some(g) => g.wrap(&data),
+                None => data,
+            };
+            super::natives::write_as(x, arg(1), arg(2), &out, false)?;
+            Ok(Some(out.len() as i16))
+        }
+        DecryptData | EncryptData => {
+            let data = super::natives::read(x, arg(1), arg(2), arg(3))?;
+            let r = match x.env.gp() {
+                Some(g) => g.crypt_data(&data, n == EncryptData),
+                None => Err(Sw::ConditionsNotSatisfied),
+            };
+            let out = r.map_err(|sw| iso(x, sw))?;
+            super::natives::write_as(x, arg(1), arg(2), &out, false)?;
+            Ok(Some(out.len() as i16))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::{api_class, ApiMethod, Native};
+    use super::*;
+
+    /// The table against the 1.7 export's token facts (`shared/javacard/tokens/globalplatform.json`),
+    /// when `shared/javacard` is there: each native sits at the token of its method.
+    #[test]
+    fn tokens_match_the_gp_export() {
+        let Some(json) = crate::jcvm::shared_file("javacard/tokens/globalplatform.json") else {
+            eprintln!("ignored: needs ../shared/javacard/tokens");
+            return;
+        };
+        let start = json.find("org.globalplatform-1.7/").unwrap();
+        let pkg = &json[start..];
+        let class = |name: &str| {
+            let at = pkg.find(&format!("\"name\": \"org/globalplatform/{name}\"")).unwrap();
+            let body = &pkg[at..];
+            let end = body[1..].find("\"name\": \"org/globalplatform/").map_or(body.len(), |e| e + 1);
+            let token_line = &pkg[..at].rsplit("\"token\": ").next().unwrap();
+            (token_line.split(',').next().unwrap().trim().parse::<u8>().unwrap(), body[..end].to_string())
+        };
+        let method = |body: &str, token: u8, name: &str| {
+            assert!(body.contains(&format!("\"token\": {token},\n      \"name\": \"{name}\"")), "{name} {token}");
+        };
+        let (t, body) = class("GPSystem");
+        assert_eq!(api_class_id(GP_PACKAGE, t), GP_SYSTEM);
+        let statics = api_class(GP_SYSTEM).unwrap().statics;
+        let names = [
+            (GpNative::GetCardContentState, "getCardContentState"),
+            (GpNative::GetCardState, "getCardState"),
+            (GpNative::GetCvm, "getCVM"),
+            (GpNative::GetSecureChannel, "getSecureChannel"),
+            (GpNative::LockCard, "lockCard"),
+            (GpNative::TerminateCard, "terminateCard"),
+            (GpNative::SetAtrHistBytes, "setATRHistBytes"),
+            (GpNative::SetCardContentState, "setCardContentState"),
+        ];
+        for (n, name) in names {
+            let tok = statics.iter().position(|s| *s == Native::Gp(n)).unwrap();
+            method(&body, u8::try_from(tok).unwrap(), name);
+        }
+        let (t, body) = class("SecureChannel");
+        assert_eq!(api_class_id(GP_PACKAGE, t), SECURE_CHANNEL);
+        let (t, _) = class("CVM");
+        assert_eq!(api_class_id(GP_PACKAGE, t), CVM);
+        // The implementation's interface map: interface token → its virtual slot's native.
+        let imp = api_class(SECURE_CHANNEL_IMPL).unwrap();
+        let map = imp.implements.iter().find(|(i, _)| *i == SECURE_CHANNEL).unwrap().1;
+        let names = [
+            (GpNative::ProcessSecurity, "processSecurity"),
+            (GpNative::Wrap, "wrap"),
+            (GpNative::Unwrap, "unwrap"),
+            (GpNative::DecryptData, "decryptData"),
+            (GpNative::EncryptData, "encryptData"),
+            (GpNative::ResetSecurity, "resetSecurity"),
+            (GpNative::GetSecurityLevel, "getSecurityLevel"),
+        ];
+        for (tok, (n, name)) in names.into_iter().enumerate() {
+            assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(n)), "{name}");
+            method(&body, u8::try_from(tok).unwrap(), name);
+        }
+    }
+}

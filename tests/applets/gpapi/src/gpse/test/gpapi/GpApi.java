@@ -1,0 +1,90 @@
+package gpse.test.gpapi;
+
+import javacard.framework.APDU;
+import javacard.framework.Applet;
+import javacard.framework.ISO7816;
+import javacard.framework.ISOException;
+import org.globalplatform.GPSystem;
+import org.globalplatform.SecureChannel;
+
+/**
+ * org.globalplatform (GP Card API): the secure channel of the associated security domain and
+ * GPSystem's card and application states.
+ *
+ *   80 50 / 84 82 → SecureChannel.processSecurity (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE
+ *              run by the SD); the response data it leaves at OFFSET_CDATA is sent.
+ *   CLA 80/84 INS 10 [Lc data] → the command unwrapped (SecureChannel.unwrap), then response
+ *              = plain data ‖ getSecurityLevel() (1 byte), wrapped (SecureChannel.wrap).
+ *   80 20 → getCardState() ‖ getCardContentState() (2 bytes)
+ *   80 21 P1 → setCardContentState(P1): 01/00 ‖ getCardContentState() (2 bytes)
+ *   80 22 → lockCard(): 01/00
+ *   80 23 → resetSecurity(), then getSecurityLevel() (1 byte)
+ *   CLA 80/84 INS 30 / 31 Lc data → unwrap, then decryptData / encryptData of the plain data,
+ *              the result wrapped (the static Key-DEK, AES-CBC, zero ICV).
+ *   other INS: 6D00.
+ */
+public class GpApi extends Applet {
+    public static void install(byte[] b, short off, byte len) {
+        new GpApi().register(b, (short) (off + 1), b[off]);
+    }
+
+    public void process(APDU apdu) {
+        if (selectingApplet()) {
+            return;
+        }
+        byte[] buf = apdu.getBuffer();
+        SecureChannel sc = GPSystem.getSecureChannel();
+        byte ins = buf[ISO7816.OFFSET_INS];
+        switch (ins) {
+            case (byte) 0x50:
+            case (byte) 0x82: {
+                short len = sc.processSecurity(apdu);
+                if (len > 0) {
+                    apdu.setOutgoingAndSend(ISO7816.OFFSET_CDATA, len);
+                }
+                return;
+            }
+            case (byte) 0x10: {
+                short n = apdu.setIncomingAndReceive();
+                short clen = sc.unwrap(buf, (short) 0, (short) (ISO7816.OFFSET_CDATA + n));
+                short dlen = clen > ISO7816.OFFSET_CDATA ? (short) (clen - ISO7816.OFFSET_CDATA) : 0;
+                buf[(short) (ISO7816.OFFSET_CDATA + dlen)] = sc.getSecurityLevel();
+                short wl = sc.wrap(buf, ISO7816.OFFSET_CDATA, (short) (dlen + 1));
+                apdu.setOutgoingAndSend(ISO7816.OFFSET_CDATA, wl);
+                return;
+            }
+            case (byte) 0x30:
+            case (byte) 0x31: {
+                short n = apdu.setIncomingAndReceive();
+                short clen = sc.unwrap(buf, (short) 0, (short) (ISO7816.OFFSET_CDATA + n));
+                short dlen = clen > ISO7816.OFFSET_CDATA ? (short) (clen - ISO7816.OFFSET_CDATA) : 0;
+                short r = ins == (byte) 0x30 ? sc.decryptData(buf, ISO7816.OFFSET_CDATA, dlen)
+                        : sc.encryptData(buf, ISO7816.OFFSET_CDATA, dlen);
+                short wl = sc.wrap(buf, ISO7816.OFFSET_CDATA, r);
+                apdu.setOutgoingAndSend(ISO7816.OFFSET_CDATA, wl);
+                return;
+            }
+            case (byte) 0x20:
+                buf[0] = GPSystem.getCardState();
+                buf[1] = GPSystem.getCardContentState();
+                apdu.setOutgoingAndSend((short) 0, (short) 2);
+                return;
+            case (byte) 0x21:
+                buf[0] = GPSystem.setCardContentState(buf[ISO7816.OFFSET_P1]) ? (byte) 1 : (byte) 0;
+                buf[1] = GPSystem.getCardContentState();
+                apdu.setOutgoingAndSend((short) 0, (short) 2);
+                return;
+            case (byte) 0x22:
+                buf[0] = GPSystem.lockCard() ? (byte) 1 : (byte) 0;
+                apdu.setOutgoingAndSend((short) 0, (short) 1);
+                return;
+            case (byte) 0x23:
+                sc.resetSecurity();
+                buf[0] = sc.getSecurityLevel();
+                apdu.setOutgoingAndSend((short) 0, (short) 1);
+                return;
+            default:
+                ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
+        }
+    }
+}

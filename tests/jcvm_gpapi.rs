@@ -1,0 +1,165 @@
+//! The GlobalPlatform Card API for CAP applets (issue #16): a CAP applet built against
+//! `org.globalplatform` (`tests/applets/gpapi`) opens its security domain's secure channel
+//! through `SecureChannel.processSecurity`, with the host side driven by gpse's own host SCP03
+//! (`scp03::host`), and unwraps and wraps at levels 01, 03 and 33; `GPSystem`'s states.
+
+// Test code: a failing unwrap is a failing test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
+use gpse::apdu::{Command, Response};
+use gpse::card::Card;
+use gpse::scp03::host::{HostSession, OpenOptions, Opening};
+use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::sw::Sw;
+
+mod common;
+
+use common::capcard::{aid, h, load_install, new_card, project_cap, select, tx, K};
+
+const APPLET: &str = "A00000047667707365010C01";
+
+fn card(dir: &std::path::Path) -> Card {
+    let mut c = new_card(dir);
+    load_install(&mut c, &project_cap("gpapi"), None, &[]);
+    assert_eq!(select(&mut c, &aid(APPLET)), "9000");
+    c
+}
+
+fn send(c: &mut Card, cmd: &Command) -> Response {
+    Response::parse(&c.transmit(&cmd.to_bytes())).unwrap()
+}
+
+/// INITIALIZE UPDATE and EXTERNAL AUTHENTICATE sent to the selected CAP applet, which hands
+/// them to `SecureChannel.processSecurity`: the host checks the card cryptogram (AmdD §6.2.2.2)
+/// and the card the host cryptogram and the EA's C-MAC (AmdD §7.1.2).
+fn open(c: &mut Card, level: SecurityLevel) -> HostSession {
+    let k = h(K);
+    let keys = StaticKeys::new(&k, &k, &k).unwrap();
+    let opts = OpenOptions { host_challenge: Some([0x11; 8]), ..OpenOptions::new(level) };
+    let (opening, iu) = Opening::new(&keys, &opts, &mut rand_core::OsRng).unwrap();
+    let rsp = send(c, &iu);
+    assert_eq!(rsp.sw, Sw::Ok);
+    // KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge(8) ‖ card cryptogram(8) [‖ counter(3)] (AmdD T7-2).
+    assert!(rsp.data.len() == 29 || rsp.data.len() == 32, "{}", hex::encode_upper(&rsp.data));
+    assert_eq!(rsp.data[11], 0x03);
+    let (auth, ea) = opening.initialize_update_response(&rsp).unwrap();
+    let rsp = send(c, &ea);
+    assert_eq!(rsp.sw, Sw::Ok);
+    auth.external_authenticate_response(&rsp).unwrap()
+}
+
+/// `CLA INS 10` with `data` wrapped by the host, the response unwrapped: the plain data and
+/// the applet's `getSecurityLevel()` after it unwrapped the command.
+fn echo(c: &mut Card, s: &mut HostSession, data: &[u8]) -> (Vec<u8>, Sw) {
+    let cmd = Command::new(0x80, 0x10, 0x00, 0x00).with_data(data.to_vec()).with_ne(256);
+    let wrapped = s.wrap(&cmd).unwrap();
+    let rsp = send(c, &wrapped);
+    let plain = s.unwrap(&rsp).unwrap();
+    (plain.data, plain.sw)
+}
+
+#[test]
+fn process_security_opens_the_sd_channel_and_unwrap_wrap_at_01_03_33() {
+    // Current Security Level (GPCS T10-1): AUTHENTICATED 80 | C-MAC 01 | C-DEC 02 | R-MAC 10 |
+    // R-ENC 20.
+    for (level, csl) in [(SecurityLevel::C_MAC, 0x81), (SecurityLevel::C_DEC_C_MAC, 0x83), (SecurityLevel::ALL, 0xB3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = card(dir.path());
+        let mut s = open(&mut c, level);
+        for data in [&b"\x01\x02\x03\x04\x05"[..], &[0xA5; 40][..]] {
+            let (plain, sw) = echo(&mut c, &mut s, data);
+            assert_eq!(sw, Sw::Ok);
+            assert_eq!(plain, [data, &[csl]].concat(), "level {level:?}");
+        }
+        // A command with a wrong C-MAC: the SD's unwrap refuses it (6982, AmdD §5.6) and the
+        // session ends, so the level is 00 after it.
+        let mut bad = s.wrap(&Command::new(0x80, 0x10, 0, 0).with_data(vec![1, 2, 3])).unwrap();
+        let last = bad.data.len() - 1;
+        bad.data[last] ^= 1;
+        assert_eq!(send(&mut c, &bad).sw, Sw::SecurityNotSatisfied);
+        assert_eq!(tx(&mut c, "8010000003AABBCC00"), "AABBCC009000");
+    }
+}
+
+#[test]
+fn without_a_session_unwrap_passes_plain_commands_and_refuses_secure_messaging() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = card(dir.path());
+    // Plain CLA: unwrap gives it back, level 00, wrap adds nothing.
+    assert_eq!(tx(&mut c, "80100000020102"), "0102009000");
+    // CLA 84 (secure messaging) with no session: 6982 (GP Card API `unwrap`).
+    assert_eq!(tx(&mut c, "841000000A01020304050607080910"), "6982");
+    // processSecurity with another INS never reaches it (the applet calls it for 50/82 only);
+    // EXTERNAL AUTHENTICATE without INITIALIZE UPDATE: the SD's answer (6985 ... no session).
+    let ea = tx(&mut c, "8482010010000000000000000000000000000000");
+    assert_ne!(&ea[ea.len() - 4..], "9000");
+}
+
+#[test]
+fn reset_security_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = card(dir.path());
+    let mut s = open(&mut c, SecurityLevel::C_MAC);
+    assert_eq!(echo(&mut c, &mut s, &[7]).0, [7, 0x81]);
+    let rsp = send(&mut c, &s.wrap(&Command::new(0x80, 0x23, 0, 0).with_ne(256)).unwrap());
+    assert_eq!(rsp.to_bytes(), h("009000"));
+    // The session is gone: a C-MAC'd command is refused.
+    let again = s.wrap(&Command::new(0x80, 0x10, 0, 0).with_data(vec![1])).unwrap();
+    assert_eq!(send(&mut c, &again).sw, Sw::SecurityNotSatisfied);
+}
+
+#[test]
+fn gpsystem_card_and_content_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = card(dir.path());
+    // SECURED (0F, GPCS T11-4) and SELECTABLE (07, GPCS T11-5).
+    assert_eq!(tx(&mut c, "8020000002"), "0F079000");
+    // An application-specific state (b1 b2 = 11, GP Card API `setCardContentState`).
+    assert_eq!(tx(&mut c, "80210F0002"), "010F9000");
+    assert_eq!(tx(&mut c, "8020000002"), "0F0F9000");
+    // LOCKED (b8) or back to INSTALLED (03): refused, state unchanged.
+    assert_eq!(tx(&mut c, "8021830002"), "000F9000");
+    assert_eq!(tx(&mut c, "8021030002"), "000F9000");
+    assert_eq!(tx(&mut c, "8021050002"), "000F9000");
+    // No Card Lock privilege: lockCard is false and the card stays SECURED.
+    assert_eq!(tx(&mut c, "8022000001"), "009000");
+    assert_eq!(tx(&mut c, "8020000002"), "0F0F9000");
+    // The state persists in the registry (GET STATUS sees it after a power cycle).
+    c.power_off();
+    c.power_on();
+    assert_eq!(select(&mut c, &aid(APPLET)), "9000");
+    assert_eq!(tx(&mut c, "8020000002"), "0F0F9000");
+}
+
+#[test]
+fn decrypt_and_encrypt_data_use_the_static_dek() {
+    // AES-128-CBC, zero ICV, under the default key set's DEK (`K`): the known answer from
+    // OpenSSL (an independent implementation), and the round trip through the applet both ways.
+    let plain = [0x5Au8; 32];
+    let mut enc = openssl::symm::Crypter::new(
+        openssl::symm::Cipher::aes_128_cbc(),
+        openssl::symm::Mode::Encrypt,
+        &h(K),
+        Some(&[0; 16]),
+    )
+    .unwrap();
+    enc.pad(false);
+    let mut ct = vec![0u8; 48];
+    let n = enc.update(&plain, &mut ct).unwrap();
+    ct.truncate(n);
+    assert_eq!(ct.len(), 32);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = card(dir.path());
+    // No session: ISOException 6985.
+    assert_eq!(tx(&mut c, &format!("8030000020{}", hex::encode_upper(&ct))), "6985");
+    let mut s = open(&mut c, SecurityLevel::C_DEC_C_MAC);
+    let run = |c: &mut Card, s: &mut HostSession, ins: u8, data: &[u8]| {
+        let cmd = Command::new(0x80, ins, 0, 0).with_data(data.to_vec()).with_ne(256);
+        let rsp = send(c, &s.wrap(&cmd).unwrap());
+        s.unwrap(&rsp).unwrap()
+    };
+    assert_eq!(run(&mut c, &mut s, 0x30, &ct).data, plain);
+    assert_eq!(run(&mut c, &mut s, 0x31, &plain).data, ct);
+    // Not a multiple of the block: 6700.
+    assert_eq!(run(&mut c, &mut s, 0x30, &ct[..20]).sw, Sw::WrongLength);
+}
