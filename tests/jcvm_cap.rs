@@ -68,7 +68,18 @@ fn real_caps_parse() {
 }
 
 const APPLETS: [&str; 12] = [
-    "arith", "arrays", "flow", "objects", "framework", "txn", "lib", "fwserver", "fwclient", "multi", "crypto", "gpapi",
+    "arith",
+    "arrays",
+    "flow",
+    "objects",
+    "framework",
+    "txn",
+    "lib",
+    "fwserver",
+    "fwclient",
+    "multi",
+    "crypto",
+    "gpapi",
 ];
 
 fn project_cap(name: &str) -> Vec<u8> {
