@@ -120,6 +120,15 @@ fn bench(c: &mut Criterion) {
         black_box(wallet.process(&mut NoEnv, &aid, 0, &debit).unwrap());
         black_box(wallet.process(&mut NoEnv, &aid, 0, &balance).unwrap());
     });
+    // Issue #17: the same with coverage on (the instrumented loop, counting every bytecode).
+    hello.set_coverage(true);
+    vm.set_coverage(true);
+    per_cpu_second("coverage on: bytecode_loop (bytecodes)", LOOP_ITERATIONS * LOOP_BYTECODES, || {
+        black_box(vm.call_virtual(&mut NoEnv, &javatest, 10, &[5]).unwrap_err());
+    });
+    per_cpu_second("coverage on: trivial_apdu_helloworld (APDUs)", 1, || {
+        black_box(hello.process(&mut NoEnv, &aid_hello, 0, &echo).unwrap());
+    });
     on_card(c);
 }
 

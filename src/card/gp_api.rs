@@ -22,13 +22,14 @@ use crate::sw::Sw;
 /// GP Card API services for one command of one applet instance.
 pub struct GpApi<'a> {
     rt: &'a mut Runtime,
-    aid: Aid,
+    /// Borrowed: a GpApi is made for every command to an application (no allocation).
+    aid: &'a Aid,
     channel: u8,
 }
 
 impl<'a> GpApi<'a> {
-    pub(super) fn new(rt: &'a mut Runtime, aid: &Aid, channel: u8) -> GpApi<'a> {
-        GpApi { rt, aid: aid.clone(), channel }
+    pub(super) fn new(rt: &'a mut Runtime, aid: &'a Aid, channel: u8) -> GpApi<'a> {
+        GpApi { rt, aid, channel }
     }
 
     /// `GPSystem.getCardState()`: the card life cycle state (GPCS T11-4 coding).
@@ -38,7 +39,7 @@ impl<'a> GpApi<'a> {
 
     /// `GPSystem.getCardContentState()`: the calling applet's life cycle state (GPCS T11-5/6).
     pub fn own_state(&self) -> u8 {
-        self.rt.image.instance(&self.aid).map_or(0, |i| i.life_cycle.byte())
+        self.rt.image.instance(self.aid).map_or(0, |i| i.life_cycle.byte())
     }
 
     /// `GPSystem.setCardContentState(state)`: an application moves itself to an
@@ -48,21 +49,21 @@ impl<'a> GpApi<'a> {
         if state & 0x83 != 0x03 || state == 0x03 {
             return false;
         }
-        let Some(i) = self.rt.image.instance(&self.aid) else {
+        let Some(i) = self.rt.image.instance(self.aid) else {
             return false;
         };
         if i.life_cycle.is_locked() || i.is_sd() {
             return false;
         }
         self.rt.image_dirty = true;
-        if let Some(i) = self.rt.image.instances.iter_mut().find(|i| i.aid == self.aid) {
+        if let Some(i) = self.rt.image.instances.iter_mut().find(|i| &i.aid == self.aid) {
             i.life_cycle = AppLifeCycle::from_byte(state);
         }
         true
     }
 
     fn has(&self, p: Privileges) -> bool {
-        self.rt.image.instance(&self.aid).is_some_and(|i| i.has_privilege(p))
+        self.rt.image.instance(self.aid).is_some_and(|i| i.has_privilege(p))
     }
 
     /// `GPSystem.lockCard()`: with the Card Lock privilege, SECURED → CARD_LOCKED (GPCS
@@ -94,7 +95,7 @@ impl<'a> GpApi<'a> {
         if cmd.cla & 0x80 == 0 || !matches!(cmd.ins, 0x50 | 0x82) {
             return Err(Sw::InsNotSupported);
         }
-        let sd = self.rt.image.instance(&self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
+        let sd = self.rt.image.instance(self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
         let ch = self.channel;
         self.rt.process_on(rng, ch, &sd, cmd)
     }
@@ -156,7 +157,7 @@ impl<'a> GpApi<'a> {
         if !data.len().is_multiple_of(16) {
             return Err(Sw::WrongLength);
         }
-        let sd = self.rt.image.instance(&self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
+        let sd = self.rt.image.instance(self.aid).map(|i| i.sd.clone()).ok_or(Sw::ConditionsNotSatisfied)?;
         let keys = self.rt.image.instance(&sd).and_then(|i| i.keys.as_ref()).ok_or(Sw::ConditionsNotSatisfied)?;
         let ks = keys.key_sets.iter().find(|k| k.kvn == kvn).ok_or(Sw::ConditionsNotSatisfied)?;
         let dek = AesKey::new(ks.dek.expose()).map_err(|_| Sw::ConditionsNotSatisfied)?;
