@@ -8,6 +8,18 @@ mod common;
 
 use common::capcard::{aid, load_install, new_card, project_cap, select, tx};
 
+/// `gpse gp install --state DIR` of the project's test applet `name`, with `extra` arguments.
+fn gp_install(state: &std::path::Path, name: &str, extra: &[&str]) {
+    let cap = common::capcard::repo().join(format!("tests/applets/{name}/build/{name}.cap"));
+    let o = assert_cmd::Command::cargo_bin("gpse")
+        .unwrap()
+        .args(["gp", "install", "--state", state.to_str().unwrap(), cap.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "gp install {name}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// `flow` is built with `-debug`; its INS 5B casts a null field to byte[] and takes its length
 /// (`Flow.java` line 189): a NullPointerException escapes `process`.
 #[test]
@@ -65,13 +77,7 @@ fn without_debug_the_frame_is_the_method_and_offset() {
 fn send_v_prints_the_stack() {
     let d = tempfile::tempdir().unwrap();
     drop(new_card(d.path()));
-    let cap = common::capcard::repo().join("tests/applets/flow/build/flow.cap");
-    let out = assert_cmd::Command::cargo_bin("gpse")
-        .unwrap()
-        .args(["gp", "install", "--state", d.path().to_str().unwrap(), cap.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    gp_install(d.path(), "flow", &[]);
     let out = assert_cmd::Command::cargo_bin("gpse")
         .unwrap()
         .args([
@@ -191,13 +197,7 @@ fn run_coverage_writes_lcov_and_a_table() {
     let state = d.path().join("card");
     drop(new_card(&state));
     for cap in ["flow", "arrays"] {
-        let f = common::capcard::repo().join(format!("tests/applets/{cap}/build/{cap}.cap"));
-        let o = assert_cmd::Command::cargo_bin("gpse")
-            .unwrap()
-            .args(["gp", "install", "--state", state.to_str().unwrap(), f.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        gp_install(&state, cap, &[]);
     }
     let script = d.path().join("s.scr");
     std::fs::write(
@@ -237,13 +237,7 @@ fn run_coverage_writes_lcov_and_a_table() {
 fn send_traces_bytecodes_and_api_calls_without_pins() {
     let d = tempfile::tempdir().unwrap();
     drop(new_card(d.path()));
-    let cap = common::capcard::repo().join("tests/applets/framework/build/framework.cap");
-    let o = assert_cmd::Command::cargo_bin("gpse")
-        .unwrap()
-        .args(["gp", "install", "--state", d.path().to_str().unwrap(), cap.to_str().unwrap(), "--params", "31323334"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    gp_install(d.path(), "framework", &["--params", "31323334"]);
     let out = assert_cmd::Command::cargo_bin("gpse")
         .unwrap()
         .args([
