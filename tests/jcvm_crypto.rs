@@ -294,6 +294,15 @@ fn project_crypto_des() {
     assert_eq!(sign(&mut c, 6, &pt[..13]), "25918134299A23A09000");
     assert_eq!(sign(&mut c, 4, &pt[..13]), "FEC975E56D73F2EA9000");
     assert_eq!(sign(&mut c, 5, &pt[..13]), "259181349000", "MAC4 is the first 4 bytes");
+    // ISO/IEC 9797-1 MAC algorithm 3 (retail MAC; ykneo-openpgp's constructor asks for it):
+    // Python `cryptography` single-DES blocks (TripleDES(k1 * 3) ECB), CBC under k1, then
+    // e_k1(d_k2(H)) on the last block.
+    assert_eq!(sign(&mut c, 20, &pt[..13]), "AB076216A5995D109000");
+    assert_eq!(sign(&mut c, 20, &pt), "4375A238787925C69000", "M2 adds a whole block");
+    assert_eq!(sign(&mut c, 48, &pt[..13]), "087F561621879CA59000");
+    assert_eq!(sign(&mut c, 19, &pt[..13]), "AB0762169000");
+    assert_eq!(verify(&mut c, 20, "AB076216A5995D10", &pt[..13]), "019000");
+    assert_eq!(verify(&mut c, 20, "AB076216A5995D11", &pt[..13]), "009000");
 }
 
 fn mac(c: &mut Card, alg: u8, m: &[u8]) -> String {
@@ -480,8 +489,10 @@ fn algtest_support_probe() {
         table.push((0x11, a, 0, ciphers.contains(&a)));
     }
     // Signature (0x12): ALG_* 1..=49.
-    let sigs =
-        [1, 2, 3, 4, 5, 6, 7, 8, 10, 17, 18, 21, 24, 25, 26, 27, 33, 34, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 49];
+    let sigs = [
+        1, 2, 3, 4, 5, 6, 7, 8, 10, 17, 18, 19, 20, 21, 24, 25, 26, 27, 33, 34, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46,
+        47, 48, 49,
+    ];
     for a in 1..=49 {
         table.push((0x12, a, 0, sigs.contains(&a)));
     }

@@ -306,7 +306,15 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 gpse::host::gp::GpError::Card { sw: Sw::ConditionsNotSatisfied, .. } => Fail::from(format!(
                     "{e}: is there already an application {instance}? (gp list; another instance AID with --create)"
                 )),
-                _ => err(e),
+                _ => {
+                    // A CAP applet's install() that threw: its Java stack, as `send -v` shows it.
+                    for d in c.transport().diagnostics().iter().filter(|d| !d.detail) {
+                        for l in d.text.lines() {
+                            eprintln!("! {l}");
+                        }
+                    }
+                    err(e)
+                }
             })?;
             outln!("installed {instance} from {elf} module {module}");
         }

@@ -239,6 +239,11 @@ impl<'t, T: Transport + ?Sized> GpClient<'t, T> {
         &self.s
     }
 
+    /// The transport under the session (its diagnostics after a refused command).
+    pub fn transport(&mut self) -> &mut T {
+        self.t
+    }
+
     /// Sends a GP command (CLA `80`) in the session, on the session's channel; the plain
     /// response.
     pub fn transmit(&mut self, cmd: &Command) -> Result<Response, GpError> {

@@ -1734,6 +1734,10 @@ enum SigAlg {
     AesMac,
     /// DES/3DES CBC-MAC (ISO/IEC 9797-1 algorithm 1): MAC length, padding.
     DesMac(usize, Pad),
+    /// ISO/IEC 9797-1 MAC algorithm 3 (the "retail MAC" of EMV and ICAO): single-DES CBC-MAC
+    /// under K1, the last block then decrypted under K2 and encrypted under K1; MAC length,
+    /// padding.
+    DesRetail(usize, Pad),
     /// ECDSA (FIPS 186-4, DER signature) with this `MessageDigest.ALG_*`.
     Ecdsa(u8),
 }
@@ -1749,6 +1753,11 @@ fn sig_alg(alg: u8) -> Option<SigAlg> {
         6 => DesMac(8, Pad::M2),
         7 => DesMac(4, Pad::Pkcs5),
         8 => DesMac(8, Pad::Pkcs5),
+        // JC API Signature: ALG_DES_MAC4/MAC8_ISO9797_1_M2_ALG3 (19, 20), _M1_ALG3 (47, 48).
+        19 => DesRetail(4, Pad::M2),
+        20 => DesRetail(8, Pad::M2),
+        47 => DesRetail(4, Pad::M1),
+        48 => DesRetail(8, Pad::M1),
         10 => RsaPkcs1(1),
         21 => RsaPss(1),
         43 => RsaPss(7),
@@ -1828,6 +1837,8 @@ fn sig_codes(alg: u8) -> (u8, u8, u8) {
             };
             (0, if n == 4 { 1 } else { 2 }, pc)
         }
+        // JC API Signature.PAD_ISO9797_1_M1_ALG3 (4), PAD_ISO9797_1_M2_ALG3 (5).
+        Some(SigAlg::DesRetail(n, p)) => (0, if n == 4 { 1 } else { 2 }, if p == Pad::M1 { 4 } else { 5 }),
         None => (0, 0, 0),
     }
 }
@@ -1837,7 +1848,7 @@ fn sig_len(alg: SigAlg, k: Option<&KeyState>) -> usize {
         SigAlg::RsaPkcs1(_) | SigAlg::RsaPss(_) => k.map_or(0, rsa_len),
         SigAlg::Hmac(md) => digest_len(md).unwrap_or(0),
         SigAlg::AesCmac | SigAlg::AesMac => 16,
-        SigAlg::DesMac(n, _) => n,
+        SigAlg::DesMac(n, _) | SigAlg::DesRetail(n, _) => n,
         // The longest DER SEQUENCE of two INTEGERs of the order's size.
         SigAlg::Ecdsa(_) => k.map_or(72, |k| 2 * (k.bits as usize).div_ceil(8) + 8),
     }
@@ -1873,7 +1884,7 @@ fn sig_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
             init_key(x, arg(1), &[KeyKind::Aes])?;
             Vec::new()
         }
-        SigAlg::AesMac | SigAlg::DesMac(..) => {
+        SigAlg::AesMac | SigAlg::DesMac(..) | SigAlg::DesRetail(..) => {
             let kind = if alg == SigAlg::AesMac { KeyKind::Aes } else { KeyKind::Des };
             let bs = if kind == KeyKind::Aes { 16 } else { 8 };
             init_key(x, arg(1), &[kind])?;
@@ -1957,7 +1968,34 @@ fn sig_compute(x: &mut Exec<'_>, alg: SigAlg, k: &KeyState, iv: &[u8], data: &[u
             blk.run(&mut d, &mut chain, true);
             Ok(chain[..n].to_vec())
         }
+        SigAlg::DesRetail(n, p) => {
+            let _ = x;
+            let (k1, k2) = retail_keys(k).ok_or(UNINITIALIZED_KEY)?;
+            let mut d = data.to_vec();
+            if !pad(&mut d, p, 8) || d.is_empty() {
+                return Err(ILLEGAL_USE);
+            }
+            let mut chain = iv.to_vec();
+            k1.run(&mut d, &mut chain, true);
+            // ISO/IEC 9797-1 §7.1.3 output transformation 3: G = e_K(d_K'(H_q)).
+            k2.dec(&mut chain);
+            k1.enc(&mut chain);
+            Ok(chain[..n].to_vec())
+        }
     }
+}
+
+/// The two single-DES keys of MAC algorithm 3: K1 and K2 of a 2- or 3-key DES key (the third
+/// key is not used, as on cards and in jCardSim); a single DES key is both (the MAC is then
+/// algorithm 1's).
+fn retail_keys(k: &KeyState) -> Option<(Blk, Blk)> {
+    use aes::cipher::KeyInit;
+    let key = k.get(Comp::Key)?;
+    if k.kind() != KeyKind::Des {
+        return None;
+    }
+    let k2 = key.get(8..16).or_else(|| key.get(..8))?;
+    Some((Blk::D1(des::Des::new_from_slice(key.get(..8)?).ok()?), Blk::D1(des::Des::new_from_slice(k2).ok()?)))
 }
 
 /// `sign` / `verify` (and their precomputed-hash forms).
