@@ -8,7 +8,7 @@
 //! Marked `#[ignore]` (one pcscd serves the machine): scripts/test runs it with `--ignored`.
 
 // Test code: a failing unwrap is a failing run.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
 mod common;
 
