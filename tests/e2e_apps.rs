@@ -46,16 +46,6 @@ fn gpse_plain(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gpse")).args(args).env_remove("GPSE_STATE").output().unwrap()
 }
 
-fn pkcs11_module() -> String {
-    for d in std::fs::read_dir("/usr/lib").unwrap().flatten() {
-        let p = d.path().join("opensc-pkcs11.so");
-        if p.exists() {
-            return p.display().to_string();
-        }
-    }
-    panic!("opensc-pkcs11.so not found under /usr/lib/*/ (package opensc-pkcs11)");
-}
-
 fn pubkey_of(cert: &[u8]) -> RsaPublicKey {
     use der::{Decode, Encode};
     let c = x509_cert::Certificate::from_der(cert).unwrap();

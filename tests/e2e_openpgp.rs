@@ -24,16 +24,6 @@ fn gpse(args: &[&str]) {
     assert!(o.status.success(), "gpse {args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
-fn pkcs11_module() -> String {
-    for d in std::fs::read_dir("/usr/lib").unwrap().flatten() {
-        let p = d.path().join("opensc-pkcs11.so");
-        if p.exists() {
-            return p.display().to_string();
-        }
-    }
-    panic!("opensc-pkcs11.so not found under /usr/lib/*/ (package opensc-pkcs11)");
-}
-
 /// Runs an OpenSC tool and asserts it succeeded; its stdout.
 fn ok(cmd: &str, args: &[&str], serve: &Serve) -> String {
     let (st, out, err) = tool(cmd, args);

@@ -464,3 +464,15 @@ impl NewKeysArg {
         parse_keys(&k).map_err(|e| format!("--new-keys: {e}"))
     }
 }
+
+/// The card's diagnostics worth showing at `verbose` (`-v` 1: traces asked for and exceptions
+/// that escaped a CAP applet; `-vv` 2: also the `ISOException`s an applet answers with), each
+/// line prefixed `! `. `send` prints them after each exchange, `gp install` when the applet's
+/// `install()` threw.
+pub fn diagnostic_lines(t: &mut dyn Transport, verbose: u8) -> Vec<String> {
+    t.diagnostics()
+        .into_iter()
+        .filter(|d| d.trace || verbose >= 2 || (verbose == 1 && !d.detail))
+        .flat_map(|d| d.text.lines().map(|l| format!("! {l}")).collect::<Vec<_>>())
+        .collect()
+}

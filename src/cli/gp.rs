@@ -308,10 +308,8 @@ pub fn run(a: GpArgs, g: &Globals) -> Result<ExitCode, Fail> {
                 )),
                 _ => {
                     // A CAP applet's install() that threw: its Java stack, as `send -v` shows it.
-                    for d in c.transport().diagnostics().iter().filter(|d| !d.detail) {
-                        for l in d.text.lines() {
-                            eprintln!("! {l}");
-                        }
+                    for l in super::common::diagnostic_lines(c.transport(), 1) {
+                        eprintln!("{l}");
                     }
                     err(e)
                 }

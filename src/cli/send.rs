@@ -236,12 +236,8 @@ impl Transport for Traced<'_> {
 /// With -v, the Java stack of an exception that escaped a CAP applet (with -vv also the
 /// `ISOException`s, an applet's normal way of answering a status word), each line `! `.
 fn print_diagnostics(t: &mut dyn Transport, verbose: u8) {
-    for d in t.diagnostics() {
-        if d.trace || verbose >= 2 || (verbose == 1 && !d.detail) {
-            for l in d.text.lines() {
-                outln!("! {l}");
-            }
-        }
+    for l in super::common::diagnostic_lines(t, verbose) {
+        outln!("{l}");
     }
 }
 

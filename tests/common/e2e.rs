@@ -236,3 +236,14 @@ pub fn tool(cmd: &str, args: &[&str]) -> (ExitStatus, String, String) {
 pub fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// OpenSC's PKCS#11 module, wherever the architecture's lib directory is.
+pub fn pkcs11_module() -> String {
+    for d in std::fs::read_dir("/usr/lib").unwrap().flatten() {
+        let p = d.path().join("opensc-pkcs11.so");
+        if p.exists() {
+            return p.display().to_string();
+        }
+    }
+    panic!("opensc-pkcs11.so not found under /usr/lib/*/ (package opensc-pkcs11)");
+}
