@@ -39,6 +39,7 @@ txn       gpse.test.txn       A000000476677073650106 Txn       A0000004766770736
 multi     gpse.test.multi     A00000047667707365010B Multi     A00000047667707365010B01 3.0.5
 crypto    gpse.test.crypto    A00000047667707365010A Crypto    A00000047667707365010A01 3.0.5
 gpapi     gpse.test.gpapi     A00000047667707365010C GpApi     A00000047667707365010C01 3.0.5
+kat       gpse.test.kat       A00000047667707365010D Kat       A00000047667707365010D01 3.0.5
 LIST
 
 # Packages that import other project packages, and a library (no applet): the converter is

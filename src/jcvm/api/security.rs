@@ -2153,21 +2153,13 @@ fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
     put_key(x, hpriv, kpriv)
 }
 
-/// ECDSA over a hash (RFC 6979 deterministic nonce), DER-encoded (JC API `ALG_ECDSA_*`).
+/// ECDSA over a hash (RFC 6979 deterministic nonce with the HMAC of the hash's own
+/// algorithm, `crypto::ecdsa`), DER-encoded (JC API `ALG_ECDSA_*`).
 fn ecdsa_sign(k: &KeyState, hash: &[u8]) -> Option<Vec<u8>> {
-    use p256::ecdsa::signature::hazmat::PrehashSigner;
     let sk = k.get(Comp::S)?;
     match Curve::of(k)? {
-        Curve::P256 => {
-            let key = p256::ecdsa::SigningKey::from_slice(sk).ok()?;
-            let sig: p256::ecdsa::Signature = key.sign_prehash(hash).ok()?;
-            Some(sig.to_der().as_bytes().to_vec())
-        }
-        Curve::P384 => {
-            let key = p384::ecdsa::SigningKey::from_slice(sk).ok()?;
-            let sig: p384::ecdsa::Signature = key.sign_prehash(hash).ok()?;
-            Some(sig.to_der().as_bytes().to_vec())
-        }
+        Curve::P256 => crate::crypto::ecdsa::sign_rfc6979::<p256::NistP256>(sk, hash),
+        Curve::P384 => crate::crypto::ecdsa::sign_rfc6979::<p384::NistP384>(sk, hash),
     }
 }
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Cuts the parts of four large CAVP files of pyca's `cryptography_vectors` wheel that
+vectors/kat/ keeps (see README.md). Usage: extract.py DIR, DIR = the unpacked wheel's
+`cryptography_vectors` directory. Every kept line is copied unchanged, in order; the CAVS header
+comment lines are kept; a section or SHAAlg group is kept whole or not at all."""
+import sys
+
+src = sys.argv[1]
+
+
+def sections(path):
+    """(header lines, [(section line, [vector blocks])]); a block is a list of lines."""
+    head, secs = [], []
+    block = []
+    for line in open(path, encoding="ascii"):
+        line = line.rstrip("\r\n")
+        if line.startswith("["):
+            if block:
+                secs[-1][1].append(block)
+                block = []
+            secs.append((line, []))
+        elif not secs:
+            head.append(line)
+        elif line.strip() == "":
+            if block:
+                secs[-1][1].append(block)
+            block = []
+        else:
+            block.append(line)
+    if block:
+        secs[-1][1].append(block)
+    return head, secs
+
+
+def keep(path, out, want):
+    """want(section, block) -> bool; a block without SHAAlg (n, p, q, e, d) is always kept."""
+    head, secs = sections(path)
+    with open(out, "w", encoding="ascii") as f:
+        f.write("\n".join(head) + "\n")
+        for sec, blocks in secs:
+            kept = [b for b in blocks if want(sec, b)]
+            if not any(any(l.startswith(("SHAAlg", "Msg")) for l in b) for b in kept):
+                continue
+            f.write(sec + "\n\n")
+            for b in kept:
+                f.write("\n".join(b) + "\n\n")
+
+
+def alg(b):
+    return next((l.split("=")[1].strip() for l in b if l.startswith("SHAAlg")), None)
+
+
+rsa = src + "/asymmetric/RSA/FIPS_186-2/"
+# SigGen (the .txt form: the .rsp has no private exponent d): all of 2048 bits; the SHA-256
+# group of 3072 bits (keys over one short APDU).
+keep(rsa + "SigGen15_186-2.txt", "rsa/SigGen15_186-2-subset.txt",
+     lambda s, b: s == "[mod = 2048]" or (s == "[mod = 3072]" and alg(b) in (None, "SHA256")))
+# SigVer: the SHA-1 and SHA-256 groups of 2048 bits.
+keep(rsa + "SigVer15_186-3.rsp", "rsa/SigVer15_186-3-subset.rsp",
+     lambda s, b: s == "[mod = 2048]" and alg(b) in (None, "SHA1", "SHA256"))
+# ECDSA SigVer: the P-256 sections (every hash).
+keep(src + "/asymmetric/ECDSA/FIPS_186-3/SigVer.rsp", "ecdsa/SigVer-P256.rsp",
+     lambda s, b: s.startswith("[P-256,"))
+# RFC 6979 deterministic ECDSA, the P-256 part of OpenSSL's evp test file (lines unchanged).
+lines = open(src + "/asymmetric/ECDSA/RFC6979/evppkey_ecdsa_rfc6979.txt", encoding="ascii").read().split("\n")
+start = lines.index("Title = RFC 6979 P-256 deterministic ECDSA tests")
+end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("Title = "))
+with open("ecdsa/rfc6979-P256.txt", "w", encoding="ascii") as f:
+    f.write("\n".join(lines[:start] if False else lines[start:end]).rstrip("\n") + "\n")
