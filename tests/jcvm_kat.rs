@@ -410,15 +410,23 @@ fn kat_aes_cmac() {
 // ---------------------------------------------------------------------------------------------
 // Cipher: AES and DES/3DES.
 
-/// One block-cipher vector both ways where the file gives both (ENCRYPT sections: pt → ct;
-/// DECRYPT sections: ct → pt).
-fn cipher_vector(k: &mut Kat, alg: u8, ty: u8, key: &[u8], iv: &[u8], pt: &[u8], ct: &[u8], what: &str) {
-    let bits = key.len() * 8;
-    k.set(ty, bits, 0, key).unwrap_or_else(|sw| panic!("{what}: setKey {sw:04X}"));
-    k.init(CIPHER, alg, MODE_ENCRYPT, ty, bits, iv).unwrap_or_else(|sw| panic!("{what}: init {sw:04X}"));
-    assert_eq!(up(&k.run(pt, 64).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"))), up(ct), "{what}: encrypt");
-    k.init(CIPHER, alg, MODE_DECRYPT, ty, bits, iv).unwrap();
-    assert_eq!(up(&k.run(ct, 48).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"))), up(pt), "{what}: decrypt");
+/// A block-cipher vector: key, IV (empty for ECB), plaintext, ciphertext.
+struct Block {
+    key: Vec<u8>,
+    iv: Vec<u8>,
+    pt: Vec<u8>,
+    ct: Vec<u8>,
+}
+
+/// One block-cipher vector both ways (the files' ENCRYPT and DECRYPT sections alike: pt → ct
+/// and ct → pt).
+fn cipher_vector(k: &mut Kat, alg: u8, ty: u8, v: &Block, what: &str) {
+    let bits = v.key.len() * 8;
+    k.set(ty, bits, 0, &v.key).unwrap_or_else(|sw| panic!("{what}: setKey {sw:04X}"));
+    k.init(CIPHER, alg, MODE_ENCRYPT, ty, bits, &v.iv).unwrap_or_else(|sw| panic!("{what}: init {sw:04X}"));
+    assert_eq!(up(&k.run(&v.pt, 64).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"))), up(&v.ct), "{what}: encrypt");
+    k.init(CIPHER, alg, MODE_DECRYPT, ty, bits, &v.iv).unwrap();
+    assert_eq!(up(&k.run(&v.ct, 48).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"))), up(&v.pt), "{what}: decrypt");
 }
 
 /// AESAVS KAT (GFSbox, KeySbox) and MMT files for ECB and CBC, 128/192/256-bit keys.
@@ -437,16 +445,8 @@ fn kat_aes_ecb_cbc() {
                     assert_eq!(key.len() * 8, bits);
                     let (alg, iv) = if mode == "ECB" { (14, vec![]) } else { (13, r.bytes("IV")) };
                     let what = format!("{file} [{}] COUNT {}", r.section, r.get("COUNT"));
-                    cipher_vector(
-                        &mut k,
-                        alg,
-                        TYPE_AES,
-                        &key,
-                        &iv,
-                        &r.bytes("PLAINTEXT"),
-                        &r.bytes("CIPHERTEXT"),
-                        &what,
-                    );
+                    let v = Block { key, iv, pt: r.bytes("PLAINTEXT"), ct: r.bytes("CIPHERTEXT") };
+                    cipher_vector(&mut k, alg, TYPE_AES, &v, &what);
                     n += 1;
                 }
             }
@@ -526,7 +526,8 @@ fn kat_tdes() {
             let iv = if cbc { r.bytes("IV") } else { vec![] };
             for key in keys {
                 let what = format!("{file} [{}] COUNT {} key {} bits", r.section, r.get("COUNT"), key.len() * 8);
-                cipher_vector(&mut k, alg, TYPE_DES, &key, &iv, &r.bytes("PLAINTEXT"), &r.bytes("CIPHERTEXT"), &what);
+                let v = Block { key, iv: iv.clone(), pt: r.bytes("PLAINTEXT"), ct: r.bytes("CIPHERTEXT") };
+                cipher_vector(&mut k, alg, TYPE_DES, &v, &what);
                 n += 1;
             }
         }
