@@ -714,6 +714,43 @@ fn kat_ecdsa_p256_sigver() {
     eprintln!("ECDSA P-256 SigVer: {pass} P verified, {} F refused ({refused_key} at setW/init)", recs.len() - pass);
 }
 
+/// Wycheproof `ecdsa_secp256r1_sha256_test.json` (`vectors/kat/wycheproof/`): every test of
+/// every key through `Signature.ALG_ECDSA_SHA_256` verify. `valid` verifies (01), `invalid`
+/// (BER and other malformed DER, changed r or s, r or s out of range, arithmetic edge cases) is
+/// refused (00); Wycheproof marks none of this file `acceptable`.
+#[test]
+fn kat_ecdsa_p256_wycheproof() {
+    let j: serde_json::Value = serde_json::from_str(&vectors("wycheproof/ecdsa_secp256r1_sha256_test.json")).unwrap();
+    let mut k = Kat::new();
+    set_p256(&mut k);
+    let (mut valid, mut invalid) = (0, 0);
+    for g in j["testGroups"].as_array().unwrap() {
+        assert_eq!(g["sha"], "SHA-256");
+        let w = h(g["publicKey"]["uncompressed"].as_str().unwrap());
+        k.set(TYPE_EC_FP_PUBLIC, 256, 16, &w).unwrap();
+        for t in g["tests"].as_array().unwrap() {
+            let id = &t["tcId"];
+            let what = format!("tcId {id} {}", t["comment"]);
+            let ok = match t["result"].as_str().unwrap() {
+                "valid" => true,
+                "invalid" => false,
+                r => panic!("{what}: result {r}"),
+            };
+            k.init(SIG, 33, MODE_VERIFY, TYPE_EC_FP_PUBLIC, 256, &[]).unwrap();
+            k.stage(&h(t["sig"].as_str().unwrap()));
+            let got = k.run(&h(t["msg"].as_str().unwrap()), 100).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"));
+            assert_eq!(got, [u8::from(ok)], "{what}");
+            if ok {
+                valid += 1;
+            } else {
+                invalid += 1;
+            }
+        }
+    }
+    assert_eq!((valid, invalid), (170, 301));
+    assert_eq!(j["numberOfTests"], 471);
+}
+
 /// Standard base64 (RFC 4648 §4) of a PEM body.
 fn base64(s: &str) -> Vec<u8> {
     let val = |c: u8| -> u32 {

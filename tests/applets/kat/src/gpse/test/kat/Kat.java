@@ -84,7 +84,8 @@ public class Kat extends Applet implements ExtendedLength {
     private boolean verifying;
 
     private Kat() {
-        stage = JCSystem.makeTransientByteArray((short) 1024, JCSystem.CLEAR_ON_DESELECT);
+        // 4352: Wycheproof's longest ECDSA signatures (r or s of 4129 bytes) fit.
+        stage = JCSystem.makeTransientByteArray((short) 4352, JCSystem.CLEAR_ON_DESELECT);
         out = JCSystem.makeTransientByteArray(OUT, JCSystem.CLEAR_ON_DESELECT);
         stageLen = JCSystem.makeTransientShortArray((short) 1, JCSystem.CLEAR_ON_DESELECT);
         cur = JCSystem.makeTransientByteArray((short) 1, JCSystem.CLEAR_ON_DESELECT);
