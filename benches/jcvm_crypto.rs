@@ -100,8 +100,16 @@ const P256: [&str; 5] = [
     "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
 ];
 
-/// `n` timings of `f` and their summary line (`common::stats`).
+/// Nanoseconds this thread has run on a CPU, if the kernel says (Linux schedstat).
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// `n` timings of `f` and their summary line (`common::stats`, wall time), then the mean CPU
+/// time per call of this thread: the machine is shared, and the CPU time measures the VM
+/// rather than the scheduler (as `benches/jcvm.rs` does).
 fn sample(name: &str, n: usize, mut f: impl FnMut()) {
+    let c0 = cpu_ns();
     let v: Vec<Duration> = (0..n)
         .map(|_| {
             let t = Instant::now();
@@ -109,7 +117,11 @@ fn sample(name: &str, n: usize, mut f: impl FnMut()) {
             t.elapsed()
         })
         .collect();
+    let cpu = c0.and_then(|c0| Some(cpu_ns()?.saturating_sub(c0)));
     stats(name, v);
+    if let Some(cpu) = cpu {
+        println!("  CPU time per call: {:.3?}", Duration::from_nanos(cpu / n as u64));
+    }
 }
 
 fn main() {

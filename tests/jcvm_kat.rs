@@ -629,6 +629,138 @@ fn kat_rsa_pkcs1_sigver() {
     assert_eq!(pass, 6);
 }
 
+/// One key of RSA's PKCS#1 v2.1 example files (`oaep-vect.txt`, `pss-vect.txt`) and its
+/// examples: each `# Label:` line names the hex lines under it.
+struct Pkcs1Example {
+    key: HashMap<String, Vec<u8>>,
+    vectors: Vec<HashMap<String, Vec<u8>>>,
+}
+
+fn pkcs1_examples(text: &str) -> Vec<Pkcs1Example> {
+    let mut out: Vec<Pkcs1Example> = Vec::new();
+    let mut label = String::new();
+    let mut private = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(c) = line.strip_prefix("# ") {
+            if c.starts_with("Example ") {
+                out.push(Pkcs1Example { key: HashMap::new(), vectors: Vec::new() });
+                private = false;
+            } else if c == "Private key" {
+                private = true;
+            } else if c.starts_with("OAEP Example ") || c.starts_with("PSS Example ") {
+                if let Some(e) = out.last_mut() {
+                    e.vectors.push(HashMap::new());
+                }
+            } else if let Some(l) = c.trim().strip_suffix(':') {
+                // The private key's "Exponent" is d; the public key's is e.
+                label = if private && l == "Exponent" { "d".to_string() } else { l.to_string() };
+                // A label seen again (the modulus under both keys) starts over.
+                if let Some(e) = out.last_mut() {
+                    match e.vectors.last_mut() {
+                        Some(v) => v.insert(label.clone(), Vec::new()),
+                        None => e.key.insert(label.clone(), Vec::new()),
+                    };
+                }
+            }
+            continue;
+        }
+        if line.is_empty() || line.starts_with('#') || line.starts_with('=') {
+            continue;
+        }
+        let Ok(bytes) = hex::decode(line.replace(' ', "")) else { continue };
+        let Some(e) = out.last_mut() else { continue };
+        let map = match e.vectors.last_mut() {
+            Some(v) => v,
+            None => &mut e.key,
+        };
+        map.entry(label.clone()).or_default().extend(bytes);
+    }
+    out
+}
+
+/// The CRT and the n/d private key, and the public key, of an example on the card.
+fn set_pkcs1_key(k: &mut Kat, key: &HashMap<String, Vec<u8>>) -> usize {
+    let n = &key["Modulus"];
+    let bits = n.len() * 8;
+    assert!([1024, 1536, 2048].contains(&bits), "{bits}-bit modulus");
+    for (comp, label) in
+        [(4, "Prime 1"), (5, "Prime 2"), (6, "Prime exponent 1"), (7, "Prime exponent 2"), (8, "Coefficient")]
+    {
+        k.set(TYPE_RSA_CRT_PRIVATE, bits, comp, &key[label]).unwrap();
+    }
+    k.set(TYPE_RSA_PRIVATE, bits, 1, n).unwrap();
+    k.set(TYPE_RSA_PRIVATE, bits, 3, &key["d"]).unwrap();
+    k.set(TYPE_RSA_PUBLIC, bits, 1, n).unwrap();
+    k.set(TYPE_RSA_PUBLIC, bits, 2, &key["Exponent"]).unwrap();
+    bits
+}
+
+/// RSAES-OAEP (SHA-1, MGF1-SHA-1, empty label: `Cipher.ALG_RSA_PKCS1_OAEP`): the examples of
+/// RSA's PKCS#1 v2.1 `oaep-vect.txt` for the 1024, 1536 and 2048-bit keys. The card decrypts
+/// each ciphertext to its message with the CRT key and with the n/d key; what the card encrypts
+/// with the public key (its own random seed) it decrypts back.
+#[test]
+fn kat_rsa_oaep_decrypt() {
+    let mut k = Kat::new();
+    let ex = pkcs1_examples(&vectors("rsa/oaep-vect-subset.txt"));
+    assert_eq!(ex.len(), 3);
+    let mut n = 0;
+    for e in &ex {
+        let bits = set_pkcs1_key(&mut k, &e.key);
+        for v in &e.vectors {
+            let (msg, ct) = (&v["Message"], &v["Encryption"]);
+            for ty in [TYPE_RSA_CRT_PRIVATE, TYPE_RSA_PRIVATE] {
+                k.init(CIPHER, 15, MODE_DECRYPT, ty, bits, &[]).unwrap();
+                assert_eq!(up(&k.run(ct, 4096).unwrap()), up(msg), "{bits} bits type {ty}");
+            }
+            k.init(CIPHER, 15, MODE_ENCRYPT, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
+            let mine = k.run(msg, 4096).unwrap();
+            assert_eq!(mine.len(), bits / 8);
+            k.init(CIPHER, 15, MODE_DECRYPT, TYPE_RSA_CRT_PRIVATE, bits, &[]).unwrap();
+            assert_eq!(up(&k.run(&mine, 4096).unwrap()), up(msg), "{bits} bits: the card's own encryption");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 18);
+}
+
+/// RSASSA-PSS (SHA-1, MGF1-SHA-1, 20-byte salt: `Signature.ALG_RSA_SHA_PKCS1_PSS`): the
+/// signatures of RSA's PKCS#1 v2.1 `pss-vect.txt` for the 1024, 1536 and 2048-bit keys verify
+/// on the card (01), and not for a changed message or signature (00); the card's own signature
+/// (its random salt) verifies too.
+#[test]
+fn kat_rsa_pss_verify() {
+    let mut k = Kat::new();
+    let ex = pkcs1_examples(&vectors("rsa/pss-vect-subset.txt"));
+    assert_eq!(ex.len(), 3);
+    let mut n = 0;
+    for e in &ex {
+        let bits = set_pkcs1_key(&mut k, &e.key);
+        for v in &e.vectors {
+            let (msg, sig) = (&v["Message to be signed"], &v["Signature"]);
+            assert_eq!(v["Salt"].len(), 20);
+            k.init(SIG, 21, MODE_VERIFY, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
+            k.stage(sig);
+            assert_eq!(k.run(msg, 100).unwrap(), [1], "{bits} bits");
+            let mut other = msg.clone();
+            other[0] ^= 1;
+            assert_eq!(k.run(&other, 100).unwrap(), [0], "{bits} bits: another message");
+            let mut bad = sig.clone();
+            bad[bits / 16] ^= 1;
+            k.stage(&bad);
+            assert_eq!(k.run(msg, 100).unwrap(), [0], "{bits} bits: a changed signature");
+            k.init(SIG, 21, MODE_SIGN, TYPE_RSA_CRT_PRIVATE, bits, &[]).unwrap();
+            let mine = k.run(msg, 100).unwrap();
+            k.init(SIG, 21, MODE_VERIFY, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
+            k.stage(&mine);
+            assert_eq!(k.run(msg, 100).unwrap(), [1], "{bits} bits: the card's own signature");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 18);
+}
+
 // ---------------------------------------------------------------------------------------------
 // ECDSA P-256.
 

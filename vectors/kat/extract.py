@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cuts the parts of four large CAVP files of pyca's `cryptography_vectors` wheel that
+"""Cuts the parts of six CAVP files of pyca's `cryptography_vectors` wheel that
 vectors/kat/ keeps (see README.md). Usage: extract.py DIR, DIR = the unpacked wheel's
 `cryptography_vectors` directory. Every kept line is copied unchanged, in order; the CAVS header
 comment lines are kept; a section or SHAAlg group is kept whole or not at all."""
@@ -67,3 +67,17 @@ start = lines.index("Title = RFC 6979 P-256 deterministic ECDSA tests")
 end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("Title = "))
 with open("ecdsa/rfc6979-P256.txt", "w", encoding="ascii") as f:
     f.write("\n".join(lines[:start] if False else lines[start:end]).rstrip("\n") + "\n")
+
+# RSA's PKCS#1 v2.1 draft 2 OAEP and PSS examples (pkcs-1v2-1d2-vec): the header and the key
+# examples whose modulus a JC key can take (a multiple of 32 bits): 1 (1024), 9 (1536), 10 (2048).
+for name in ("oaep-vect.txt", "pss-vect.txt"):
+    lines = open(src + "/asymmetric/RSA/pkcs-1v2-1d2-vec/" + name, encoding="ascii").read().split("\n")
+    starts = [i for i, l in enumerate(lines) if l.startswith("# Example ")]
+    kept = lines[: starts[0]]
+    for j, s in enumerate(starts):
+        n = int(lines[s].split()[2].rstrip(":"))
+        e = starts[j + 1] if j + 1 < len(starts) else len(lines)
+        if n in (1, 9, 10):
+            kept += lines[s:e]
+    with open("rsa/" + name.replace("-vect", "-vect-subset"), "w", encoding="ascii") as f:
+        f.write("\n".join(kept).rstrip("\n") + "\n")
