@@ -908,29 +908,41 @@ fn base64(s: &str) -> Vec<u8> {
     out
 }
 
-/// RFC 6979 appendix A.2.5 (P-256) as OpenSSL's evp test file gives it: deterministic ECDSA of
-/// "sample" and "test" with SHA-1/224/256/384/512. The card's signatures (RFC 6979 nonces) are
-/// the file's DER bytes exactly; its verify answers the file's result for each DigestVerify.
-#[test]
-fn kat_ecdsa_p256_rfc6979() {
-    let text = vectors("ecdsa/rfc6979-P256.txt");
+/// The card's EC keys of `bits` on their curve: P-256 from the parameters the applet sets
+/// (SEC 2 §2.4.2), P-384 from the VM's defaults by size (`KeyPair(ALG_EC_FP, 384).genKeyPair`
+/// puts them on the pair's keys, which become the keys of (type, 384)).
+fn ec_keys(k: &mut Kat, bits: usize) {
+    if bits == 256 {
+        set_p256(k);
+    } else {
+        assert_eq!(k.cmd(0x20, 5, 0, &(bits as u16).to_be_bytes()).unwrap().len(), 2 * bits / 8 + 1);
+    }
+}
+
+/// RFC 6979 appendix A.2.5 (P-256) and A.2.6 (P-384) as OpenSSL's evp test file gives them:
+/// deterministic ECDSA of "sample" and "test" with SHA-1/224/256/384/512. The card's
+/// signatures (RFC 6979 nonces) are the file's DER bytes exactly; its verify answers the file's
+/// result for each DigestVerify.
+fn rfc6979(file: &str, bits: usize, x_hex: &str) {
+    let text = vectors(file);
     let pem = |label: &str| -> Vec<u8> {
         let start = text.find(&format!("-----BEGIN {label}-----")).unwrap() + label.len() + 16;
         let end = text[start..].find("-----END").unwrap() + start;
         base64(&text[start..end])
     };
-    // PKCS#8 PrivateKeyInfo with an RFC 5915 ECPrivateKey: the OCTET STRING 04 20 || x.
+    let n = bits / 8;
+    // PKCS#8 PrivateKeyInfo with an RFC 5915 ECPrivateKey: the OCTET STRING 04 n || x.
     let p8 = pem("PRIVATE KEY");
-    let at = p8.windows(2).position(|w| w == [0x04, 0x20]).unwrap() + 2;
-    let x = p8[at..at + 32].to_vec();
-    // SubjectPublicKeyInfo: the BIT STRING's last 65 bytes are the uncompressed point.
+    let at = p8.windows(2).position(|w| w == [0x04, n as u8]).unwrap() + 2;
+    let x = p8[at..at + n].to_vec();
+    // SubjectPublicKeyInfo: the BIT STRING's last 2n + 1 bytes are the uncompressed point.
     let spki = pem("PUBLIC KEY");
-    let w = spki[spki.len() - 65..].to_vec();
-    assert_eq!(up(&x), "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721", "RFC 6979 A.2.5 x");
+    let w = spki[spki.len() - (2 * n + 1)..].to_vec();
+    assert_eq!(up(&x), x_hex, "RFC 6979 x");
     let mut k = Kat::new();
-    set_p256(&mut k);
-    k.set(TYPE_EC_FP_PRIVATE, 256, 17, &x).unwrap();
-    k.set(TYPE_EC_FP_PUBLIC, 256, 16, &w).unwrap();
+    ec_keys(&mut k, bits);
+    k.set(TYPE_EC_FP_PRIVATE, bits, 17, &x).unwrap();
+    k.set(TYPE_EC_FP_PUBLIC, bits, 16, &w).unwrap();
     let (mut signs, mut verifies) = (0, 0);
     for block in text.split("\n\n") {
         let f: HashMap<&str, &str> = block.lines().filter_map(|l| l.split_once(" = ")).collect();
@@ -939,18 +951,89 @@ fn kat_ecdsa_p256_rfc6979() {
         let der = h(f["Output"]);
         if let Some(hash) = f.get("DigestSign") {
             assert_eq!(f["NonceType"], "deterministic");
-            k.init(SIG, ecdsa_alg(hash), MODE_SIGN, TYPE_EC_FP_PRIVATE, 256, &[]).unwrap();
-            assert_eq!(up(&k.run(msg, 100).unwrap()), up(&der), "{hash} {input}");
+            k.init(SIG, ecdsa_alg(hash), MODE_SIGN, TYPE_EC_FP_PRIVATE, bits, &[]).unwrap();
+            assert_eq!(up(&k.run(msg, 100).unwrap()), up(&der), "{file} {hash} {input}");
             signs += 1;
         } else if let Some(hash) = f.get("DigestVerify") {
             let ok = f.get("Result") != Some(&"VERIFY_ERROR");
-            k.init(SIG, ecdsa_alg(hash), MODE_VERIFY, TYPE_EC_FP_PUBLIC, 256, &[]).unwrap();
+            k.init(SIG, ecdsa_alg(hash), MODE_VERIFY, TYPE_EC_FP_PUBLIC, bits, &[]).unwrap();
             k.stage(&der);
-            assert_eq!(k.run(msg, 100).unwrap(), [u8::from(ok)], "{hash} {input} verify");
+            assert_eq!(k.run(msg, 100).unwrap(), [u8::from(ok)], "{file} {hash} {input} verify");
             verifies += 1;
         }
     }
     assert_eq!((signs, verifies), (10, 20));
+}
+
+#[test]
+fn kat_ecdsa_p256_rfc6979() {
+    rfc6979("ecdsa/rfc6979-P256.txt", 256, "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
+}
+
+#[test]
+fn kat_ecdsa_p384_rfc6979() {
+    rfc6979(
+        "ecdsa/rfc6979-P384.txt",
+        384,
+        "6B9D3DAD2E1B8C1C05B19875B6659F4DE23C3B667BF297BA9AA47740787137D896D5724E4C70A825F872C9EA60D2EDF5",
+    );
+}
+
+/// ECDH (`KeyAgreement.ALG_EC_SVDP_DH_PLAIN`: the x coordinate, SP 800-56A's Z): NIST's KAS ECC
+/// validity file (dhStaticUnified, ZZ only), P-256 and P-384 sections, the card in the
+/// responder's (IUT's) place with dsIUT against QsCAVS. `Result = P`: the card's secret is Z.
+/// `F` for a CAVS public key that fails validation (reasons 1, 2): the card refuses the point
+/// (`CryptoException.ILLEGAL_VALUE`, 6F01). `F` for a changed IUT private key or Z (7, 8): the
+/// card's secret is not the file's Z. `F` for the IUT's own public key failing validation (5,
+/// 6): a JC key agreement takes no own public key, so there is nothing to refuse; the file's Z
+/// is then not dsIUT × QsCAVS, and the card's secret is compared with RustCrypto's
+/// (`p256`/`p384` `diffie_hellman`) instead.
+/// x of d × Q on P-256 or P-384 by RustCrypto (SEC 1 §3.3.1), in hex.
+fn host_ecdh(bits: usize, d: &[u8], q: &[u8]) -> String {
+    if bits == 256 {
+        let d = p256::SecretKey::from_slice(d).unwrap();
+        let q = p256::PublicKey::from_sec1_bytes(q).unwrap();
+        up(p256::ecdh::diffie_hellman(d.to_nonzero_scalar(), q.as_affine()).raw_secret_bytes())
+    } else {
+        let d = p384::SecretKey::from_slice(d).unwrap();
+        let q = p384::PublicKey::from_sec1_bytes(q).unwrap();
+        up(p384::ecdh::diffie_hellman(d.to_nonzero_scalar(), q.as_affine()).raw_secret_bytes())
+    }
+}
+
+#[test]
+fn kat_ecdh_kas_validity() {
+    let recs = records(&vectors("ecdh/KASValidityTest_ECCStaticUnified_NOKC_ZZOnly_resp-P256-P384.fax"), "Result");
+    assert_eq!(recs.len(), 60);
+    let mut k = Kat::new();
+    let mut seen = HashMap::new();
+    for r in &recs {
+        let bits = if r.section.starts_with("EC") { 256 } else { 384 };
+        if seen.insert(bits, ()).is_none() {
+            ec_keys(&mut k, bits);
+        }
+        let ds = r.bytes("dsIUT");
+        assert_eq!(ds.len() * 8, bits);
+        k.set(TYPE_EC_FP_PRIVATE, bits, 17, &ds).unwrap();
+        k.init(4, 3, 0, TYPE_EC_FP_PRIVATE, bits, &[]).unwrap();
+        let q = [vec![4], r.bytes("QsCAVSx"), r.bytes("QsCAVSy")].concat();
+        let z = up(&r.bytes("Z"));
+        let res = r.get("Result");
+        let what = format!("[{}] COUNT {} {res}", r.section, r.get("COUNT"));
+        let got = k.run(&q, 255);
+        match res.split_whitespace().next().unwrap_or("") {
+            "P" => assert_eq!(up(&got.unwrap()), z, "{what}"),
+            "F" => {
+                let reason = res.split('(').nth(1).and_then(|x| x.split_whitespace().next()).unwrap();
+                match reason {
+                    "1" | "2" => assert_eq!(got, Err(0x6F01), "{what}"),
+                    "5" | "6" => assert_eq!(up(&got.unwrap()), host_ecdh(bits, &ds, &q), "{what}"),
+                    _ => assert_ne!(up(&got.unwrap()), z, "{what}"),
+                }
+            }
+            _ => panic!("{what}"),
+        }
+    }
 }
 
 /// The applet's own answers: engine algorithm and signature length, SW 6F0x for a

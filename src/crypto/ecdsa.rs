@@ -8,8 +8,9 @@
 //! for every hash (`tests/jcvm_kat.rs`, `vectors/kat/ecdsa/rfc6979-P256.txt`).
 
 use ecdsa::elliptic_curve::{
-    generic_array::ArrayLength, ops::Reduce, sec1, CurveArithmetic, FieldBytes, FieldBytesSize, NonZeroScalar,
-    PrimeField, Scalar,
+    generic_array::{typenum::Unsigned, ArrayLength},
+    ops::Reduce,
+    sec1, CurveArithmetic, FieldBytes, FieldBytesSize, NonZeroScalar, PrimeField, Scalar,
 };
 use ecdsa::{hazmat, PrimeCurve, SignatureSize};
 use rfc6979::HmacDrbg;
@@ -50,6 +51,17 @@ impl Drbg {
     }
 }
 
+/// The hash as ECDSA reads it (SEC 1 §4.1.3 step 5, RFC 6979 §2.3.2 bits2int) when it is
+/// shorter than the field: the same integer, left-padded to the field size. RustCrypto's
+/// `bits2field` refuses a hash under half the field (SHA-1 on P-384), which JC's
+/// `ALG_ECDSA_SHA` on a 384-bit key asks for; a longer hash is returned as it is (the leftmost
+/// bits are taken by `bits2field`).
+pub fn field_hash(hash: &[u8], field_len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; field_len.saturating_sub(hash.len())];
+    v.extend_from_slice(hash);
+    v
+}
+
 /// Candidates tried before giving up: each is below the group order with probability
 /// > 1 - 2^-32 on the NIST curves, so this is never reached in practice.
 const TRIES: usize = 64;
@@ -67,7 +79,7 @@ where
 {
     let d = NonZeroScalar::<C>::try_from(sk).ok()?;
     // bits2int (§2.3.2): the leftmost qlen bits of the hash; bits2octets (§2.3.4): that mod q.
-    let z = hazmat::bits2field::<C>(hash).ok()?;
+    let z = hazmat::bits2field::<C>(&field_hash(hash, FieldBytesSize::<C>::USIZE)).ok()?;
     let h1 = <Scalar<C> as Reduce<C::Uint>>::reduce_bytes(&z).to_repr();
     let mut drbg = Drbg::new(hash.len(), &d.to_repr(), &h1)?;
     for _ in 0..TRIES {

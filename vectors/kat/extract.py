@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cuts the parts of six CAVP files of pyca's `cryptography_vectors` wheel that
+"""Cuts the parts of seven files of pyca's `cryptography_vectors` wheel that
 vectors/kat/ keeps (see README.md). Usage: extract.py DIR, DIR = the unpacked wheel's
 `cryptography_vectors` directory. Every kept line is copied unchanged, in order; the CAVS header
 comment lines are kept; a section or SHAAlg group is kept whole or not at all."""
@@ -32,14 +32,15 @@ def sections(path):
     return head, secs
 
 
-def keep(path, out, want):
-    """want(section, block) -> bool; a block without SHAAlg (n, p, q, e, d) is always kept."""
+def keep(path, out, want, marks=("SHAAlg", "Msg")):
+    """want(section, block) -> bool; a section is written if a kept block has a line starting
+    with one of `marks` (a vector, not only the n, p, q, e, d of a group)."""
     head, secs = sections(path)
     with open(out, "w", encoding="ascii") as f:
         f.write("\n".join(head) + "\n")
         for sec, blocks in secs:
             kept = [b for b in blocks if want(sec, b)]
-            if not any(any(l.startswith(("SHAAlg", "Msg")) for l in b) for b in kept):
+            if not any(any(l.startswith(marks) for l in b) for b in kept):
                 continue
             f.write(sec + "\n\n")
             for b in kept:
@@ -61,12 +62,14 @@ keep(rsa + "SigVer15_186-3.rsp", "rsa/SigVer15_186-3-subset.rsp",
 # ECDSA SigVer: the P-256 sections (every hash).
 keep(src + "/asymmetric/ECDSA/FIPS_186-3/SigVer.rsp", "ecdsa/SigVer-P256.rsp",
      lambda s, b: s.startswith("[P-256,"))
-# RFC 6979 deterministic ECDSA, the P-256 part of OpenSSL's evp test file (lines unchanged).
+# RFC 6979 deterministic ECDSA, the P-256 and P-384 parts of OpenSSL's evp test file (lines
+# unchanged).
 lines = open(src + "/asymmetric/ECDSA/RFC6979/evppkey_ecdsa_rfc6979.txt", encoding="ascii").read().split("\n")
-start = lines.index("Title = RFC 6979 P-256 deterministic ECDSA tests")
-end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("Title = "))
-with open("ecdsa/rfc6979-P256.txt", "w", encoding="ascii") as f:
-    f.write("\n".join(lines[:start] if False else lines[start:end]).rstrip("\n") + "\n")
+for curve in ("P-256", "P-384"):
+    start = lines.index(f"Title = RFC 6979 {curve} deterministic ECDSA tests")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("Title = "))
+    with open(f"ecdsa/rfc6979-{curve.replace('-', '')}.txt", "w", encoding="ascii") as f:
+        f.write("\n".join(lines[start:end]).rstrip("\n") + "\n")
 
 # RSA's PKCS#1 v2.1 draft 2 OAEP and PSS examples (pkcs-1v2-1d2-vec): the header and the key
 # examples whose modulus a JC key can take (a multiple of 32 bits): 1 (1024), 9 (1536), 10 (2048).
@@ -81,3 +84,8 @@ for name in ("oaep-vect.txt", "pss-vect.txt"):
             kept += lines[s:e]
     with open("rsa/" + name.replace("-vect", "-vect-subset"), "w", encoding="ascii") as f:
         f.write("\n".join(kept).rstrip("\n") + "\n")
+
+# NIST KAS ECC validity test (SP 800-56A dhStaticUnified, ZZ only), the responder's results: the
+# P-256 ([EC - SHA256]) and P-384 ([ED - SHA384]) sections.
+keep(src + "/asymmetric/ECDH/KASValidityTest_ECCStaticUnified_NOKC_ZZOnly_resp.fax", "ecdh/KASValidityTest_ECCStaticUnified_NOKC_ZZOnly_resp-P256-P384.fax",
+     lambda s, b: s in ("[EC - SHA256]", "[ED - SHA384]"), marks=("COUNT",))

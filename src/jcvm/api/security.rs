@@ -2166,6 +2166,8 @@ fn ecdsa_sign(k: &KeyState, hash: &[u8]) -> Option<Vec<u8>> {
 fn ecdsa_verify(k: &KeyState, hash: &[u8], der: &[u8]) -> bool {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
     let (Some(w), Some(c)) = (k.get(Comp::W), Curve::of(k)) else { return false };
+    // A hash shorter than the field as its integer (SHA-1 on P-384), `crypto::ecdsa::field_hash`.
+    let hash = &crate::crypto::ecdsa::field_hash(hash, w.len() / 2);
     match c {
         Curve::P256 => {
             let (Ok(key), Ok(sig)) =

@@ -14,9 +14,11 @@ import javacard.security.ECPrivateKey;
 import javacard.security.ECPublicKey;
 import javacard.security.HMACKey;
 import javacard.security.Key;
+import javacard.security.KeyAgreement;
 import javacard.security.KeyBuilder;
 import javacard.security.KeyPair;
 import javacard.security.MessageDigest;
+import javacard.security.PrivateKey;
 import javacard.security.RSAPrivateCrtKey;
 import javacard.security.RSAPrivateKey;
 import javacard.security.RSAPublicKey;
@@ -46,12 +48,14 @@ import javacardx.crypto.Cipher;
  *                        14 R, 15 K (a short), 16 W, 17 S (on both EC keys of that size for
  *                        10-15), 0x7F clearKey
  *   10 class alg  mode type bits(2) [iv] → INIT: class 1 MessageDigest (alg; no more data), 2
- *                        Signature, 3 Cipher: getInstance(alg) (kept), init(key (type, bits),
- *                        mode[, iv]); it becomes the current engine
+ *                        Signature, 3 Cipher, 4 KeyAgreement (mode ignored): getInstance(alg)
+ *                        (kept), init(key (type, bits)[, mode][, iv]); it becomes the current
+ *                        engine
  *   11 -- --  bytes  → UPDATE of the current engine (Cipher: its output)
  *   12 -- --  bytes  → FINAL: MessageDigest.doFinal, Signature.sign (MODE_SIGN) or
  *                        verify with the stage's bytes as the signature (MODE_VERIFY: 01 / 00),
- *                        Cipher.doFinal: the output
+ *                        Cipher.doFinal: the output, KeyAgreement.generateSecret (the bytes are
+ *                        the other party's public point)
  *   20 alg -- bits(2) [e] → GENKEY: KeyPair(alg, bits) (kept), the public exponent e set first
  *                        if given, genKeyPair; its keys become those of (type, bits); answers the
  *                        modulus (RSA) or W (EC)
@@ -72,15 +76,17 @@ public class Kat extends Applet implements ExtendedLength {
     private final MessageDigest[] mds = new MessageDigest[8];
     private final Signature[] sigs = new Signature[64];
     private final Cipher[] ciphers = new Cipher[32];
+    private final KeyAgreement[] kas = new KeyAgreement[8];
 
     private final byte[] stage;
     private final byte[] out;
-    /** stageLen[0]: bytes in the stage; cur[0]: 0 none, 1 md, 2 signature, 3 cipher. */
+    /** stageLen[0]: bytes in the stage; cur[0]: 0 none, 1 md, 2 signature, 3 cipher, 4 ka. */
     private final short[] stageLen;
     private final byte[] cur;
     private MessageDigest md;
     private Signature sig;
     private Cipher cipher;
+    private KeyAgreement ka;
     private boolean verifying;
 
     private Kat() {
@@ -171,6 +177,8 @@ public class Kat extends Applet implements ExtendedLength {
                 return sig.sign(b, off, len, out, (short) 0);
             case 3:
                 return cipher.doFinal(b, off, len, out, (short) 0);
+            case 4:
+                return ka.generateSecret(b, off, len, out, (short) 0);
             default:
                 CryptoException.throwIt(CryptoException.INVALID_INIT);
             }
@@ -354,6 +362,13 @@ public class Kat extends Applet implements ExtendedLength {
                 cipher.init(k, mode);
             }
             cur[0] = 3;
+        } else if (cls == 4) {
+            if (kas[alg] == null) {
+                kas[alg] = KeyAgreement.getInstance(alg, false);
+            }
+            ka = kas[alg];
+            ka.init((PrivateKey) k);
+            cur[0] = 4;
         } else {
             ISOException.throwIt(ISO7816.SW_INCORRECT_P1P2);
         }
