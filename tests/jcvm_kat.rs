@@ -429,7 +429,18 @@ fn cipher_vector(k: &mut Kat, alg: u8, ty: u8, v: &Block, what: &str) {
     assert_eq!(up(&k.run(&v.ct, 48).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"))), up(&v.pt), "{what}: decrypt");
 }
 
-/// AESAVS KAT (GFSbox, KeySbox) and MMT files for ECB and CBC, 128/192/256-bit keys.
+/// The CBC-MAC of a CBC vector's plaintext (ISO/IEC 9797-1 MAC algorithm 1 without padding:
+/// the last block of the CBC encryption, SP 800-38A §6.2), `Signature` `mac_alg` initialised
+/// with the vector's IV: the last block of the file's ciphertext.
+fn cbc_mac_vector(k: &mut Kat, mac_alg: u8, ty: u8, v: &Block, what: &str) {
+    let bits = v.key.len() * 8;
+    let last = &v.ct[v.ct.len() - v.iv.len()..];
+    k.init(SIG, mac_alg, MODE_SIGN, ty, bits, &v.iv).unwrap_or_else(|sw| panic!("{what}: MAC init {sw:04X}"));
+    assert_eq!(up(&k.run(&v.pt, 64).unwrap()), up(last), "{what}: CBC-MAC");
+}
+
+/// AESAVS KAT (GFSbox, KeySbox) and MMT files for ECB and CBC, 128/192/256-bit keys; the CBC
+/// files also as `ALG_AES_MAC_128_NOPAD` (CBC-MAC: the ciphertext's last block).
 #[test]
 fn kat_aes_ecb_cbc() {
     let mut k = Kat::new();
@@ -447,6 +458,10 @@ fn kat_aes_ecb_cbc() {
                     let what = format!("{file} [{}] COUNT {}", r.section, r.get("COUNT"));
                     let v = Block { key, iv, pt: r.bytes("PLAINTEXT"), ct: r.bytes("CIPHERTEXT") };
                     cipher_vector(&mut k, alg, TYPE_AES, &v, &what);
+                    if mode == "CBC" {
+                        // Signature.ALG_AES_MAC_128_NOPAD.
+                        cbc_mac_vector(&mut k, 18, TYPE_AES, &v, &what);
+                    }
                     n += 1;
                 }
             }
@@ -495,7 +510,8 @@ fn kat_aes_padded_pyca() {
 
 /// TDES: TMOVS MMT files with two keys (KEY3 = KEY1: a 128-bit JC DES key) and three keys
 /// (192 bits), ECB and CBC; the single-key KAT files (substitution table, permutation
-/// operation) as a 64-bit DES key and as the same key three times.
+/// operation) as a 64-bit DES key and as the same key three times; the CBC files also as
+/// `ALG_DES_MAC8_NOPAD` (CBC-MAC: the ciphertext's last block).
 #[test]
 fn kat_tdes() {
     let mut k = Kat::new();
@@ -528,6 +544,10 @@ fn kat_tdes() {
                 let what = format!("{file} [{}] COUNT {} key {} bits", r.section, r.get("COUNT"), key.len() * 8);
                 let v = Block { key, iv: iv.clone(), pt: r.bytes("PLAINTEXT"), ct: r.bytes("CIPHERTEXT") };
                 cipher_vector(&mut k, alg, TYPE_DES, &v, &what);
+                if cbc {
+                    // Signature.ALG_DES_MAC8_NOPAD (CBC-MAC over the whole DES/3DES key).
+                    cbc_mac_vector(&mut k, 2, TYPE_DES, &v, &what);
+                }
                 n += 1;
             }
         }
@@ -629,8 +649,9 @@ fn kat_rsa_pkcs1_sigver() {
     assert_eq!(pass, 6);
 }
 
-/// One key of RSA's PKCS#1 v2.1 example files (`oaep-vect.txt`, `pss-vect.txt`) and its
-/// examples: each `# Label:` line names the hex lines under it.
+/// One key of RSA's PKCS#1 example files (`oaep-vect.txt`, `pss-vect.txt`,
+/// `pkcs1v15crypt-vectors.txt`) and its examples: each `# Label:` line names the hex lines under
+/// it.
 struct Pkcs1Example {
     key: HashMap<String, Vec<u8>>,
     vectors: Vec<HashMap<String, Vec<u8>>>,
@@ -648,11 +669,14 @@ fn pkcs1_examples(text: &str) -> Vec<Pkcs1Example> {
                 private = false;
             } else if c == "Private key" {
                 private = true;
-            } else if c.starts_with("OAEP Example ") || c.starts_with("PSS Example ") {
-                if let Some(e) = out.last_mut() {
-                    e.vectors.push(HashMap::new());
-                }
             } else if let Some(l) = c.trim().strip_suffix(':') {
+                // A vector starts at its message (the v1.5 file's first example has no
+                // "Example 1.1" title).
+                if l == "Message" || l == "Message to be signed" {
+                    if let Some(e) = out.last_mut() {
+                        e.vectors.push(HashMap::new());
+                    }
+                }
                 // The private key's "Exponent" is d; the public key's is e.
                 label = if private && l == "Exponent" { "d".to_string() } else { l.to_string() };
                 // A label seen again (the modulus under both keys) starts over.
@@ -723,6 +747,36 @@ fn kat_rsa_oaep_decrypt() {
         }
     }
     assert_eq!(n, 18);
+}
+
+/// RSAES-PKCS1-v1_5 (`Cipher.ALG_RSA_PKCS1`): the examples of `pkcs1v15crypt-vectors.txt` for a
+/// 1024 and a 2048-bit key (20 each). The card decrypts each ciphertext to its message with the
+/// CRT and the n/d key; its own encryption (random padding) decrypts back, and an encryption is
+/// never the same twice.
+#[test]
+fn kat_rsa_pkcs1_v15_decrypt() {
+    let mut k = Kat::new();
+    let ex = pkcs1_examples(&vectors("rsa/pkcs1v15crypt-vectors-subset.txt"));
+    assert_eq!(ex.len(), 2);
+    let mut n = 0;
+    for e in &ex {
+        let bits = set_pkcs1_key(&mut k, &e.key);
+        for v in &e.vectors {
+            let (msg, ct) = (&v["Message"], &v["Encryption"]);
+            for ty in [TYPE_RSA_CRT_PRIVATE, TYPE_RSA_PRIVATE] {
+                k.init(CIPHER, 10, MODE_DECRYPT, ty, bits, &[]).unwrap();
+                assert_eq!(up(&k.run(ct, 4096).unwrap()), up(msg), "{bits} bits type {ty}");
+            }
+            k.init(CIPHER, 10, MODE_ENCRYPT, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
+            let mine = k.run(msg, 4096).unwrap();
+            assert_eq!(mine.len(), bits / 8);
+            assert_ne!(&mine, ct);
+            k.init(CIPHER, 10, MODE_DECRYPT, TYPE_RSA_CRT_PRIVATE, bits, &[]).unwrap();
+            assert_eq!(up(&k.run(&mine, 4096).unwrap()), up(msg), "{bits} bits: the card's own encryption");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 40);
 }
 
 /// RSASSA-PSS (SHA-1, MGF1-SHA-1, 20-byte salt: `Signature.ALG_RSA_SHA_PKCS1_PSS`): the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cuts the parts of seven files of pyca's `cryptography_vectors` wheel that
+"""Cuts the parts of eight files of pyca's `cryptography_vectors` wheel that
 vectors/kat/ keeps (see README.md). Usage: extract.py DIR, DIR = the unpacked wheel's
 `cryptography_vectors` directory. Every kept line is copied unchanged, in order; the CAVS header
 comment lines are kept; a section or SHAAlg group is kept whole or not at all."""
@@ -71,18 +71,21 @@ for curve in ("P-256", "P-384"):
     with open(f"ecdsa/rfc6979-{curve.replace('-', '')}.txt", "w", encoding="ascii") as f:
         f.write("\n".join(lines[start:end]).rstrip("\n") + "\n")
 
-# RSA's PKCS#1 v2.1 draft 2 OAEP and PSS examples (pkcs-1v2-1d2-vec): the header and the key
-# examples whose modulus a JC key can take (a multiple of 32 bits): 1 (1024), 9 (1536), 10 (2048).
-for name in ("oaep-vect.txt", "pss-vect.txt"):
-    lines = open(src + "/asymmetric/RSA/pkcs-1v2-1d2-vec/" + name, encoding="ascii").read().split("\n")
+# RSA's PKCS#1 v2.1 draft 2 OAEP and PSS examples (pkcs-1v2-1d2-vec) and the PKCS#1 v1.5
+# encryption examples derived from them: the header and key examples whose modulus a JC key can
+# take (a multiple of 32 bits): OAEP/PSS 1 (1024), 9 (1536), 10 (2048); v1.5 1 (1024), 15 (2048).
+for name, wanted in (("pkcs-1v2-1d2-vec/oaep-vect.txt", (1, 9, 10)), ("pkcs-1v2-1d2-vec/pss-vect.txt", (1, 9, 10)),
+                     ("pkcs1v15crypt-vectors.txt", (1, 15))):
+    lines = open(src + "/asymmetric/RSA/" + name, encoding="ascii").read().split("\n")
     starts = [i for i, l in enumerate(lines) if l.startswith("# Example ")]
     kept = lines[: starts[0]]
     for j, s in enumerate(starts):
         n = int(lines[s].split()[2].rstrip(":"))
         e = starts[j + 1] if j + 1 < len(starts) else len(lines)
-        if n in (1, 9, 10):
+        if n in wanted:
             kept += lines[s:e]
-    with open("rsa/" + name.replace("-vect", "-vect-subset"), "w", encoding="ascii") as f:
+    base = name.split("/")[-1].replace(".txt", "-subset.txt")
+    with open("rsa/" + base, "w", encoding="ascii") as f:
         f.write("\n".join(kept).rstrip("\n") + "\n")
 
 # NIST KAS ECC validity test (SP 800-56A dhStaticUnified, ZZ only), the responder's results: the
