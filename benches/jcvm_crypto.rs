@@ -119,7 +119,9 @@ fn sample(name: &str, n: usize, mut f: impl FnMut()) {
         .collect();
     let cpu = c0.and_then(|c0| Some(cpu_ns()?.saturating_sub(c0)));
     stats(name, v);
-    if let Some(cpu) = cpu {
+    // The kernel advances the count at context switches and ticks: over less than 100 ms of
+    // CPU the mean says nothing (a smoke run under `cargo test`).
+    if let Some(cpu) = cpu.filter(|c| *c >= 100_000_000) {
         println!("  CPU time per call: {:.3?}", Duration::from_nanos(cpu / n as u64));
     }
 }
@@ -154,7 +156,7 @@ fn main() {
     assert_eq!(k.cmd(0x20, 5, 0, &256u16.to_be_bytes()).len(), 65);
     k.init(2, 33, 1, 12, 256, &[]);
     let ecdsa = Kat::command(0x12, 0, 0, &[0xCD; 32]);
-    sample("jcvm kat: ECDSA P-256 SHA256 sign (APDU)", reps, || {
+    sample("jcvm kat: ECDSA P-256 SHA256 sign (APDU)", reps * 4, || {
         assert!(k.send(&ecdsa).len() >= 70);
     });
 
@@ -162,7 +164,7 @@ fn main() {
     k.set(15, 128, 0, &[0x2B; 16]);
     k.init(3, 13, 2, 15, 128, &[0x0F; 16]);
     let aes = Kat::command(0x12, 0, 0, &[0x5A; 1024]);
-    sample("jcvm kat: AES-128-CBC doFinal 1 KB (APDU)", reps * 10, || {
+    sample("jcvm kat: AES-128-CBC doFinal 1 KB (APDU)", reps * 100, || {
         assert_eq!(k.send(&aes).len(), 1024);
     });
 

@@ -27,13 +27,13 @@ import javacardx.apdu.ExtendedLength;
 import javacardx.crypto.Cipher;
 
 /**
- * Kat: runs known-answer vectors (NIST CAVP files, Python cryptography) through
- * javacard.security and javacardx.crypto (issue #16, tests/jcvm_kat.rs), and is the CAP applet
- * of the crypto benchmarks (benches/jcvm_crypto.rs).
+ * Kat: runs known-answer vectors (NIST CAVP, RFC, RSA PKCS#1, Wycheproof, Python cryptography:
+ * vectors/kat) through javacard.security and javacardx.crypto (issue #16, tests/jcvm_kat.rs), and
+ * is the CAP applet of the crypto benchmarks (benches/jcvm_crypto.rs).
  *
- * Engines (MessageDigest, Signature, Cipher) are made once per algorithm and kept; keys once per
- * (KeyBuilder type, size in bits) and kept, so thousands of vectors allocate nothing after the
- * first of each kind. A message longer than one APDU is fed by several UPDATE commands; a key
+ * Engines (MessageDigest, Signature, Cipher, KeyAgreement) are made once per algorithm and kept;
+ * keys once per (KeyBuilder type, size in bits) and kept, so thousands of vectors allocate
+ * nothing after the first of each kind. A message longer than one APDU is fed by several UPDATE commands; a key
  * component or a signature longer than one APDU is first put in the stage buffer by STAGE.
  * Extended-length commands are accepted (ExtendedLength): the benchmarks send 1 KB at once.
  *
