@@ -573,10 +573,36 @@ fn biguint(v: &[u8]) -> rsa::BigUint {
     rsa::BigUint::from_bytes_be(v)
 }
 
-/// NIST SigGen15 (RSASSA-PKCS1-v1_5 is deterministic; the example file that gives d): the card's signature equals the
-/// file's with the key as n, d (`TYPE_RSA_PRIVATE`) and as CRT components (`TYPE_RSA_CRT_PRIVATE`,
-/// p and q recovered from n, e, d by the `rsa` crate, SP 800-56B appendix C); the card verifies it
-/// with n, e and refuses it for another message.
+/// The DigestInfo prefix of a hash (RFC 8017 §9.2 note 1).
+fn digest_info(name: &str) -> &'static str {
+    match name {
+        "SHA1" => "3021300906052b0e03021a05000414",
+        "SHA224" => "302d300d06096086480165030402040500041c",
+        "SHA256" => "3031300d060960864801650304020105000420",
+        "SHA384" => "3041300d060960864801650304020205000430",
+        _ => "3051300d060960864801650304020305000440",
+    }
+}
+
+fn hash(name: &str, m: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    match name {
+        "SHA1" => sha1::Sha1::digest(m).to_vec(),
+        "SHA224" => sha2::Sha224::digest(m).to_vec(),
+        "SHA256" => sha2::Sha256::digest(m).to_vec(),
+        "SHA384" => sha2::Sha384::digest(m).to_vec(),
+        _ => sha2::Sha512::digest(m).to_vec(),
+    }
+}
+
+/// NIST SigGen15 (RSASSA-PKCS1-v1_5 is deterministic; the example file that gives d): the
+/// card's signature equals the file's with the key as n, d (`TYPE_RSA_PRIVATE`) and as CRT
+/// components (`TYPE_RSA_CRT_PRIVATE`, p and q recovered from n, e, d by the `rsa` crate,
+/// SP 800-56B appendix C); the card verifies it with n, e and refuses it for another message.
+/// The same signature through `Cipher`: `ALG_RSA_PKCS1` with the private key (block type 1,
+/// what OpenPGP and PIV applets sign with) of the DigestInfo, and `ALG_RSA_NOPAD` of the whole
+/// encoded message EM = 00 01 FF.. 00 DigestInfo (RFC 8017 §9.2), and NOPAD with the public key
+/// taking S back to EM.
 #[test]
 fn kat_rsa_pkcs1_siggen() {
     use rsa::traits::PrivateKeyParts;
@@ -623,6 +649,20 @@ fn kat_rsa_pkcs1_siggen() {
         let mut other = msg.clone();
         other[0] ^= 1;
         assert_eq!(k.run(&other, 100).unwrap(), [0]);
+        let t = [h(digest_info(r.get("SHAAlg"))), hash(r.get("SHAAlg"), &msg)].concat();
+        let what = format!("{bits} {} through Cipher", r.get("SHAAlg"));
+        for ty in [TYPE_RSA_PRIVATE, TYPE_RSA_CRT_PRIVATE] {
+            k.init(CIPHER, 10, MODE_ENCRYPT, ty, bits, &[]).unwrap();
+            assert_eq!(up(&k.run(&t, 4096).unwrap()), want, "{what}: ALG_RSA_PKCS1, type {ty}");
+        }
+        let mut em = vec![0x00, 0x01];
+        em.resize(bits / 8 - t.len() - 1, 0xFF);
+        em.push(0x00);
+        em.extend_from_slice(&t);
+        k.init(CIPHER, 12, MODE_DECRYPT, TYPE_RSA_CRT_PRIVATE, bits, &[]).unwrap();
+        assert_eq!(up(&k.run(&em, 4096).unwrap()), want, "{what}: ALG_RSA_NOPAD");
+        k.init(CIPHER, 12, MODE_ENCRYPT, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
+        assert_eq!(up(&k.run(&h(&want), 4096).unwrap()), up(&em), "{what}: ALG_RSA_NOPAD public");
     }
 }
 
