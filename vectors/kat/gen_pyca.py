@@ -94,3 +94,52 @@ for kl in (16, 24, 32):
                 r.update({"Plaintext": m if m else "", "Ciphertext": ct})
                 recs.append(r)
 write("aes/pyca-aes-padded.txt", recs)
+
+
+# DES / 3DES CBC-MACs as JC's Signature.ALG_DES_MAC8_* compute them (zero IV), MAC4 being the
+# first 4 bytes: CBC-MAC over the whole key (ISO/IEC 9797-1 MAC algorithm 1) with padding
+# NOPAD, M1 (zeros), M2 (80 then zeros), PKCS5; MAC algorithm 3 (retail MAC: single-DES CBC
+# under K1, then e_K1(d_K2(H))) with M1 and M2. Single DES is TripleDES(k * 3).
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES  # noqa: E402
+
+
+def des_pad(mode, m):
+    if mode == "PKCS5":
+        p = padding.PKCS7(64).padder()
+        return p.update(m) + p.finalize()
+    if mode == "M2":
+        m = m + b"\x80"
+    if mode == "NOPAD" or (len(m) % 8 == 0 and len(m) > 0):
+        return m
+    return m + bytes(8 - len(m) % 8)
+
+
+def cbc_last(key, data):
+    k = key if len(key) != 8 else key * 3
+    e = Cipher(TripleDES(k), modes.CBC(bytes(8))).encryptor()
+    return (e.update(data) + e.finalize())[-8:]
+
+
+def des_block(key8, block, enc):
+    c = Cipher(TripleDES(key8 * 3), modes.ECB())
+    op = c.encryptor() if enc else c.decryptor()
+    return op.update(block) + op.finalize()
+
+
+recs = []
+for pm in ("NOPAD", "M1", "M2", "PKCS5"):
+    for kl in (8, 16, 24):
+        for ml in (8, 16, 104, 296) if pm == "NOPAD" else (1, 7, 8, 9, 16, 100, 300):
+            k = data(f"des mac key {pm} {kl} {ml}", kl)
+            m = data(f"des mac msg {pm} {kl} {ml}", ml)
+            recs.append({"Alg": "MAC8_" + pm, "Key": k, "Msg": m, "Mac": cbc_last(k, des_pad(pm, m))})
+for pm in ("M1", "M2"):
+    for kl in (8, 16):
+        for ml in (1, 7, 8, 9, 16, 100, 300):
+            k = data(f"des alg3 key {pm} {kl} {ml}", kl)
+            m = data(f"des alg3 msg {pm} {kl} {ml}", ml)
+            k1, k2 = k[:8], k[8:] if kl == 16 else k[:8]
+            h = cbc_last(k1, des_pad(pm, m))
+            mac = des_block(k1, des_block(k2, h, False), True)
+            recs.append({"Alg": "MAC8_" + pm + "_ALG3", "Key": k, "Msg": m, "Mac": mac})
+write("tdes/pyca-des-mac.txt", recs)
