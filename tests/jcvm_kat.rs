@@ -882,6 +882,47 @@ fn kat_rsa_pss_verify() {
     assert_eq!(n, 18);
 }
 
+/// Wycheproof `rsa_pss_2048_sha256_mgf1_32_test.json` (`vectors/kat/wycheproof/`): RSASSA-PSS with
+/// SHA-256, MGF1-SHA-256 and a 32-byte salt, JC's `ALG_RSA_SHA_256_PKCS1_PSS` (salt of the hash's
+/// length). `valid` verifies (01), `invalid` is refused (00).
+#[test]
+fn kat_rsa_pss_sha256_wycheproof() {
+    let j: serde_json::Value =
+        serde_json::from_str(&vectors("wycheproof/rsa_pss_2048_sha256_mgf1_32_test.json")).unwrap();
+    let mut k = Kat::new();
+    let (mut valid, mut invalid) = (0, 0);
+    for g in j["testGroups"].as_array().unwrap() {
+        assert_eq!(
+            (g["sha"].as_str(), g["mgfSha"].as_str(), g["sLen"].as_u64()),
+            (Some("SHA-256"), Some("SHA-256"), Some(32))
+        );
+        // The modulus is written as an ASN.1 INTEGER's content (a leading 00): the same number.
+        let n = h(g["publicKey"]["modulus"].as_str().unwrap());
+        let n = &n[n.iter().position(|b| *b != 0).unwrap()..];
+        assert_eq!(n.len(), 256);
+        k.set(TYPE_RSA_PUBLIC, 2048, 1, n).unwrap();
+        k.set(TYPE_RSA_PUBLIC, 2048, 2, &h(g["publicKey"]["publicExponent"].as_str().unwrap())).unwrap();
+        for t in g["tests"].as_array().unwrap() {
+            let what = format!("tcId {} {}", t["tcId"], t["comment"]);
+            let ok = match t["result"].as_str().unwrap() {
+                "valid" => true,
+                "invalid" => false,
+                r => panic!("{what}: result {r}"),
+            };
+            k.init(SIG, 44, MODE_VERIFY, TYPE_RSA_PUBLIC, 2048, &[]).unwrap();
+            k.stage(&h(t["sig"].as_str().unwrap()));
+            let got = k.run(&h(t["msg"].as_str().unwrap()), 100).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"));
+            assert_eq!(got, [u8::from(ok)], "{what}");
+            if ok {
+                valid += 1;
+            } else {
+                invalid += 1;
+            }
+        }
+    }
+    assert_eq!((valid, invalid), (63, 45));
+}
+
 // ---------------------------------------------------------------------------------------------
 // ECDSA P-256.
 
