@@ -6,15 +6,15 @@
 // Test code: a failing unwrap is a failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
-use gpse::apdu::{Command, Response};
+use gpse::apdu::Command;
 use gpse::card::Card;
-use gpse::scp03::host::{HostSession, OpenOptions, Opening};
-use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::scp03::host::HostSession;
+use gpse::scp03::SecurityLevel;
 use gpse::sw::Sw;
 
 mod common;
 
-use common::capcard::{aid, h, load_install, new_card, project_cap, select, tx, K};
+use common::capcard::{aid, h, load_install, new_card, open_applet_scp as open, project_cap, select, send, tx, K};
 
 const APPLET: &str = "A00000047667707365010C01";
 
@@ -23,29 +23,6 @@ fn card(dir: &std::path::Path) -> Card {
     load_install(&mut c, &project_cap("gpapi"), None, &[]);
     assert_eq!(select(&mut c, &aid(APPLET)), "9000");
     c
-}
-
-fn send(c: &mut Card, cmd: &Command) -> Response {
-    Response::parse(&c.transmit(&cmd.to_bytes())).unwrap()
-}
-
-/// INITIALIZE UPDATE and EXTERNAL AUTHENTICATE sent to the selected CAP applet, which hands
-/// them to `SecureChannel.processSecurity`: the host checks the card cryptogram (AmdD §6.2.2.2)
-/// and the card the host cryptogram and the EA's C-MAC (AmdD §7.1.2).
-fn open(c: &mut Card, level: SecurityLevel) -> HostSession {
-    let k = h(K);
-    let keys = StaticKeys::new(&k, &k, &k).unwrap();
-    let opts = OpenOptions { host_challenge: Some([0x11; 8]), ..OpenOptions::new(level) };
-    let (opening, iu) = Opening::new(&keys, &opts, &mut rand_core::OsRng).unwrap();
-    let rsp = send(c, &iu);
-    assert_eq!(rsp.sw, Sw::Ok);
-    // KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge(8) ‖ card cryptogram(8) [‖ counter(3)] (AmdD T7-2).
-    assert!(rsp.data.len() == 29 || rsp.data.len() == 32, "{}", hex::encode_upper(&rsp.data));
-    assert_eq!(rsp.data[11], 0x03);
-    let (auth, ea) = opening.initialize_update_response(&rsp).unwrap();
-    let rsp = send(c, &ea);
-    assert_eq!(rsp.sw, Sw::Ok);
-    auth.external_authenticate_response(&rsp).unwrap()
 }
 
 /// `CLA INS 10` with `data` wrapped by the host, the response unwrapped: the plain data and

@@ -10,6 +10,7 @@
 //! [`super::SecureChannelUse::AssociatedSd`]: the SD's own command code (`gp::scp`), its key set
 //! and sequence counter, and the session of the channel (GPCS §10.2.3, AmdD §5.6).
 
+use super::cvm::CvmCall;
 use super::registry::{AppLifeCycle, CardLifeCycle, Privileges};
 use super::{Aid, Outcome, Runtime};
 use crate::apdu::{Command, Response};
@@ -168,6 +169,20 @@ impl<'a> GpApi<'a> {
             dek.cbc_decrypt(&[0; 16], &mut out);
         }
         Ok(out)
+    }
+
+    /// A `CVM` method on the card's global PIN, as this application calls it (the CVM
+    /// Management privilege decides what it may change). The image is committed with the
+    /// command when the persistent part changed (the try counter included, whatever the result:
+    /// a comparison costs a try even if the power goes).
+    pub fn cvm(&mut self, call: CvmCall<'_>) -> i16 {
+        let may_manage = self.has(Privileges::CVM_MANAGEMENT);
+        let before = self.rt.image.global_pin.clone();
+        let r = self.rt.image.global_pin.call(may_manage, call, &mut self.rt.cvm_session);
+        if self.rt.image.global_pin != before {
+            self.rt.image_dirty = true;
+        }
+        r
     }
 
     /// Whether the channel's session is authenticated (`SecurityStatus::AUTHENTICATED`).

@@ -10,6 +10,7 @@
 use super::api::gp::GpCard;
 use super::{Env, Jcvm};
 use crate::apdu::Command;
+use crate::card::cvm::{CvmCall, CvmSession, GlobalPin};
 use crate::card::{Aid, Applet, Ctx, GpApi, InstallRequest, Module, Outcome};
 use crate::crypto::CardRng;
 use crate::sw::Sw;
@@ -108,6 +109,13 @@ impl GpCard for CardEnv<'_, '_> {
     }
     fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw> {
         self.gp.as_ref().ok_or(Sw::ConditionsNotSatisfied)?.crypt_data(data, encrypt)
+    }
+    fn cvm(&mut self, call: CvmCall<'_>) -> i16 {
+        match self.gp.as_mut() {
+            Some(g) => g.cvm(call),
+            // At INSTALL (no GP services yet): as a NOT_READY CVM the applet may not manage.
+            None => GlobalPin::default().call(false, call, &mut CvmSession::None),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! Token numbering: the 1.6 export (`shared/javacard/tokens/globalplatform.json`).
 
 use crate::apdu::Command;
+use crate::card::cvm::{CvmCall, CvmSession, GlobalPin};
 use crate::jcvm::heap::ClassId;
 use crate::jcvm::interp::{Exec, Fault, Thrown};
 use crate::sw::Sw;
@@ -26,6 +27,11 @@ pub const GP_SYSTEM: ClassId = api_class_id(GP_PACKAGE, 3);
 /// The class of the JCRE-owned object `GPSystem.getSecureChannel()` returns: not in the export
 /// (applets see it only as a `SecureChannel`), a token no export uses.
 pub const SECURE_CHANNEL_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF2);
+/// The class of the JCRE-owned global PIN object `GPSystem.getCVM(CVM_GLOBAL_PIN)` returns
+/// (applets see it as a `CVM`).
+pub const CVM_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF3);
+/// `GPSystem.CVM_GLOBAL_PIN` (GP Card API): the one CVM this card has.
+pub const CVM_GLOBAL_PIN: u8 = 0x11;
 
 /// Card services for `org.globalplatform`, as the runtime gives them to one command of one
 /// applet (the card's `card::GpApi` over the applet's registry entry and its channel).
@@ -53,6 +59,8 @@ pub trait GpCard {
     /// `decryptData` / `encryptData`: `data` deciphered or enciphered with the session key set's
     /// static DEK.
     fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw>;
+    /// A `CVM` method on the card's global PIN, as the calling application (its Java value).
+    fn cvm(&mut self, call: CvmCall<'_>) -> i16;
 }
 
 /// The `org.globalplatform` natives.
@@ -62,7 +70,7 @@ pub enum GpNative {
     GetCardContentState,
     /// `static GPSystem.getCardState()`.
     GetCardState,
-    /// `static GPSystem.getCVM(byte)`: `null` (no CVM yet).
+    /// `static GPSystem.getCVM(byte)`: the global PIN for `CVM_GLOBAL_PIN`, else `null`.
     GetCvm,
     /// `static GPSystem.getSecureChannel()`.
     GetSecureChannel,
@@ -89,6 +97,27 @@ pub enum GpNative {
     ResetSecurity,
     /// `SecureChannel.getSecurityLevel()`.
     GetSecurityLevel,
+    /// A method of the global PIN's `CVM` (its interface method token, 0-10).
+    Cvm(CvmMethod),
+}
+
+/// The methods of `org.globalplatform.CVM`, in token order (the 1.7 export).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CvmMethod {
+    IsActive,
+    IsSubmitted,
+    IsVerified,
+    IsBlocked,
+    GetTriesRemaining,
+    /// `update(byte[], short, byte, byte)`.
+    Update,
+    ResetState,
+    BlockState,
+    ResetAndUnblockState,
+    /// `setTryLimit(byte)`.
+    SetTryLimit,
+    /// `verify(byte[], short, byte, byte)`.
+    Verify,
 }
 
 impl GpNative {
@@ -103,6 +132,9 @@ impl GpNative {
             Wrap | Unwrap | DecryptData | EncryptData => (4, true),
             ResetSecurity => (1, false),
             GetSecurityLevel => (1, true),
+            Cvm(CvmMethod::Update | CvmMethod::Verify) => (5, true),
+            Cvm(CvmMethod::SetTryLimit) => (2, true),
+            Cvm(_) => (1, true),
         }
     }
 }
@@ -134,6 +166,79 @@ fn command_at(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Command, T
     Command::parse(&bytes).map_err(|_| iso(x, Sw::WrongLength))
 }
 
+/// The JCRE-owned global PIN object (one per VM, made at first use, a permanent JCRE entry
+/// point object like the `SecureChannel`).
+fn cvm_object(x: &mut Exec<'_>) -> R {
+    if let Some(h) = x.rt.system_exceptions.get(&CVM_IMPL) {
+        return Ok(Some(*h as i16));
+    }
+    let h = x.rt.heap.new_instance(CVM_IMPL, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+    x.rt.system_exceptions.insert(CVM_IMPL, h);
+    Ok(Some(h as i16))
+}
+
+/// The CVM value argument of `update` / `verify`: `SecurityException` unless a global array
+/// (the APDU or install buffer, or another JCRE-owned array: the GP Card API requires
+/// "a global byte array", so no application array reaches the CVM's owner).
+fn cvm_value(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown> {
+    let handle = h as u16;
+    let global = handle == x.rt.apdu_buffer
+        || handle == x.rt.install_buffer
+        || x.rt.heap.get(handle).is_some_and(|o| o.owner == 0);
+    if handle != 0 && !global {
+        return Err(x.throw(cls::SECURITY, 0));
+    }
+    super::natives::read(x, h, off, len)
+}
+
+/// A `CVM` method: on the card's global PIN, or on a bare VM (no card) as a NOT_READY CVM
+/// the applet may not manage (`false`, counter 0, `CVM_FAILURE`). `bLength` comes sign-extended
+/// (JCVM §3.1), so a negative one is out of bounds.
+// Byte arguments arrive widened: the casts take back the byte.
+#[allow(clippy::cast_possible_truncation)]
+fn cvm(x: &mut Exec<'_>, m: CvmMethod, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let mut bare = (GlobalPin::default(), CvmSession::None);
+    let value;
+    let call = match m {
+        CvmMethod::IsActive => CvmCall::IsActive,
+        CvmMethod::IsSubmitted => CvmCall::IsSubmitted,
+        CvmMethod::IsVerified => CvmCall::IsVerified,
+        CvmMethod::IsBlocked => CvmCall::IsBlocked,
+        CvmMethod::GetTriesRemaining => CvmCall::GetTriesRemaining,
+        CvmMethod::ResetState => CvmCall::ResetState,
+        CvmMethod::BlockState => CvmCall::BlockState,
+        CvmMethod::ResetAndUnblockState => CvmCall::ResetAndUnblockState,
+        CvmMethod::SetTryLimit => CvmCall::SetTryLimit(arg(1) as i8),
+        CvmMethod::Update | CvmMethod::Verify => {
+            match cvm_value(x, arg(1), arg(2), arg(3)) {
+                Ok(v) => value = v,
+                Err(t) => {
+                    // verify: an exception makes the comparison unsuccessful (GP Card API), so
+                    // it costs a try as a wrong value does.
+                    if m == CvmMethod::Verify {
+                        if let Some(g) = x.env.gp() {
+                            g.cvm(CvmCall::Verify(&[], 0));
+                        }
+                    }
+                    return Err(t);
+                }
+            }
+            let format = arg(4) as u8;
+            if m == CvmMethod::Update {
+                CvmCall::Update(&value, format)
+            } else {
+                CvmCall::Verify(&value, format)
+            }
+        }
+    };
+    let r = match x.env.gp() {
+        Some(g) => g.cvm(call),
+        None => bare.0.call(false, call, &mut bare.1),
+    };
+    Ok(Some(r))
+}
+
 /// The current APDU as a command: header from the APDU buffer, all its data (received now if
 /// it was not: `processSecurity` receives the data itself, GP Card API).
 fn current_command(x: &mut Exec<'_>) -> Result<Command, Thrown> {
@@ -163,7 +268,9 @@ pub fn call(x: &mut Exec<'_>, n: GpNative, a: &[i16]) -> R {
         SetCardContentState => Ok(b(x.env.gp().is_some_and(|g| g.set_own_state(arg(0) as u8)))),
         LockCard => Ok(b(x.env.gp().is_some_and(|g| g.lock_card()))),
         TerminateCard => Ok(b(x.env.gp().is_some_and(|g| g.terminate_card()))),
+        GetCvm if arg(0) as u8 == CVM_GLOBAL_PIN => cvm_object(x),
         GetCvm => Ok(Some(0)),
+        Cvm(m) => cvm(x, m, a),
         SetAtrHistBytes => Ok(b(false)),
         GetSecureChannel => secure_channel_object(x),
         GetSecurityLevel => Ok(Some(i16::from(x.env.gp().map_or(0, |g| g.security_level()) as i8))),
@@ -267,8 +374,27 @@ mod tests {
         }
         let (t, body) = class("SecureChannel");
         assert_eq!(api_class_id(GP_PACKAGE, t), SECURE_CHANNEL);
-        let (t, _) = class("CVM");
+        let (t, cvm_body) = class("CVM");
         assert_eq!(api_class_id(GP_PACKAGE, t), CVM);
+        let imp = api_class(CVM_IMPL).unwrap();
+        let map = imp.implements.iter().find(|(i, _)| *i == CVM).unwrap().1;
+        let names = [
+            (CvmMethod::IsActive, "isActive"),
+            (CvmMethod::IsSubmitted, "isSubmitted"),
+            (CvmMethod::IsVerified, "isVerified"),
+            (CvmMethod::IsBlocked, "isBlocked"),
+            (CvmMethod::GetTriesRemaining, "getTriesRemaining"),
+            (CvmMethod::Update, "update"),
+            (CvmMethod::ResetState, "resetState"),
+            (CvmMethod::BlockState, "blockState"),
+            (CvmMethod::ResetAndUnblockState, "resetAndUnblockState"),
+            (CvmMethod::SetTryLimit, "setTryLimit"),
+            (CvmMethod::Verify, "verify"),
+        ];
+        for (tok, (m, name)) in names.into_iter().enumerate() {
+            assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(GpNative::Cvm(m))), "{name}");
+            method(&cvm_body, u8::try_from(tok).unwrap(), name);
+        }
         // The implementation's interface map: interface token → its virtual slot's native.
         let imp = api_class(SECURE_CHANNEL_IMPL).unwrap();
         let map = imp.implements.iter().find(|(i, _)| *i == SECURE_CHANNEL).unwrap().1;

@@ -654,7 +654,7 @@ pub const CLASSES: &[ApiClass] = &[
     // javacardx.apdu (A0000000620209)
     iface(4, 0, "javacardx/apdu/ExtendedLength"),
     // org.globalplatform (A00000015100), GP Card API: see gp.rs.
-    iface(5, 1, "org/globalplatform/CVM"),
+    ApiClass { super_interfaces: &[cls::SHAREABLE], ..iface(5, 1, "org/globalplatform/CVM") },
     ApiClass { super_interfaces: &[cls::SHAREABLE], ..iface(5, 2, "org/globalplatform/SecureChannel") },
     plain(
         5,
@@ -689,6 +689,30 @@ pub const CLASSES: &[ApiClass] = &[
                 N(Gp(gp::GpNative::EncryptData)),
                 N(Gp(gp::GpNative::ResetSecurity)),
                 N(Gp(gp::GpNative::GetSecurityLevel)),
+            ],
+            &[],
+        )
+    },
+    // The JCRE-owned global PIN behind `GPSystem.getCVM(CVM_GLOBAL_PIN)` (no export token).
+    ApiClass {
+        implements: &[(gp::CVM, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])],
+        ..plain(
+            5,
+            0xF3,
+            "org/globalplatform/$CVM",
+            &[
+                N(ObjectEquals),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsActive))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsSubmitted))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsVerified))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsBlocked))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::GetTriesRemaining))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::Update))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::ResetState))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::BlockState))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::ResetAndUnblockState))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::SetTryLimit))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::Verify))),
             ],
             &[],
         )
