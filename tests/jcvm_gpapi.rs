@@ -140,3 +140,52 @@ fn decrypt_and_encrypt_data_use_the_static_dek() {
     // Not a multiple of the block: 6700.
     assert_eq!(run(&mut c, &mut s, 0x30, &ct[..20]).sw, Sw::WrongLength);
 }
+
+/// The global PIN through `GPSystem.getCVM(CVM_GLOBAL_PIN)` (GP Card API `CVM`): one PIN for
+/// the card, changed only by an application with the CVM Management privilege, compared by
+/// any; its try counter and BLOCKED state survive a reopen of the card image, its VALIDATED
+/// state ends with the card session.
+#[test]
+fn the_global_pin_is_one_for_the_card_managed_with_the_privilege() {
+    const MANAGER: &str = "A00000047667707365010C02";
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = new_card(dir.path());
+    let (pkg, _) = load_install(&mut c, &project_cap("gpapi"), None, &[]);
+    common::capcard::gp(&mut c).install(&pkg, &aid(APPLET), &aid(MANAGER), &[0x02], &[], true).unwrap();
+    let user = aid(APPLET);
+    let manager = aid(MANAGER);
+    // Answer: the method's result ‖ isActive isSubmitted isVerified isBlocked getTriesRemaining.
+    let mut on = |c: &mut Card, who: &gpse::Aid, apdu: &str| {
+        assert_eq!(select(c, who), "9000");
+        tx(c, apdu)
+    };
+    // getCVM of another identifier: null (the applet answers 6A88).
+    assert_eq!(on(&mut c, &user, "8040120000"), "6A88");
+    // NOT_READY: no value, no try limit.
+    assert_eq!(on(&mut c, &user, "8040110000"), "0000000000009000");
+    assert_eq!(on(&mut c, &user, "80401105050131323334"), "0000000000009000", "update needs CVM Management");
+    assert_eq!(on(&mut c, &user, "804011090103"), "0000000000009000");
+    assert_eq!(on(&mut c, &manager, "80401105050131323334"), "0100000000009000", "value set, no limit yet");
+    assert_eq!(on(&mut c, &manager, "804011090103"), "0101000000039000", "ACTIVE, 3 tries");
+    // Any application compares: ASCII "1234", then the same digits in BCD.
+    assert_eq!(on(&mut c, &user, "8040110A050131323334"), "0001010100039000");
+    assert_eq!(on(&mut c, &user, "8040110A03021234"), "0001010100039000");
+    assert_eq!(on(&mut c, &manager, "8040110200"), "0101010100039000", "VALIDATED for every application");
+    // A wrong value: CVM_FAILURE, INVALID_SUBMISSION, one try fewer.
+    assert_eq!(on(&mut c, &user, "8040110A050139393939"), "FF01010000029000");
+    // HEX never compares with the stored ASCII value: failure, another try.
+    assert_eq!(on(&mut c, &user, "8040110A050331323334"), "FF01010000019000");
+    // A new card session: not submitted; the counter persists, also across a reopen.
+    drop(c);
+    let mut c = Card::open(dir.path(), gpse::store::Durability::NoSync, Some(2)).unwrap();
+    c.power_on();
+    assert_eq!(on(&mut c, &user, "8040110000"), "0101000000019000");
+    assert_eq!(on(&mut c, &user, "8040110A050139393939"), "FF01000001009000", "BLOCKED at 0");
+    assert_eq!(on(&mut c, &user, "8040110A050131323334"), "FF01000001009000", "BLOCKED: no comparison");
+    assert_eq!(on(&mut c, &user, "8040110600"), "0001000001009000", "resetState cannot leave BLOCKED");
+    assert_eq!(on(&mut c, &user, "8040110800"), "0001000001009000", "unblocking needs CVM Management");
+    assert_eq!(on(&mut c, &manager, "8040110800"), "0101000000039000");
+    assert_eq!(on(&mut c, &user, "8040110A050131323334"), "0001010100039000");
+    assert_eq!(on(&mut c, &user, "8040110600"), "0101000000039000", "resetState: ACTIVE again");
+    assert_eq!(on(&mut c, &manager, "8040110700"), "0101000001039000", "blockState");
+}
