@@ -155,7 +155,7 @@ fn the_global_pin_is_one_for_the_card_managed_with_the_privilege() {
     let user = aid(APPLET);
     let manager = aid(MANAGER);
     // Answer: the method's result ‖ isActive isSubmitted isVerified isBlocked getTriesRemaining.
-    let mut on = |c: &mut Card, who: &gpse::Aid, apdu: &str| {
+    let on = |c: &mut Card, who: &gpse::Aid, apdu: &str| {
         assert_eq!(select(c, who), "9000");
         tx(c, apdu)
     };

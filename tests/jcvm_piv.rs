@@ -1,21 +1,20 @@
 //! OpenFIPS201 (PIV, `../shared/javacard/caps/openfips201.cap`, makinako/OpenFIPS201 @8f8d7097)
 //! in process, issue #16: LOAD + INSTALL over SCP03, SELECT of the PIV AID, GET DATA before
-//! personalisation. Personalisation (PUT DATA P2=00 over SCP03 C-ENC+C-MAC) and the OpenSC
-//! end-to-end run are not here yet: they need `GPSystem.getCVM(CVM_GLOBAL_PIN)` (the applet's
-//! `CVMPIN` calls `CVM.isVerified()` on it), which still answers `null`.
+//! personalisation; then pre-personalisation over the applet's own SCP03 session (its
+//! `CVMPIN` holds `GPSystem.getCVM(CVM_GLOBAL_PIN)` and asks it `isVerified()`), VERIFY,
+//! 9B authentication, 9A key generation and a signature OpenSSL verifies. `tests/e2e_piv.rs`
+//! runs it through pcscd with OpenSC and yubico-piv-tool.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
 mod common;
 
 use common::capcard::{aid, load_install, new_card, select, shared_cap, tx};
+use common::piv::{personalisation, ADMIN_KEY, PIV};
 use gpse::apdu::Command;
 use gpse::card::Card;
 use gpse::scp03::SecurityLevel;
 use gpse::sw::Sw;
-
-/// The PIV Card Application AID (SP 800-73-4 Part 1 §2.2, with version `0100`).
-const PIV: &str = "A000000308000010000100";
 
 /// The applet's Application Property Template (its `Config.DEFAULT_APT`, SP 800-73-4 Part 1
 /// §3.1.1): AID, coexistent tag allocation authority, label "OpenFIPS201", the SP 800-73-4 URL,
@@ -44,10 +43,6 @@ fn openfips201_installs_selects_and_answers_get_data() {
     assert_eq!(tx(&mut c, "00CB3F00055C035FC10200"), "6A86");
 }
 
-/// The default 9B (PIV Card Application Administration) key of OpenSC's PIV tests: 3DES
-/// `0102030405060708` three times.
-pub const ADMIN_KEY: &str = "010203040506070801020304050607080102030405060708";
-
 /// Sends `data` under `header` (CLA INS P1 P2), chained in 255-byte parts (ISO 7816-4 §5.1.1.1,
 /// CLA b5), and collects a response that comes in parts (`61xx`, GET RESPONSE).
 fn chained(c: &mut Card, header: &str, data: &[u8]) -> (Vec<u8>, String) {
@@ -74,39 +69,15 @@ fn chained(c: &mut Card, header: &str, data: &[u8]) -> (Vec<u8>, String) {
     }
 }
 
-/// Pre-personalisation as OpenFIPS201's documentation does it, over the applet's own SCP03
-/// session (C-MAC + C-DECRYPTION, which `putDataAdmin` and `changeReferenceDataAdmin` require):
-/// PUT DATA `00 DB 3F 00` creates the data objects and the keys (tag 30: 8A operation, 8B id,
-/// 8C contact and 8D contactless access modes, 8E mechanism, 8F role), CHANGE REFERENCE DATA
-/// `00 24 FF 80/81` sets the PIN and PUK, `00 24 03 9B` the 3DES administration key.
+/// Pre-personalisation (`common::piv::personalisation`) over the applet's own SCP03 session
+/// at C-MAC + C-DECRYPTION, opened through its `SecureChannel.processSecurity`.
 fn personalise(c: &mut Card) {
     let mut s = common::capcard::open_applet_scp(c, SecurityLevel::C_DEC_C_MAC);
-    let mut admin = |c: &mut Card, apdu: &str| {
-        let cmd = Command::parse(&common::capcard::h(apdu)).unwrap();
+    for apdu in personalisation() {
+        let cmd = Command::parse(&common::capcard::h(&apdu)).unwrap();
         let rsp = common::capcard::send(c, &s.wrap(&cmd).unwrap());
         assert_eq!(rsp.sw, Sw::Ok, "{apdu}");
-    };
-    // Data objects: CCC (07), CHUID (02), the four certificates (05, 0A, 0B, 01), the
-    // security object (06) and the discovery object (7E); read always (7F) on contact.
-    for (id, contactless) in
-        [("07", "00"), ("02", "7F"), ("05", "00"), ("0A", "00"), ("0B", "00"), ("01", "7F"), ("06", "00"), ("7E", "7F")]
-    {
-        admin(c, &format!("00DB3F000E300C8A01018B01{id}8C017F8D01{contactless}"));
     }
-    // Keys: 9A PIV authentication (RSA-2048 07, PIN 01), 9B administration (3DES 03, role 03),
-    // 9C digital signature (RSA-2048, PIN always 02), 9D key management, 9E card authentication.
-    for (id, contact, mech, role) in [
-        ("9A", "01", "07", "04"),
-        ("9B", "7F", "03", "03"),
-        ("9C", "02", "07", "04"),
-        ("9D", "01", "07", "04"),
-        ("9E", "7F", "07", "04"),
-    ] {
-        admin(c, &format!("00DB3F001430128A01028B01{id}8C01{contact}8D01008E01{mech}8F01{role}"));
-    }
-    admin(c, &format!("0024039B1C301A8018{ADMIN_KEY}"));
-    admin(c, "0024FF8008313233343536FFFF");
-    admin(c, "0024FF81083132333435363738");
 }
 
 /// 3DES-ECB of one block under the administration key (OpenSSL, an independent implementation).
