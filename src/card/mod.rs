@@ -28,7 +28,7 @@ pub use applet::{
     Applet, CardEvent, Catalog, Ctx, Diagnostic, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent,
     RawInstall, RestoreFn, SecureChannelUse, TraceSpec,
 };
-pub use gp_api::GpApi;
+pub use gp_api::{GpApi, RegistryCall};
 pub use image::CardImage;
 pub use open::Open;
 pub use pin::{OwnerPin, PinCheck};

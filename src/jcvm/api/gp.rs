@@ -8,7 +8,8 @@
 
 use crate::apdu::Command;
 use crate::card::cvm::{CvmCall, CvmSession, GlobalPin};
-use crate::jcvm::heap::ClassId;
+use crate::card::RegistryCall;
+use crate::jcvm::heap::{ClassId, NativeState};
 use crate::jcvm::interp::{Exec, Fault, Thrown};
 use crate::sw::Sw;
 
@@ -30,6 +31,11 @@ pub const SECURE_CHANNEL_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF2);
 /// The class of the JCRE-owned global PIN object `GPSystem.getCVM(CVM_GLOBAL_PIN)` returns
 /// (applets see it as a `CVM`).
 pub const CVM_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF3);
+/// `org.globalplatform.GPRegistryEntry` (interface token 4).
+pub const REGISTRY_ENTRY: ClassId = api_class_id(GP_PACKAGE, 4);
+/// The class of the JCRE-owned objects `GPSystem.getRegistryEntry` returns (applets see them as
+/// `GPRegistryEntry`): one per registry entry asked for, found again on the next call.
+pub const REGISTRY_ENTRY_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF4);
 /// `GPSystem.CVM_GLOBAL_PIN` (GP Card API): the one CVM this card has.
 pub const CVM_GLOBAL_PIN: u8 = 0x11;
 
@@ -61,6 +67,12 @@ pub trait GpCard {
     fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw>;
     /// A `CVM` method on the card's global PIN, as the calling application (its Java value).
     fn cvm(&mut self, call: CvmCall<'_>) -> i16;
+    /// `GPSystem.getRegistryEntry`: the AID of the entry the caller may see (`None`: its own).
+    fn registry_entry(&self, aid: Option<&[u8]>) -> Option<Vec<u8>>;
+    /// `GPRegistryEntry.getPrivileges`: the entry's three privilege bytes.
+    fn entry_privileges(&self, entry: &[u8]) -> Option<[u8; 3]>;
+    /// A `GPRegistryEntry` method on an entry (booleans 0/1, `getState`'s byte).
+    fn entry_call(&mut self, entry: &[u8], call: RegistryCall<'_>) -> u8;
 }
 
 /// The `org.globalplatform` natives.
@@ -99,6 +111,29 @@ pub enum GpNative {
     GetSecurityLevel,
     /// A method of the global PIN's `CVM` (its interface method token, 0-10).
     Cvm(CvmMethod),
+    /// `static GPSystem.getRegistryEntry(AID)`.
+    GetRegistryEntry,
+    /// A method of a `GPRegistryEntry` (its interface method token, 0-7).
+    Registry(RegistryMethod),
+}
+
+/// The methods of `org.globalplatform.GPRegistryEntry`, in token order (the 1.7 export).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryMethod {
+    /// `deregisterService(short)`: not supported (`ISOException` 6A81).
+    DeregisterService,
+    GetAid,
+    /// `getPrivileges(byte[], short)`.
+    GetPrivileges,
+    GetState,
+    /// `isAssociated(AID)`.
+    IsAssociated,
+    /// `isPrivileged(byte)`.
+    IsPrivileged,
+    /// `registerService(short)`: not supported (`ISOException` 6A81).
+    RegisterService,
+    /// `setState(byte)`.
+    SetState,
 }
 
 /// The methods of `org.globalplatform.CVM`, in token order (the 1.7 export).
@@ -135,6 +170,11 @@ impl GpNative {
             Cvm(CvmMethod::Update | CvmMethod::Verify) => (5, true),
             Cvm(CvmMethod::SetTryLimit) => (2, true),
             Cvm(_) => (1, true),
+            GetRegistryEntry => (1, true),
+            Registry(RegistryMethod::GetPrivileges) => (3, true),
+            Registry(RegistryMethod::DeregisterService | RegistryMethod::RegisterService) => (2, false),
+            Registry(RegistryMethod::IsAssociated | RegistryMethod::IsPrivileged | RegistryMethod::SetState) => (2, true),
+            Registry(RegistryMethod::GetAid | RegistryMethod::GetState) => (1, true),
         }
     }
 }
@@ -239,6 +279,75 @@ fn cvm(x: &mut Exec<'_>, m: CvmMethod, a: &[i16]) -> R {
     Ok(Some(r))
 }
 
+/// `GPSystem.getRegistryEntry(aid)`: the JCRE-owned entry object for the entry the caller may
+/// see (the one made by an earlier call when it is still there), or null.
+fn registry_entry_object(x: &mut Exec<'_>, aid_ref: i16) -> R {
+    let asked = if aid_ref == 0 {
+        None
+    } else {
+        match x.rt.heap.native(aid_ref as u16) {
+            Some(NativeState::Aid(a)) => Some(a.clone()),
+            _ => return Err(x.throw(cls::NULL_POINTER, 0)),
+        }
+    };
+    let Some(entry) = x.env.gp().and_then(|g| g.registry_entry(asked.as_deref())) else {
+        return Ok(Some(0));
+    };
+    let found = x.rt.heap.owned_by(0).into_iter().find(|h| {
+        x.class_of(*h) == Some(REGISTRY_ENTRY_IMPL)
+            && matches!(x.rt.heap.native(*h), Some(NativeState::RegistryEntry(a)) if *a == entry)
+    });
+    if let Some(h) = found {
+        return Ok(Some(h as i16));
+    }
+    let h = x.rt.heap.new_instance(REGISTRY_ENTRY_IMPL, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+    x.rt.heap.set_native(h, NativeState::RegistryEntry(entry)).map_err(|a| x.access(a))?;
+    Ok(Some(h as i16))
+}
+
+/// A `GPRegistryEntry` method on the entry object `a[0]`.
+// Byte arguments arrive widened (JCVM §3.1): the casts take back the byte.
+#[allow(clippy::cast_possible_truncation)]
+fn registry(x: &mut Exec<'_>, m: RegistryMethod, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let Some(NativeState::RegistryEntry(entry)) = x.rt.heap.native(arg(0) as u16).cloned() else {
+        return Err(x.throw(cls::NULL_POINTER, 0));
+    };
+    let call = match m {
+        RegistryMethod::DeregisterService | RegistryMethod::RegisterService => {
+            // GP Card API: "ISOException if this method is not supported" (no Global Services).
+            return Err(iso(x, Sw::FunctionNotSupported));
+        }
+        RegistryMethod::GetAid => {
+            // The instance's own AID object when it is a CAP applet here, else a new JCRE one.
+            if let Some(i) = x.rt.instances.iter().find(|i| i.aid == entry) {
+                return Ok(Some(i.aid_object as i16));
+            }
+            let h = x.rt.heap.new_instance(cls::AID, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+            x.rt.heap.set_native(h, NativeState::Aid(entry)).map_err(|e| x.access(e))?;
+            return Ok(Some(h as i16));
+        }
+        RegistryMethod::GetPrivileges => {
+            let p = x.env.gp().and_then(|g| g.entry_privileges(&entry)).unwrap_or([0; 3]);
+            super::natives::write_as(x, arg(1), arg(2), &p, false)?;
+            return Ok(Some(arg(2).wrapping_add(3)));
+        }
+        RegistryMethod::GetState => RegistryCall::GetState,
+        RegistryMethod::IsPrivileged => RegistryCall::IsPrivileged(arg(1) as u8),
+        RegistryMethod::SetState => RegistryCall::SetState(arg(1) as u8),
+        RegistryMethod::IsAssociated => {
+            let sd = match x.rt.heap.native(arg(1) as u16) {
+                Some(NativeState::Aid(a)) => a.clone(),
+                _ => return Ok(Some(0)),
+            };
+            let r = x.env.gp().map_or(0, |g| g.entry_call(&entry, RegistryCall::IsAssociated(&sd)));
+            return Ok(Some(i16::from(r)));
+        }
+    };
+    let r = x.env.gp().map_or(0, |g| g.entry_call(&entry, call));
+    Ok(Some(i16::from(r as i8)))
+}
+
 /// The current APDU as a command: header from the APDU buffer, all its data (received now if
 /// it was not: `processSecurity` receives the data itself, GP Card API).
 fn current_command(x: &mut Exec<'_>) -> Result<Command, Thrown> {
@@ -271,6 +380,8 @@ pub fn call(x: &mut Exec<'_>, n: GpNative, a: &[i16]) -> R {
         GetCvm if arg(0) as u8 == CVM_GLOBAL_PIN => cvm_object(x),
         GetCvm => Ok(Some(0)),
         Cvm(m) => cvm(x, m, a),
+        GetRegistryEntry => registry_entry_object(x, arg(0)),
+        Registry(m) => registry(x, m, a),
         SetAtrHistBytes => Ok(b(false)),
         GetSecureChannel => secure_channel_object(x),
         GetSecurityLevel => Ok(Some(i16::from(x.env.gp().map_or(0, |g| g.security_level()) as i8))),

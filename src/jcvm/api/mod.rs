@@ -671,8 +671,10 @@ pub const CLASSES: &[ApiClass] = &[
             Gp(gp::GpNative::TerminateCard),
             Gp(gp::GpNative::SetAtrHistBytes),
             Gp(gp::GpNative::SetCardContentState),
+            Gp(gp::GpNative::GetRegistryEntry),
         ],
     ),
+    ApiClass { super_interfaces: &[cls::SHAREABLE], ..iface(5, 4, "org/globalplatform/GPRegistryEntry") },
     // The JCRE-owned object behind `GPSystem.getSecureChannel()` (no export token).
     ApiClass {
         implements: &[(gp::SECURE_CHANNEL, &[1, 2, 3, 4, 5, 6, 7])],
@@ -689,6 +691,27 @@ pub const CLASSES: &[ApiClass] = &[
                 N(Gp(gp::GpNative::EncryptData)),
                 N(Gp(gp::GpNative::ResetSecurity)),
                 N(Gp(gp::GpNative::GetSecurityLevel)),
+            ],
+            &[],
+        )
+    },
+    // The JCRE-owned registry entries `GPSystem.getRegistryEntry` returns (no export token).
+    ApiClass {
+        implements: &[(gp::REGISTRY_ENTRY, &[1, 2, 3, 4, 5, 6, 7, 8])],
+        ..plain(
+            5,
+            0xF4,
+            "org/globalplatform/$GPRegistryEntry",
+            &[
+                N(ObjectEquals),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::DeregisterService))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::GetAid))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::GetPrivileges))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::GetState))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::IsAssociated))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::IsPrivileged))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::RegisterService))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::SetState))),
             ],
             &[],
         )

@@ -1,10 +1,12 @@
 package gpse.test.gpapi;
 
+import javacard.framework.AID;
 import javacard.framework.APDU;
 import javacard.framework.Applet;
 import javacard.framework.ISO7816;
 import javacard.framework.ISOException;
 import org.globalplatform.CVM;
+import org.globalplatform.GPRegistryEntry;
 import org.globalplatform.GPSystem;
 import org.globalplatform.SecureChannel;
 
@@ -31,6 +33,12 @@ import org.globalplatform.SecureChannel;
  *              0A verify(data, format = data[0], value = data[1..]).
  *              Every answer ends with the state after it: isActive ‖ isSubmitted ‖ isVerified ‖
  *              isBlocked ‖ getTriesRemaining (5 bytes).
+ *   80 41 P1 P2 [Lc data] → a registry entry (GPSystem.getRegistryEntry): P1 00 its own (null
+ *              AID), P1 01 the one whose AID is the LV at the start of the data (null: 6A88).
+ *              The rest of the data is the argument. P2: 00 getAID (the AID bytes),
+ *              01 getPrivileges (3 bytes), 02 getState, 03 isAssociated(AID = the LV argument),
+ *              04 isPrivileged(arg byte), 05 setState(arg byte), 06 registerService(0x0100)
+ *              (1-byte answers, booleans 01/00).
  *   other INS: 6D00.
  */
 public class GpApi extends Applet {
@@ -96,6 +104,9 @@ public class GpApi extends Applet {
             case (byte) 0x40:
                 cvm(apdu, buf);
                 return;
+            case (byte) 0x41:
+                registry(apdu, buf);
+                return;
             default:
                 ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }
@@ -134,5 +145,32 @@ public class GpApi extends Applet {
         buf[4] = b(pin.isBlocked());
         buf[5] = pin.getTriesRemaining();
         apdu.setOutgoingAndSend((short) 0, (short) 6);
+    }
+
+    private void registry(APDU apdu, byte[] buf) {
+        short n = apdu.setIncomingAndReceive();
+        short d = ISO7816.OFFSET_CDATA;
+        AID who = null;
+        if (buf[ISO7816.OFFSET_P1] == 1) {
+            who = new AID(buf, (short) (d + 1), buf[d]);
+            n -= (short) (1 + buf[d]);
+            d += (short) (1 + buf[d]);
+        }
+        GPRegistryEntry e = GPSystem.getRegistryEntry(who);
+        if (e == null) {
+            ISOException.throwIt((short) 0x6A88);
+        }
+        short len = 1;
+        switch (buf[ISO7816.OFFSET_P2]) {
+            case 0: len = e.getAID().getBytes(buf, (short) 0); break;
+            case 1: len = e.getPrivileges(buf, (short) 0); break;
+            case 2: buf[0] = e.getState(); break;
+            case 3: buf[0] = b(e.isAssociated(new AID(buf, (short) (d + 1), buf[d]))); break;
+            case 4: buf[0] = b(e.isPrivileged(buf[d])); break;
+            case 5: buf[0] = b(e.setState(buf[d])); break;
+            case 6: e.registerService((short) 0x0100); break;
+            default: ISOException.throwIt(ISO7816.SW_INCORRECT_P1P2);
+        }
+        apdu.setOutgoingAndSend((short) 0, len);
     }
 }
