@@ -189,3 +189,64 @@ fn the_global_pin_is_one_for_the_card_managed_with_the_privilege() {
     assert_eq!(on(&mut c, &user, "8040110600"), "0101000000039000", "resetState: ACTIVE again");
     assert_eq!(on(&mut c, &manager, "8040110700"), "0101000001039000", "blockState");
 }
+
+/// `GPSystem.getRegistryEntry` and `GPRegistryEntry`: an application sees its own entry; another
+/// one's needs Global Registry; locking another application needs Global Lock (GP Card API v1.7,
+/// GPCS §5.3).
+#[test]
+fn registry_entries_their_privileges_states_and_locks() {
+    const USER: &str = "A00000047667707365010C01";
+    const CVM: &str = "A00000047667707365010C02";
+    const REGISTRAR: &str = "A00000047667707365010C03";
+    const ISD: &str = "A000000151000000";
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = new_card(dir.path());
+    let (pkg, _) = load_install(&mut c, &project_cap("gpapi"), None, &[]);
+    let mut g = common::capcard::gp(&mut c);
+    g.install(&pkg, &aid(USER), &aid(CVM), &[0x02], &[], true).unwrap();
+    // Global Registry (byte 2 `04`) and Global Lock (`08`), GPCS T11-8.
+    g.install(&pkg, &aid(USER), &aid(REGISTRAR), &[0x00, 0x0C, 0x00], &[], true).unwrap();
+    drop(g);
+    let on = |c: &mut Card, who: &str, apdu: &str| {
+        assert_eq!(select(c, &aid(who)), "9000");
+        tx(c, apdu)
+    };
+    let lv = |a: &str| format!("{:02X}{a}", a.len() / 2);
+    let other = |p2: &str, a: &str, arg: &str| {
+        let data = format!("{}{arg}", lv(a));
+        format!("804101{p2}{:02X}{data}", data.len() / 2)
+    };
+    // Its own entry: AID, privileges, state, associated with the ISD (a security domain),
+    // not with itself (not one).
+    assert_eq!(on(&mut c, USER, "8041000000"), format!("{USER}9000"));
+    assert_eq!(on(&mut c, USER, "8041000100"), "0000009000");
+    assert_eq!(on(&mut c, CVM, "8041000100"), "0200009000");
+    assert_eq!(on(&mut c, USER, "8041000200"), "079000");
+    assert_eq!(on(&mut c, USER, &format!("80410003{:02X}{}", ISD.len() / 2 + 1, lv(ISD))), "019000");
+    assert_eq!(on(&mut c, USER, &format!("80410003{:02X}{}", USER.len() / 2 + 1, lv(USER))), "009000");
+    // isPrivileged by number: 6 is CVM Management; 13 Global Registry; 18 is no privilege.
+    assert_eq!(on(&mut c, USER, "804100040106"), "009000");
+    assert_eq!(on(&mut c, CVM, "804100040106"), "019000");
+    assert_eq!(on(&mut c, REGISTRAR, "80410004010D"), "019000");
+    assert_eq!(on(&mut c, REGISTRAR, "804100040112"), "009000");
+    // Another application's entry: null without Global Registry.
+    assert_eq!(on(&mut c, USER, &other("00", CVM, "")), "6A88");
+    assert_eq!(on(&mut c, REGISTRAR, &other("00", CVM, "")), format!("{CVM}9000"));
+    assert_eq!(on(&mut c, REGISTRAR, &other("01", CVM, "")), "0200009000");
+    // The ISD's entry: the card's life cycle state (SECURED).
+    assert_eq!(on(&mut c, REGISTRAR, &other("02", ISD, "")), "0F9000");
+    // An application-specific state set by the application itself; INSTALLED → SELECTABLE and
+    // another application's state are refused.
+    assert_eq!(on(&mut c, USER, "80410005010F"), "019000");
+    assert_eq!(on(&mut c, USER, "8041000200"), "0F9000");
+    assert_eq!(on(&mut c, REGISTRAR, &other("05", USER, "1F")), "009000");
+    // Locking another application needs Global Lock; a locked one is not selectable; unlocking
+    // restores its state.
+    assert_eq!(on(&mut c, REGISTRAR, &other("05", USER, "80")), "019000");
+    assert_ne!(select(&mut c, &aid(USER)), "9000");
+    assert_eq!(on(&mut c, REGISTRAR, &other("02", USER, "")), "8F9000");
+    assert_eq!(on(&mut c, REGISTRAR, &other("05", USER, "00")), "019000");
+    assert_eq!(on(&mut c, USER, "8041000200"), "0F9000");
+    // No Global Services here: registerService answers ISOException 6A81.
+    assert_eq!(on(&mut c, USER, "8041000600"), "6A81");
+}

@@ -255,9 +255,9 @@ impl<'a> GpApi<'a> {
         match call {
             RegistryCall::GetState if is_isd => self.card_state(),
             RegistryCall::GetState => state.byte(),
-            RegistryCall::IsAssociated(a) => {
-                u8::from(sd.as_bytes() == a && self.rt.image.instances.iter().any(|i| i.aid.as_bytes() == a && i.is_sd()))
-            }
+            RegistryCall::IsAssociated(a) => u8::from(
+                sd.as_bytes() == a && self.rt.image.instances.iter().any(|i| i.aid.as_bytes() == a && i.is_sd()),
+            ),
             RegistryCall::IsPrivileged(n) => {
                 u8::from(PRIVILEGE_NUMBERS.get(usize::from(n)).is_some_and(|p| privileges.contains(*p)))
             }

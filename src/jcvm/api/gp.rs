@@ -173,7 +173,9 @@ impl GpNative {
             GetRegistryEntry => (1, true),
             Registry(RegistryMethod::GetPrivileges) => (3, true),
             Registry(RegistryMethod::DeregisterService | RegistryMethod::RegisterService) => (2, false),
-            Registry(RegistryMethod::IsAssociated | RegistryMethod::IsPrivileged | RegistryMethod::SetState) => (2, true),
+            Registry(RegistryMethod::IsAssociated | RegistryMethod::IsPrivileged | RegistryMethod::SetState) => {
+                (2, true)
+            }
             Registry(RegistryMethod::GetAid | RegistryMethod::GetState) => (1, true),
         }
     }
@@ -478,6 +480,7 @@ mod tests {
             (GpNative::TerminateCard, "terminateCard"),
             (GpNative::SetAtrHistBytes, "setATRHistBytes"),
             (GpNative::SetCardContentState, "setCardContentState"),
+            (GpNative::GetRegistryEntry, "getRegistryEntry"),
         ];
         for (n, name) in names {
             let tok = statics.iter().position(|s| *s == Native::Gp(n)).unwrap();
@@ -505,6 +508,24 @@ mod tests {
         for (tok, (m, name)) in names.into_iter().enumerate() {
             assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(GpNative::Cvm(m))), "{name}");
             method(&cvm_body, u8::try_from(tok).unwrap(), name);
+        }
+        let (t, body) = class("GPRegistryEntry");
+        assert_eq!(api_class_id(GP_PACKAGE, t), REGISTRY_ENTRY);
+        let imp = api_class(REGISTRY_ENTRY_IMPL).unwrap();
+        let map = imp.implements.iter().find(|(i, _)| *i == REGISTRY_ENTRY).unwrap().1;
+        let names = [
+            (RegistryMethod::DeregisterService, "deregisterService"),
+            (RegistryMethod::GetAid, "getAID"),
+            (RegistryMethod::GetPrivileges, "getPrivileges"),
+            (RegistryMethod::GetState, "getState"),
+            (RegistryMethod::IsAssociated, "isAssociated"),
+            (RegistryMethod::IsPrivileged, "isPrivileged"),
+            (RegistryMethod::RegisterService, "registerService"),
+            (RegistryMethod::SetState, "setState"),
+        ];
+        for (tok, (m, name)) in names.into_iter().enumerate() {
+            assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(GpNative::Registry(m))), "{name}");
+            method(&body, u8::try_from(tok).unwrap(), name);
         }
         // The implementation's interface map: interface token → its virtual slot's native.
         let imp = api_class(SECURE_CHANNEL_IMPL).unwrap();
