@@ -509,7 +509,7 @@ mod tests {
             assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(GpNative::Cvm(m))), "{name}");
             method(&cvm_body, u8::try_from(tok).unwrap(), name);
         }
-        let (t, body) = class("GPRegistryEntry");
+        let (t, reg_body) = class("GPRegistryEntry");
         assert_eq!(api_class_id(GP_PACKAGE, t), REGISTRY_ENTRY);
         let imp = api_class(REGISTRY_ENTRY_IMPL).unwrap();
         let map = imp.implements.iter().find(|(i, _)| *i == REGISTRY_ENTRY).unwrap().1;
@@ -525,7 +525,7 @@ mod tests {
         ];
         for (tok, (m, name)) in names.into_iter().enumerate() {
             assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(GpNative::Registry(m))), "{name}");
-            method(&body, u8::try_from(tok).unwrap(), name);
+            method(&reg_body, u8::try_from(tok).unwrap(), name);
         }
         // The implementation's interface map: interface token → its virtual slot's native.
         let imp = api_class(SECURE_CHANNEL_IMPL).unwrap();
