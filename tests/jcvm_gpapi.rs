@@ -6,15 +6,15 @@
 // Test code: a failing unwrap is a failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
-use gpse::apdu::{Command, Response};
+use gpse::apdu::Command;
 use gpse::card::Card;
-use gpse::scp03::host::{HostSession, OpenOptions, Opening};
-use gpse::scp03::{SecurityLevel, StaticKeys};
+use gpse::scp03::host::HostSession;
+use gpse::scp03::SecurityLevel;
 use gpse::sw::Sw;
 
 mod common;
 
-use common::capcard::{aid, h, load_install, new_card, project_cap, select, tx, K};
+use common::capcard::{aid, h, load_install, new_card, open_applet_scp as open, project_cap, select, send, tx, K};
 
 const APPLET: &str = "A00000047667707365010C01";
 
@@ -23,29 +23,6 @@ fn card(dir: &std::path::Path) -> Card {
     load_install(&mut c, &project_cap("gpapi"), None, &[]);
     assert_eq!(select(&mut c, &aid(APPLET)), "9000");
     c
-}
-
-fn send(c: &mut Card, cmd: &Command) -> Response {
-    Response::parse(&c.transmit(&cmd.to_bytes())).unwrap()
-}
-
-/// INITIALIZE UPDATE and EXTERNAL AUTHENTICATE sent to the selected CAP applet, which hands
-/// them to `SecureChannel.processSecurity`: the host checks the card cryptogram (AmdD §6.2.2.2)
-/// and the card the host cryptogram and the EA's C-MAC (AmdD §7.1.2).
-fn open(c: &mut Card, level: SecurityLevel) -> HostSession {
-    let k = h(K);
-    let keys = StaticKeys::new(&k, &k, &k).unwrap();
-    let opts = OpenOptions { host_challenge: Some([0x11; 8]), ..OpenOptions::new(level) };
-    let (opening, iu) = Opening::new(&keys, &opts, &mut rand_core::OsRng).unwrap();
-    let rsp = send(c, &iu);
-    assert_eq!(rsp.sw, Sw::Ok);
-    // KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge(8) ‖ card cryptogram(8) [‖ counter(3)] (AmdD T7-2).
-    assert!(rsp.data.len() == 29 || rsp.data.len() == 32, "{}", hex::encode_upper(&rsp.data));
-    assert_eq!(rsp.data[11], 0x03);
-    let (auth, ea) = opening.initialize_update_response(&rsp).unwrap();
-    let rsp = send(c, &ea);
-    assert_eq!(rsp.sw, Sw::Ok);
-    auth.external_authenticate_response(&rsp).unwrap()
 }
 
 /// `CLA INS 10` with `data` wrapped by the host, the response unwrapped: the plain data and
@@ -162,4 +139,114 @@ fn decrypt_and_encrypt_data_use_the_static_dek() {
     assert_eq!(run(&mut c, &mut s, 0x31, &plain).data, ct);
     // Not a multiple of the block: 6700.
     assert_eq!(run(&mut c, &mut s, 0x30, &ct[..20]).sw, Sw::WrongLength);
+}
+
+/// The global PIN through `GPSystem.getCVM(CVM_GLOBAL_PIN)` (GP Card API `CVM`): one PIN for
+/// the card, changed only by an application with the CVM Management privilege, compared by
+/// any; its try counter and BLOCKED state survive a reopen of the card image, its VALIDATED
+/// state ends with the card session.
+#[test]
+fn the_global_pin_is_one_for_the_card_managed_with_the_privilege() {
+    const MANAGER: &str = "A00000047667707365010C02";
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = new_card(dir.path());
+    let (pkg, _) = load_install(&mut c, &project_cap("gpapi"), None, &[]);
+    common::capcard::gp(&mut c).install(&pkg, &aid(APPLET), &aid(MANAGER), &[0x02], &[], true).unwrap();
+    let user = aid(APPLET);
+    let manager = aid(MANAGER);
+    // Answer: the method's result ‖ isActive isSubmitted isVerified isBlocked getTriesRemaining.
+    let on = |c: &mut Card, who: &gpse::Aid, apdu: &str| {
+        assert_eq!(select(c, who), "9000");
+        tx(c, apdu)
+    };
+    // getCVM of another identifier: null (the applet answers 6A88).
+    assert_eq!(on(&mut c, &user, "8040120000"), "6A88");
+    // NOT_READY: no value, no try limit.
+    assert_eq!(on(&mut c, &user, "8040110000"), "0000000000009000");
+    assert_eq!(on(&mut c, &user, "80401105050131323334"), "0000000000009000", "update needs CVM Management");
+    assert_eq!(on(&mut c, &user, "804011090103"), "0000000000009000");
+    assert_eq!(on(&mut c, &manager, "80401105050131323334"), "0100000000009000", "value set, no limit yet");
+    assert_eq!(on(&mut c, &manager, "804011090103"), "0101000000039000", "ACTIVE, 3 tries");
+    // Any application compares: ASCII "1234", then the same digits in BCD.
+    assert_eq!(on(&mut c, &user, "8040110A050131323334"), "0001010100039000");
+    assert_eq!(on(&mut c, &user, "8040110A03021234"), "0001010100039000");
+    assert_eq!(on(&mut c, &manager, "8040110200"), "0101010100039000", "VALIDATED for every application");
+    // A wrong value: CVM_FAILURE, INVALID_SUBMISSION, one try fewer.
+    assert_eq!(on(&mut c, &user, "8040110A050139393939"), "FF01010000029000");
+    // HEX never compares with the stored ASCII value: failure, another try.
+    assert_eq!(on(&mut c, &user, "8040110A050331323334"), "FF01010000019000");
+    // A new card session: not submitted; the counter persists, also across a reopen.
+    drop(c);
+    let mut c = Card::open(dir.path(), gpse::store::Durability::NoSync, Some(2)).unwrap();
+    c.power_on();
+    assert_eq!(on(&mut c, &user, "8040110000"), "0101000000019000");
+    assert_eq!(on(&mut c, &user, "8040110A050139393939"), "FF01000001009000", "BLOCKED at 0");
+    assert_eq!(on(&mut c, &user, "8040110A050131323334"), "FF01000001009000", "BLOCKED: no comparison");
+    assert_eq!(on(&mut c, &user, "8040110600"), "0001000001009000", "resetState cannot leave BLOCKED");
+    assert_eq!(on(&mut c, &user, "8040110800"), "0001000001009000", "unblocking needs CVM Management");
+    assert_eq!(on(&mut c, &manager, "8040110800"), "0101000000039000");
+    assert_eq!(on(&mut c, &user, "8040110A050131323334"), "0001010100039000");
+    assert_eq!(on(&mut c, &user, "8040110600"), "0101000000039000", "resetState: ACTIVE again");
+    assert_eq!(on(&mut c, &manager, "8040110700"), "0101000001039000", "blockState");
+}
+
+/// `GPSystem.getRegistryEntry` and `GPRegistryEntry`: an application sees its own entry; another
+/// one's needs Global Registry; locking another application needs Global Lock (GP Card API v1.7,
+/// GPCS §5.3).
+#[test]
+fn registry_entries_their_privileges_states_and_locks() {
+    const USER: &str = "A00000047667707365010C01";
+    const CVM: &str = "A00000047667707365010C02";
+    const REGISTRAR: &str = "A00000047667707365010C03";
+    const ISD: &str = "A000000151000000";
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = new_card(dir.path());
+    let (pkg, _) = load_install(&mut c, &project_cap("gpapi"), None, &[]);
+    let mut g = common::capcard::gp(&mut c);
+    g.install(&pkg, &aid(USER), &aid(CVM), &[0x02], &[], true).unwrap();
+    // Global Registry (byte 2 `04`) and Global Lock (`08`), GPCS T11-8.
+    g.install(&pkg, &aid(USER), &aid(REGISTRAR), &[0x00, 0x0C, 0x00], &[], true).unwrap();
+    drop(g);
+    let on = |c: &mut Card, who: &str, apdu: &str| {
+        assert_eq!(select(c, &aid(who)), "9000");
+        tx(c, apdu)
+    };
+    let lv = |a: &str| format!("{:02X}{a}", a.len() / 2);
+    let other = |p2: &str, a: &str, arg: &str| {
+        let data = format!("{}{arg}", lv(a));
+        format!("804101{p2}{:02X}{data}", data.len() / 2)
+    };
+    // Its own entry: AID, privileges, state, associated with the ISD (a security domain),
+    // not with itself (not one).
+    assert_eq!(on(&mut c, USER, "8041000000"), format!("{USER}9000"));
+    assert_eq!(on(&mut c, USER, "8041000100"), "0000009000");
+    assert_eq!(on(&mut c, CVM, "8041000100"), "0200009000");
+    assert_eq!(on(&mut c, USER, "8041000200"), "079000");
+    assert_eq!(on(&mut c, USER, &format!("80410003{:02X}{}", ISD.len() / 2 + 1, lv(ISD))), "019000");
+    assert_eq!(on(&mut c, USER, &format!("80410003{:02X}{}", USER.len() / 2 + 1, lv(USER))), "009000");
+    // isPrivileged by number: 6 is CVM Management; 13 Global Registry; 18 is no privilege.
+    assert_eq!(on(&mut c, USER, "804100040106"), "009000");
+    assert_eq!(on(&mut c, CVM, "804100040106"), "019000");
+    assert_eq!(on(&mut c, REGISTRAR, "80410004010D"), "019000");
+    assert_eq!(on(&mut c, REGISTRAR, "804100040112"), "009000");
+    // Another application's entry: null without Global Registry.
+    assert_eq!(on(&mut c, USER, &other("00", CVM, "")), "6A88");
+    assert_eq!(on(&mut c, REGISTRAR, &other("00", CVM, "")), format!("{CVM}9000"));
+    assert_eq!(on(&mut c, REGISTRAR, &other("01", CVM, "")), "0200009000");
+    // The ISD's entry: the card's life cycle state (SECURED).
+    assert_eq!(on(&mut c, REGISTRAR, &other("02", ISD, "")), "0F9000");
+    // An application-specific state set by the application itself; INSTALLED → SELECTABLE and
+    // another application's state are refused.
+    assert_eq!(on(&mut c, USER, "80410005010F"), "019000");
+    assert_eq!(on(&mut c, USER, "8041000200"), "0F9000");
+    assert_eq!(on(&mut c, REGISTRAR, &other("05", USER, "1F")), "009000");
+    // Locking another application needs Global Lock; a locked one is not selectable; unlocking
+    // restores its state.
+    assert_eq!(on(&mut c, REGISTRAR, &other("05", USER, "80")), "019000");
+    assert_ne!(select(&mut c, &aid(USER)), "9000");
+    assert_eq!(on(&mut c, REGISTRAR, &other("02", USER, "")), "8F9000");
+    assert_eq!(on(&mut c, REGISTRAR, &other("05", USER, "00")), "019000");
+    assert_eq!(on(&mut c, USER, "8041000200"), "0F9000");
+    // No Global Services here: registerService answers ISOException 6A81.
+    assert_eq!(on(&mut c, USER, "8041000600"), "6A81");
 }

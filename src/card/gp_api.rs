@@ -10,6 +10,7 @@
 //! [`super::SecureChannelUse::AssociatedSd`]: the SD's own command code (`gp::scp`), its key set
 //! and sequence counter, and the session of the channel (GPCS §10.2.3, AmdD §5.6).
 
+use super::cvm::CvmCall;
 use super::registry::{AppLifeCycle, CardLifeCycle, Privileges};
 use super::{Aid, Outcome, Runtime};
 use crate::apdu::{Command, Response};
@@ -18,6 +19,42 @@ use crate::scp03::card::Session;
 use crate::scp03::prim::AesKey;
 use crate::scp03::SecurityStatus;
 use crate::sw::Sw;
+
+/// A `GPRegistryEntry` method on one registry entry (GP Card API v1.7), with its arguments.
+#[derive(Clone, Copy, Debug)]
+pub enum RegistryCall<'a> {
+    /// `getState()`: the entry's life cycle byte (the card's for the ISD, GPCS T11-4/5/6).
+    GetState,
+    /// `isAssociated(sdAID)`: the entry's associated SD is `sdAID`, which is a security domain.
+    IsAssociated(&'a [u8]),
+    /// `isPrivileged(bPrivilege)`: privilege number 0-17 (`GPRegistryEntry.PRIVILEGE_*`).
+    IsPrivileged(u8),
+    /// `setState(bState)`.
+    SetState(u8),
+}
+
+/// The privilege of each `GPRegistryEntry.PRIVILEGE_*` number (0-17, GP Card API v1.7; the
+/// bits of GPCS T11-7/8/9).
+const PRIVILEGE_NUMBERS: [Privileges; 18] = [
+    Privileges::SECURITY_DOMAIN,
+    Privileges::DAP_VERIFICATION,
+    Privileges::DELEGATED_MANAGEMENT,
+    Privileges::CARD_LOCK,
+    Privileges::CARD_TERMINATE,
+    Privileges::CARD_RESET,
+    Privileges::CVM_MANAGEMENT,
+    Privileges::MANDATED_DAP_VERIFICATION,
+    Privileges::TRUSTED_PATH,
+    Privileges::AUTHORIZED_MANAGEMENT,
+    Privileges::TOKEN_VERIFICATION,
+    Privileges::GLOBAL_DELETE,
+    Privileges::GLOBAL_LOCK,
+    Privileges::GLOBAL_REGISTRY,
+    Privileges::FINAL_APPLICATION,
+    Privileges::GLOBAL_SERVICE,
+    Privileges::RECEIPT_GENERATION,
+    Privileges::CIPHERED_LOAD_FILE_DATA_BLOCK,
+];
 
 /// GP Card API services for one command of one applet instance.
 pub struct GpApi<'a> {
@@ -168,6 +205,101 @@ impl<'a> GpApi<'a> {
             dek.cbc_decrypt(&[0; 16], &mut out);
         }
         Ok(out)
+    }
+
+    /// A `CVM` method on the card's global PIN, as this application calls it (the CVM
+    /// Management privilege decides what it may change). The image is committed with the
+    /// command when the persistent part changed (the try counter included, whatever the result:
+    /// a comparison costs a try even if the power goes).
+    pub fn cvm(&mut self, call: CvmCall<'_>) -> i16 {
+        let may_manage = self.has(Privileges::CVM_MANAGEMENT);
+        let before = self.rt.image.global_pin.clone();
+        let r = self.rt.image.global_pin.call(may_manage, call, &mut self.rt.cvm_session);
+        if self.rt.image.global_pin != before {
+            self.rt.image_dirty = true;
+        }
+        r
+    }
+
+    /// `GPSystem.getRegistryEntry(aid)`: the entry the caller may see, by AID. `None` (a null
+    /// argument) is the caller's own; another application's needs the caller's Global Registry
+    /// privilege. `None` when not allowed or not in the registry.
+    pub fn registry_entry(&self, aid: Option<&[u8]>) -> Option<Aid> {
+        let Some(aid) = aid.filter(|a| *a != self.aid.as_bytes()) else {
+            return Some(self.aid.clone());
+        };
+        if !self.has(Privileges::GLOBAL_REGISTRY) {
+            return None;
+        }
+        self.rt.image.instances.iter().find(|i| i.aid.as_bytes() == aid).map(|i| i.aid.clone())
+    }
+
+    /// `GPRegistryEntry.getPrivileges`: the entry's three privilege bytes (GPCS T11-7/8/9).
+    pub fn entry_privileges(&self, entry: &Aid) -> Option<[u8; 3]> {
+        self.rt.image.instance(entry).map(|i| i.privileges.to_bytes())
+    }
+
+    /// A `GPRegistryEntry` method on `entry` (booleans 0/1, the state byte for `getState`).
+    /// `setState` follows the API's rules (GPCS §5.1, §5.3): on the ISD it moves the card
+    /// between SECURED and CARD_LOCKED (`7F`, `0F`: Card Lock privilege) or to TERMINATED (`FF`:
+    /// Card Terminate privilege); on another entry b8 set locks it (the entry itself, or a caller
+    /// with Global Lock), on a locked entry b8 clear unlocks it (Global Lock), and otherwise the
+    /// entry itself may move to an application-specific state (never INSTALLED → SELECTABLE, never
+    /// for a security domain), as `setCardContentState` does.
+    pub fn entry_call(&mut self, entry: &Aid, call: RegistryCall<'_>) -> u8 {
+        let Some(i) = self.rt.image.instance(entry) else {
+            return 0;
+        };
+        let (is_isd, state, sd, privileges) =
+            (i.kind == super::registry::InstanceKind::IssuerSecurityDomain, i.life_cycle, i.sd.clone(), i.privileges);
+        match call {
+            RegistryCall::GetState if is_isd => self.card_state(),
+            RegistryCall::GetState => state.byte(),
+            RegistryCall::IsAssociated(a) => u8::from(
+                sd.as_bytes() == a && self.rt.image.instances.iter().any(|i| i.aid.as_bytes() == a && i.is_sd()),
+            ),
+            RegistryCall::IsPrivileged(n) => {
+                u8::from(PRIVILEGE_NUMBERS.get(usize::from(n)).is_some_and(|p| privileges.contains(*p)))
+            }
+            RegistryCall::SetState(b) => u8::from(self.set_entry_state(entry, is_isd, state, b)),
+        }
+    }
+
+    fn set_entry_state(&mut self, entry: &Aid, is_isd: bool, state: AppLifeCycle, b: u8) -> bool {
+        if is_isd {
+            return match (b, self.rt.image.life_cycle) {
+                (0x7F, _) => self.lock_card(),
+                (0xFF, _) => self.terminate_card(),
+                (0x0F, CardLifeCycle::CardLocked) if self.has(Privileges::CARD_LOCK) => {
+                    self.rt.image.life_cycle = CardLifeCycle::Secured;
+                    self.rt.image_dirty = true;
+                    true
+                }
+                _ => false,
+            };
+        }
+        let itself = entry == self.aid;
+        let new = if state.is_locked() {
+            if b & 0x80 != 0 || !self.has(Privileges::GLOBAL_LOCK) {
+                return false;
+            }
+            state.unlocked()
+        } else if b & 0x80 != 0 {
+            if !itself && !self.has(Privileges::GLOBAL_LOCK) {
+                return false;
+            }
+            state.locked()
+        } else {
+            if !itself || state == AppLifeCycle::INSTALLED && b == AppLifeCycle::SELECTABLE.byte() {
+                return false;
+            }
+            return self.set_own_state(b);
+        };
+        if let Some(i) = self.rt.image.instances.iter_mut().find(|i| &i.aid == entry) {
+            i.life_cycle = new;
+            self.rt.image_dirty = true;
+        }
+        true
     }
 
     /// Whether the channel's session is authenticated (`SecurityStatus::AUTHENTICATED`).

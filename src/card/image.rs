@@ -1,5 +1,6 @@
 //! The card's persistent state as one serialisable value: what the card image file holds.
 
+use crate::card::cvm::GlobalPin;
 use crate::card::registry::{CardLifeCycle, Identity, Instance, InstanceKind, LoadFile, Privileges};
 use crate::card::Aid;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,10 @@ pub struct CardImage {
     /// samples read their parameters (JC 2.2 introduced the `LV AID, LV control, LV data`
     /// layout, JCRE §11.2.1). Added in image format 4 (last field: older images read `false`).
     pub jc21: bool,
+    /// The card's global PIN (`GPSystem.getCVM(CVM_GLOBAL_PIN)`, [`super::cvm`]). Added in image
+    /// format 5 (last field: older images read the NOT_READY default, whose encoding
+    /// `crate::store` appends).
+    pub global_pin: GlobalPin,
 }
 
 /// One module's shared state.
@@ -163,5 +168,17 @@ impl CardImage {
             .unwrap_or_else(|| self.isd())
             .aid
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes `crate::store` appends to images of format 4 and older are the encoding of the
+    /// NOT_READY global PIN, so an old card reads with no global PIN set.
+    #[test]
+    fn the_fields_format_5_appended_encode_the_default_global_pin() {
+        assert_eq!(postcard::to_stdvec(&GlobalPin::default()).unwrap(), crate::store::V5_FIELDS);
     }
 }

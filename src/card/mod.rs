@@ -15,6 +15,7 @@ pub mod aid;
 pub mod applet;
 pub mod atr;
 mod channels;
+pub mod cvm;
 mod gp_api;
 pub mod image;
 mod open;
@@ -27,7 +28,7 @@ pub use applet::{
     Applet, CardEvent, Catalog, Ctx, Diagnostic, InstallFn, InstallRequest, Module, ModuleImpl, Outcome, Persistent,
     RawInstall, RestoreFn, SecureChannelUse, TraceSpec,
 };
-pub use gp_api::GpApi;
+pub use gp_api::{GpApi, RegistryCall};
 pub use image::CardImage;
 pub use open::Open;
 pub use pin::{OwnerPin, PinCheck};
@@ -81,6 +82,8 @@ struct Runtime {
     catalog: Catalog,
     /// Set by card-manager code that changed the image itself (not an instance's own state).
     image_dirty: bool,
+    /// The global PIN's state in this card session (submitted, validated): volatile.
+    cvm_session: cvm::CvmSession,
 }
 
 /// One emulated secure element.
@@ -149,8 +152,15 @@ impl Card {
             m.restore_shared(image.shared_state(m.name()))
                 .map_err(|e| CardError::Content(origin.to_string(), format!("module {}: {e}", m.name())))?;
         }
-        let mut rt =
-            Runtime { image, slots: Vec::new(), next_slot: 0, channels: Vec::new(), catalog, image_dirty: false };
+        let mut rt = Runtime {
+            image,
+            slots: Vec::new(),
+            next_slot: 0,
+            channels: Vec::new(),
+            catalog,
+            image_dirty: false,
+            cvm_session: cvm::CvmSession::None,
+        };
         rt.instantiate().map_err(|e| CardError::Content(origin.to_string(), e))?;
         rt.channels = vec![None; rt.image.logical_channels as usize];
         Ok(Card { rt, rng: CardRng::new(seed), store, powered: false, committed, torn: false, resets: 0 })
@@ -211,6 +221,8 @@ impl Card {
 
     fn power_cycle(&mut self) {
         self.resets += 1;
+        // The global PIN is no longer submitted nor validated (GPCS §8.2.2: card session state).
+        self.rt.cvm_session = cvm::CvmSession::None;
         for o in self.rt.slots.iter_mut().filter_map(|s| s.obj.as_mut()) {
             o.power_reset();
         }

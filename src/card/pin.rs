@@ -76,7 +76,8 @@ impl OwnerPin {
     }
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality in constant time for equal lengths.
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

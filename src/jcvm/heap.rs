@@ -143,6 +143,9 @@ pub enum NativeState {
     /// A javacard.security / javacardx.crypto engine (`MessageDigest`, `Signature`, `Cipher`,
     /// `RandomData`, `KeyPair`); its running state is RAM only.
     Crypto(crate::jcvm::api::security::Engine),
+    /// A JCRE-owned `GPRegistryEntry` (org.globalplatform): the AID of the registry entry it
+    /// stands for.
+    RegistryEntry(Vec<u8>),
 }
 
 impl NativeState {
@@ -255,7 +258,7 @@ impl Usage {
                 fields.len() * 2
                     + match native {
                         NativeState::Pin(p) => 4 + p.max_size as usize,
-                        NativeState::Aid(_) => 17,
+                        NativeState::Aid(_) | NativeState::RegistryEntry(_) => 17,
                         // The reason of a JCRE-owned exception object lives with the throw.
                         NativeState::Reason(_) => 0,
                         NativeState::None => 0,

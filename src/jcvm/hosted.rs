@@ -10,7 +10,8 @@
 use super::api::gp::GpCard;
 use super::{Env, Jcvm};
 use crate::apdu::Command;
-use crate::card::{Aid, Applet, Ctx, GpApi, InstallRequest, Module, Outcome};
+use crate::card::cvm::{CvmCall, CvmSession, GlobalPin};
+use crate::card::{Aid, Applet, Ctx, GpApi, InstallRequest, Module, Outcome, RegistryCall};
 use crate::crypto::CardRng;
 use crate::sw::Sw;
 use rand_core::RngCore;
@@ -108,6 +109,25 @@ impl GpCard for CardEnv<'_, '_> {
     }
     fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw> {
         self.gp.as_ref().ok_or(Sw::ConditionsNotSatisfied)?.crypt_data(data, encrypt)
+    }
+    fn cvm(&mut self, call: CvmCall<'_>) -> i16 {
+        match self.gp.as_mut() {
+            Some(g) => g.cvm(call),
+            // At INSTALL (no GP services yet): as a NOT_READY CVM the applet may not manage.
+            None => GlobalPin::default().call(false, call, &mut CvmSession::None),
+        }
+    }
+    fn registry_entry(&self, aid: Option<&[u8]>) -> Option<Vec<u8>> {
+        self.gp.as_ref()?.registry_entry(aid).map(|a| a.as_bytes().to_vec())
+    }
+    fn entry_privileges(&self, entry: &[u8]) -> Option<[u8; 3]> {
+        self.gp.as_ref()?.entry_privileges(&Aid::new(entry)?)
+    }
+    fn entry_call(&mut self, entry: &[u8], call: RegistryCall<'_>) -> u8 {
+        let (Some(g), Some(aid)) = (self.gp.as_mut(), Aid::new(entry)) else {
+            return 0;
+        };
+        g.entry_call(&aid, call)
     }
 }
 

@@ -315,6 +315,7 @@ impl Profile {
             instances,
             shared,
             jc21: self.jc21,
+            global_pin: Default::default(),
         })
     }
 }

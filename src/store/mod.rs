@@ -34,10 +34,17 @@ pub const MAGIC: &[u8; 8] = b"GPSE-IMG";
 /// 3: security domains keep a failed-authentication limit and counts (issue #19 §15). Two
 /// branches each bumped 1 → 2 for their own change; the merge gives the second change its own
 /// number so an image of either version-2 layout is refused rather than misread.
-pub const FORMAT_VERSION: u16 = 4;
-/// The previous format: the same payload without the trailing fields version 4 added (one
-/// byte, `CardImage::jc21`, false), which [`decode_image`] appends.
+/// 4: `CardImage::jc21` appended. 5: `CardImage::global_pin` appended.
+pub const FORMAT_VERSION: u16 = 5;
+/// Older formats read: the same payload without the trailing fields later versions added,
+/// which [`decode_image`] appends with the values every older card had.
 const FORMAT_V3: u16 = 3;
+const FORMAT_V4: u16 = 4;
+/// What version 4 appended: `jc21 = false`.
+const V4_FIELDS: &[u8] = &[0];
+/// What version 5 appended: the global PIN NOT_READY (`GlobalPin::default()`: no value, no try
+/// limit, counter 0, not blocked; `card::image` tests that this is its encoding).
+pub const V5_FIELDS: &[u8] = &[0, 0, 0, 0];
 const HEADER_LEN: usize = 20;
 /// Bytes per write call, so a large image takes several writes (each one a tearing point).
 pub const WRITE_CHUNK: usize = 4096;
@@ -364,7 +371,7 @@ pub fn decode_image(path: &Path, b: &[u8]) -> Result<Vec<u8>, StoreError> {
         return Err(StoreError::Truncated(p(), b.len(), HEADER_LEN));
     }
     let version = u16::from_be_bytes([b[8], b[9]]);
-    if version != FORMAT_VERSION && version != FORMAT_V3 {
+    if version != FORMAT_VERSION && version != FORMAT_V3 && version != FORMAT_V4 {
         return Err(StoreError::UnsupportedVersion(p(), version));
     }
     let len = u32::from_be_bytes([b[12], b[13], b[14], b[15]]) as usize;
@@ -381,9 +388,13 @@ pub fn decode_image(path: &Path, b: &[u8]) -> Result<Vec<u8>, StoreError> {
         return Err(StoreError::Damaged(p()));
     }
     let mut out = payload.to_vec();
+    // postcard writes a struct as its fields in order: an older payload plus the fields added
+    // since, at their old values.
     if version == FORMAT_V3 {
-        // postcard writes a struct as its fields in order: v3 plus `jc21 = false`.
-        out.push(0);
+        out.extend_from_slice(V4_FIELDS);
+    }
+    if version <= FORMAT_V4 {
+        out.extend_from_slice(V5_FIELDS);
     }
     Ok(out)
 }
@@ -414,18 +425,20 @@ mod tests {
         // Version 2 was written by main (module state after the registry) and by the harden
         // branch (auth-limit counts in the key sets); neither layout is version 3's.
         let mut b = encode_image(b"payload");
-        assert_eq!(&b[8..10], &[0, 4]);
+        assert_eq!(&b[8..10], &[0, 5]);
         b[8..10].copy_from_slice(&2u16.to_be_bytes());
         assert!(matches!(decode_image(Path::new("x"), &b), Err(StoreError::UnsupportedVersion(_, 2))));
     }
 
     #[test]
-    fn version_3_images_read_with_the_field_version_4_added() {
-        // Version 4 appended `CardImage::jc21` (false for every older card).
+    fn older_images_read_with_the_fields_later_versions_added() {
+        // Version 4 appended `CardImage::jc21` (false), version 5 `CardImage::global_pin`.
         let mut b = encode_image(b"payload");
         b[8..10].copy_from_slice(&3u16.to_be_bytes());
-        assert_eq!(decode_image(Path::new("x"), &b).unwrap(), b"payload\0");
+        assert_eq!(decode_image(Path::new("x"), &b).unwrap(), b"payload\0\0\0\0\0");
         b[8..10].copy_from_slice(&4u16.to_be_bytes());
+        assert_eq!(decode_image(Path::new("x"), &b).unwrap(), b"payload\0\0\0\0");
+        b[8..10].copy_from_slice(&5u16.to_be_bytes());
         assert_eq!(decode_image(Path::new("x"), &b).unwrap(), b"payload");
     }
 

@@ -1,12 +1,15 @@
 //! CAP applets on a card: the default card, GP LOAD/INSTALL over SCP03 with the default keys,
 //! and the CAPs of `../shared/javacard/caps` and of the project (`tests/applets`).
 
+use gpse::apdu::{Command, Response};
 use gpse::card::Card;
 use gpse::crypto::CardRng;
 use gpse::host::gp::GpClient;
 use gpse::platform::profile::{Overrides, Profile};
+use gpse::scp03::host::{HostSession, OpenOptions, Opening};
 use gpse::scp03::{SecurityLevel, StaticKeys};
 use gpse::store::Durability;
+use gpse::sw::Sw;
 use gpse::Aid;
 use std::path::{Path, PathBuf};
 
@@ -112,4 +115,28 @@ pub fn oracle_sdk_card_with(dir: &Path, durability: Durability) -> Card {
     let mut card = Card::create(dir, img, durability, Some(1), false).unwrap();
     card.power_on();
     card
+}
+
+/// One command to the card, parsed back.
+pub fn send(c: &mut Card, cmd: &Command) -> Response {
+    Response::parse(&c.transmit(&cmd.to_bytes())).unwrap()
+}
+
+/// INITIALIZE UPDATE and EXTERNAL AUTHENTICATE sent to the selected CAP applet, which hands
+/// them to `SecureChannel.processSecurity`, with the default keys: the host checks the card
+/// cryptogram (AmdD §6.2.2.2) and the card the host cryptogram and the EA's C-MAC (AmdD §7.1.2).
+pub fn open_applet_scp(c: &mut Card, level: SecurityLevel) -> HostSession {
+    let k = h(K);
+    let keys = StaticKeys::new(&k, &k, &k).unwrap();
+    let opts = OpenOptions { host_challenge: Some([0x11; 8]), ..OpenOptions::new(level) };
+    let (opening, iu) = Opening::new(&keys, &opts, &mut rand_core::OsRng).unwrap();
+    let rsp = send(c, &iu);
+    assert_eq!(rsp.sw, Sw::Ok);
+    // KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge(8) ‖ card cryptogram(8) [‖ counter(3)] (AmdD T7-2).
+    assert!(rsp.data.len() == 29 || rsp.data.len() == 32, "{}", hex::encode_upper(&rsp.data));
+    assert_eq!(rsp.data[11], 0x03);
+    let (auth, ea) = opening.initialize_update_response(&rsp).unwrap();
+    let rsp = send(c, &ea);
+    assert_eq!(rsp.sw, Sw::Ok);
+    auth.external_authenticate_response(&rsp).unwrap()
 }

@@ -5,3 +5,4 @@ pub mod apdutool;
 pub mod capcard;
 pub mod cards;
 pub mod e2e;
+pub mod piv;

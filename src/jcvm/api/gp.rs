@@ -7,7 +7,9 @@
 //! Token numbering: the 1.6 export (`shared/javacard/tokens/globalplatform.json`).
 
 use crate::apdu::Command;
-use crate::jcvm::heap::ClassId;
+use crate::card::cvm::{CvmCall, CvmSession, GlobalPin};
+use crate::card::RegistryCall;
+use crate::jcvm::heap::{ClassId, NativeState};
 use crate::jcvm::interp::{Exec, Fault, Thrown};
 use crate::sw::Sw;
 
@@ -26,6 +28,16 @@ pub const GP_SYSTEM: ClassId = api_class_id(GP_PACKAGE, 3);
 /// The class of the JCRE-owned object `GPSystem.getSecureChannel()` returns: not in the export
 /// (applets see it only as a `SecureChannel`), a token no export uses.
 pub const SECURE_CHANNEL_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF2);
+/// The class of the JCRE-owned global PIN object `GPSystem.getCVM(CVM_GLOBAL_PIN)` returns
+/// (applets see it as a `CVM`).
+pub const CVM_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF3);
+/// `org.globalplatform.GPRegistryEntry` (interface token 4).
+pub const REGISTRY_ENTRY: ClassId = api_class_id(GP_PACKAGE, 4);
+/// The class of the JCRE-owned objects `GPSystem.getRegistryEntry` returns (applets see them as
+/// `GPRegistryEntry`): one per registry entry asked for, found again on the next call.
+pub const REGISTRY_ENTRY_IMPL: ClassId = api_class_id(GP_PACKAGE, 0xF4);
+/// `GPSystem.CVM_GLOBAL_PIN` (GP Card API): the one CVM this card has.
+pub const CVM_GLOBAL_PIN: u8 = 0x11;
 
 /// Card services for `org.globalplatform`, as the runtime gives them to one command of one
 /// applet (the card's `card::GpApi` over the applet's registry entry and its channel).
@@ -53,6 +65,14 @@ pub trait GpCard {
     /// `decryptData` / `encryptData`: `data` deciphered or enciphered with the session key set's
     /// static DEK.
     fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw>;
+    /// A `CVM` method on the card's global PIN, as the calling application (its Java value).
+    fn cvm(&mut self, call: CvmCall<'_>) -> i16;
+    /// `GPSystem.getRegistryEntry`: the AID of the entry the caller may see (`None`: its own).
+    fn registry_entry(&self, aid: Option<&[u8]>) -> Option<Vec<u8>>;
+    /// `GPRegistryEntry.getPrivileges`: the entry's three privilege bytes.
+    fn entry_privileges(&self, entry: &[u8]) -> Option<[u8; 3]>;
+    /// A `GPRegistryEntry` method on an entry (booleans 0/1, `getState`'s byte).
+    fn entry_call(&mut self, entry: &[u8], call: RegistryCall<'_>) -> u8;
 }
 
 /// The `org.globalplatform` natives.
@@ -62,7 +82,7 @@ pub enum GpNative {
     GetCardContentState,
     /// `static GPSystem.getCardState()`.
     GetCardState,
-    /// `static GPSystem.getCVM(byte)`: `null` (no CVM yet).
+    /// `static GPSystem.getCVM(byte)`: the global PIN for `CVM_GLOBAL_PIN`, else `null`.
     GetCvm,
     /// `static GPSystem.getSecureChannel()`.
     GetSecureChannel,
@@ -89,6 +109,50 @@ pub enum GpNative {
     ResetSecurity,
     /// `SecureChannel.getSecurityLevel()`.
     GetSecurityLevel,
+    /// A method of the global PIN's `CVM` (its interface method token, 0-10).
+    Cvm(CvmMethod),
+    /// `static GPSystem.getRegistryEntry(AID)`.
+    GetRegistryEntry,
+    /// A method of a `GPRegistryEntry` (its interface method token, 0-7).
+    Registry(RegistryMethod),
+}
+
+/// The methods of `org.globalplatform.GPRegistryEntry`, in token order (the 1.7 export).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryMethod {
+    /// `deregisterService(short)`: not supported (`ISOException` 6A81).
+    DeregisterService,
+    GetAid,
+    /// `getPrivileges(byte[], short)`.
+    GetPrivileges,
+    GetState,
+    /// `isAssociated(AID)`.
+    IsAssociated,
+    /// `isPrivileged(byte)`.
+    IsPrivileged,
+    /// `registerService(short)`: not supported (`ISOException` 6A81).
+    RegisterService,
+    /// `setState(byte)`.
+    SetState,
+}
+
+/// The methods of `org.globalplatform.CVM`, in token order (the 1.7 export).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CvmMethod {
+    IsActive,
+    IsSubmitted,
+    IsVerified,
+    IsBlocked,
+    GetTriesRemaining,
+    /// `update(byte[], short, byte, byte)`.
+    Update,
+    ResetState,
+    BlockState,
+    ResetAndUnblockState,
+    /// `setTryLimit(byte)`.
+    SetTryLimit,
+    /// `verify(byte[], short, byte, byte)`.
+    Verify,
 }
 
 impl GpNative {
@@ -103,6 +167,16 @@ impl GpNative {
             Wrap | Unwrap | DecryptData | EncryptData => (4, true),
             ResetSecurity => (1, false),
             GetSecurityLevel => (1, true),
+            Cvm(CvmMethod::Update | CvmMethod::Verify) => (5, true),
+            Cvm(CvmMethod::SetTryLimit) => (2, true),
+            Cvm(_) => (1, true),
+            GetRegistryEntry => (1, true),
+            Registry(RegistryMethod::GetPrivileges) => (3, true),
+            Registry(RegistryMethod::DeregisterService | RegistryMethod::RegisterService) => (2, false),
+            Registry(RegistryMethod::IsAssociated | RegistryMethod::IsPrivileged | RegistryMethod::SetState) => {
+                (2, true)
+            }
+            Registry(RegistryMethod::GetAid | RegistryMethod::GetState) => (1, true),
         }
     }
 }
@@ -134,6 +208,148 @@ fn command_at(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Command, T
     Command::parse(&bytes).map_err(|_| iso(x, Sw::WrongLength))
 }
 
+/// The JCRE-owned global PIN object (one per VM, made at first use, a permanent JCRE entry
+/// point object like the `SecureChannel`).
+fn cvm_object(x: &mut Exec<'_>) -> R {
+    if let Some(h) = x.rt.system_exceptions.get(&CVM_IMPL) {
+        return Ok(Some(*h as i16));
+    }
+    let h = x.rt.heap.new_instance(CVM_IMPL, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+    x.rt.system_exceptions.insert(CVM_IMPL, h);
+    Ok(Some(h as i16))
+}
+
+/// The CVM value argument of `update` / `verify`: `SecurityException` unless a global array
+/// (the APDU or install buffer, or another JCRE-owned array: the GP Card API requires
+/// "a global byte array", so no application array reaches the CVM's owner).
+fn cvm_value(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Vec<u8>, Thrown> {
+    let handle = h as u16;
+    let global = handle == x.rt.apdu_buffer
+        || handle == x.rt.install_buffer
+        || x.rt.heap.get(handle).is_some_and(|o| o.owner == 0);
+    if handle != 0 && !global {
+        return Err(x.throw(cls::SECURITY, 0));
+    }
+    super::natives::read(x, h, off, len)
+}
+
+/// A `CVM` method: on the card's global PIN, or on a bare VM (no card) as a NOT_READY CVM
+/// the applet may not manage (`false`, counter 0, `CVM_FAILURE`). `bLength` comes sign-extended
+/// (JCVM §3.1), so a negative one is out of bounds.
+// Byte arguments arrive widened: the casts take back the byte.
+#[allow(clippy::cast_possible_truncation)]
+fn cvm(x: &mut Exec<'_>, m: CvmMethod, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let mut bare = (GlobalPin::default(), CvmSession::None);
+    let value;
+    let call = match m {
+        CvmMethod::IsActive => CvmCall::IsActive,
+        CvmMethod::IsSubmitted => CvmCall::IsSubmitted,
+        CvmMethod::IsVerified => CvmCall::IsVerified,
+        CvmMethod::IsBlocked => CvmCall::IsBlocked,
+        CvmMethod::GetTriesRemaining => CvmCall::GetTriesRemaining,
+        CvmMethod::ResetState => CvmCall::ResetState,
+        CvmMethod::BlockState => CvmCall::BlockState,
+        CvmMethod::ResetAndUnblockState => CvmCall::ResetAndUnblockState,
+        CvmMethod::SetTryLimit => CvmCall::SetTryLimit(arg(1) as i8),
+        CvmMethod::Update | CvmMethod::Verify => {
+            match cvm_value(x, arg(1), arg(2), arg(3)) {
+                Ok(v) => value = v,
+                Err(t) => {
+                    // verify: an exception makes the comparison unsuccessful (GP Card API), so
+                    // it costs a try as a wrong value does.
+                    if m == CvmMethod::Verify {
+                        if let Some(g) = x.env.gp() {
+                            g.cvm(CvmCall::Verify(&[], 0));
+                        }
+                    }
+                    return Err(t);
+                }
+            }
+            let format = arg(4) as u8;
+            if m == CvmMethod::Update {
+                CvmCall::Update(&value, format)
+            } else {
+                CvmCall::Verify(&value, format)
+            }
+        }
+    };
+    let r = match x.env.gp() {
+        Some(g) => g.cvm(call),
+        None => bare.0.call(false, call, &mut bare.1),
+    };
+    Ok(Some(r))
+}
+
+/// `GPSystem.getRegistryEntry(aid)`: the JCRE-owned entry object for the entry the caller may
+/// see (the one made by an earlier call when it is still there), or null.
+fn registry_entry_object(x: &mut Exec<'_>, aid_ref: i16) -> R {
+    let asked = if aid_ref == 0 {
+        None
+    } else {
+        match x.rt.heap.native(aid_ref as u16) {
+            Some(NativeState::Aid(a)) => Some(a.clone()),
+            _ => return Err(x.throw(cls::NULL_POINTER, 0)),
+        }
+    };
+    let Some(entry) = x.env.gp().and_then(|g| g.registry_entry(asked.as_deref())) else {
+        return Ok(Some(0));
+    };
+    let found = x.rt.heap.owned_by(0).into_iter().find(|h| {
+        x.class_of(*h) == Some(REGISTRY_ENTRY_IMPL)
+            && matches!(x.rt.heap.native(*h), Some(NativeState::RegistryEntry(a)) if *a == entry)
+    });
+    if let Some(h) = found {
+        return Ok(Some(h as i16));
+    }
+    let h = x.rt.heap.new_instance(REGISTRY_ENTRY_IMPL, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+    x.rt.heap.set_native(h, NativeState::RegistryEntry(entry)).map_err(|a| x.access(a))?;
+    Ok(Some(h as i16))
+}
+
+/// A `GPRegistryEntry` method on the entry object `a[0]`.
+// Byte arguments arrive widened (JCVM §3.1): the casts take back the byte.
+#[allow(clippy::cast_possible_truncation)]
+fn registry(x: &mut Exec<'_>, m: RegistryMethod, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let Some(NativeState::RegistryEntry(entry)) = x.rt.heap.native(arg(0) as u16).cloned() else {
+        return Err(x.throw(cls::NULL_POINTER, 0));
+    };
+    let call = match m {
+        RegistryMethod::DeregisterService | RegistryMethod::RegisterService => {
+            // GP Card API: "ISOException if this method is not supported" (no Global Services).
+            return Err(iso(x, Sw::FunctionNotSupported));
+        }
+        RegistryMethod::GetAid => {
+            // The instance's own AID object when it is a CAP applet here, else a new JCRE one.
+            if let Some(i) = x.rt.instances.iter().find(|i| i.aid == entry) {
+                return Ok(Some(i.aid_object as i16));
+            }
+            let h = x.rt.heap.new_instance(cls::AID, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+            x.rt.heap.set_native(h, NativeState::Aid(entry)).map_err(|e| x.access(e))?;
+            return Ok(Some(h as i16));
+        }
+        RegistryMethod::GetPrivileges => {
+            let p = x.env.gp().and_then(|g| g.entry_privileges(&entry)).unwrap_or([0; 3]);
+            super::natives::write_as(x, arg(1), arg(2), &p, false)?;
+            return Ok(Some(arg(2).wrapping_add(3)));
+        }
+        RegistryMethod::GetState => RegistryCall::GetState,
+        RegistryMethod::IsPrivileged => RegistryCall::IsPrivileged(arg(1) as u8),
+        RegistryMethod::SetState => RegistryCall::SetState(arg(1) as u8),
+        RegistryMethod::IsAssociated => {
+            let sd = match x.rt.heap.native(arg(1) as u16) {
+                Some(NativeState::Aid(a)) => a.clone(),
+                _ => return Ok(Some(0)),
+            };
+            let r = x.env.gp().map_or(0, |g| g.entry_call(&entry, RegistryCall::IsAssociated(&sd)));
+            return Ok(Some(i16::from(r)));
+        }
+    };
+    let r = x.env.gp().map_or(0, |g| g.entry_call(&entry, call));
+    Ok(Some(i16::from(r as i8)))
+}
+
 /// The current APDU as a command: header from the APDU buffer, all its data (received now if
 /// it was not: `processSecurity` receives the data itself, GP Card API).
 fn current_command(x: &mut Exec<'_>) -> Result<Command, Thrown> {
@@ -163,7 +379,11 @@ pub fn call(x: &mut Exec<'_>, n: GpNative, a: &[i16]) -> R {
         SetCardContentState => Ok(b(x.env.gp().is_some_and(|g| g.set_own_state(arg(0) as u8)))),
         LockCard => Ok(b(x.env.gp().is_some_and(|g| g.lock_card()))),
         TerminateCard => Ok(b(x.env.gp().is_some_and(|g| g.terminate_card()))),
+        GetCvm if arg(0) as u8 == CVM_GLOBAL_PIN => cvm_object(x),
         GetCvm => Ok(Some(0)),
+        Cvm(m) => cvm(x, m, a),
+        GetRegistryEntry => registry_entry_object(x, arg(0)),
+        Registry(m) => registry(x, m, a),
         SetAtrHistBytes => Ok(b(false)),
         GetSecureChannel => secure_channel_object(x),
         GetSecurityLevel => Ok(Some(i16::from(x.env.gp().map_or(0, |g| g.security_level()) as i8))),
@@ -260,6 +480,7 @@ mod tests {
             (GpNative::TerminateCard, "terminateCard"),
             (GpNative::SetAtrHistBytes, "setATRHistBytes"),
             (GpNative::SetCardContentState, "setCardContentState"),
+            (GpNative::GetRegistryEntry, "getRegistryEntry"),
         ];
         for (n, name) in names {
             let tok = statics.iter().position(|s| *s == Native::Gp(n)).unwrap();
@@ -267,8 +488,45 @@ mod tests {
         }
         let (t, body) = class("SecureChannel");
         assert_eq!(api_class_id(GP_PACKAGE, t), SECURE_CHANNEL);
-        let (t, _) = class("CVM");
+        let (t, cvm_body) = class("CVM");
         assert_eq!(api_class_id(GP_PACKAGE, t), CVM);
+        let imp = api_class(CVM_IMPL).unwrap();
+        let map = imp.implements.iter().find(|(i, _)| *i == CVM).unwrap().1;
+        let names = [
+            (CvmMethod::IsActive, "isActive"),
+            (CvmMethod::IsSubmitted, "isSubmitted"),
+            (CvmMethod::IsVerified, "isVerified"),
+            (CvmMethod::IsBlocked, "isBlocked"),
+            (CvmMethod::GetTriesRemaining, "getTriesRemaining"),
+            (CvmMethod::Update, "update"),
+            (CvmMethod::ResetState, "resetState"),
+            (CvmMethod::BlockState, "blockState"),
+            (CvmMethod::ResetAndUnblockState, "resetAndUnblockState"),
+            (CvmMethod::SetTryLimit, "setTryLimit"),
+            (CvmMethod::Verify, "verify"),
+        ];
+        for (tok, (m, name)) in names.into_iter().enumerate() {
+            assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(GpNative::Cvm(m))), "{name}");
+            method(&cvm_body, u8::try_from(tok).unwrap(), name);
+        }
+        let (t, reg_body) = class("GPRegistryEntry");
+        assert_eq!(api_class_id(GP_PACKAGE, t), REGISTRY_ENTRY);
+        let imp = api_class(REGISTRY_ENTRY_IMPL).unwrap();
+        let map = imp.implements.iter().find(|(i, _)| *i == REGISTRY_ENTRY).unwrap().1;
+        let names = [
+            (RegistryMethod::DeregisterService, "deregisterService"),
+            (RegistryMethod::GetAid, "getAID"),
+            (RegistryMethod::GetPrivileges, "getPrivileges"),
+            (RegistryMethod::GetState, "getState"),
+            (RegistryMethod::IsAssociated, "isAssociated"),
+            (RegistryMethod::IsPrivileged, "isPrivileged"),
+            (RegistryMethod::RegisterService, "registerService"),
+            (RegistryMethod::SetState, "setState"),
+        ];
+        for (tok, (m, name)) in names.into_iter().enumerate() {
+            assert_eq!(imp.virtuals[map[tok] as usize], ApiMethod::Native(Native::Gp(GpNative::Registry(m))), "{name}");
+            method(&reg_body, u8::try_from(tok).unwrap(), name);
+        }
         // The implementation's interface map: interface token → its virtual slot's native.
         let imp = api_class(SECURE_CHANNEL_IMPL).unwrap();
         let map = imp.implements.iter().find(|(i, _)| *i == SECURE_CHANNEL).unwrap().1;

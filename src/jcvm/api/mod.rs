@@ -654,7 +654,7 @@ pub const CLASSES: &[ApiClass] = &[
     // javacardx.apdu (A0000000620209)
     iface(4, 0, "javacardx/apdu/ExtendedLength"),
     // org.globalplatform (A00000015100), GP Card API: see gp.rs.
-    iface(5, 1, "org/globalplatform/CVM"),
+    ApiClass { super_interfaces: &[cls::SHAREABLE], ..iface(5, 1, "org/globalplatform/CVM") },
     ApiClass { super_interfaces: &[cls::SHAREABLE], ..iface(5, 2, "org/globalplatform/SecureChannel") },
     plain(
         5,
@@ -671,8 +671,10 @@ pub const CLASSES: &[ApiClass] = &[
             Gp(gp::GpNative::TerminateCard),
             Gp(gp::GpNative::SetAtrHistBytes),
             Gp(gp::GpNative::SetCardContentState),
+            Gp(gp::GpNative::GetRegistryEntry),
         ],
     ),
+    ApiClass { super_interfaces: &[cls::SHAREABLE], ..iface(5, 4, "org/globalplatform/GPRegistryEntry") },
     // The JCRE-owned object behind `GPSystem.getSecureChannel()` (no export token).
     ApiClass {
         implements: &[(gp::SECURE_CHANNEL, &[1, 2, 3, 4, 5, 6, 7])],
@@ -689,6 +691,51 @@ pub const CLASSES: &[ApiClass] = &[
                 N(Gp(gp::GpNative::EncryptData)),
                 N(Gp(gp::GpNative::ResetSecurity)),
                 N(Gp(gp::GpNative::GetSecurityLevel)),
+            ],
+            &[],
+        )
+    },
+    // The JCRE-owned registry entries `GPSystem.getRegistryEntry` returns (no export token).
+    ApiClass {
+        implements: &[(gp::REGISTRY_ENTRY, &[1, 2, 3, 4, 5, 6, 7, 8])],
+        ..plain(
+            5,
+            0xF4,
+            "org/globalplatform/$GPRegistryEntry",
+            &[
+                N(ObjectEquals),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::DeregisterService))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::GetAid))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::GetPrivileges))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::GetState))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::IsAssociated))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::IsPrivileged))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::RegisterService))),
+                N(Gp(gp::GpNative::Registry(gp::RegistryMethod::SetState))),
+            ],
+            &[],
+        )
+    },
+    // The JCRE-owned global PIN behind `GPSystem.getCVM(CVM_GLOBAL_PIN)` (no export token).
+    ApiClass {
+        implements: &[(gp::CVM, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])],
+        ..plain(
+            5,
+            0xF3,
+            "org/globalplatform/$CVM",
+            &[
+                N(ObjectEquals),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsActive))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsSubmitted))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsVerified))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::IsBlocked))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::GetTriesRemaining))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::Update))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::ResetState))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::BlockState))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::ResetAndUnblockState))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::SetTryLimit))),
+                N(Gp(gp::GpNative::Cvm(gp::CvmMethod::Verify))),
             ],
             &[],
         )

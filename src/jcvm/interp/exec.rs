@@ -195,8 +195,10 @@ impl<'a> Exec<'a> {
         v == self.rt.apdu_object
             || v == self.rt.apdu_buffer
             || v == self.rt.install_buffer
-            // The SecureChannel object is a permanent entry point object (storable).
-            || self.rt.system_exceptions.iter().any(|(c, h)| *h == v && *c != crate::jcvm::api::gp::SECURE_CHANNEL_IMPL)
+            // The SecureChannel and global PIN objects are permanent entry point objects (storable).
+            || self.rt.system_exceptions.iter().any(|(c, h)| {
+                *h == v && *c != crate::jcvm::api::gp::SECURE_CHANNEL_IMPL && *c != crate::jcvm::api::gp::CVM_IMPL
+            })
     }
 
     /// Switches to the context of the applet whose package is `owner - 1` (JCRE §6.2.8.6);
