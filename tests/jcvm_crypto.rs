@@ -349,13 +349,45 @@ fn project_crypto_macs() {
     assert_eq!(mac(&mut c, 49, &msg150()), "A7C0CC056A4E07CC750E82197EC20D2A9000");
 }
 
+/// `Checksum` CRC16 / CRC32 as the JC API specifies them (CRC16: 0x1021, not reflected, FCS
+/// xor FFFF; CRC32: 0x04C11DB7 reflected, xor FFFFFFFF; initial register 0 unless `init`).
+/// Expected values: the NXP JCOP card's CRC16 of C46A3D01F5494013F9DFF3C5392C64 (0B93, jCardSim
+/// CRC16Test) and Python's `binascii`: `crc_hqx(m, init) ^ 0xFFFF` for CRC16 and
+/// `crc32(m, reg ^ 0xFFFFFFFF)` for CRC32 (zlib's argument is the complemented register).
+#[test]
+fn project_crypto_checksum() {
+    let mut c = crypto();
+    let crc = |c: &mut Card, alg: u8, init: &str, m: &[u8]| {
+        let mut d = vec![(init.len() / 2) as u8];
+        d.extend(h(init));
+        d.extend_from_slice(m);
+        c.tx(0x60, alg, 0, &d)
+    };
+    let jcop = h("C46A3D01F5494013F9DFF3C5392C64");
+    // doFinal over the whole message (update + doFinal), then doFinal(msg) after the reset to
+    // 0, then getAlgorithm.
+    assert_eq!(crc(&mut c, 1, "", &jcop), "0B930B93019000");
+    assert_eq!(crc(&mut c, 1, "", &msg150()), "74E374E3019000");
+    // init(FFFF): the CCITT behaviour the JC API names; the second doFinal is back at 0.
+    assert_eq!(crc(&mut c, 1, "FFFF", &msg150()), "B87C74E3019000");
+    assert_eq!(crc(&mut c, 1, "1234", &msg150()), "CBAD74E3019000");
+    assert_eq!(crc(&mut c, 2, "", &jcop), "C6A5A2E4C6A5A2E4029000");
+    assert_eq!(crc(&mut c, 2, "", &msg150()), "C74511FDC74511FD029000");
+    // init(FFFFFFFF): PKZIP's CRC-32 (binascii.crc32(m)).
+    assert_eq!(crc(&mut c, 2, "FFFFFFFF", &msg150()), "10709EDDC74511FD029000");
+    assert_eq!(crc(&mut c, 2, "12345678", &msg150()), "75A84102C74511FD029000");
+    // The empty message: the register 0 complemented.
+    assert_eq!(crc(&mut c, 2, "", &[]), "FFFFFFFFFFFFFFFF029000");
+}
+
 /// The CryptoException reasons of the JC API (cases in the applet's table).
 #[test]
 fn project_crypto_exceptions() {
     let mut c = crypto();
-    let want = [3, 4, 2, 1, 5, 3, 3, 1];
-    for (case, r) in want.iter().enumerate() {
-        assert_eq!(c.tx(0x40, case as u8, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
+    // (case, reason)
+    let want = [(0u8, 3), (1, 4), (2, 2), (3, 1), (4, 5), (5, 3), (6, 3), (7, 1), (10, 3), (11, 1)];
+    for (case, r) in want {
+        assert_eq!(c.tx(0x40, case, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
     }
 }
 
@@ -504,12 +536,12 @@ fn algtest_support_probe() {
     for a in 1..=6 {
         table.push((0x16, a, 0, true));
     }
-    // KeyAgreement (0x13): ECDH 1-4 and 6 (not 5, PACE GM); Checksum (0x17): none yet.
+    // KeyAgreement (0x13): ECDH 1-4 and 6 (not 5, PACE GM); Checksum (0x17): CRC16, CRC32.
     for a in 1..=6 {
         table.push((0x13, a, 0, a != 5));
     }
-    table.push((0x17, 1, 0, false));
-    table.push((0x17, 2, 0, false));
+    table.push((0x17, 1, 0, true));
+    table.push((0x17, 2, 0, true));
     // KeyBuilder (0x20): (TYPE, length).
     for (t, l, ok) in [
         (3, 64, true),

@@ -209,6 +209,14 @@ pub enum SecNative {
     KaInit,
     /// `generateSecret(byte[], short, short, byte[], short)`.
     KaGenerateSecret,
+    /// `static Checksum.getInstance(byte, boolean)`.
+    CsGetInstance,
+    /// `Checksum.init(byte[], short, short)`: the initial checksum value.
+    CsInit,
+    /// `Checksum.update(byte[], short, short)`.
+    CsUpdate,
+    /// `Checksum.doFinal(byte[], short, short, byte[], short)`.
+    CsDoFinal,
 }
 
 impl SecNative {
@@ -235,6 +243,9 @@ impl SecNative {
             EcGetK => (1, true),
             KaGetInstance => (2, true),
             KaGenerateSecret => (6, true),
+            CsGetInstance => (2, true),
+            CsInit | CsUpdate => (4, false),
+            CsDoFinal => (6, true),
         }
     }
 }
@@ -355,6 +366,8 @@ pub enum EngineKind {
     KeyPair,
     /// `KeyAgreement`.
     KeyAgreement,
+    /// `Checksum`.
+    Checksum,
 }
 
 /// An engine's running state (RAM).
@@ -460,6 +473,7 @@ pub mod ids {
     pub const EC_PRIVATE: ClassId = 530;
     pub const EC_PUBLIC: ClassId = 531;
     pub const KEY_AGREEMENT: ClassId = 534;
+    pub const CHECKSUM: ClassId = 533;
     /// Implementation classes: RSA public, private, CRT, DES, AES, HMAC, EC public, EC private.
     pub const IMPL: [ClassId; 8] =
         [512 + 0xC0, 512 + 0xC1, 512 + 0xC2, 512 + 0xC3, 512 + 0xC4, 512 + 0xC5, 512 + 0xC6, 512 + 0xC7];
@@ -614,7 +628,14 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
     iface(2, 18, "javacard/security/ECPrivateKey"),
     iface(2, 19, "javacard/security/ECPublicKey"),
     iface(2, 20, "javacard/security/AESKey"),
-    class(2, 21, "javacard/security/Checksum", cls::OBJECT, &[EQ], &[s(NoSuch { args: 2, ret: true }), Native::Nop]),
+    class(
+        2,
+        21,
+        "javacard/security/Checksum",
+        cls::OBJECT,
+        &[EQ, v(CsInit), v(GetAlgorithm), v(CsDoFinal), v(CsUpdate)],
+        &[s(CsGetInstance), Native::Nop],
+    ),
     class(
         2,
         22,
@@ -2215,6 +2236,108 @@ fn ecdh(k: &KeyState, public: &[u8]) -> Option<Vec<u8>> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Checksums (JC API `Checksum`, ISO/IEC 3309 / ISO/IEC 13239 §4.2.5 frame checking sequences).
+
+/// The CRC register after `data`, for `Checksum.ALG_ISO3309_CRC16` (1, two bytes) or
+/// `ALG_ISO3309_CRC32` (2, four bytes); `reg` is the register as `init` set it (big-endian, 0
+/// when never set).
+///
+/// The JC API (3.0.5, `Checksum` field details) gives both algorithms exactly: CRC16 uses the
+/// polynomial 0x1021 with the input and the FCS not reflected; CRC32 uses 0x04C11DB7 with the
+/// input and the FCS reflected (hence crc32fast, whose state is that reflected register). The
+/// default initial value 0 is the register's: `init` with FFFF / FFFFFFFF gives the CCITT /
+/// PKZIP values. NXP JCOP cards answer CRC16 C46A3D01F5494013F9DFF3C5392C64 with 0B93 (jCardSim's
+/// CRC16Test), which is this CRC16; jCardSim issue #203 reports NXP and ST cards' CRC32
+/// reflected as the API says.
+fn crc_update(alg: u8, reg: u32, data: &[u8]) -> u32 {
+    if alg == 1 {
+        let mut fcs = reg & 0xFFFF;
+        for b in data {
+            fcs ^= u32::from(*b) << 8;
+            for _ in 0..8 {
+                let shifted = (fcs << 1) & 0xFFFF;
+                fcs = if fcs & 0x8000 != 0 { shifted ^ 0x1021 } else { shifted };
+            }
+        }
+        fcs
+    } else {
+        // crc32fast's state is the ones' complement of the register (zlib's convention).
+        let mut h = crc32fast::Hasher::new_with_initial(!reg);
+        h.update(data);
+        !h.finalize()
+    }
+}
+
+/// The checksum `doFinal` outputs from the register: the FCS xor'd with all ones (JC API
+/// "The 16 bit FCS is xor'd with 0xFFFF" / "The reversed 32 bit FCS is xor'd with
+/// 0xFFFFFFFF"), most significant byte first.
+fn crc_output(alg: u8, reg: u32) -> Vec<u8> {
+    let v = !reg;
+    if alg == 1 {
+        v.to_be_bytes()[2..].to_vec()
+    } else {
+        v.to_be_bytes().to_vec()
+    }
+}
+
+fn crc_len(alg: u8) -> usize {
+    if alg == 1 {
+        2
+    } else {
+        4
+    }
+}
+
+fn crc_reg(run: &Run) -> u32 {
+    run.iv.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b))
+}
+
+fn set_crc_reg(x: &mut Exec<'_>, h: i16, alg: u8, reg: u32) {
+    let bytes = reg.to_be_bytes()[4 - crc_len(alg)..].to_vec();
+    if let Some(r) = run_mut(x, h) {
+        r.iv = bytes;
+    }
+}
+
+/// `Checksum.init/update/doFinal`: the register lives in the engine's RAM state (a tear or a
+/// reset brings the object back to its state upon construction, JC API `Checksum`; it is not
+/// part of transactions).
+fn checksum_call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let e = engine(x, arg(0))?;
+    if e.kind != EngineKind::Checksum {
+        return Err(x.security());
+    }
+    let data = read(x, arg(1), arg(2), arg(3))?;
+    match n {
+        CsInit => {
+            // "CRC16 expects 2 bytes of parameter information ... CRC32 expects 4 bytes";
+            // another length is ILLEGAL_VALUE.
+            if data.len() != crc_len(e.alg) {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            let reg = data.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+            set_crc_reg(x, arg(0), e.alg, reg);
+            Ok(None)
+        }
+        CsUpdate => {
+            let reg = crc_update(e.alg, crc_reg(&e.run), &data);
+            set_crc_reg(x, arg(0), e.alg, reg);
+            Ok(None)
+        }
+        _ => {
+            let reg = crc_update(e.alg, crc_reg(&e.run), &data);
+            let out = crc_output(e.alg, reg);
+            write(x, arg(4), arg(5), &out)?;
+            // "The ALG_ISO3309_CRC16 and ALG_ISO3309_CRC32 algorithms reset the initial
+            // checksum value to 0."
+            set_crc_reg(x, arg(0), e.alg, 0);
+            Ok(len16(out.len()))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The natives.
 
 /// Runs native `n` with its argument words (receiver first).
@@ -2501,6 +2624,15 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
             let (c, p) = cipher_codes(engine(x, arg(0))?.alg);
             Ok(Some(if n == CiGetCipherAlg { c } else { p } as i16))
         }
+        CsGetInstance => {
+            // ALG_ISO3309_CRC16 1, ALG_ISO3309_CRC32 2.
+            let alg = arg(0) as u8;
+            if !matches!(alg, 1 | 2) {
+                return Err(cex(x, NO_SUCH_ALGORITHM));
+            }
+            new_engine(x, ids::CHECKSUM, EngineKind::Checksum, alg)
+        }
+        CsInit | CsUpdate | CsDoFinal => checksum_call(x, n, a),
     }
 }
 
@@ -2553,6 +2685,22 @@ mod tests {
         use p256::elliptic_curve::Curve as _;
         assert_eq!(format!("{:x}", p256::NistP256::ORDER), params(Curve::P256)[4]);
         assert_eq!(format!("{:x}", p384::NistP384::ORDER), params(Curve::P384)[4]);
+    }
+
+    /// The CRC catalogue's check values over "123456789" (Greg Cook's reveng catalogue):
+    /// CRC-16/GSM (0x1021, init 0, not reflected, xorout FFFF) = CE3C and CRC-16/GENIBUS (the
+    /// same with init FFFF) = D64E; CRC-32/ISO-HDLC (init FFFFFFFF, reflected) = CBF43926;
+    /// with the register at 0, Python's `binascii.crc32(b"123456789", 0xFFFFFFFF)` = D202D277.
+    #[test]
+    fn crc_check_values() {
+        let m = b"123456789";
+        assert_eq!(crc_output(1, crc_update(1, 0, m)), [0xCE, 0x3C]);
+        assert_eq!(crc_output(1, crc_update(1, 0xFFFF, m)), [0xD6, 0x4E]);
+        assert_eq!(crc_output(2, crc_update(2, 0xFFFF_FFFF, m)), [0xCB, 0xF4, 0x39, 0x26]);
+        assert_eq!(crc_output(2, crc_update(2, 0, m)), [0xD2, 0x02, 0xD2, 0x77]);
+        // In two parts: the same.
+        let r = crc_update(2, 0, &m[..4]);
+        assert_eq!(crc_output(2, crc_update(2, r, &m[4..])), [0xD2, 0x02, 0xD2, 0x77]);
     }
 
     #[test]

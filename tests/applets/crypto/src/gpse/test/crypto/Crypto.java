@@ -7,6 +7,7 @@ import javacard.framework.ISOException;
 import javacard.framework.JCSystem;
 import javacard.framework.Util;
 import javacard.security.AESKey;
+import javacard.security.Checksum;
 import javacard.security.CryptoException;
 import javacard.security.DESKey;
 import javacard.security.ECPrivateKey;
@@ -59,6 +60,8 @@ import javacardx.crypto.Cipher;
  *                 5 buildKey(TYPE_AES, 100)                                 → 3
  *                 6 Signature.getInstance(ALG_DSA_SHA)                      → 3 (not implemented)
  *                 7 Cipher AES CBC init with an 8-byte IV                   → 1
+ *                10 Checksum.getInstance(3)                                 → 3
+ *                11 CRC16 init with 4 bytes                                 → 1
  *               no exception: 0000
  *   41 --  --   key → tk: setKey (16 bytes), isInitialized (1)
  *   42 --  --   --  → tk.isInitialized (1) (0 after a reselect: CLEAR_ON_DESELECT)
@@ -68,6 +71,9 @@ import javacardx.crypto.Cipher;
  *   52 alg --   sig msg (sig: 1-byte length first) → verify with ec's public key → 01 / 00
  *   53 alg --   W   → KeyAgreement alg with ec's private key: generateSecret(W)
  *   54 --  --   --  → ec public key: getField, getA, getB, getG, getR lengths (1 byte each), getK (2)
+ *   60 alg --   initlen [init] msg → Checksum.getInstance(alg); init(init) when initlen > 0;
+ *               update(first half), doFinal(rest); then doFinal(msg) again (after the reset to
+ *               0) and getAlgorithm (1)
  *   other INS: 6D00.
  */
 public class Crypto extends Applet {
@@ -299,6 +305,21 @@ public class Crypto extends Applet {
             n = Util.setShort(buf, (short) 5, pub.getK());
             break;
         }
+        case 0x60: {
+            Checksum cs = Checksum.getInstance(p1, false);
+            short il = (short) (b[off] & 0xFF);
+            if (il > 0) {
+                cs.init(b, (short) (off + 1), il);
+            }
+            short in = (short) (off + 1 + il);
+            short inLen = (short) (len - 1 - il);
+            short half = (short) (inLen / 2);
+            cs.update(b, in, half);
+            n = cs.doFinal(b, (short) (in + half), (short) (inLen - half), buf, (short) 0);
+            n += cs.doFinal(b, in, inLen, buf, n);
+            buf[n++] = cs.getAlgorithm();
+            break;
+        }
         default:
             ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }
@@ -345,6 +366,12 @@ public class Crypto extends Applet {
             Cipher.getInstance(Cipher.ALG_AES_BLOCK_128_CBC_NOPAD, false).init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 8);
             break;
         }
+        case 10:
+            Checksum.getInstance((byte) 3, false);
+            break;
+        case 11:
+            Checksum.getInstance(Checksum.ALG_ISO3309_CRC16, false).init(b, (short) 0, (short) 4);
+            break;
         default:
             break;
         }
