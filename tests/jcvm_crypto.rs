@@ -380,12 +380,130 @@ fn project_crypto_checksum() {
     assert_eq!(crc(&mut c, 2, "", &[]), "FFFFFFFFFFFFFFFF029000");
 }
 
+/// INS 62 (encrypt: ciphertext || tag) / 63 (decrypt: plaintext || verifyTag) of the applet.
+#[allow(clippy::too_many_arguments)]
+fn aead(c: &mut Card, enc: bool, alg: u8, form: u8, nonce: &str, aad: &str, tlen: u8, tag: &str, msg: &str) -> String {
+    let mut d = vec![(nonce.len() / 2) as u8];
+    d.extend(h(nonce));
+    d.push((aad.len() / 2) as u8);
+    d.extend(h(aad));
+    d.push(tlen);
+    d.extend(h(tag));
+    d.extend(h(msg));
+    c.tx(if enc { 0x62 } else { 0x63 }, alg, form, &d)
+}
+
+const GCM: u8 = 0xF3; // AEADCipher.ALG_AES_GCM = -13
+const CCM: u8 = 0xF4; // AEADCipher.ALG_AES_CCM = -12
+
+/// AES-GCM: McGrew & Viega's GCM test cases 2, 4 and 16 (the NIST GCM submission, also
+/// checked with Python `cryptography` 48 `AESGCM(k).encrypt(iv, p, a)`), truncated tags, the
+/// tag checked after a decryption, and the 5-argument init and 3-argument getInstance forms.
+#[test]
+fn project_crypto_aes_gcm() {
+    let mut c = crypto();
+    set_key(&mut c, 15, "00000000000000000000000000000000");
+    // Test case 2: K = 0, P = 0^128, IV = 0^96.
+    let tc2 = "0388DACE60B6A392F328C2B971B2FE78AB6E47D42CEC13BDF53A67B21257BDDF";
+    assert_eq!(
+        aead(&mut c, true, GCM, 0, "000000000000000000000000", "", 16, "", &"00".repeat(16)),
+        format!("{tc2}9000")
+    );
+    assert_eq!(
+        aead(&mut c, true, GCM, 1, "000000000000000000000000", "", 16, "", &"00".repeat(16)),
+        format!("{tc2}9000")
+    );
+    assert_eq!(
+        aead(&mut c, true, GCM, 0x80, "000000000000000000000000", "", 16, "", &"00".repeat(16)),
+        format!("{tc2}9000")
+    );
+    // Test case 4: 60-byte P, 20-byte A.
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308");
+    let iv = "cafebabefacedbaddecaf888";
+    let a = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+    let p = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+    let ct = "42831EC2217774244B7221B784D0D49CE3AA212F2C02A4E035C17E2329ACA12E21D514B25466931C7D8F6A5AAC84AA051BA30B396A0AAC973D58E091";
+    let tag = "5BC94FBC3221A5DB94FAE95AE7121A47";
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 16, "", p), format!("{ct}{tag}9000"));
+    // A 12-byte and an 8-byte tag: the first bytes (SP 800-38D MSB_t).
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 12, "", p), format!("{ct}{}9000", &tag[..24]));
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 8, "", p), format!("{ct}{}9000", &tag[..16]));
+    // Decryption: the plaintext, then verifyTag true; a wrong tag, AAD or ciphertext: false.
+    let pu = p.to_uppercase();
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, a, 16, tag, ct), format!("{pu}019000"));
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, a, 8, &tag[..16], ct), format!("{pu}019000"));
+    let bad_tag = format!("{}48", &tag[..30]);
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, a, 16, &bad_tag, ct), format!("{pu}009000"));
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, &a[..38], 16, tag, ct), format!("{pu}009000"));
+    // AAD only (Python: AESGCM(k).encrypt(iv, b"", a)).
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 16, "", ""), "346434FD51D5CD0C5887EC63E39B907A9000");
+    // Test case 16 (AES-256) and its AES-192 sibling (test case 10 uses a 60-byte IV; this
+    // one is Python's value for the 96-bit IV).
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+    assert_eq!(
+        aead(&mut c, true, GCM, 0, iv, a, 16, "", p),
+        "522DC1F099567D07F47F37A32A84427D643A8CDCBFE5C0C97598A2BD2555D1AA8CB08E48590DBB3DA7B08B1056828838C5F61E6393BA7A0ABCC9F66276FC6ECE0F4E1768CDDF8853BB2D551B9000"
+    );
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308feffe9928665731c");
+    assert_eq!(
+        aead(&mut c, true, GCM, 0, iv, a, 16, "", p),
+        "3980CA0B3C00E841EB06FAC4872A2757859E1CEAA6EFD984628593B40CA1E19C7D773D00C144C525AC619D18C84A3F4718E2448B2FE324D9CCDA27102519498E80F1478F37BA55BD6D27618C9000"
+    );
+    // A 16-byte nonce (not the 96-bit IV) and a 5-byte tag: CryptoException.ILLEGAL_VALUE.
+    assert_eq!(aead(&mut c, true, GCM, 0, &"00".repeat(16), "", 16, "", "00"), "6F00");
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, "", 5, "", "00"), "6F00");
+}
+
+/// AES-CCM: RFC 3610 packet vectors #1, #2, #4 and #7, and Python `cryptography` 48
+/// `AESCCM(k, tag_length).encrypt(nonce, m, aad)` for a 7-byte nonce, AES-256, no AAD.
+#[test]
+fn project_crypto_aes_ccm() {
+    let mut c = crypto();
+    set_key(&mut c, 15, "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf");
+    let pkt: String = (0..0x20u8).map(|b| format!("{b:02x}")).collect();
+    // (nonce, AAD bytes, packet length, M, the RFC's output after the AAD)
+    let vectors = [
+        ("00000003020100A0A1A2A3A4A5", 8, 31, 8, "588C979A61C663D2F066D0C2C0F989806D5F6B61DAC38417E8D12CFDF926E0"),
+        ("00000004030201A0A1A2A3A4A5", 8, 32, 8, "72C91A36E135F8CF291CA894085C87E3CC15C439C9E43A3BA091D56E10400916"),
+        ("00000006050403A0A1A2A3A4A5", 12, 31, 8, "A28C6865939A9A79FAAA5C4C2A9D4A91CDAC8C96C861B9C9E61EF1"),
+        ("00000009080706A0A1A2A3A4A5", 8, 31, 10, "0135D1B2C95F41D5D1D4FEC185D166B8094E999DFED96C048C56602C97ACBB7490"),
+    ];
+    for (nonce, al, n, m, want) in vectors {
+        let aad = &pkt[..2 * al];
+        let msg = &pkt[2 * al..2 * n];
+        assert_eq!(aead(&mut c, true, CCM, 0, nonce, aad, m, "", msg), format!("{want}9000"), "{nonce}");
+        let (ct, tag) = want.split_at(want.len() - 2 * m as usize);
+        let pt = msg.to_uppercase();
+        assert_eq!(aead(&mut c, false, CCM, 0, nonce, aad, m, tag, ct), format!("{pt}019000"), "{nonce}");
+        let mut bad = h(tag);
+        bad[0] ^= 0x80;
+        assert_eq!(aead(&mut c, false, CCM, 0, nonce, aad, m, &hex::encode(bad), ct), format!("{pt}009000"));
+        // CIPHER_AES_CCM with PAD_NULL is the same algorithm.
+        assert_eq!(aead(&mut c, true, CCM, 0x80, nonce, aad, m, "", msg), format!("{want}9000"));
+    }
+    // The 5-argument init: a 16-byte tag, lengths from the data.
+    assert_eq!(
+        aead(&mut c, true, CCM, 1, "00000003020100A0A1A2A3A4A5", &pkt[..16], 16, "", &pkt[16..62]),
+        aead(&mut c, true, CCM, 0, "00000003020100A0A1A2A3A4A5", &pkt[..16], 16, "", &pkt[16..62])
+    );
+    set_key(&mut c, 15, &hex::encode((0..32u8).collect::<Vec<_>>()));
+    let m100: String = (0..100u8).map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        aead(&mut c, true, CCM, 0, "10111213141516", "", 16, "", &m100),
+        "043607F515E463EDF9FFC6CCFBAF3DCDC3F09C716F9D6CF8BC32C19D3FA575D75713B9045451D3F0C2470B0754AAEEA5FCE584F03A2B38E4B59091E5B7EAC7C99B1BF66D92A0D99E9183B6AEDA7215D42237DD3321032985ABB6F65FD863F1D9480E1D213B1BE4719A0FF614FE7D41F556960C809000"
+    );
+    // Nonces of 6 and 14 bytes, a 3-byte tag: ILLEGAL_VALUE.
+    assert_eq!(aead(&mut c, true, CCM, 0, "101112131415", "", 16, "", "00"), "6F00");
+    assert_eq!(aead(&mut c, true, CCM, 0, &"10".repeat(14), "", 16, "", "00"), "6F00");
+    assert_eq!(aead(&mut c, true, CCM, 0, "10111213141516", "", 3, "", "00"), "6F00");
+}
+
 /// The CryptoException reasons of the JC API (cases in the applet's table).
 #[test]
 fn project_crypto_exceptions() {
     let mut c = crypto();
     // (case, reason)
-    let want = [(0u8, 3), (1, 4), (2, 2), (3, 1), (4, 5), (5, 3), (6, 3), (7, 1), (10, 3), (11, 1)];
+    let want = [(0u8, 3), (1, 4), (2, 2), (3, 1), (4, 5), (5, 3), (6, 3), (7, 1), (8, 5), (9, 1), (10, 3), (11, 1)];
     for (case, r) in want {
         assert_eq!(c.tx(0x40, case, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
     }
@@ -516,7 +634,7 @@ fn algtest_support_probe() {
     // (P1 class, constant, param, supported)
     let mut table: Vec<(u8, u8, u16, bool)> = Vec::new();
     // Cipher (0x11): ALG_* 1..=29 and AES GCM/CCM (-13, -12).
-    let ciphers = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 22, 23, 24, 25, 26, 27];
+    let ciphers = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 22, 23, 24, 25, 26, 27, 0xF3, 0xF4];
     for a in (1..=29).chain([0xF3, 0xF4]) {
         table.push((0x11, a, 0, ciphers.contains(&a)));
     }

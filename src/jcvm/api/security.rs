@@ -217,6 +217,15 @@ pub enum SecNative {
     CsUpdate,
     /// `Checksum.doFinal(byte[], short, short, byte[], short)`.
     CsDoFinal,
+    /// `AEADCipher.init(Key, byte, byte[], short, short, short, short, short)`: nonce, AAD
+    /// length, message length, tag size (9 argument words).
+    AeInit8,
+    /// `AEADCipher.updateAAD(byte[], short, short)`.
+    AeUpdateAad,
+    /// `AEADCipher.retrieveTag(byte[], short, short)`.
+    AeRetrieveTag,
+    /// `AEADCipher.verifyTag(byte[], short, short, short)`.
+    AeVerifyTag,
 }
 
 impl SecNative {
@@ -246,6 +255,10 @@ impl SecNative {
             CsGetInstance => (2, true),
             CsInit | CsUpdate => (4, false),
             CsDoFinal => (6, true),
+            AeInit8 => (9, false),
+            AeUpdateAad => (4, false),
+            AeRetrieveTag => (4, true),
+            AeVerifyTag => (5, true),
         }
     }
 }
@@ -383,6 +396,23 @@ pub struct Run {
     pub iv0: Vec<u8>,
     /// The chaining value.
     pub iv: Vec<u8>,
+    /// `AEADCipher`: what `init` set and what `updateAAD`/`doFinal` made.
+    pub aead: AeadRun,
+}
+
+/// The running state of an `AEADCipher` (RAM, like the rest of [`Run`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AeadRun {
+    /// Tag size in bytes.
+    pub tag_len: usize,
+    /// CCM: the AAD and message lengths given at `init` (8-argument form).
+    pub lens: Option<(usize, usize)>,
+    /// The AAD so far.
+    pub aad: Vec<u8>,
+    /// `update` has been called since `init`/`doFinal` (no more AAD: JC API `updateAAD`).
+    pub started: bool,
+    /// The tag of the last `doFinal` (computed over the ciphertext in both modes).
+    pub tag: Option<Vec<u8>>,
 }
 
 /// An engine object's state.
@@ -469,6 +499,7 @@ pub mod ids {
     pub const HMAC_KEY: ClassId = 535;
     pub const INIT_MESSAGE_DIGEST: ClassId = 538;
     pub const CIPHER: ClassId = 769;
+    pub const AEAD_CIPHER: ClassId = 771;
     pub const EC_KEY: ClassId = 529;
     pub const EC_PRIVATE: ClassId = 530;
     pub const EC_PUBLIC: ClassId = 531;
@@ -757,8 +788,28 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
         &[s(CiGetInstance), Native::Nop, s(CiGetInstance3)],
     ),
     class(3, 2, "javacardx/crypto/Cipher$OneShot", ids::CIPHER, &[EQ], &[s(NoSuch { args: 2, ret: true })]),
-    // AEADCipher.getInstance is Cipher's (ALG_AES_GCM/CCM: NO_SUCH_ALGORITHM).
-    class(3, 3, "javacardx/crypto/AEADCipher", ids::CIPHER, &[EQ], &[Native::Nop]),
+    // AEADCipher.getInstance is Cipher's (ALG_AES_GCM/CCM make instances of this class).
+    class(
+        3,
+        3,
+        "javacardx/crypto/AEADCipher",
+        ids::CIPHER,
+        &[
+            EQ,
+            v(CiDoFinal),
+            v(GetAlgorithm),
+            v(CiInit),
+            v(CiInit5),
+            v(CiUpdate),
+            v(CiGetCipherAlg),
+            v(CiGetPadAlg),
+            v(AeInit8),
+            v(AeUpdateAad),
+            v(AeRetrieveTag),
+            v(AeVerifyTag),
+        ],
+        &[Native::Nop],
+    ),
 ];
 
 /// The key implementation class of each kind.
@@ -1503,10 +1554,18 @@ fn unpad(data: &mut Vec<u8>, p: Pad, bs: usize) -> bool {
 /// What a `Cipher.ALG_*` is: (key kind, cbc, padding), or RSA with its padding.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CipherAlg {
-    Block { kind: KeyKind, cbc: bool, pad: Pad },
+    Block {
+        kind: KeyKind,
+        cbc: bool,
+        pad: Pad,
+    },
     RsaPkcs1,
     RsaNoPad,
     RsaOaep,
+    /// `AEADCipher.ALG_AES_GCM` (NIST SP 800-38D).
+    Gcm,
+    /// `AEADCipher.ALG_AES_CCM` (RFC 3610, NIST SP 800-38C).
+    Ccm,
 }
 
 fn cipher_alg(alg: u8) -> Option<CipherAlg> {
@@ -1533,6 +1592,9 @@ fn cipher_alg(alg: u8) -> Option<CipherAlg> {
         25 => a(false, Pad::M1),
         26 => a(false, Pad::M2),
         27 => a(false, Pad::Pkcs5),
+        // AEADCipher.ALG_AES_GCM = -13, ALG_AES_CCM = -12 (the 3.0.5 API's values).
+        0xF3 => Gcm,
+        0xF4 => Ccm,
         _ => return None,
     })
 }
@@ -1560,6 +1622,9 @@ fn cipher_alg3(c: u8, p: u8) -> Option<u8> {
         (7, 0 | 1) => 12,
         (7, 7) => 10,
         (7, 9) => 15,
+        // AEADCipher.CIPHER_AES_GCM = -15, CIPHER_AES_CCM = -14, with PAD_NULL (0).
+        (0xF1, 0) => 0xF3,
+        (0xF2, 0) => 0xF4,
         _ => return None,
     })
 }
@@ -1584,6 +1649,8 @@ fn cipher_codes(alg: u8) -> (u8, u8) {
         Some(CipherAlg::RsaPkcs1) => (7, 7),
         Some(CipherAlg::RsaNoPad) => (7, 1),
         Some(CipherAlg::RsaOaep) => (7, 9),
+        Some(CipherAlg::Gcm) => (0xF1, 0),
+        Some(CipherAlg::Ccm) => (0xF2, 0),
         None => (0, 0),
     }
 }
@@ -1619,6 +1686,9 @@ fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);
     let (e, mode, iv_given) = init_args(x, a, with_iv)?;
     let Some(alg) = cipher_alg(e.alg) else { return Err(cex(x, NO_SUCH_ALGORITHM)) };
+    if matches!(alg, CipherAlg::Gcm | CipherAlg::Ccm) {
+        return aead_init(x, arg(0), alg, arg(1), mode, iv_given, None);
+    }
     let iv0 = match alg {
         CipherAlg::Block { kind, cbc, .. } => {
             let k = init_key(x, arg(1), &[kind])?;
@@ -1639,7 +1709,7 @@ fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
             Vec::new()
         }
     };
-    set_run(x, arg(0), Run { key: arg(1) as u16, mode, buf: Vec::new(), iv: iv0.clone(), iv0 });
+    set_run(x, arg(0), Run { key: arg(1) as u16, mode, iv: iv0.clone(), iv0, ..Run::default() });
     Ok(None)
 }
 
@@ -1688,6 +1758,16 @@ fn cipher_op(x: &mut Exec<'_>, a: &[i16], last: bool) -> R {
                 data
             }
         }
+        Some(CipherAlg::Gcm | CipherAlg::Ccm) => {
+            let gcm = cipher_alg(e.alg) == Some(CipherAlg::Gcm);
+            match aead_op(&k, gcm, &mut run, &input, last) {
+                Ok(v) => v,
+                Err(r) => {
+                    set_run(x, h, run);
+                    return Err(cex(x, r));
+                }
+            }
+        }
         Some(rsa_alg) => {
             run.buf.extend_from_slice(&input);
             if !last {
@@ -1734,6 +1814,232 @@ fn rsa_cipher(x: &mut Exec<'_>, k: &KeyState, alg: CipherAlg, data: &[u8], encry
             CipherAlg::RsaNoPad => Some(em),
             CipherAlg::RsaPkcs1 => eme_pkcs1_decode(&em, if private { 2 } else { 1 }),
             _ => oaep_decode(&em),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AEAD ciphers (JC API `AEADCipher`): AES-GCM (NIST SP 800-38D, `aes-gcm`) and AES-CCM (RFC 3610
+// = NIST SP 800-38C, written here on the `aes` block cipher: the `ccm` crate fixes the tag and
+// nonce sizes as types, 7 × 7 of them). Input is buffered until `doFinal` (JC API
+// `Cipher.update` may output less than its input), which outputs the whole ciphertext or
+// plaintext and keeps the tag for `retrieveTag` / `verifyTag`: the API verifies a decryption's
+// tag after `doFinal`, so the tag is always computed over the ciphertext.
+
+/// `init` of an AEAD cipher: `nonce` from the 5- or 8-argument form, `lens` (AAD length, message
+/// length, tag size) from the 8-argument form only.
+fn aead_init(
+    x: &mut Exec<'_>,
+    h: i16,
+    alg: CipherAlg,
+    hkey: i16,
+    mode: u8,
+    nonce: Option<Vec<u8>>,
+    lens: Option<(i16, i16, i16)>,
+) -> R {
+    init_key(x, hkey, &[KeyKind::Aes])?;
+    // init(Key, byte) gives no nonce: nothing to encrypt with.
+    let Some(nonce) = nonce else { return Err(cex(x, ILLEGAL_USE)) };
+    let (tag_len, ccm_lens) = match lens {
+        Some((a, m, t)) => {
+            if a < 0 || m < 0 || t < 0 {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            (t as usize, Some((a as usize, m as usize)))
+        }
+        None => (16, None),
+    };
+    let ok = if alg == CipherAlg::Gcm {
+        // SP 800-38D §5.2.1.2: tags of 128, 120, 112, 104, 96 bits (and 64, 32 for some
+        // applications); the 96-bit IV of §8.2.1 (the one length `aes-gcm` is built for here).
+        nonce.len() == 12 && matches!(tag_len, 4 | 8 | 12..=16)
+    } else {
+        // RFC 3610 §2: M in 4, 6, ..., 16; a 15 - L byte nonce with L in 2..8; the message
+        // length must fit in L bytes.
+        let l = 15usize.saturating_sub(nonce.len());
+        (7..=13).contains(&nonce.len())
+            && matches!(tag_len, 4 | 6 | 8 | 10 | 12 | 14 | 16)
+            && ccm_lens.is_none_or(|(_, m)| l >= 8 || (m as u64) < (1u64 << (8 * l)))
+    };
+    if !ok {
+        return Err(cex(x, ILLEGAL_VALUE));
+    }
+    let aead = AeadRun { tag_len, lens: ccm_lens, ..AeadRun::default() };
+    set_run(x, h, Run { key: hkey as u16, mode, iv0: nonce.clone(), iv: nonce, aead, ..Run::default() });
+    Ok(None)
+}
+
+/// `update` (buffers, outputs nothing) and `doFinal` (the whole output) of an AEAD cipher; the
+/// error is a `CryptoException` reason.
+fn aead_op(k: &KeyState, gcm: bool, run: &mut Run, input: &[u8], last: bool) -> Result<Vec<u8>, i16> {
+    if run.buf.len() + input.len() > MAX_BUFFERED {
+        return Err(ILLEGAL_USE);
+    }
+    run.buf.extend_from_slice(input);
+    run.aead.started = true;
+    if !last {
+        return Ok(Vec::new());
+    }
+    let data = std::mem::take(&mut run.buf);
+    let aad = std::mem::take(&mut run.aead.aad);
+    run.aead.started = false;
+    let key = k.get(Comp::Key).ok_or(UNINITIALIZED_KEY)?;
+    let encrypt = run.mode == 2;
+    if let Some((a, m)) = run.aead.lens {
+        // RFC 3610 §2.2: B0 and the AAD encoding carry both lengths; what was announced at init
+        // must be what came.
+        if !gcm && (aad.len() != a || data.len() != m) {
+            return Err(ILLEGAL_USE);
+        }
+    }
+    let (out, tag) = if gcm {
+        // Decryption is the same keystream; the tag is over the ciphertext, so a decryption
+        // encrypts its output again to get it.
+        let (out, tag) = gcm_seal(key, &run.iv0, &aad, &data).ok_or(ILLEGAL_USE)?;
+        let tag = if encrypt { tag } else { gcm_seal(key, &run.iv0, &aad, &out).ok_or(ILLEGAL_USE)?.1 };
+        (out, tag)
+    } else {
+        let blk = Blk::new(k).ok_or(UNINITIALIZED_KEY)?;
+        let out = ccm_ctr(&blk, &run.iv0, &data);
+        let pt = if encrypt { &data } else { &out };
+        let tag = ccm_tag(&blk, &run.iv0, &aad, pt, run.aead.tag_len);
+        (out, tag)
+    };
+    let mut tag = tag;
+    tag.truncate(run.aead.tag_len);
+    run.aead.tag = Some(tag);
+    Ok(out)
+}
+
+/// AES-GCM with a 96-bit IV (SP 800-38D §7.1): the output and the full 16-byte tag.
+fn gcm_seal(key: &[u8], nonce: &[u8], aad: &[u8], data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    use aes_gcm::aead::{AeadInPlace, KeyInit};
+    let mut buf = data.to_vec();
+    let n = aes_gcm::Nonce::from_slice(nonce);
+    let tag = match key.len() {
+        16 => aes_gcm::Aes128Gcm::new_from_slice(key).ok()?.encrypt_in_place_detached(n, aad, &mut buf).ok()?,
+        24 => aes_gcm::AesGcm::<aes::Aes192, aes_gcm::aead::consts::U12>::new_from_slice(key)
+            .ok()?
+            .encrypt_in_place_detached(n, aad, &mut buf)
+            .ok()?,
+        _ => aes_gcm::Aes256Gcm::new_from_slice(key).ok()?.encrypt_in_place_detached(n, aad, &mut buf).ok()?,
+    };
+    Some((buf, tag.to_vec()))
+}
+
+/// CCM's counter block A_i (RFC 3610 §2.3): flags L' = L - 1, the nonce, i in L bytes.
+fn ccm_ctr_block(nonce: &[u8], i: u64) -> [u8; 16] {
+    let l = 15 - nonce.len();
+    let mut a = [0u8; 16];
+    a[0] = u8::try_from(l - 1).unwrap_or(0);
+    a[1..=nonce.len()].copy_from_slice(nonce);
+    let ib = i.to_be_bytes();
+    for j in 0..l.min(8) {
+        a[15 - j] = ib[7 - j];
+    }
+    a
+}
+
+/// CCM encryption / decryption (RFC 3610 §2.3): the data xor'd with E(A_1), E(A_2), ...
+fn ccm_ctr(blk: &Blk, nonce: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for (i, chunk) in data.chunks(16).enumerate() {
+        let mut s = ccm_ctr_block(nonce, i as u64 + 1);
+        blk.enc(&mut s);
+        out.extend(chunk.iter().zip(s.iter()).map(|(a, b)| a ^ b));
+    }
+    out
+}
+
+/// The CCM tag (RFC 3610 §2.2-2.3): CBC-MAC over B_0 (flags, nonce, l(m)), the AAD with its
+/// length prefix, the message, each zero-padded to a block; its first M bytes xor'd with E(A_0).
+fn ccm_tag(blk: &Blk, nonce: &[u8], aad: &[u8], msg: &[u8], m: usize) -> Vec<u8> {
+    let l = 15 - nonce.len();
+    let mut b0 = [0u8; 16];
+    let flags = (if aad.is_empty() { 0 } else { 0x40 }) | (((m - 2) / 2) << 3) | (l - 1);
+    b0[0] = u8::try_from(flags).unwrap_or(0);
+    b0[1..=nonce.len()].copy_from_slice(nonce);
+    let lb = (msg.len() as u64).to_be_bytes();
+    for j in 0..l.min(8) {
+        b0[15 - j] = lb[7 - j];
+    }
+    let mut input = b0.to_vec();
+    if !aad.is_empty() {
+        // §2.2: l(a) in 2 bytes below 2^16 - 2^8, else FF FE and 4 bytes (FF FF and 8 bytes
+        // beyond 2^32: not reachable under MAX_BUFFERED).
+        match u16::try_from(aad.len()) {
+            Ok(la) if la < 0xFF00 => input.extend_from_slice(&la.to_be_bytes()),
+            _ => {
+                input.extend_from_slice(&[0xFF, 0xFE]);
+                input.extend_from_slice(&u32::try_from(aad.len()).unwrap_or(u32::MAX).to_be_bytes());
+            }
+        }
+        input.extend_from_slice(aad);
+        input.resize(input.len().div_ceil(16) * 16, 0);
+    }
+    input.extend_from_slice(msg);
+    input.resize(input.len().div_ceil(16) * 16, 0);
+    let mut chain = [0u8; 16];
+    for b in input.chunks(16) {
+        chain.iter_mut().zip(b).for_each(|(c, v)| *c ^= v);
+        blk.enc(&mut chain);
+    }
+    let mut s0 = ccm_ctr_block(nonce, 0);
+    blk.enc(&mut s0);
+    chain.iter().zip(s0.iter()).take(m).map(|(a, b)| a ^ b).collect()
+}
+
+/// `AEADCipher.updateAAD`, `retrieveTag`, `verifyTag`.
+fn aead_call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let h = arg(0);
+    let e = engine(x, h)?;
+    if !matches!(cipher_alg(e.alg), Some(CipherAlg::Gcm | CipherAlg::Ccm)) {
+        return Err(x.security());
+    }
+    if e.run.key == 0 {
+        return Err(cex(x, INVALID_INIT));
+    }
+    let data = read(x, arg(1), arg(2), arg(3))?;
+    let encrypt = e.run.mode == 2;
+    match n {
+        AeUpdateAad => {
+            // JC API updateAAD: ILLEGAL_USE once update has been called (the AAD comes first),
+            // or past the AAD length a CCM init announced.
+            let over = e.run.aead.lens.is_some_and(|(l, _)| e.run.aead.aad.len() + data.len() > l);
+            if e.run.aead.started || over || e.run.aead.aad.len() + data.len() > MAX_BUFFERED {
+                return Err(cex(x, ILLEGAL_USE));
+            }
+            if let Some(r) = run_mut(x, h) {
+                r.aead.aad.extend_from_slice(&data);
+            }
+            Ok(None)
+        }
+        AeRetrieveTag => {
+            // The tag of an encryption's doFinal; tagLen a prefix of it for GCM (SP 800-38D
+            // §5.2.1.2 MSB_t), exactly M for CCM (M is in B_0).
+            let len = arg(3);
+            let Some(tag) = e.run.aead.tag.clone().filter(|_| encrypt) else { return Err(cex(x, ILLEGAL_USE)) };
+            let gcm = cipher_alg(e.alg) == Some(CipherAlg::Gcm);
+            let ok = len > 0 && (len as usize) <= tag.len() && (gcm || len as usize == tag.len());
+            if !ok {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            write(x, arg(1), arg(2), &tag[..len as usize])?;
+            Ok(Some(len))
+        }
+        _ => {
+            // verifyTag(receivedTagBuf, off, receivedTagLen, requiredTagLen): the received tag
+            // must be the required length and equal the computed tag's first bytes.
+            let required = arg(4);
+            let Some(tag) = e.run.aead.tag.clone().filter(|_| !encrypt) else { return Err(cex(x, ILLEGAL_USE)) };
+            let gcm = cipher_alg(e.alg) == Some(CipherAlg::Gcm);
+            let n = data.len();
+            let fits = n > 0 && n <= tag.len() && (gcm || n == tag.len());
+            // Every byte compared (no early exit on the first difference).
+            let diff = tag.iter().zip(&data).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            let ok = fits && required >= 0 && required as usize == n && diff == 0;
+            Ok(Some(i16::from(ok)))
         }
     }
 }
@@ -1916,7 +2222,7 @@ fn sig_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
             }
         }
     };
-    set_run(x, arg(0), Run { key: arg(1) as u16, mode, buf: Vec::new(), iv: iv0.clone(), iv0 });
+    set_run(x, arg(0), Run { key: arg(1) as u16, mode, iv: iv0.clone(), iv0, ..Run::default() });
     Ok(None)
 }
 
@@ -2546,6 +2852,7 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
         CiGetInstance | CiGetInstance3 => {
             let alg = if n == CiGetInstance { Some(arg(0) as u8) } else { cipher_alg3(arg(0) as u8, arg(1) as u8) };
             match alg.filter(|a| cipher_alg(*a).is_some()) {
+                Some(a @ (0xF3 | 0xF4)) => new_engine(x, ids::AEAD_CIPHER, EngineKind::Cipher, a),
                 Some(a) => new_engine(x, ids::CIPHER, EngineKind::Cipher, a),
                 None => Err(cex(x, NO_SUCH_ALGORITHM)),
             }
@@ -2622,7 +2929,8 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
         }
         CiGetCipherAlg | CiGetPadAlg => {
             let (c, p) = cipher_codes(engine(x, arg(0))?.alg);
-            Ok(Some(if n == CiGetCipherAlg { c } else { p } as i16))
+            // A byte result is sign-extended (CIPHER_AES_GCM is -15).
+            Ok(Some(if n == CiGetCipherAlg { c } else { p } as i8 as i16))
         }
         CsGetInstance => {
             // ALG_ISO3309_CRC16 1, ALG_ISO3309_CRC32 2.
@@ -2633,6 +2941,19 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
             new_engine(x, ids::CHECKSUM, EngineKind::Checksum, alg)
         }
         CsInit | CsUpdate | CsDoFinal => checksum_call(x, n, a),
+        AeInit8 => {
+            let e = engine(x, arg(0))?;
+            let mode = arg(2) as u8;
+            if mode != 1 && mode != 2 {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            let Some(alg) = cipher_alg(e.alg).filter(|a| matches!(a, CipherAlg::Gcm | CipherAlg::Ccm)) else {
+                return Err(x.security());
+            };
+            let nonce = read(x, arg(3), arg(4), arg(5))?;
+            aead_init(x, arg(0), alg, arg(1), mode, Some(nonce), Some((arg(6), arg(7), arg(8))))
+        }
+        AeUpdateAad | AeRetrieveTag | AeVerifyTag => aead_call(x, n, a),
     }
 }
 

@@ -22,6 +22,7 @@ import javacard.security.RSAPrivateCrtKey;
 import javacard.security.RSAPublicKey;
 import javacard.security.RandomData;
 import javacard.security.Signature;
+import javacardx.crypto.AEADCipher;
 import javacardx.crypto.Cipher;
 
 /**
@@ -60,13 +61,16 @@ import javacardx.crypto.Cipher;
  *                 5 buildKey(TYPE_AES, 100)                                 → 3
  *                 6 Signature.getInstance(ALG_DSA_SHA)                      → 3 (not implemented)
  *                 7 Cipher AES CBC init with an 8-byte IV                   → 1
+ *                 8 AES-GCM updateAAD after update                          → 5
+ *                 9 AES-CCM init with a 5-byte tag                          → 1
  *                10 Checksum.getInstance(3)                                 → 3
  *                11 CRC16 init with 4 bytes                                 → 1
  *               no exception: 0000
  *   41 --  --   key → tk: setKey (16 bytes), isInitialized (1)
  *   42 --  --   --  → tk.isInitialized (1) (0 after a reselect: CLEAR_ON_DESELECT)
- *   50 --  bits/8 [p a b G r] → new KeyPair(ALG_EC_FP, bits); with data (each field-size, G
- *               uncompressed) the domain parameters are set on both keys first; genKeyPair: W
+ *   50 --  fieldbytes [p a b G r] → new KeyPair(ALG_EC_FP, bits) (bits = 8 × fieldbytes, 521
+ *               for 66); with data (each field-size, G uncompressed) the domain parameters are
+ *               set on both keys first; genKeyPair: W
  *   51 alg --   msg → Signature alg (ECDSA) with ec's private key: sign(msg) (DER)
  *   52 alg --   sig msg (sig: 1-byte length first) → verify with ec's public key → 01 / 00
  *   53 alg --   W   → KeyAgreement alg with ec's private key: generateSecret(W)
@@ -74,6 +78,13 @@ import javacardx.crypto.Cipher;
  *   60 alg --   initlen [init] msg → Checksum.getInstance(alg); init(init) when initlen > 0;
  *               update(first half), doFinal(rest); then doFinal(msg) again (after the reset to
  *               0) and getAlgorithm (1)
+ *   62 alg form nlen nonce alen aad tlen msg → (AEADCipher) Cipher.getInstance(alg) on sk
+ *               (form bit 0x80: getInstance(alg - 2 = CIPHER_AES_*, PAD_NULL)); form bit 0x01:
+ *               init(sk, MODE_ENCRYPT, nonce) else init(sk, MODE_ENCRYPT, nonce, alen, msglen,
+ *               tlen); updateAAD(first half), updateAAD(rest); update(first half of msg),
+ *               doFinal(rest); retrieveTag(tlen): ciphertext || tag
+ *   63 alg form nlen nonce alen aad tlen tag ct → the same with MODE_DECRYPT: plaintext,
+ *               then verifyTag(tag, tlen, tlen) (1: 01 / 00)
  *   other INS: 6D00.
  */
 public class Crypto extends Applet {
@@ -255,7 +266,7 @@ public class Crypto extends Applet {
             n = 1;
             break;
         case 0x50: {
-            short bits = (short) ((p2 & 0xFF) * 8);
+            short bits = (short) ((p2 & 0xFF) == 66 ? 521 : (p2 & 0xFF) * 8);
             ec = new KeyPair(KeyPair.ALG_EC_FP, bits);
             if (len > 0) {
                 short f = (short) ((p2 & 0xFF));
@@ -320,6 +331,44 @@ public class Crypto extends Applet {
             buf[n++] = cs.getAlgorithm();
             break;
         }
+        case 0x62:
+        case 0x63: {
+            boolean enc = b[ISO7816.OFFSET_INS] == 0x62;
+            AEADCipher c = (AEADCipher) ((p2 & 0x80) != 0
+                ? Cipher.getInstance((byte) (p1 - 2), Cipher.PAD_NULL, false)
+                : Cipher.getInstance(p1, false));
+            short o = off;
+            short nl = (short) (b[o++] & 0xFF);
+            short nonce = o;
+            o += nl;
+            short al = (short) (b[o++] & 0xFF);
+            short aad = o;
+            o += al;
+            short tl = (short) (b[o++] & 0xFF);
+            short tag = o;
+            if (!enc) {
+                o += tl;
+            }
+            short ml = (short) (off + len - o);
+            byte mode = enc ? Cipher.MODE_ENCRYPT : Cipher.MODE_DECRYPT;
+            if ((p2 & 0x01) != 0) {
+                c.init(sk, mode, b, nonce, nl);
+            } else {
+                c.init(sk, mode, b, nonce, nl, al, ml, tl);
+            }
+            short ah = (short) (al / 2);
+            c.updateAAD(b, aad, ah);
+            c.updateAAD(b, (short) (aad + ah), (short) (al - ah));
+            short mh = (short) (ml / 2);
+            n = c.update(b, o, mh, buf, (short) 0);
+            n += c.doFinal(b, (short) (o + mh), (short) (ml - mh), buf, n);
+            if (enc) {
+                n += c.retrieveTag(buf, n, tl);
+            } else {
+                buf[n++] = (byte) (c.verifyTag(b, tag, tl, tl) ? 1 : 0);
+            }
+            break;
+        }
         default:
             ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }
@@ -364,6 +413,22 @@ public class Crypto extends Applet {
             AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
             k.setKey(b, (short) 0);
             Cipher.getInstance(Cipher.ALG_AES_BLOCK_128_CBC_NOPAD, false).init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 8);
+            break;
+        }
+        case 8: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_GCM, false);
+            g.init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 12);
+            g.update(b, (short) 0, (short) 16, buf, (short) 0);
+            g.updateAAD(b, (short) 0, (short) 4);
+            break;
+        }
+        case 9: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_CCM, false);
+            g.init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 12, (short) 0, (short) 16, (short) 5);
             break;
         }
         case 10:
