@@ -679,21 +679,22 @@ fn algtest_support_probe() {
         (11, 256, true),
         (12, 384, true),
         (31, 256, true),
-        (11, 521, false),
+        (11, 521, true),
+        (12, 521, true),
         (11, 192, false),
         (16, 128, false),
         (42, 256, false),
     ] {
         table.push((0x20, t, l, ok));
     }
-    // KeyPair (0x19): ALG_RSA / RSA_CRT 512 and 1024; EC and DSA not.
+    // KeyPair (0x19): ALG_RSA / RSA_CRT 512 and 1024, ALG_EC_FP 256/384/521; DSA not.
     for (a, l, ok) in [
         (1, 512, true),
         (2, 512, true),
         (2, 1024, true),
         (5, 256, true),
         (5, 384, true),
-        (5, 521, false),
+        (5, 521, true),
         (3, 1024, false),
     ] {
         table.push((0x19, a, l, ok));
@@ -771,6 +772,100 @@ fn project_crypto_ec() {
     let sig = p384::ecdsa::Signature::from_der(&r[..r.len() - 2]).unwrap();
     vk.verify_prehash(&sha2::Sha384::digest(m), &sig).unwrap();
     assert_eq!(c.tx(0x54, 0, 0, &[]), "3030306130".to_string() + "00019000");
+}
+
+/// secp256k1 (parameters set by the applet, SEC 2 §2.4.1) and P-521 (the defaults by key size:
+/// its parameters do not fit a short APDU): the card's ECDSA signatures verified by the host
+/// (RustCrypto `k256`/`p521`, DER), verified again by the card (for secp256k1 also the high-s
+/// twin of one, which plain ECDSA accepts and `k256` alone would not), ECDH secrets equal on
+/// both sides.
+#[test]
+fn project_crypto_ec_secp256k1_p521() {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    use sha2::Digest;
+    let mut c = crypto();
+    let k1_params = concat!(
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000007",
+        "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+    );
+    let m = b"gpse signs this on secp256k1";
+    let r = h(&c.tx(0x50, 0, 32, &h(k1_params)));
+    assert_eq!((r.len(), &r[r.len() - 2..]), (65 + 2, &[0x90u8, 0][..]));
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&r[..65]).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "2020204120".to_string() + "00019000");
+    for (alg, hash) in [
+        (17u8, sha1::Sha1::digest(m).to_vec()),
+        (33, sha2::Sha256::digest(m).to_vec()),
+        (38, sha2::Sha512::digest(m).to_vec()),
+    ] {
+        let r = h(&c.tx(0x51, alg, 0, m));
+        let sig = k256::ecdsa::Signature::from_der(&r[..r.len() - 2]).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        // k256 wants a 32-byte prehash for SHA-1: the hash as the integer e (FIPS 186-4 §6.4),
+        // zero-extended.
+        let mut e = vec![0u8; 32usize.saturating_sub(hash.len())];
+        e.extend_from_slice(&hash);
+        vk.verify_prehash(&e, &sig).unwrap_or_else(|err| panic!("alg {alg}: {err}"));
+    }
+    // The card verifies its own SHA-256 signature, the high-s twin of it (r, n - s), and
+    // refuses another message.
+    let r33 = h(&c.tx(0x51, 33, 0, m));
+    let sig = k256::ecdsa::Signature::from_der(&r33[..r33.len() - 2]).unwrap();
+    let high = k256::ecdsa::Signature::from_scalars(sig.r(), -*sig.s()).unwrap();
+    assert!(high.normalize_s().is_some() && sig.normalize_s().is_none(), "k256 signs with the low s");
+    for (der, msg, want) in [
+        (sig.to_der().as_bytes().to_vec(), &m[..], "019000"),
+        (high.to_der().as_bytes().to_vec(), &m[..], "019000"),
+        (high.to_der().as_bytes().to_vec(), &b"gpse signs this on secp256k2"[..], "009000"),
+    ] {
+        let mut d = vec![der.len() as u8];
+        d.extend_from_slice(&der);
+        d.extend_from_slice(msg);
+        assert_eq!(c.tx(0x52, 33, 0, &d), want);
+    }
+    // ECDH with the host key: x, SHA-1 of x, the point.
+    let card_pub = k256::PublicKey::from_sec1_bytes(&r[..65]).unwrap();
+    let hsk = k256::SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let hw = k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&hsk.public_key(), false);
+    let x = k256::ecdh::diffie_hellman(hsk.to_nonzero_scalar(), card_pub.as_affine()).raw_secret_bytes().to_vec();
+    assert_eq!(c.tx(0x53, 3, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(&x)));
+    assert_eq!(c.tx(0x53, 1, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(sha1::Sha1::digest(&x))));
+
+    // P-521 by size (no parameters): W is 133 bytes.
+    let r = h(&c.tx(0x50, 0, 66, &[]));
+    assert_eq!((r.len(), r[0]), (133 + 2, 4));
+    let vk = p521::ecdsa::VerifyingKey::from_sec1_bytes(&r[..133]).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "4242428542".to_string() + "00019000");
+    for (alg, hash) in [
+        (17u8, sha1::Sha1::digest(m).to_vec()),
+        (33, sha2::Sha256::digest(m).to_vec()),
+        (34, sha2::Sha384::digest(m).to_vec()),
+        (38, sha2::Sha512::digest(m).to_vec()),
+    ] {
+        let r = h(&c.tx(0x51, alg, 0, m));
+        let der = &r[..r.len() - 2];
+        let sig = p521::ecdsa::Signature::from_der(der).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        let mut e = vec![0u8; 66 - hash.len()];
+        e.extend_from_slice(&hash);
+        vk.verify_prehash(&e, &sig).unwrap_or_else(|err| panic!("P-521 alg {alg}: {err}"));
+        let mut d = vec![der.len() as u8];
+        d.extend_from_slice(der);
+        d.extend_from_slice(m);
+        assert_eq!(c.tx(0x52, alg, 0, &d), "019000", "P-521 alg {alg}");
+        let last = d.len() - 1;
+        d[last] ^= 1;
+        assert_eq!(c.tx(0x52, alg, 0, &d), "009000", "P-521 alg {alg}: another message");
+    }
+    let card_pub = p521::PublicKey::from_sec1_bytes(&r[..133]).unwrap();
+    let mut hs = [0x42u8; 66];
+    hs[0] = 0;
+    let hsk = p521::SecretKey::from_slice(&hs).unwrap();
+    let hw = p521::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&hsk.public_key(), false);
+    let x = p521::ecdh::diffie_hellman(hsk.to_nonzero_scalar(), card_pub.as_affine()).raw_secret_bytes().to_vec();
+    assert_eq!(x.len(), 66);
+    assert_eq!(c.tx(0x53, 3, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(&x)));
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

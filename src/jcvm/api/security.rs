@@ -1035,7 +1035,7 @@ fn build_key(x: &mut Exec<'_>, ty: u8, bits: i16) -> R {
         KeyKind::Des => matches!(bits, 64 | 128 | 192),
         KeyKind::Aes => matches!(bits, 128 | 192 | 256),
         KeyKind::Hmac => bits > 0 && bits % 8 == 0 && bits <= 1024,
-        KeyKind::EcPublic | KeyKind::EcPrivate => matches!(bits, 256 | 384),
+        KeyKind::EcPublic | KeyKind::EcPrivate => matches!(bits, 256 | 384 | 521),
         _ => (512..=4096).contains(&bits) && bits % 32 == 0,
     };
     if !ok {
@@ -2399,9 +2399,14 @@ pub enum Curve {
     P256,
     /// NIST P-384 (secp384r1).
     P384,
+    /// NIST P-521 (secp521r1).
+    P521,
+    /// secp256k1 (SEC 2 §2.4.1; Bitcoin's curve).
+    Secp256k1,
 }
 
-/// Domain parameters (p, a, b, G uncompressed, r) of SEC 2 v2 §2.4.2 / §2.5.1.
+/// Domain parameters (p, a, b, G uncompressed, r) of SEC 2 v2 §2.4.2 (P-256), §2.5.1 (P-384),
+/// §2.6.1 (P-521) and §2.4.1 (secp256k1); checked against the curve crates by the unit tests.
 fn params(c: Curve) -> [&'static str; 5] {
     match c {
         Curve::P256 => [
@@ -2418,6 +2423,20 @@ fn params(c: Curve) -> [&'static str; 5] {
             "04aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab73617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
             "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
         ],
+        Curve::P521 => [
+            "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc",
+            "0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
+            "0400c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650",
+            "01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+        ],
+        Curve::Secp256k1 => [
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000007",
+            "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        ],
     }
 }
 
@@ -2426,24 +2445,36 @@ const PARAM_COMPS: [Comp; 5] = [Comp::Field, Comp::A, Comp::B, Comp::G, Comp::R]
 impl Curve {
     /// The curve whose parameters the key holds.
     pub fn of(k: &KeyState) -> Option<Curve> {
-        [Curve::P256, Curve::P384].into_iter().find(|c| {
+        [Curve::P256, Curve::P384, Curve::P521, Curve::Secp256k1].into_iter().find(|c| {
             PARAM_COMPS.iter().zip(params(*c)).all(|(comp, hexv)| {
                 k.get(*comp).is_some_and(|v| strip(v) == strip(&hex::decode(hexv).unwrap_or_default()))
             })
         })
     }
 
+    /// The curve a key pair gets when the applet sets no parameters: the NIST curve of that
+    /// size (secp256k1 only by its parameters).
     fn for_bits(bits: u16) -> Option<Curve> {
         match bits {
             256 => Some(Curve::P256),
             384 => Some(Curve::P384),
+            521 => Some(Curve::P521),
             _ => None,
+        }
+    }
+
+    /// Bytes of a field element (and of the order: none of these curves has r > p).
+    fn field_len(self) -> usize {
+        match self {
+            Curve::P256 | Curve::Secp256k1 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
         }
     }
 }
 
-/// `KeyPair.genKeyPair()` for `ALG_EC_FP`: the domain parameters the keys hold, or P-256 /
-/// P-384 by the key size when none are set (then written to both keys).
+/// `KeyPair.genKeyPair()` for `ALG_EC_FP`: the domain parameters the keys hold, or the NIST
+/// curve of the key size when none are set (then written to both keys).
 fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
     let (hpub, hpriv) = (kp.keys[0] as i16, kp.keys[1] as i16);
     let mut kpub = key(x, hpub)?;
@@ -2463,16 +2494,21 @@ fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
             k.set(*comp, hex::decode(hexv).unwrap_or_default());
         }
     }
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
     let mut r = rng(x);
+    macro_rules! gen {
+        ($c:ident) => {{
+            // Uncompressed (SEC 1 §2.3.3; `k256` would compress by default).
+            let sk = $c::SecretKey::random(&mut r);
+            let w = sk.public_key().to_encoded_point(false).as_bytes().to_vec();
+            (sk.to_bytes().to_vec(), w)
+        }};
+    }
     let (s, w) = match curve {
-        Curve::P256 => {
-            let sk = p256::SecretKey::random(&mut r);
-            (sk.to_bytes().to_vec(), sk.public_key().to_sec1_bytes().to_vec())
-        }
-        Curve::P384 => {
-            let sk = p384::SecretKey::random(&mut r);
-            (sk.to_bytes().to_vec(), sk.public_key().to_sec1_bytes().to_vec())
-        }
+        Curve::P256 => gen!(p256),
+        Curve::P384 => gen!(p384),
+        Curve::P521 => gen!(p521),
+        Curve::Secp256k1 => gen!(k256),
     };
     kpub.set(Comp::W, w);
     kpriv.set(Comp::S, s);
@@ -2480,44 +2516,62 @@ fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
     put_key(x, hpriv, kpriv)
 }
 
+/// The hash as the curve crates take it: one shorter than the field left-padded with zeros.
+/// FIPS 186-4 §6.4 takes the leftmost min(N, outlen) bits as the integer e, so a shorter hash
+/// is e as it stands, and the padding keeps its value; the `ecdsa` crate refuses a prehash
+/// below half the field size (SHA-1 on P-384/P-521), which a card does not.
+fn ec_hash(c: Curve, hash: &[u8]) -> Vec<u8> {
+    let n = c.field_len();
+    if hash.len() >= n {
+        return hash.to_vec();
+    }
+    let mut v = vec![0u8; n - hash.len()];
+    v.extend_from_slice(hash);
+    v
+}
+
 /// ECDSA over a hash (RFC 6979 deterministic nonce), DER-encoded (JC API `ALG_ECDSA_*`).
 fn ecdsa_sign(k: &KeyState, hash: &[u8]) -> Option<Vec<u8>> {
     use p256::ecdsa::signature::hazmat::PrehashSigner;
     let sk = k.get(Comp::S)?;
-    match Curve::of(k)? {
-        Curve::P256 => {
-            let key = p256::ecdsa::SigningKey::from_slice(sk).ok()?;
-            let sig: p256::ecdsa::Signature = key.sign_prehash(hash).ok()?;
+    let c = Curve::of(k)?;
+    let hash = ec_hash(c, hash);
+    macro_rules! sign {
+        ($c:ident) => {{
+            let key = $c::ecdsa::SigningKey::from_slice(sk).ok()?;
+            let sig: $c::ecdsa::Signature = key.sign_prehash(&hash).ok()?;
             Some(sig.to_der().as_bytes().to_vec())
-        }
-        Curve::P384 => {
-            let key = p384::ecdsa::SigningKey::from_slice(sk).ok()?;
-            let sig: p384::ecdsa::Signature = key.sign_prehash(hash).ok()?;
-            Some(sig.to_der().as_bytes().to_vec())
-        }
+        }};
+    }
+    match c {
+        Curve::P256 => sign!(p256),
+        Curve::P384 => sign!(p384),
+        Curve::P521 => sign!(p521),
+        Curve::Secp256k1 => sign!(k256),
     }
 }
 
+/// ECDSA verification (FIPS 186-4 §6.4.2). A high s is accepted: plain ECDSA has both (r, s)
+/// and (r, n - s), while `k256` wants the low one (BIP 62/146), so s is normalised first.
 fn ecdsa_verify(k: &KeyState, hash: &[u8], der: &[u8]) -> bool {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
     let (Some(w), Some(c)) = (k.get(Comp::W), Curve::of(k)) else { return false };
+    let hash = ec_hash(c, hash);
+    macro_rules! verify {
+        ($c:ident) => {{
+            let (Ok(key), Ok(sig)) = ($c::ecdsa::VerifyingKey::from_sec1_bytes(w), $c::ecdsa::Signature::from_der(der))
+            else {
+                return false;
+            };
+            let sig = sig.normalize_s().unwrap_or(sig);
+            key.verify_prehash(&hash, &sig).is_ok()
+        }};
+    }
     match c {
-        Curve::P256 => {
-            let (Ok(key), Ok(sig)) =
-                (p256::ecdsa::VerifyingKey::from_sec1_bytes(w), p256::ecdsa::Signature::from_der(der))
-            else {
-                return false;
-            };
-            key.verify_prehash(hash, &sig).is_ok()
-        }
-        Curve::P384 => {
-            let (Ok(key), Ok(sig)) =
-                (p384::ecdsa::VerifyingKey::from_sec1_bytes(w), p384::ecdsa::Signature::from_der(der))
-            else {
-                return false;
-            };
-            key.verify_prehash(hash, &sig).is_ok()
-        }
+        Curve::P256 => verify!(p256),
+        Curve::P384 => verify!(p384),
+        Curve::P521 => verify!(p521),
+        Curve::Secp256k1 => verify!(k256),
     }
 }
 
@@ -2525,19 +2579,19 @@ fn ecdsa_verify(k: &KeyState, hash: &[u8], der: &[u8]) -> bool {
 fn ecdh(k: &KeyState, public: &[u8]) -> Option<Vec<u8>> {
     use p256::elliptic_curve::sec1::ToEncodedPoint;
     let s = k.get(Comp::S)?;
+    macro_rules! dh {
+        ($c:ident) => {{
+            let sk = $c::SecretKey::from_slice(s).ok()?;
+            let pk = $c::PublicKey::from_sec1_bytes(public).ok()?;
+            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
+            Some(p.to_encoded_point(false).as_bytes().to_vec())
+        }};
+    }
     match Curve::of(k)? {
-        Curve::P256 => {
-            let sk = p256::SecretKey::from_slice(s).ok()?;
-            let pk = p256::PublicKey::from_sec1_bytes(public).ok()?;
-            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
-            Some(p.to_encoded_point(false).as_bytes().to_vec())
-        }
-        Curve::P384 => {
-            let sk = p384::SecretKey::from_slice(s).ok()?;
-            let pk = p384::PublicKey::from_sec1_bytes(public).ok()?;
-            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
-            Some(p.to_encoded_point(false).as_bytes().to_vec())
-        }
+        Curve::P256 => dh!(p256),
+        Curve::P384 => dh!(p384),
+        Curve::P521 => dh!(p521),
+        Curve::Secp256k1 => dh!(k256),
     }
 }
 
@@ -2993,7 +3047,9 @@ mod tests {
         use p256::elliptic_curve::sec1::ToEncodedPoint;
         let g256 = p256::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
         let g384 = p384::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
-        for (c, g) in [(Curve::P256, g256), (Curve::P384, g384)] {
+        let g521 = p521::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
+        let gk1 = k256::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
+        for (c, g) in [(Curve::P256, g256), (Curve::P384, g384), (Curve::P521, g521), (Curve::Secp256k1, gk1)] {
             let [p, a, b, gh, _r] = params(c).map(|h| hex::decode(h).unwrap());
             assert_eq!(gh, g, "{c:?} G");
             let n = (gh.len() - 1) / 2;
@@ -3006,6 +3062,12 @@ mod tests {
         use p256::elliptic_curve::Curve as _;
         assert_eq!(format!("{:x}", p256::NistP256::ORDER), params(Curve::P256)[4]);
         assert_eq!(format!("{:x}", p384::NistP384::ORDER), params(Curve::P384)[4]);
+        // P-521's order printed without its leading zero nibble of the 66-byte form.
+        assert_eq!(
+            format!("{:x}", p521::NistP521::ORDER).trim_start_matches('0'),
+            params(Curve::P521)[4].trim_start_matches('0')
+        );
+        assert_eq!(format!("{:x}", k256::Secp256k1::ORDER), params(Curve::Secp256k1)[4]);
     }
 
     /// The CRC catalogue's check values over "123456789" (Greg Cook's reveng catalogue):
