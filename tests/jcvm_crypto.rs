@@ -868,6 +868,33 @@ fn project_crypto_ec_secp256k1_p521() {
     assert_eq!(c.tx(0x53, 3, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(&x)));
 }
 
+/// RSA-2048 signatures from a CAP applet (the `crypto` applet's CRT key pair, SHA-256 PKCS#1
+/// v1.5), timed: `cargo test --release --test jcvm_crypto rsa2048_sign_timing -- --ignored
+/// --nocapture` prints the median of 200 signs (APDU in, signature out, through the
+/// interpreter). Not a pass/fail test: the machine's load decides the figure.
+#[test]
+#[ignore = "a timing, run by hand"]
+fn rsa2048_sign_timing() {
+    let mut c = crypto();
+    // The key pair is made; sending 1 + 256 bytes back does not fit a short response (6F00).
+    let t = std::time::Instant::now();
+    c.tx(0x30, 2, 8, &[]);
+    eprintln!("RSA-2048 CRT key generation through the crypto applet: {:?}", t.elapsed());
+    assert_eq!(c.tx(0x31, 0, 0, &[]), "08000100809000", "2048 bits, initialised, getP 128 bytes");
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        let r = c.tx(0x34, 40, 0, b"gpse signs this");
+        times.push(t.elapsed());
+        assert_eq!(r.len(), 2 * 256 + 4);
+    }
+    times.sort();
+    eprintln!(
+        "RSA-2048 CRT sign through the crypto applet: median {:?}, min {:?}, max {:?}",
+        times[100], times[0], times[199]
+    );
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }

@@ -1164,7 +1164,30 @@ fn rsa_len(k: &KeyState) -> usize {
 
 /// The public (or, for a private key, private) RSA primitive on `input` (RFC 8017 §5.1.1,
 /// §5.2.1); `None` when the input is not below the modulus.
+///
+/// Private keys go through [`crate::crypto::rsa`] (OpenSSL's constant-time Montgomery
+/// exponentiation in assembly: the CRT for `RSAPrivateCrtKey`, (n, d) for `RSAPrivateKey`),
+/// several times the `BigUint` arithmetic (`rsa_raw_paths_agree` prints both); what OpenSSL
+/// refuses (an even modulus, a result longer than the key size) is computed as given by
+/// [`rsa_raw_biguint`], as a card would.
 fn rsa_raw(k: &KeyState, input: &[u8]) -> Option<Vec<u8>> {
+    let n_len = rsa_len(k);
+    let fast = match k.kind() {
+        KeyKind::RsaPrivate => {
+            let (n, d) = (k.get(Comp::Modulus)?, k.get(Comp::Exponent)?);
+            crate::crypto::rsa::raw_exponent(n, d, input, n_len).ok()
+        }
+        KeyKind::RsaCrt => {
+            let comps = [Comp::P, Comp::Q, Comp::Dp1, Comp::Dq1, Comp::Pq].map(|c| k.get(c).unwrap_or_default());
+            crate::crypto::rsa::raw_crt(comps, input, n_len).ok()
+        }
+        _ => None,
+    };
+    fast.or_else(|| rsa_raw_biguint(k, input))
+}
+
+/// [`rsa_raw`] on `rsa::BigUint` (the public operation, and private keys as given).
+fn rsa_raw_biguint(k: &KeyState, input: &[u8]) -> Option<Vec<u8>> {
     let n_len = rsa_len(k);
     let c = big(input);
     match k.kind() {
@@ -3084,6 +3107,61 @@ mod tests {
         // In two parts: the same.
         let r = crc_update(2, 0, &m[..4]);
         assert_eq!(crc_output(2, crc_update(2, r, &m[4..])), [0xD2, 0x02, 0xD2, 0x77]);
+    }
+
+    /// The OpenSSL path of [`rsa_raw`] and the `BigUint` one agree, for a CRT key and for the
+    /// (n, d) form of the same key (a 2048-bit key of the `rsa` crate), and print how long each
+    /// takes (`--nocapture`).
+    #[test]
+    fn rsa_raw_paths_agree() {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let sk = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+        let half = 128;
+        let crt = KeyState {
+            ty: 6,
+            bits: 2048,
+            transience: Transience::Persistent,
+            comps: vec![
+                (Comp::P, Secret(pad_to(sk.primes()[0].clone(), half))),
+                (Comp::Q, Secret(pad_to(sk.primes()[1].clone(), half))),
+                (Comp::Dp1, Secret(pad_to(sk.dp().unwrap().clone(), half))),
+                (Comp::Dq1, Secret(pad_to(sk.dq().unwrap().clone(), half))),
+                (Comp::Pq, Secret(pad_to(sk.crt_coefficient().unwrap(), half))),
+            ],
+        };
+        let plain = KeyState {
+            ty: 5,
+            bits: 2048,
+            transience: Transience::Persistent,
+            comps: vec![
+                (Comp::Modulus, Secret(pad_to(sk.n().clone(), 256))),
+                (Comp::Exponent, Secret(pad_to(sk.d().clone(), 256))),
+            ],
+        };
+        let mut m = vec![0x5Au8; 256];
+        m[0] = 0;
+        for k in [&crt, &plain] {
+            let median = |f: &dyn Fn() -> Vec<u8>| {
+                let mut t: Vec<_> = (0..15)
+                    .map(|_| {
+                        let t0 = std::time::Instant::now();
+                        f();
+                        t0.elapsed()
+                    })
+                    .collect();
+                t.sort();
+                t[7]
+            };
+            let fast = rsa_raw(k, &m).unwrap();
+            assert_eq!(fast, rsa_raw_biguint(k, &m).unwrap(), "type {}", k.ty);
+            let t_fast = median(&|| rsa_raw(k, &m).unwrap());
+            let t_slow = median(&|| rsa_raw_biguint(k, &m).unwrap());
+            eprintln!("type {}: OpenSSL {t_fast:?}, BigUint {t_slow:?} (medians of 15)", k.ty);
+        }
+        // The input at or above the modulus: None on both paths.
+        assert!(rsa_raw(&plain, &[0xFF; 256]).is_none());
+        assert!(rsa_raw(&crt, &[0xFF; 256]).is_none());
     }
 
     #[test]
