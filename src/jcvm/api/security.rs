@@ -18,7 +18,7 @@
 use super::{cls, iface, ApiClass, ApiMethod, Native};
 use crate::jcvm::heap::{accessible, Access, Handle, NativeState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
-use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::traits::PublicKeyParts;
 use rsa::BigUint;
 use serde::{Deserialize, Serialize};
 
@@ -1395,32 +1395,34 @@ fn oaep_decode(em: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// `KeyPair.genKeyPair()` for RSA: the public exponent the public key holds if preset, else
-/// 65537 (JC API `KeyPair.genKeyPair`).
+/// 65537 (JC API `KeyPair.genKeyPair`). The key is `crypto::rsa::RsaPrivate::generate`'s: prime
+/// candidates from the card RNG (so `--seed` reproduces the key), OpenSSL's primality test
+/// (the card's native applets use the same; `cargo bench --bench rsa` times it).
 fn gen_rsa(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
+    use crate::crypto::rsa::Component as C;
     let (hpub, hpriv) = (kp.keys[0] as i16, kp.keys[1] as i16);
     let mut kpub = key(x, hpub)?;
     let mut kpriv = key(x, hpriv)?;
-    let e = kpub.get(Comp::Exponent).map_or_else(|| BigUint::from(65537u32), big);
+    let e = kpub.get(Comp::Exponent).map_or_else(|| vec![1, 0, 1], <[u8]>::to_vec);
     let mut r = rng(x);
-    let Ok(sk) = rsa::RsaPrivateKey::new_with_exp(&mut r, kp.bits as usize, &e) else {
+    let Ok(sk) = crate::crypto::rsa::RsaPrivate::generate(&mut r, kp.bits as usize, &e) else {
         return Err(cex(x, ILLEGAL_VALUE));
     };
     let n = kp.bits as usize / 8;
     let half = n.div_ceil(2);
+    let fit = |v: Vec<u8>, len: usize| pad_to(big(&v), len);
     let mut comps = || -> Option<()> {
-        kpub.set(Comp::Modulus, pad_to(sk.n().clone(), n));
-        kpub.set(Comp::Exponent, sk.e().to_bytes_be());
+        kpub.set(Comp::Modulus, pad_to(sk.public_key().n().clone(), n));
+        kpub.set(Comp::Exponent, sk.public_key().e().to_bytes_be());
         if kpriv.kind() == KeyKind::RsaCrt {
-            let p = sk.primes().first()?;
-            let q = sk.primes().get(1)?;
-            kpriv.set(Comp::P, pad_to(p.clone(), half));
-            kpriv.set(Comp::Q, pad_to(q.clone(), half));
-            kpriv.set(Comp::Dp1, pad_to(sk.dp()?.clone(), half));
-            kpriv.set(Comp::Dq1, pad_to(sk.dq()?.clone(), half));
-            kpriv.set(Comp::Pq, pad_to(sk.crt_coefficient()?, half));
+            kpriv.set(Comp::P, fit(sk.component(C::P)?, half));
+            kpriv.set(Comp::Q, fit(sk.component(C::Q)?, half));
+            kpriv.set(Comp::Dp1, fit(sk.component(C::Dp)?, half));
+            kpriv.set(Comp::Dq1, fit(sk.component(C::Dq)?, half));
+            kpriv.set(Comp::Pq, fit(sk.component(C::Qinv)?, half));
         } else {
-            kpriv.set(Comp::Modulus, pad_to(sk.n().clone(), n));
-            kpriv.set(Comp::Exponent, pad_to(sk.d().clone(), n));
+            kpriv.set(Comp::Modulus, pad_to(sk.public_key().n().clone(), n));
+            kpriv.set(Comp::Exponent, fit(sk.component(C::D)?, n));
         }
         Some(())
     };
@@ -3115,6 +3117,7 @@ mod tests {
     #[test]
     fn rsa_raw_paths_agree() {
         use rand_core::SeedableRng;
+        use rsa::traits::PrivateKeyParts;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
         let sk = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
         let half = 128;
