@@ -982,6 +982,7 @@ fn hmac(alg: u8, key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
         4 => h!(sha2::Sha256),
         5 => h!(sha2::Sha384),
         6 => h!(sha2::Sha512),
+        7 => h!(sha2::Sha224),
         _ => return None,
     })
 }
@@ -2273,7 +2274,7 @@ fn sig_compute(x: &mut Exec<'_>, alg: SigAlg, k: &KeyState, iv: &[u8], data: &[u
         SigAlg::Hmac(md) => hmac(md, k.get(Comp::Key).unwrap_or_default(), data).ok_or(ILLEGAL_USE),
         SigAlg::Ecdsa(md) => {
             let hash = if pre { data.to_vec() } else { digest(md, data).ok_or(NO_SUCH_ALGORITHM)? };
-            ecdsa_sign(k, &hash).ok_or(ILLEGAL_USE)
+            ecdsa_sign(k, md, &hash).ok_or(ILLEGAL_USE)
         }
         SigAlg::RsaPss(md) => {
             let hash = if pre {
@@ -2555,11 +2556,68 @@ fn ec_hash(c: Curve, hash: &[u8]) -> Vec<u8> {
     v
 }
 
-/// ECDSA over a hash (RFC 6979 deterministic nonce), DER-encoded (JC API `ALG_ECDSA_*`).
-fn ecdsa_sign(k: &KeyState, hash: &[u8]) -> Option<Vec<u8>> {
+/// The RFC 6979 §3.2 nonce for P-521 (qlen 521, rlen 66) with HMAC over the message's hash
+/// `md` (`MessageDigest.ALG_*`): bits2int keeps the leftmost 521 bits of a 528-bit T, which the
+/// byte-oriented `rfc6979` crate does not do. `x` is the private key, `h1` the hash.
+fn rfc6979_k_p521(md: u8, x: &[u8], h1: &[u8]) -> Option<Vec<u8>> {
+    const QLEN: usize = 521;
+    let q = big(&hex::decode(params(Curve::P521)[4]).ok()?);
+    let bits2int = |b: &[u8]| {
+        let v = big(b);
+        let blen = 8 * b.len();
+        if blen > QLEN {
+            v >> (blen - QLEN)
+        } else {
+            v
+        }
+    };
+    let int2octets = |v: &BigUint| pad_to(v.clone(), 66);
+    let z1 = bits2int(h1);
+    let z2 = if z1 >= q { &z1 - &q } else { z1 };
+    let seed = [int2octets(&big(x)), int2octets(&z2)].concat();
+    let hlen = digest_len(md)?;
+    let mut v = vec![0x01u8; hlen];
+    let mut kk = vec![0x00u8; hlen];
+    for tag in [0x00u8, 0x01] {
+        kk = hmac(md, &kk, &[&v[..], &[tag], &seed].concat())?;
+        v = hmac(md, &kk, &v)?;
+    }
+    loop {
+        let mut t = Vec::new();
+        while 8 * t.len() < QLEN {
+            v = hmac(md, &kk, &v)?;
+            t.extend_from_slice(&v);
+        }
+        let k = bits2int(&t);
+        if k > BigUint::from(0u8) && k < q {
+            return Some(int2octets(&k));
+        }
+        kk = hmac(md, &kk, &[&v[..], &[0x00]].concat())?;
+        v = hmac(md, &kk, &v)?;
+    }
+}
+
+/// ECDSA P-521 with the RFC 6979 nonce (`ecdsa` hazmat: s = k⁻¹(z + r·d), FIPS 186-4 §6.4.1).
+fn ecdsa_sign_p521(md: u8, sk: &[u8], hash: &[u8]) -> Option<p521::ecdsa::Signature> {
+    use p256::elliptic_curve::ff::PrimeField;
+    let d = p521::SecretKey::from_slice(sk).ok()?;
+    let k = rfc6979_k_p521(md, &d.to_bytes(), hash)?;
+    let k = Option::<p521::Scalar>::from(p521::Scalar::from_repr(p521::FieldBytes::clone_from_slice(&k)))?;
+    let z = p521::FieldBytes::clone_from_slice(&ec_hash(Curve::P521, hash));
+    let (sig, _) = ecdsa::hazmat::sign_prehashed::<p521::NistP521, _>(d.to_nonzero_scalar().as_ref(), k, &z).ok()?;
+    Some(sig)
+}
+
+/// ECDSA over a hash, DER-encoded (JC API `ALG_ECDSA_*`): RFC 6979 deterministic nonces (the
+/// P-256/P-384/secp256k1 crates draw them with the curve's own hash, P-521 here with the
+/// message's hash `md`, as RFC 6979 does).
+fn ecdsa_sign(k: &KeyState, md: u8, hash: &[u8]) -> Option<Vec<u8>> {
     use p256::ecdsa::signature::hazmat::PrehashSigner;
     let sk = k.get(Comp::S)?;
     let c = Curve::of(k)?;
+    if c == Curve::P521 {
+        return Some(ecdsa_sign_p521(md, sk, hash)?.to_der().as_bytes().to_vec());
+    }
     let hash = ec_hash(c, hash);
     macro_rules! sign {
         ($c:ident) => {{
@@ -2571,7 +2629,7 @@ fn ecdsa_sign(k: &KeyState, hash: &[u8]) -> Option<Vec<u8>> {
     match c {
         Curve::P256 => sign!(p256),
         Curve::P384 => sign!(p384),
-        Curve::P521 => sign!(p521),
+        Curve::P521 => None,
         Curve::Secp256k1 => sign!(k256),
     }
 }

@@ -75,6 +75,7 @@ import javacardx.crypto.Cipher;
  *   52 alg --   sig msg (sig: 1-byte length first) → verify with ec's public key → 01 / 00
  *   53 alg --   W   → KeyAgreement alg with ec's private key: generateSecret(W)
  *   54 --  --   --  → ec public key: getField, getA, getB, getG, getR lengths (1 byte each), getK (2)
+ *   55 --  --   S   → ec private key: setS(S) (known-answer signatures with 51)
  *   60 alg --   initlen [init] msg → Checksum.getInstance(alg); init(init) when initlen > 0;
  *               update(first half), doFinal(rest); then doFinal(msg) again (after the reset to
  *               0) and getAlgorithm (1)
@@ -306,6 +307,9 @@ public class Crypto extends Applet {
             n = ka.generateSecret(b, off, len, buf, (short) 0);
             break;
         }
+        case 0x55:
+            ((ECPrivateKey) ec.getPrivate()).setS(b, off, len);
+            break;
         case 0x54: {
             ECPublicKey pub = (ECPublicKey) ec.getPublic();
             buf[0] = (byte) pub.getField(buf, (short) 10);
