@@ -503,7 +503,22 @@ fn project_crypto_aes_ccm() {
 fn project_crypto_exceptions() {
     let mut c = crypto();
     // (case, reason)
-    let want = [(0u8, 3), (1, 4), (2, 2), (3, 1), (4, 5), (5, 3), (6, 3), (7, 1), (8, 5), (9, 1), (10, 3), (11, 1)];
+    let want = [
+        (0u8, 3),
+        (1, 4),
+        (2, 2),
+        (3, 1),
+        (4, 5),
+        (5, 3),
+        (6, 3),
+        (7, 1),
+        (8, 5),
+        (9, 1),
+        (10, 3),
+        (11, 1),
+        (12, 5),
+        (13, 5),
+    ];
     for (case, r) in want {
         assert_eq!(c.tx(0x40, case, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
     }

@@ -65,6 +65,8 @@ import javacardx.crypto.Cipher;
  *                 9 AES-CCM init with a 5-byte tag                          → 1
  *                10 Checksum.getInstance(3)                                 → 3
  *                11 CRC16 init with 4 bytes                                 → 1
+ *                12 AES-CCM init for 16 message bytes, doFinal of 15         → 5
+ *                13 AES-GCM decryption's doFinal, then retrieveTag           → 5
  *               no exception: 0000
  *   41 --  --   key → tk: setKey (16 bytes), isInitialized (1)
  *   42 --  --   --  → tk.isInitialized (1) (0 after a reselect: CLEAR_ON_DESELECT)
@@ -438,6 +440,23 @@ public class Crypto extends Applet {
         case 10:
             Checksum.getInstance((byte) 3, false);
             break;
+        case 12: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_CCM, false);
+            g.init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 12, (short) 0, (short) 16, (short) 16);
+            g.doFinal(b, (short) 0, (short) 15, buf, (short) 0);
+            break;
+        }
+        case 13: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_GCM, false);
+            g.init(k, Cipher.MODE_DECRYPT, b, (short) 0, (short) 12);
+            g.doFinal(b, (short) 0, (short) 16, buf, (short) 0);
+            g.retrieveTag(buf, (short) 100, (short) 16);
+            break;
+        }
         case 11:
             Checksum.getInstance(Checksum.ALG_ISO3309_CRC16, false).init(b, (short) 0, (short) 4);
             break;
