@@ -396,7 +396,7 @@ fn aead(c: &mut Card, enc: bool, alg: u8, form: u8, nonce: &str, aad: &str, tlen
 const GCM: u8 = 0xF3; // AEADCipher.ALG_AES_GCM = -13
 const CCM: u8 = 0xF4; // AEADCipher.ALG_AES_CCM = -12
 
-/// AES-GCM: McGrew & Viega's GCM test cases 2, 4 and 16 (the NIST GCM submission, also
+/// AES-GCM: McGrew & Viega's GCM test cases 2, 4, 5 and 16 (the NIST GCM submission, also
 /// checked with Python `cryptography` 48 `AESGCM(k).encrypt(iv, p, a)`), truncated tags, the
 /// tag checked after a decryption, and the 5-argument init and 3-argument getInstance forms.
 #[test]
@@ -449,8 +449,14 @@ fn project_crypto_aes_gcm() {
         aead(&mut c, true, GCM, 0, iv, a, 16, "", p),
         "3980CA0B3C00E841EB06FAC4872A2757859E1CEAA6EFD984628593B40CA1E19C7D773D00C144C525AC619D18C84A3F4718E2448B2FE324D9CCDA27102519498E80F1478F37BA55BD6D27618C9000"
     );
-    // A 16-byte nonce (not the 96-bit IV) and a 5-byte tag: CryptoException.ILLEGAL_VALUE.
-    assert_eq!(aead(&mut c, true, GCM, 0, &"00".repeat(16), "", 16, "", "00"), "6F00");
+    // Test case 5 (a 64-bit IV: J0 by GHASH) and its decryption; an empty nonce and a 5-byte
+    // tag: CryptoException.ILLEGAL_VALUE.
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308");
+    let ct5 = "61353B4C2806934A777FF51FA22A4755699B2A714FCDC6F83766E5F97B6C742373806900E49F24B22B097544D4896B424989B5E1EBAC0F07C23F4598";
+    let tag5 = "3612D2E79E3B0785561BE14AACA2FCCB";
+    assert_eq!(aead(&mut c, true, GCM, 0, "cafebabefacedbad", a, 16, "", p), format!("{ct5}{tag5}9000"));
+    assert_eq!(aead(&mut c, false, GCM, 0, "cafebabefacedbad", a, 16, tag5, ct5), format!("{pu}019000"));
+    assert_eq!(aead(&mut c, true, GCM, 0, "", "", 16, "", "00"), "6F00");
     assert_eq!(aead(&mut c, true, GCM, 0, iv, "", 5, "", "00"), "6F00");
 }
 

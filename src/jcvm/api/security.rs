@@ -1877,8 +1877,8 @@ fn aead_init(
     };
     let ok = if alg == CipherAlg::Gcm {
         // SP 800-38D §5.2.1.2: tags of 128, 120, 112, 104, 96 bits (and 64, 32 for some
-        // applications); the 96-bit IV of §8.2.1 (the one length `aes-gcm` is built for here).
-        nonce.len() == 12 && matches!(tag_len, 4 | 8 | 12..=16)
+        // applications); IVs of any length from 1 byte (§5.2.1.1: 1 ≤ len(IV) ≤ 2^64 − 1 bits).
+        !nonce.is_empty() && matches!(tag_len, 4 | 8 | 12..=16)
     } else {
         // RFC 3610 §2: M in 4, 6, ..., 16; a 15 - L byte nonce with L in 2..8; the message
         // length must fit in L bytes.
@@ -1937,9 +1937,13 @@ fn aead_op(k: &KeyState, gcm: bool, run: &mut Run, input: &[u8], last: bool) -> 
     Ok(out)
 }
 
-/// AES-GCM with a 96-bit IV (SP 800-38D §7.1): the output and the full 16-byte tag.
+/// AES-GCM (SP 800-38D §7.1): the output and the full 16-byte tag; `aes-gcm` for the 96-bit IV
+/// (§8.2's recommended length), [`gcm_any_iv`] for the others.
 fn gcm_seal(key: &[u8], nonce: &[u8], aad: &[u8], data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     use aes_gcm::aead::{AeadInPlace, KeyInit};
+    if nonce.len() != 12 {
+        return gcm_any_iv(key, nonce, aad, data);
+    }
     let mut buf = data.to_vec();
     let n = aes_gcm::Nonce::from_slice(nonce);
     let tag = match key.len() {
@@ -1951,6 +1955,57 @@ fn gcm_seal(key: &[u8], nonce: &[u8], aad: &[u8], data: &[u8]) -> Option<(Vec<u8
         _ => aes_gcm::Aes256Gcm::new_from_slice(key).ok()?.encrypt_in_place_detached(n, aad, &mut buf).ok()?,
     };
     Some((buf, tag.to_vec()))
+}
+
+/// GCM-AE's steps (SP 800-38D §7.1 Algorithm 4) for an IV of any length: H = E(0^128),
+/// J0 = GHASH_H(IV || 0^(s+64) || [len(IV)]_64) (96 bits: IV || 0^31 || 1), C = GCTR(inc32(J0),
+/// P), S = GHASH_H(A || 0^v || C || 0^u || [len(A)]_64 || [len(C)]_64), T = E(J0) ^ S.
+fn gcm_any_iv(key: &[u8], iv: &[u8], aad: &[u8], data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    use ghash::universal_hash::{KeyInit, UniversalHash};
+    use ghash::GHash;
+    let mut k = KeyState { ty: 15, bits: 0, transience: Transience::Persistent, comps: Vec::new() };
+    k.set(Comp::Key, key.to_vec());
+    let blk = Blk::new(&k)?;
+    let mut h = [0u8; 16];
+    blk.enc(&mut h);
+    let ghash = |parts: &[&[u8]], lens: Option<[u64; 2]>| -> [u8; 16] {
+        let mut g = GHash::new(&h.into());
+        for p in parts {
+            g.update_padded(p);
+        }
+        if let Some([a, b]) = lens {
+            let mut l = [0u8; 16];
+            l[..8].copy_from_slice(&a.to_be_bytes());
+            l[8..].copy_from_slice(&b.to_be_bytes());
+            g.update_padded(&l);
+        }
+        g.finalize().into()
+    };
+    let bits = |n: usize| (n as u64).wrapping_mul(8);
+    let j0 = if iv.len() == 12 {
+        let mut j = [0u8; 16];
+        j[..12].copy_from_slice(iv);
+        j[15] = 1;
+        j
+    } else {
+        ghash(&[iv], Some([0, bits(iv.len())]))
+    };
+    let inc32 = |cb: &mut [u8; 16]| {
+        let c = u32::from_be_bytes([cb[12], cb[13], cb[14], cb[15]]).wrapping_add(1);
+        cb[12..].copy_from_slice(&c.to_be_bytes());
+    };
+    let mut cb = j0;
+    let mut out = Vec::with_capacity(data.len());
+    for chunk in data.chunks(16) {
+        inc32(&mut cb);
+        let mut ks = cb;
+        blk.enc(&mut ks);
+        out.extend(chunk.iter().zip(ks.iter()).map(|(a, b)| a ^ b));
+    }
+    let s = ghash(&[aad, &out], Some([bits(aad.len()), bits(out.len())]));
+    let mut t = j0;
+    blk.enc(&mut t);
+    Some((out, t.iter().zip(s.iter()).map(|(a, b)| a ^ b).collect()))
 }
 
 /// CCM's counter block A_i (RFC 3610 §2.3): flags L' = L - 1, the nonce, i in L bytes.
@@ -3223,6 +3278,27 @@ mod tests {
         // The input at or above the modulus: None on both paths.
         assert!(rsa_raw(&plain, &[0xFF; 256]).is_none());
         assert!(rsa_raw(&crt, &[0xFF; 256]).is_none());
+    }
+
+    /// The any-IV GCM path equals `aes-gcm` on 96-bit IVs, and gives the GCM specification's
+    /// test cases 5 (64-bit IV) and 6 (480-bit IV) (McGrew & Viega; Python `cryptography` 48
+    /// `AESGCM(k).encrypt(iv, p, a)` gives the same).
+    #[test]
+    fn gcm_any_iv_vectors() {
+        let k = hex::decode("feffe9928665731c6d6a8f9467308308").unwrap();
+        let p = hex::decode("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39").unwrap();
+        let a = hex::decode("feedfacedeadbeeffeedfacedeadbeefabaddad2").unwrap();
+        for n in [0usize, 1, 15, 16, 17, 60] {
+            let iv = hex::decode("cafebabefacedbaddecaf888").unwrap();
+            assert_eq!(gcm_any_iv(&k, &iv, &a, &p[..n]), gcm_seal(&k, &iv, &a, &p[..n]), "{n} bytes");
+        }
+        let (c, t) = gcm_any_iv(&k, &hex::decode("cafebabefacedbad").unwrap(), &a, &p).unwrap();
+        assert_eq!(hex::encode(c), "61353b4c2806934a777ff51fa22a4755699b2a714fcdc6f83766e5f97b6c742373806900e49f24b22b097544d4896b424989b5e1ebac0f07c23f4598");
+        assert_eq!(hex::encode(t), "3612d2e79e3b0785561be14aaca2fccb");
+        let iv6 = hex::decode("9313225df88406e555909c5aff5269aa6a7a9538534f7da1e4c303d2a318a728c3c0c95156809539fcf0e2429a6b525416aedbf5a0de6a57a637b39b").unwrap();
+        let (c, t) = gcm_any_iv(&k, &iv6, &a, &p).unwrap();
+        assert_eq!(hex::encode(c), "8ce24998625615b603a033aca13fb894be9112a5c3a211a8ba262a3cca7e2ca701e4a9a4fba43c90ccdcb281d48c7c6fd62875d2aca417034c34aee5");
+        assert_eq!(hex::encode(t), "619cc5aefffe0bfa462af43c1699d050");
     }
 
     #[test]
