@@ -933,9 +933,9 @@ fn rsa2048_sign_timing() {
     );
 }
 
-/// RFC 6979 deterministic ECDSA on all four curves where the message hash is the curve's own
-/// (the P-256/P-384/k256 crates draw the nonce with the curve's hash, RFC 6979 with the
-/// message's: the two agree only then; P-521's nonce is RFC 6979's for every hash): the private keys of RFC 6979 §A.2.5-A.2.7 (secp256k1: A.2.5's) set by
+/// RFC 6979 deterministic ECDSA on all four curves, with every hash (the nonce is computed
+/// with the message's hash, as RFC 6979 says; the curve crates' own signers would key it with
+/// the curve's hash): the private keys of RFC 6979 §A.2.5-A.2.7 (secp256k1: A.2.5's) set by
 /// `setS`, "sample" and "test" signed, the DER equal byte for byte to Python `cryptography` 48's
 /// `ECDSA(h, deterministic_signing=True)` (OpenSSL 4.0; P-256/"sample" is also A.2.5's printed
 /// r and s). secp256k1's s is the low one (`k256`), Python's normalised to n - s where high.
@@ -978,8 +978,26 @@ fn project_crypto_ecdsa_rfc6979() {
         assert_eq!(c.tx(0x51, alg, 0, b"sample"), format!("{sample}9000"), "{f} sample");
         assert_eq!(c.tx(0x51, alg, 0, b"test"), format!("{test}9000"), "{f} test");
     }
-    // P-521 signs with the nonce of RFC 6979 itself (HMAC with the message's hash), so SHA-1 and
-    // SHA-256 match too (RFC 6979 §A.2.7 "sample"; Python as above).
+    // The nonce is RFC 6979's itself (HMAC with the message's hash), so the other hashes match
+    // too ("sample"; RFC 6979 §A.2.5-A.2.7 print these r and s; Python as above, secp256k1's s
+    // normalised).
+    let other = [
+        (0usize, 17u8, "3044022061340C88C3AAEBEB4F6D667F672CA9759A6CCAA9FA8811313039EE4A35471D3202206D7F147DAC089441BB2E2FE8F7A3FA264B9C475098FDCF6E00D7C996E1B8B7EB"),
+        (0, 37, "3045022053B2FFF5D1752B2C689DF257C04C40A587FABABB3F6FC2702F1343AF7CA9AA3F022100B9AFB64FDC03DC1A131C7D2386D11E349F070AA432A4ACC918BEA988BF75C74C"),
+        (0, 38, "30450221008496A60B5E9B47C825488827E0495B0E3FA109EC4568FD3F8D1097678EB97F0002202362AB1ADBE2B8ADF9CB9EDAB740EA6049C028114F2460F96554F61FAE3302FE"),
+        (1, 17, "3066023100EC748D839243D6FBEF4FC5C4859A7DFFD7F3ABDDF72014540C16D73309834FA37B9BA002899F6FDA3A4A9386790D4EB2023100A3BCFA947BEEF4732BF247AC17F71676CB31A847B9FF0CBC9C9ED4C1A5B3FACF26F49CA031D4857570CCB5CA4424A443"),
+        (1, 37, "3065023042356E76B55A6D9B4631C865445DBE54E056D3B3431766D0509244793C3F9366450F76EE3DE43F5A125333A6BE0601220231009DA0C81787064021E78DF658F2FBB0B042BF304665DB721F077A4298B095E4834C082C03D83028EFBF93A3C23940CA8D"),
+        (1, 38, "3065023100ED0959D5880AB2D869AE7F6C2915C6D60F96507F9CB3E047C0046861DA4A799CFE30F35CC900056D7C99CD78824337090230512C8CCEEE3890A84058CE1E22DBC2198F42323CE8ACA9135329F03C068E5112DC7CC3EF3446DEFCEB01A45C2667FDD5"),
+        (3, 17, "30440220432D36AD7C15F289D193D233332B4192EC52182354661263962826D8D53BC7E8022014F7DBA8C74360B6BE65B11A71414FB9132C9284E77AD1CBB7E63243C1668DF6"),
+        (3, 37, "3045022100EFE22812AEE54594AD645AC904F792A7B78DE889CDB203D45B0AD38E91877EA00220199E89268DF8F306C300009962509D078C5FC649FF7DBD26995A9968FE745208"),
+        (3, 38, "3043022012AF6086A07A3347920DDB0C997918077FA90EC44AD7939E051D9C76F010B0EF021F559F7289748A2C6EBE6501F2BEF64E5CE94FF89C90B0DB22F5E3E01F88CC04"),
+    ];
+    for (i, alg, der) in other {
+        let (f, params, x, ..) = cases[i];
+        c.tx(0x50, 0, f, &h(params));
+        assert_eq!(c.tx(0x55, 0, 0, &h(x)), "9000");
+        assert_eq!(c.tx(0x51, alg, 0, b"sample"), format!("{der}9000"), "{f} alg {alg}");
+    }
     c.tx(0x50, 0, 66, &[]);
     c.tx(0x55, 0, 0, &h(cases[2].2));
     for (alg, der) in [

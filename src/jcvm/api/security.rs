@@ -2611,22 +2611,25 @@ fn ec_hash(c: Curve, hash: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The RFC 6979 §3.2 nonce for P-521 (qlen 521, rlen 66) with HMAC over the message's hash
-/// `md` (`MessageDigest.ALG_*`): bits2int keeps the leftmost 521 bits of a 528-bit T, which the
-/// byte-oriented `rfc6979` crate does not do. `x` is the private key, `h1` the hash.
-fn rfc6979_k_p521(md: u8, x: &[u8], h1: &[u8]) -> Option<Vec<u8>> {
-    const QLEN: usize = 521;
-    let q = big(&hex::decode(params(Curve::P521)[4]).ok()?);
+/// The RFC 6979 §3.2 nonce with HMAC over the message's hash `md` (`MessageDigest.ALG_*`), as
+/// RFC 6979 defines it for every hash and curve: the crates' own signers key the HMAC with the
+/// curve's hash instead (equal only for SHA-256 on P-256, SHA-384 on P-384...), and `p521`
+/// 0.13 draws a random nonce. bits2int keeps the leftmost qlen bits (P-521: 521 of a 528-bit
+/// T). `x` is the private key, `h1` the hash; the nonce is rlen bytes.
+fn rfc6979_k(c: Curve, md: u8, x: &[u8], h1: &[u8]) -> Option<Vec<u8>> {
+    let q = big(&hex::decode(params(c)[4]).ok()?);
+    let qlen = q.bits();
+    let rlen = c.field_len();
     let bits2int = |b: &[u8]| {
         let v = big(b);
         let blen = 8 * b.len();
-        if blen > QLEN {
-            v >> (blen - QLEN)
+        if blen > qlen {
+            v >> (blen - qlen)
         } else {
             v
         }
     };
-    let int2octets = |v: &BigUint| pad_to(v.clone(), 66);
+    let int2octets = |v: &BigUint| pad_to(v.clone(), rlen);
     let z1 = bits2int(h1);
     let z2 = if z1 >= q { &z1 - &q } else { z1 };
     let seed = [int2octets(&big(x)), int2octets(&z2)].concat();
@@ -2639,7 +2642,7 @@ fn rfc6979_k_p521(md: u8, x: &[u8], h1: &[u8]) -> Option<Vec<u8>> {
     }
     loop {
         let mut t = Vec::new();
-        while 8 * t.len() < QLEN {
+        while 8 * t.len() < qlen {
             v = hmac(md, &kk, &v)?;
             t.extend_from_slice(&v);
         }
@@ -2652,41 +2655,42 @@ fn rfc6979_k_p521(md: u8, x: &[u8], h1: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// ECDSA P-521 with the RFC 6979 nonce (`ecdsa` hazmat: s = k⁻¹(z + r·d), FIPS 186-4 §6.4.1).
-fn ecdsa_sign_p521(md: u8, sk: &[u8], hash: &[u8]) -> Option<p521::ecdsa::Signature> {
-    use p256::elliptic_curve::ff::PrimeField;
-    let d = p521::SecretKey::from_slice(sk).ok()?;
-    let k = rfc6979_k_p521(md, &d.to_bytes(), hash)?;
-    let k = Option::<p521::Scalar>::from(p521::Scalar::from_repr(p521::FieldBytes::clone_from_slice(&k)))?;
-    let z = p521::FieldBytes::clone_from_slice(&ec_hash(Curve::P521, hash));
-    let (sig, _) = ecdsa::hazmat::sign_prehashed::<p521::NistP521, _>(d.to_nonzero_scalar().as_ref(), k, &z).ok()?;
-    Some(sig)
+/// bits2field of the hash for a byte-aligned field or P-521's (FIPS 186-4 §6.4: the leftmost
+/// field-size bytes of a longer hash, a shorter one as its integer, zero-extended).
+fn ec_field_hash(c: Curve, hash: &[u8]) -> Vec<u8> {
+    let n = c.field_len();
+    let mut v = ec_hash(c, hash);
+    v.truncate(n);
+    v
 }
 
-/// ECDSA over a hash, DER-encoded (JC API `ALG_ECDSA_*`): RFC 6979 deterministic nonces (the
-/// P-256/P-384/secp256k1 crates draw them with the curve's own hash, P-521 here with the
-/// message's hash `md`, as RFC 6979 does).
+/// ECDSA over a hash, DER-encoded (JC API `ALG_ECDSA_*`): s = k⁻¹(z + r·d) (FIPS 186-4
+/// §6.4.1, `ecdsa` hazmat) with the RFC 6979 nonce of [`rfc6979_k`]; on secp256k1 the low s
+/// (BIP 62, what `k256` and wallets give; both verify).
 fn ecdsa_sign(k: &KeyState, md: u8, hash: &[u8]) -> Option<Vec<u8>> {
-    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use p256::elliptic_curve::ff::PrimeField;
     let sk = k.get(Comp::S)?;
     let c = Curve::of(k)?;
-    if c == Curve::P521 {
-        return Some(ecdsa_sign_p521(md, sk, hash)?.to_der().as_bytes().to_vec());
-    }
-    let hash = ec_hash(c, hash);
+    let z = ec_field_hash(c, hash);
     macro_rules! sign {
-        ($c:ident) => {{
-            let key = $c::ecdsa::SigningKey::from_slice(sk).ok()?;
-            let sig: $c::ecdsa::Signature = key.sign_prehash(&hash).ok()?;
-            Some(sig.to_der().as_bytes().to_vec())
+        ($c:ident, $curve:ty) => {{
+            let d = $c::SecretKey::from_slice(sk).ok()?;
+            let kb = rfc6979_k(c, md, &d.to_bytes(), hash)?;
+            let kn = Option::<$c::Scalar>::from($c::Scalar::from_repr($c::FieldBytes::clone_from_slice(&kb)))?;
+            let z = $c::FieldBytes::clone_from_slice(&z);
+            let (sig, _) = ecdsa::hazmat::sign_prehashed::<$curve, _>(d.to_nonzero_scalar().as_ref(), kn, &z).ok()?;
+            sig
         }};
     }
-    match c {
-        Curve::P256 => sign!(p256),
-        Curve::P384 => sign!(p384),
-        Curve::P521 => None,
-        Curve::Secp256k1 => sign!(k256),
-    }
+    Some(match c {
+        Curve::P256 => sign!(p256, p256::NistP256).to_der().as_bytes().to_vec(),
+        Curve::P384 => sign!(p384, p384::NistP384).to_der().as_bytes().to_vec(),
+        Curve::P521 => sign!(p521, p521::NistP521).to_der().as_bytes().to_vec(),
+        Curve::Secp256k1 => {
+            let sig = sign!(k256, k256::Secp256k1);
+            sig.normalize_s().unwrap_or(sig).to_der().as_bytes().to_vec()
+        }
+    })
 }
 
 /// ECDSA verification (FIPS 186-4 §6.4.2). A high s is accepted: plain ECDSA has both (r, s)
