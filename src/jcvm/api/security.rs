@@ -3305,6 +3305,27 @@ mod tests {
         assert_eq!(hex::encode(t), "619cc5aefffe0bfa462af43c1699d050");
     }
 
+    /// A key holding a curve's SEC 2 parameters is that curve (P-521's cannot come in one short
+    /// APDU through the crypto applet); another b is no curve (`ILLEGAL_VALUE` at init).
+    #[test]
+    fn curves_recognised_by_parameters() {
+        for c in [Curve::P256, Curve::P384, Curve::P521, Curve::Secp256k1] {
+            let n = c.field_len();
+            let mut k = KeyState { ty: 12, bits: 0, transience: Transience::Persistent, comps: Vec::new() };
+            for (comp, hexv) in PARAM_COMPS.iter().zip(params(c)) {
+                // As setA etc. store them: field-size, leading zeros kept.
+                let v = hex::decode(hexv).unwrap();
+                let v = if *comp == Comp::G { v } else { pad_to(big(&v), n) };
+                k.set(*comp, v);
+            }
+            assert_eq!(Curve::of(&k), Some(c));
+            let mut b = k.get(Comp::B).unwrap().to_vec();
+            b[n - 1] ^= 1;
+            k.set(Comp::B, b);
+            assert_eq!(Curve::of(&k), None);
+        }
+    }
+
     #[test]
     fn secret_debug_hides_bytes() {
         assert_eq!(format!("{:?}", Secret(vec![1, 2, 3])), "Secret(3 bytes)");
