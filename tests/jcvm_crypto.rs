@@ -349,13 +349,184 @@ fn project_crypto_macs() {
     assert_eq!(mac(&mut c, 49, &msg150()), "A7C0CC056A4E07CC750E82197EC20D2A9000");
 }
 
+/// `Checksum` CRC16 / CRC32 as the JC API specifies them (CRC16: 0x1021, not reflected, FCS
+/// xor FFFF; CRC32: 0x04C11DB7 reflected, xor FFFFFFFF; initial register 0 unless `init`).
+/// Expected values: the NXP JCOP card's CRC16 of C46A3D01F5494013F9DFF3C5392C64 (0B93, jCardSim
+/// CRC16Test) and Python's `binascii`: `crc_hqx(m, init) ^ 0xFFFF` for CRC16 and
+/// `crc32(m, reg ^ 0xFFFFFFFF)` for CRC32 (zlib's argument is the complemented register).
+#[test]
+fn project_crypto_checksum() {
+    let mut c = crypto();
+    let crc = |c: &mut Card, alg: u8, init: &str, m: &[u8]| {
+        let mut d = vec![(init.len() / 2) as u8];
+        d.extend(h(init));
+        d.extend_from_slice(m);
+        c.tx(0x60, alg, 0, &d)
+    };
+    let jcop = h("C46A3D01F5494013F9DFF3C5392C64");
+    // doFinal over the whole message (update + doFinal), then doFinal(msg) after the reset to
+    // 0, then getAlgorithm.
+    assert_eq!(crc(&mut c, 1, "", &jcop), "0B930B93019000");
+    assert_eq!(crc(&mut c, 1, "", &msg150()), "74E374E3019000");
+    // init(FFFF): the CCITT behaviour the JC API names; the second doFinal is back at 0.
+    assert_eq!(crc(&mut c, 1, "FFFF", &msg150()), "B87C74E3019000");
+    assert_eq!(crc(&mut c, 1, "1234", &msg150()), "CBAD74E3019000");
+    assert_eq!(crc(&mut c, 2, "", &jcop), "C6A5A2E4C6A5A2E4029000");
+    assert_eq!(crc(&mut c, 2, "", &msg150()), "C74511FDC74511FD029000");
+    // init(FFFFFFFF): PKZIP's CRC-32 (binascii.crc32(m)).
+    assert_eq!(crc(&mut c, 2, "FFFFFFFF", &msg150()), "10709EDDC74511FD029000");
+    assert_eq!(crc(&mut c, 2, "12345678", &msg150()), "75A84102C74511FD029000");
+    // The empty message: the register 0 complemented.
+    assert_eq!(crc(&mut c, 2, "", &[]), "FFFFFFFFFFFFFFFF029000");
+}
+
+/// INS 62 (encrypt: ciphertext || tag) / 63 (decrypt: plaintext || verifyTag) of the applet.
+#[allow(clippy::too_many_arguments)]
+fn aead(c: &mut Card, enc: bool, alg: u8, form: u8, nonce: &str, aad: &str, tlen: u8, tag: &str, msg: &str) -> String {
+    let mut d = vec![(nonce.len() / 2) as u8];
+    d.extend(h(nonce));
+    d.push((aad.len() / 2) as u8);
+    d.extend(h(aad));
+    d.push(tlen);
+    d.extend(h(tag));
+    d.extend(h(msg));
+    c.tx(if enc { 0x62 } else { 0x63 }, alg, form, &d)
+}
+
+const GCM: u8 = 0xF3; // AEADCipher.ALG_AES_GCM = -13
+const CCM: u8 = 0xF4; // AEADCipher.ALG_AES_CCM = -12
+
+/// AES-GCM: McGrew & Viega's GCM test cases 2, 4, 5 and 16 (the NIST GCM submission, also
+/// checked with Python `cryptography` 48 `AESGCM(k).encrypt(iv, p, a)`), truncated tags, the
+/// tag checked after a decryption, and the 5-argument init and 3-argument getInstance forms.
+#[test]
+fn project_crypto_aes_gcm() {
+    let mut c = crypto();
+    set_key(&mut c, 15, "00000000000000000000000000000000");
+    // Test case 2: K = 0, P = 0^128, IV = 0^96.
+    let tc2 = "0388DACE60B6A392F328C2B971B2FE78AB6E47D42CEC13BDF53A67B21257BDDF";
+    assert_eq!(
+        aead(&mut c, true, GCM, 0, "000000000000000000000000", "", 16, "", &"00".repeat(16)),
+        format!("{tc2}9000")
+    );
+    assert_eq!(
+        aead(&mut c, true, GCM, 1, "000000000000000000000000", "", 16, "", &"00".repeat(16)),
+        format!("{tc2}9000")
+    );
+    assert_eq!(
+        aead(&mut c, true, GCM, 0x80, "000000000000000000000000", "", 16, "", &"00".repeat(16)),
+        format!("{tc2}9000")
+    );
+    // Test case 4: 60-byte P, 20-byte A.
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308");
+    let iv = "cafebabefacedbaddecaf888";
+    let a = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+    let p = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+    let ct = "42831EC2217774244B7221B784D0D49CE3AA212F2C02A4E035C17E2329ACA12E21D514B25466931C7D8F6A5AAC84AA051BA30B396A0AAC973D58E091";
+    let tag = "5BC94FBC3221A5DB94FAE95AE7121A47";
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 16, "", p), format!("{ct}{tag}9000"));
+    // A 12-byte and an 8-byte tag: the first bytes (SP 800-38D MSB_t).
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 12, "", p), format!("{ct}{}9000", &tag[..24]));
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 8, "", p), format!("{ct}{}9000", &tag[..16]));
+    // Decryption: the plaintext, then verifyTag true; a wrong tag, AAD or ciphertext: false.
+    let pu = p.to_uppercase();
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, a, 16, tag, ct), format!("{pu}019000"));
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, a, 8, &tag[..16], ct), format!("{pu}019000"));
+    let bad_tag = format!("{}48", &tag[..30]);
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, a, 16, &bad_tag, ct), format!("{pu}009000"));
+    assert_eq!(aead(&mut c, false, GCM, 0, iv, &a[..38], 16, tag, ct), format!("{pu}009000"));
+    // AAD only (Python: AESGCM(k).encrypt(iv, b"", a)).
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, a, 16, "", ""), "346434FD51D5CD0C5887EC63E39B907A9000");
+    // Test case 16 (AES-256) and its AES-192 sibling (test case 10 uses a 60-byte IV; this
+    // one is Python's value for the 96-bit IV).
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+    assert_eq!(
+        aead(&mut c, true, GCM, 0, iv, a, 16, "", p),
+        "522DC1F099567D07F47F37A32A84427D643A8CDCBFE5C0C97598A2BD2555D1AA8CB08E48590DBB3DA7B08B1056828838C5F61E6393BA7A0ABCC9F66276FC6ECE0F4E1768CDDF8853BB2D551B9000"
+    );
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308feffe9928665731c");
+    assert_eq!(
+        aead(&mut c, true, GCM, 0, iv, a, 16, "", p),
+        "3980CA0B3C00E841EB06FAC4872A2757859E1CEAA6EFD984628593B40CA1E19C7D773D00C144C525AC619D18C84A3F4718E2448B2FE324D9CCDA27102519498E80F1478F37BA55BD6D27618C9000"
+    );
+    // Test case 5 (a 64-bit IV: J0 by GHASH) and its decryption; an empty nonce and a 5-byte
+    // tag: CryptoException.ILLEGAL_VALUE.
+    set_key(&mut c, 15, "feffe9928665731c6d6a8f9467308308");
+    let ct5 = "61353B4C2806934A777FF51FA22A4755699B2A714FCDC6F83766E5F97B6C742373806900E49F24B22B097544D4896B424989B5E1EBAC0F07C23F4598";
+    let tag5 = "3612D2E79E3B0785561BE14AACA2FCCB";
+    assert_eq!(aead(&mut c, true, GCM, 0, "cafebabefacedbad", a, 16, "", p), format!("{ct5}{tag5}9000"));
+    assert_eq!(aead(&mut c, false, GCM, 0, "cafebabefacedbad", a, 16, tag5, ct5), format!("{pu}019000"));
+    assert_eq!(aead(&mut c, true, GCM, 0, "", "", 16, "", "00"), "6F00");
+    assert_eq!(aead(&mut c, true, GCM, 0, iv, "", 5, "", "00"), "6F00");
+}
+
+/// AES-CCM: RFC 3610 packet vectors #1, #2, #4 and #7, and Python `cryptography` 48
+/// `AESCCM(k, tag_length).encrypt(nonce, m, aad)` for a 7-byte nonce, AES-256, no AAD.
+#[test]
+fn project_crypto_aes_ccm() {
+    let mut c = crypto();
+    set_key(&mut c, 15, "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf");
+    let pkt: String = (0..0x20u8).map(|b| format!("{b:02x}")).collect();
+    // (nonce, AAD bytes, packet length, M, the RFC's output after the AAD)
+    let vectors = [
+        ("00000003020100A0A1A2A3A4A5", 8, 31, 8, "588C979A61C663D2F066D0C2C0F989806D5F6B61DAC38417E8D12CFDF926E0"),
+        ("00000004030201A0A1A2A3A4A5", 8, 32, 8, "72C91A36E135F8CF291CA894085C87E3CC15C439C9E43A3BA091D56E10400916"),
+        ("00000006050403A0A1A2A3A4A5", 12, 31, 8, "A28C6865939A9A79FAAA5C4C2A9D4A91CDAC8C96C861B9C9E61EF1"),
+        ("00000009080706A0A1A2A3A4A5", 8, 31, 10, "0135D1B2C95F41D5D1D4FEC185D166B8094E999DFED96C048C56602C97ACBB7490"),
+    ];
+    for (nonce, al, n, m, want) in vectors {
+        let aad = &pkt[..2 * al];
+        let msg = &pkt[2 * al..2 * n];
+        assert_eq!(aead(&mut c, true, CCM, 0, nonce, aad, m, "", msg), format!("{want}9000"), "{nonce}");
+        let (ct, tag) = want.split_at(want.len() - 2 * m as usize);
+        let pt = msg.to_uppercase();
+        assert_eq!(aead(&mut c, false, CCM, 0, nonce, aad, m, tag, ct), format!("{pt}019000"), "{nonce}");
+        let mut bad = h(tag);
+        bad[0] ^= 0x80;
+        assert_eq!(aead(&mut c, false, CCM, 0, nonce, aad, m, &hex::encode(bad), ct), format!("{pt}009000"));
+        // CIPHER_AES_CCM with PAD_NULL is the same algorithm.
+        assert_eq!(aead(&mut c, true, CCM, 0x80, nonce, aad, m, "", msg), format!("{want}9000"));
+    }
+    // The 5-argument init: a 16-byte tag, lengths from the data.
+    assert_eq!(
+        aead(&mut c, true, CCM, 1, "00000003020100A0A1A2A3A4A5", &pkt[..16], 16, "", &pkt[16..62]),
+        aead(&mut c, true, CCM, 0, "00000003020100A0A1A2A3A4A5", &pkt[..16], 16, "", &pkt[16..62])
+    );
+    set_key(&mut c, 15, &hex::encode((0..32u8).collect::<Vec<_>>()));
+    let m100: String = (0..100u8).map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        aead(&mut c, true, CCM, 0, "10111213141516", "", 16, "", &m100),
+        "043607F515E463EDF9FFC6CCFBAF3DCDC3F09C716F9D6CF8BC32C19D3FA575D75713B9045451D3F0C2470B0754AAEEA5FCE584F03A2B38E4B59091E5B7EAC7C99B1BF66D92A0D99E9183B6AEDA7215D42237DD3321032985ABB6F65FD863F1D9480E1D213B1BE4719A0FF614FE7D41F556960C809000"
+    );
+    // Nonces of 6 and 14 bytes, a 3-byte tag: ILLEGAL_VALUE.
+    assert_eq!(aead(&mut c, true, CCM, 0, "101112131415", "", 16, "", "00"), "6F00");
+    assert_eq!(aead(&mut c, true, CCM, 0, &"10".repeat(14), "", 16, "", "00"), "6F00");
+    assert_eq!(aead(&mut c, true, CCM, 0, "10111213141516", "", 3, "", "00"), "6F00");
+}
+
 /// The CryptoException reasons of the JC API (cases in the applet's table).
 #[test]
 fn project_crypto_exceptions() {
     let mut c = crypto();
-    let want = [3, 4, 2, 1, 5, 3, 3, 1];
-    for (case, r) in want.iter().enumerate() {
-        assert_eq!(c.tx(0x40, case as u8, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
+    // (case, reason)
+    let want = [
+        (0u8, 3),
+        (1, 4),
+        (2, 2),
+        (3, 1),
+        (4, 5),
+        (5, 3),
+        (6, 3),
+        (7, 1),
+        (8, 5),
+        (9, 1),
+        (10, 3),
+        (11, 1),
+        (12, 5),
+        (13, 5),
+    ];
+    for (case, r) in want {
+        assert_eq!(c.tx(0x40, case, 0, &[0x11; 64]), format!("{r:04X}9000"), "case {case}");
     }
 }
 
@@ -484,7 +655,7 @@ fn algtest_support_probe() {
     // (P1 class, constant, param, supported)
     let mut table: Vec<(u8, u8, u16, bool)> = Vec::new();
     // Cipher (0x11): ALG_* 1..=29 and AES GCM/CCM (-13, -12).
-    let ciphers = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 22, 23, 24, 25, 26, 27];
+    let ciphers = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 22, 23, 24, 25, 26, 27, 0xF3, 0xF4];
     for a in (1..=29).chain([0xF3, 0xF4]) {
         table.push((0x11, a, 0, ciphers.contains(&a)));
     }
@@ -504,12 +675,12 @@ fn algtest_support_probe() {
     for a in 1..=6 {
         table.push((0x16, a, 0, true));
     }
-    // KeyAgreement (0x13): ECDH 1-4 and 6 (not 5, PACE GM); Checksum (0x17): none yet.
+    // KeyAgreement (0x13): ECDH 1-4 and 6 (not 5, PACE GM); Checksum (0x17): CRC16, CRC32.
     for a in 1..=6 {
         table.push((0x13, a, 0, a != 5));
     }
-    table.push((0x17, 1, 0, false));
-    table.push((0x17, 2, 0, false));
+    table.push((0x17, 1, 0, true));
+    table.push((0x17, 2, 0, true));
     // KeyBuilder (0x20): (TYPE, length).
     for (t, l, ok) in [
         (3, 64, true),
@@ -529,21 +700,22 @@ fn algtest_support_probe() {
         (11, 256, true),
         (12, 384, true),
         (31, 256, true),
-        (11, 521, false),
+        (11, 521, true),
+        (12, 521, true),
         (11, 192, false),
         (16, 128, false),
         (42, 256, false),
     ] {
         table.push((0x20, t, l, ok));
     }
-    // KeyPair (0x19): ALG_RSA / RSA_CRT 512 and 1024; EC and DSA not.
+    // KeyPair (0x19): ALG_RSA / RSA_CRT 512 and 1024, ALG_EC_FP 256/384/521; DSA not.
     for (a, l, ok) in [
         (1, 512, true),
         (2, 512, true),
         (2, 1024, true),
         (5, 256, true),
         (5, 384, true),
-        (5, 521, false),
+        (5, 521, true),
         (3, 1024, false),
     ] {
         table.push((0x19, a, l, ok));
@@ -621,6 +793,276 @@ fn project_crypto_ec() {
     let sig = p384::ecdsa::Signature::from_der(&r[..r.len() - 2]).unwrap();
     vk.verify_prehash(&sha2::Sha384::digest(m), &sig).unwrap();
     assert_eq!(c.tx(0x54, 0, 0, &[]), "3030306130".to_string() + "00019000");
+    // ECDSA-SHA1 on P-384: the 20-byte hash is the integer e (FIPS 186-4 §6.4), which the host
+    // crate takes zero-extended to 48 bytes (it refuses a prehash under half the field).
+    let r = h(&c.tx(0x51, 17, 0, m));
+    let sig = p384::ecdsa::Signature::from_der(&r[..r.len() - 2]).unwrap();
+    let mut e = vec![0u8; 28];
+    e.extend_from_slice(&sha1::Sha1::digest(m));
+    vk.verify_prehash(&e, &sig).unwrap();
+}
+
+/// secp256k1 (parameters set by the applet, SEC 2 §2.4.1) and P-521 (the defaults by key size:
+/// its parameters do not fit a short APDU): the card's ECDSA signatures verified by the host
+/// (RustCrypto `k256`/`p521`, DER), verified again by the card (for secp256k1 also the high-s
+/// twin of one, which plain ECDSA accepts and `k256` alone would not), ECDH secrets equal on
+/// both sides.
+#[test]
+fn project_crypto_ec_secp256k1_p521() {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    use sha2::Digest;
+    let mut c = crypto();
+    let k1_params = concat!(
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000007",
+        "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+    );
+    let m = b"gpse signs this on secp256k1";
+    let r = h(&c.tx(0x50, 0, 32, &h(k1_params)));
+    assert_eq!((r.len(), &r[r.len() - 2..]), (65 + 2, &[0x90u8, 0][..]));
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&r[..65]).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "2020204120".to_string() + "00019000");
+    for (alg, hash) in [
+        (17u8, sha1::Sha1::digest(m).to_vec()),
+        (33, sha2::Sha256::digest(m).to_vec()),
+        (38, sha2::Sha512::digest(m).to_vec()),
+    ] {
+        let r = h(&c.tx(0x51, alg, 0, m));
+        let sig = k256::ecdsa::Signature::from_der(&r[..r.len() - 2]).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        // k256 wants a 32-byte prehash for SHA-1: the hash as the integer e (FIPS 186-4 §6.4),
+        // zero-extended.
+        let mut e = vec![0u8; 32usize.saturating_sub(hash.len())];
+        e.extend_from_slice(&hash);
+        vk.verify_prehash(&e, &sig).unwrap_or_else(|err| panic!("alg {alg}: {err}"));
+    }
+    // The card verifies its own SHA-256 signature, the high-s twin of it (r, n - s), and
+    // refuses another message.
+    let r33 = h(&c.tx(0x51, 33, 0, m));
+    let sig = k256::ecdsa::Signature::from_der(&r33[..r33.len() - 2]).unwrap();
+    let high = k256::ecdsa::Signature::from_scalars(sig.r(), -*sig.s()).unwrap();
+    assert!(high.normalize_s().is_some() && sig.normalize_s().is_none(), "k256 signs with the low s");
+    for (der, msg, want) in [
+        (sig.to_der().as_bytes().to_vec(), &m[..], "019000"),
+        (high.to_der().as_bytes().to_vec(), &m[..], "019000"),
+        (high.to_der().as_bytes().to_vec(), &b"gpse signs this on secp256k2"[..], "009000"),
+    ] {
+        let mut d = vec![der.len() as u8];
+        d.extend_from_slice(&der);
+        d.extend_from_slice(msg);
+        assert_eq!(c.tx(0x52, 33, 0, &d), want);
+    }
+    // ECDH with the host key: x, SHA-1 of x, the point.
+    let card_pub = k256::PublicKey::from_sec1_bytes(&r[..65]).unwrap();
+    let hsk = k256::SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let hw = k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&hsk.public_key(), false);
+    let x = k256::ecdh::diffie_hellman(hsk.to_nonzero_scalar(), card_pub.as_affine()).raw_secret_bytes().to_vec();
+    assert_eq!(c.tx(0x53, 3, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(&x)));
+    assert_eq!(c.tx(0x53, 1, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(sha1::Sha1::digest(&x))));
+
+    // P-521 by size (no parameters): W is 133 bytes.
+    let r = h(&c.tx(0x50, 0, 66, &[]));
+    assert_eq!((r.len(), r[0]), (133 + 2, 4));
+    let vk = p521::ecdsa::VerifyingKey::from_sec1_bytes(&r[..133]).unwrap();
+    assert_eq!(c.tx(0x54, 0, 0, &[]), "4242428542".to_string() + "00019000");
+    for (alg, hash) in [
+        (17u8, sha1::Sha1::digest(m).to_vec()),
+        (33, sha2::Sha256::digest(m).to_vec()),
+        (34, sha2::Sha384::digest(m).to_vec()),
+        (38, sha2::Sha512::digest(m).to_vec()),
+    ] {
+        let r = h(&c.tx(0x51, alg, 0, m));
+        let der = &r[..r.len() - 2];
+        let sig = p521::ecdsa::Signature::from_der(der).unwrap_or_else(|e| panic!("alg {alg}: {e}"));
+        let mut e = vec![0u8; 66 - hash.len()];
+        e.extend_from_slice(&hash);
+        vk.verify_prehash(&e, &sig).unwrap_or_else(|err| panic!("P-521 alg {alg}: {err}"));
+        let mut d = vec![der.len() as u8];
+        d.extend_from_slice(der);
+        d.extend_from_slice(m);
+        assert_eq!(c.tx(0x52, alg, 0, &d), "019000", "P-521 alg {alg}");
+        let last = d.len() - 1;
+        d[last] ^= 1;
+        assert_eq!(c.tx(0x52, alg, 0, &d), "009000", "P-521 alg {alg}: another message");
+    }
+    let card_pub = p521::PublicKey::from_sec1_bytes(&r[..133]).unwrap();
+    let mut hs = [0x42u8; 66];
+    hs[0] = 0;
+    let hsk = p521::SecretKey::from_slice(&hs).unwrap();
+    let hw = p521::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&hsk.public_key(), false);
+    let x = p521::ecdh::diffie_hellman(hsk.to_nonzero_scalar(), card_pub.as_affine()).raw_secret_bytes().to_vec();
+    assert_eq!(x.len(), 66);
+    assert_eq!(c.tx(0x53, 3, 0, hw.as_bytes()), format!("{}9000", hex::encode_upper(&x)));
+}
+
+/// RSA-2048 signatures from a CAP applet (the `crypto` applet's CRT key pair, SHA-256 PKCS#1
+/// v1.5), timed: `cargo test --release --test jcvm_crypto rsa2048_sign_timing -- --ignored
+/// --nocapture` prints the median of 200 signs (APDU in, signature out, through the
+/// interpreter), of 15 key generations and of 200 ECDSA P-256 signs. Not a pass/fail test:
+/// the machine's load decides the figures.
+#[test]
+#[ignore = "a timing, run by hand"]
+fn rsa2048_sign_timing() {
+    let mut c = crypto();
+    // The key pair is made (15 times: the median); sending 1 + 256 bytes back does not fit a
+    // short response (6F00).
+    let mut gen = Vec::new();
+    for _ in 0..15 {
+        let t = std::time::Instant::now();
+        c.tx(0x30, 2, 8, &[]);
+        gen.push(t.elapsed());
+    }
+    gen.sort();
+    eprintln!(
+        "RSA-2048 CRT key generation through the crypto applet: median {:?}, min {:?}, max {:?}",
+        gen[7], gen[0], gen[14]
+    );
+    assert_eq!(c.tx(0x31, 0, 0, &[]), "08000100809000", "2048 bits, initialised, getP 128 bytes");
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        let r = c.tx(0x34, 40, 0, b"gpse signs this");
+        times.push(t.elapsed());
+        assert_eq!(r.len(), 2 * 256 + 4);
+    }
+    times.sort();
+    eprintln!(
+        "RSA-2048 CRT sign through the crypto applet: median {:?}, min {:?}, max {:?}",
+        times[100], times[0], times[199]
+    );
+    // The APDU and interpreter around them: RandomData of 0 bytes.
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        c.tx(0x12, 2, 0, &[]);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    eprintln!("a trivial crypto applet APDU (RandomData, 0 bytes): median {:?}", times[100]);
+    // ECDSA P-256 (SHA-256) signs, 200 of them.
+    c.tx(0x50, 0, 32, &[]);
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        let r = c.tx(0x51, 33, 0, b"gpse signs this");
+        times.push(t.elapsed());
+        assert!(r.ends_with("9000"));
+    }
+    times.sort();
+    eprintln!(
+        "ECDSA P-256 sign through the crypto applet: median {:?}, min {:?}, max {:?}",
+        times[100], times[0], times[199]
+    );
+}
+
+/// RFC 6979 deterministic ECDSA on all four curves, with every hash (the nonce is computed
+/// with the message's hash, as RFC 6979 says; the curve crates' own signers would key it with
+/// the curve's hash): the private keys of RFC 6979 §A.2.5-A.2.7 (secp256k1: A.2.5's) set by
+/// `setS`, "sample" and "test" signed, the DER equal byte for byte to Python `cryptography` 48's
+/// `ECDSA(h, deterministic_signing=True)` (OpenSSL 4.0; P-256/"sample" is also A.2.5's printed
+/// r and s). secp256k1's s is the low one (`k256`), Python's normalised to n - s where high.
+#[test]
+fn project_crypto_ecdsa_rfc6979() {
+    let mut c = crypto();
+    let p256 = concat!(
+        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+        "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+        "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+        "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+    );
+    let k1 = concat!(
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000007",
+        "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+    );
+    // (field bytes, parameters or none, x, Signature.ALG_ECDSA_*, DER of "sample", DER of "test")
+    let cases = [
+        (32u8, p256, "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721", 33u8,
+         "3046022100EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716022100F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8",
+         "3045022100F1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D383670220019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083"),
+        (48, "", "6B9D3DAD2E1B8C1C05B19875B6659F4DE23C3B667BF297BA9AA47740787137D896D5724E4C70A825F872C9EA60D2EDF5", 34,
+         "306602310094EDBB92A5ECB8AAD4736E56C691916B3F88140666CE9FA73D64C4EA95AD133C81A648152E44ACF96E36DD1E80FABE4602310099EF4AEB15F178CEA1FE40DB2603138F130E740A19624526203B6351D0A3A94FA329C145786E679E7B82C71A38628AC8",
+         "30660231008203B63D3C853E8D77227FB377BCF7B7B772E97892A80F36AB775D509D7A5FEB0542A7F0812998DA8F1DD3CA3CF023DB023100DDD0760448D42D8A43AF45AF836FCE4DE8BE06B485E9B61B827C2F13173923E06A739F040649A667BF3B828246BAA5A5"),
+        (66, "", "00FAD06DAA62BA3B25D2FB40133DA757205DE67F5BB0018FEE8C86E1B68C7E75CAA896EB32F1F47C70855836A6D16FCC1466F6D8FBEC67DB89EC0C08B0E996B83538", 38,
+         "308187024200C328FAFCBD79DD77850370C46325D987CB525569FB63C5D3BC53950E6D4C5F174E25A1EE9017B5D450606ADD152B534931D7D4E8455CC91F9B15BF05EC36E377FA0241617CCE7CF5064806C467F678D3B4080D6F1CC50AF26CA209417308281B68AF282623EAA63E5B5C0723D8B8C37FF0777B1A20F8CCB1DCCC43997F1EE0E44DA4A67A",
+         "3081880242013E99020ABF5CEE7525D16B69B229652AB6BDF2AFFCAEF38773B4B7D08725F10CDB93482FDCC54EDCEE91ECA4166B2A7C6265EF0CE2BD7051B7CEF945BABD47EE6D024201FBD0013C674AA79CB39849527916CE301C66EA7CE8B80682786AD60F98F7E78A19CA69EFF5C57400E3B3A0AD66CE0978214D13BAF4E9AC60752F7B155E2DE4DCE3"),
+        (32, k1, "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721", 33,
+         "30440220432310E32CB80EB6503A26CE83CC165C783B870845FB8AAD6D970889FCD7A6C80220530128B6B81C548874A6305D93ED071CA6E05074D85863D4056CE89B02BFAB69",
+         "3045022100F2ADCEA7139057BE6409855EE96D008E0E5B5F532333EC17448E26A36F47BCB20220570C9D342779B40F513C0D75CBF93E3F3DE7B01F6593F17BFC2EE87151414D64"),
+    ];
+    for (f, params, x, alg, sample, test) in cases {
+        let w = h(&c.tx(0x50, 0, f, &h(params)));
+        assert_eq!(&w[w.len() - 2..], &[0x90, 0], "keygen {f}");
+        assert_eq!(c.tx(0x55, 0, 0, &h(x)), "9000");
+        assert_eq!(c.tx(0x51, alg, 0, b"sample"), format!("{sample}9000"), "{f} sample");
+        assert_eq!(c.tx(0x51, alg, 0, b"test"), format!("{test}9000"), "{f} test");
+    }
+    // The nonce is RFC 6979's itself (HMAC with the message's hash), so the other hashes match
+    // too ("sample"; RFC 6979 §A.2.5-A.2.7 print these r and s; Python as above, secp256k1's s
+    // normalised).
+    let other = [
+        (0usize, 17u8, "3044022061340C88C3AAEBEB4F6D667F672CA9759A6CCAA9FA8811313039EE4A35471D3202206D7F147DAC089441BB2E2FE8F7A3FA264B9C475098FDCF6E00D7C996E1B8B7EB"),
+        (0, 37, "3045022053B2FFF5D1752B2C689DF257C04C40A587FABABB3F6FC2702F1343AF7CA9AA3F022100B9AFB64FDC03DC1A131C7D2386D11E349F070AA432A4ACC918BEA988BF75C74C"),
+        (0, 38, "30450221008496A60B5E9B47C825488827E0495B0E3FA109EC4568FD3F8D1097678EB97F0002202362AB1ADBE2B8ADF9CB9EDAB740EA6049C028114F2460F96554F61FAE3302FE"),
+        (1, 17, "3066023100EC748D839243D6FBEF4FC5C4859A7DFFD7F3ABDDF72014540C16D73309834FA37B9BA002899F6FDA3A4A9386790D4EB2023100A3BCFA947BEEF4732BF247AC17F71676CB31A847B9FF0CBC9C9ED4C1A5B3FACF26F49CA031D4857570CCB5CA4424A443"),
+        (1, 37, "3065023042356E76B55A6D9B4631C865445DBE54E056D3B3431766D0509244793C3F9366450F76EE3DE43F5A125333A6BE0601220231009DA0C81787064021E78DF658F2FBB0B042BF304665DB721F077A4298B095E4834C082C03D83028EFBF93A3C23940CA8D"),
+        (1, 38, "3065023100ED0959D5880AB2D869AE7F6C2915C6D60F96507F9CB3E047C0046861DA4A799CFE30F35CC900056D7C99CD78824337090230512C8CCEEE3890A84058CE1E22DBC2198F42323CE8ACA9135329F03C068E5112DC7CC3EF3446DEFCEB01A45C2667FDD5"),
+        (3, 17, "30440220432D36AD7C15F289D193D233332B4192EC52182354661263962826D8D53BC7E8022014F7DBA8C74360B6BE65B11A71414FB9132C9284E77AD1CBB7E63243C1668DF6"),
+        (3, 37, "3045022100EFE22812AEE54594AD645AC904F792A7B78DE889CDB203D45B0AD38E91877EA00220199E89268DF8F306C300009962509D078C5FC649FF7DBD26995A9968FE745208"),
+        (3, 38, "3043022012AF6086A07A3347920DDB0C997918077FA90EC44AD7939E051D9C76F010B0EF021F559F7289748A2C6EBE6501F2BEF64E5CE94FF89C90B0DB22F5E3E01F88CC04"),
+    ];
+    for (i, alg, der) in other {
+        let (f, params, x, ..) = cases[i];
+        c.tx(0x50, 0, f, &h(params));
+        assert_eq!(c.tx(0x55, 0, 0, &h(x)), "9000");
+        assert_eq!(c.tx(0x51, alg, 0, b"sample"), format!("{der}9000"), "{f} alg {alg}");
+    }
+    c.tx(0x50, 0, 66, &[]);
+    c.tx(0x55, 0, 0, &h(cases[2].2));
+    for (alg, der) in [
+        (17u8, "3081870241343B6EC45728975EA5CBA6659BBB6062A5FF89EEA58BE3C80B619F322C87910FE092F7D45BB0F8EEE01ED3F20BABEC079D202AE677B243AB40B5431D497C55D75D024200E7B0E675A9B24413D448B8CC119D2BF7B2D2DF032741C096634D6D65D0DBE3D5694625FB9E8104D3B842C1B0E2D0B98BEA19341E8676AEF66AE4EBA3D5475D5D16"),
+        (33, "308187024201511BB4D675114FE266FC4372B87682BAECC01D3CC62CF2303C92B3526012659D16876E25C7C1E57648F23B73564D67F61C6F14D527D54972810421E7D87589E1A702414A171143A83163D6DF460AAF61522695F207A58B95C0644D87E52AA1A347916E4F7A72930B1BC06DBE22CE3F58264AFD23704CBB63B29B931F7DE6C9D949A7ECFC"),
+    ] {
+        assert_eq!(c.tx(0x51, alg, 0, b"sample"), format!("{der}9000"), "P-521 alg {alg}");
+    }
+}
+
+/// ECDH known answers on P-256, P-521 and secp256k1: the card's private key set by `setS` (the
+/// RFC 6979 keys above), the peer's point that of the private key 0x1234567890abcdef; x and
+/// SHA-1(x) from Python `cryptography` 48 (`derive_private_key(x, curve).exchange(ECDH(),
+/// peer)`, hashlib).
+#[test]
+fn project_crypto_ecdh_known_answers() {
+    let mut c = crypto();
+    let k1 = concat!(
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000007",
+        "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+    );
+    // (field bytes, parameters, card x, peer W, shared x, SHA-1 of x)
+    let cases = [
+        (32u8, "", "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+         "049FAD84AEAE08BBEF7F010014D82CEF6A09DE2B0CF871B5CE0C4F1D13A59A593407CB45769F1070E2C2470FE5B1BFE63133C0B0CDC64EA4BF3791A8EC2A07FD4F",
+         "20A7D258A87AB30D8F7A82031AF7464CD68B2EDF63B01C7D416A3353771BDA44", "6A91E25E52332D2314FB2873C850C418634196D5"),
+        (66, "", "00FAD06DAA62BA3B25D2FB40133DA757205DE67F5BB0018FEE8C86E1B68C7E75CAA896EB32F1F47C70855836A6D16FCC1466F6D8FBEC67DB89EC0C08B0E996B83538",
+         "04019A86C2BB5827715E09F9AD1D42AFB5F6829BF04E2581382DE77A559C7738B2AA1F6D1F834369301908B9BEFBB67A87203657B41D9011C6E3E0D813C8D0C926FA670165E3CC7147513CBAF0203B6FFC02892876C0FD2D54EA399C0ABA923C226D915E6E68123E4FFC432FFD7DB1CA2AD64F0CF7680BB7E5C2E548803F98019E0ED5D1E0",
+         "0035282BDFEEA01034D8299872485179C797A82AC22A0F72181A3B9CE9CD55180D0F17528A4823C79BF02864B0811FF1008C8A5B3A39FAFBBE2008EE4B42A820B70C", "97C19C5C32A3FCB1BAEDF41BCAC69278BA7E3FE3"),
+        (32, k1, "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+         "04F973A0B87062C389D125D8199E803B832B6AC6BF7867A4F6CD87506060FC4C584B4A0A3F26C988C54C236B224C48BB605B265949E65C098ECD87A581CA10E25D",
+         "D4E6929F5C72A633728B06D4C377748E524D8007C71A685E807E7EF4692312DE", "E02656E6C46ADF53245D9D53194771ED81109C21"),
+    ];
+    for (f, params, x, peer, shared, sha) in cases {
+        c.tx(0x50, 0, f, &h(params));
+        assert_eq!(c.tx(0x55, 0, 0, &h(x)), "9000");
+        assert_eq!(c.tx(0x53, 3, 0, &h(peer)), format!("{shared}9000"), "{f} plain");
+        assert_eq!(c.tx(0x53, 1, 0, &h(peer)), format!("{sha}9000"), "{f} SHA-1");
+    }
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

@@ -2,7 +2,6 @@
 //! containers for secrets and the
 //! card's RSA private key.
 
-pub mod ecdsa;
 pub mod rng;
 pub mod rsa;
 pub mod secret;

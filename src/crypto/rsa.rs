@@ -429,6 +429,77 @@ impl RsaPrivate {
     }
 }
 
+/// RSADP / RSASP1 (RFC 8017 §5.1.2, §5.2.1) with a private key in its first representation, the
+/// pair (n, d) (§3.2; Java Card's `RSAPrivateKey`, which has no primes): `input^d mod n` by
+/// OpenSSL's constant-time Montgomery exponentiation (`BN_mod_exp_mont_consttime`, chosen by
+/// the exponent's `BN_FLG_CONSTTIME`), `k` bytes big-endian. `input` must be below n.
+pub fn raw_exponent(n: &[u8], d: &[u8], input: &[u8], k: usize) -> Result<Vec<u8>, RsaError> {
+    let err = |_| RsaError::Backend;
+    let (n, c) = (bn_bytes(n)?, bn_bytes(input)?);
+    let mut d = bn_bytes(d)?;
+    d.set_const_time();
+    if !n.is_bit_set(0) || n.num_bits() < 2 {
+        return Err(RsaError::InvalidKey);
+    }
+    if c >= n {
+        return Err(RsaError::InputRange);
+    }
+    let mut ctx = BigNumContext::new_secure().map_err(err)?;
+    let mut r = BigNum::new_secure().map_err(err)?;
+    r.mod_exp(&c, &d, &n, &mut ctx).map_err(err)?;
+    let v = r.to_vec();
+    if v.len() > k {
+        return Err(RsaError::InputRange);
+    }
+    let mut out = vec![0u8; k - v.len()];
+    out.extend_from_slice(&v);
+    Ok(out)
+}
+
+/// RSADP / RSASP1 with a private key in its second representation, the CRT quintuple (RFC 8017
+/// §3.2; Java Card's `RSAPrivateCrtKey`: P, Q, DP1, DQ1, PQ and nothing else): §5.1.2 step 2.b,
+/// m1 = c^dP mod p, m2 = c^dQ mod q, h = (m1 − m2)·qInv mod p, m = m2 + q·h, each exponentiation
+/// OpenSSL's constant-time Montgomery one. Unlike [`RsaPrivate::from_crt`] this needs neither e
+/// nor d (recovering them costs more than the operation: an applet's key object is used as it
+/// stands, call after call). `input` must be below p·q; the result is `k` bytes.
+pub fn raw_crt(comps: [&[u8]; 5], input: &[u8], k: usize) -> Result<Vec<u8>, RsaError> {
+    let err = |_| RsaError::Backend;
+    let [p, q, dp, dq, qinv] = comps;
+    let (p, q, qinv, c) = (bn_bytes(p)?, bn_bytes(q)?, bn_bytes(qinv)?, bn_bytes(input)?);
+    let (mut dp, mut dq) = (bn_bytes(dp)?, bn_bytes(dq)?);
+    dp.set_const_time();
+    dq.set_const_time();
+    // Montgomery needs odd moduli; primes > 2 are.
+    if !p.is_bit_set(0) || !q.is_bit_set(0) || p.num_bits() < 2 || q.num_bits() < 2 {
+        return Err(RsaError::InvalidKey);
+    }
+    let mut ctx = BigNumContext::new_secure().map_err(err)?;
+    let new = || BigNum::new_secure().map_err(|_| RsaError::Backend);
+    let mut n = new()?;
+    n.checked_mul(&p, &q, &mut ctx).map_err(err)?;
+    if c >= n {
+        return Err(RsaError::InputRange);
+    }
+    let (mut cp, mut cq, mut m1, mut m2, mut diff, mut h, mut qh, mut m) =
+        (new()?, new()?, new()?, new()?, new()?, new()?, new()?, new()?);
+    cp.nnmod(&c, &p, &mut ctx).map_err(err)?;
+    cq.nnmod(&c, &q, &mut ctx).map_err(err)?;
+    m1.mod_exp(&cp, &dp, &p, &mut ctx).map_err(err)?;
+    m2.mod_exp(&cq, &dq, &q, &mut ctx).map_err(err)?;
+    // (m1 − m2) mod p, then times qInv mod p.
+    diff.mod_sub(&m1, &m2, &p, &mut ctx).map_err(err)?;
+    h.mod_mul(&diff, &qinv, &p, &mut ctx).map_err(err)?;
+    qh.checked_mul(&q, &h, &mut ctx).map_err(err)?;
+    m.checked_add(&m2, &qh).map_err(err)?;
+    let v = m.to_vec();
+    if v.len() > k {
+        return Err(RsaError::InputRange);
+    }
+    let mut out = vec![0u8; k - v.len()];
+    out.extend_from_slice(&v);
+    Ok(out)
+}
+
 /// The private components a key getter may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Component {

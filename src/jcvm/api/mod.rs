@@ -767,6 +767,24 @@ pub fn package_by_aid(aid: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// Every native of the table fits the interpreter's argument array (the longest, 9 words,
+    /// is `AEADCipher.init` with nonce, AAD and message lengths and tag size).
+    #[test]
+    fn natives_fit_the_argument_array() {
+        let mut longest = 0;
+        for c in CLASSES.iter().chain(security::SECURITY_CLASSES) {
+            let virt = c.virtuals.iter().filter_map(|m| match m {
+                ApiMethod::Native(n) => Some(*n),
+                ApiMethod::Abstract => None,
+            });
+            for n in virt.chain(c.statics.iter().copied()) {
+                longest = longest.max(n.signature().0 as usize);
+            }
+        }
+        assert!(longest <= crate::jcvm::interp::exec::MAX_NATIVE_ARGS);
+        assert_eq!(longest, 9);
+    }
+
     #[test]
     fn ids_match_table() {
         let check = [

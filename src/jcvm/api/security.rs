@@ -18,7 +18,7 @@
 use super::{cls, iface, ApiClass, ApiMethod, Native};
 use crate::jcvm::heap::{accessible, Access, Handle, NativeState, Transience};
 use crate::jcvm::interp::{Exec, Thrown};
-use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::traits::PublicKeyParts;
 use rsa::BigUint;
 use serde::{Deserialize, Serialize};
 
@@ -209,6 +209,23 @@ pub enum SecNative {
     KaInit,
     /// `generateSecret(byte[], short, short, byte[], short)`.
     KaGenerateSecret,
+    /// `static Checksum.getInstance(byte, boolean)`.
+    CsGetInstance,
+    /// `Checksum.init(byte[], short, short)`: the initial checksum value.
+    CsInit,
+    /// `Checksum.update(byte[], short, short)`.
+    CsUpdate,
+    /// `Checksum.doFinal(byte[], short, short, byte[], short)`.
+    CsDoFinal,
+    /// `AEADCipher.init(Key, byte, byte[], short, short, short, short, short)`: nonce, AAD
+    /// length, message length, tag size (9 argument words).
+    AeInit8,
+    /// `AEADCipher.updateAAD(byte[], short, short)`.
+    AeUpdateAad,
+    /// `AEADCipher.retrieveTag(byte[], short, short)`.
+    AeRetrieveTag,
+    /// `AEADCipher.verifyTag(byte[], short, short, short)`.
+    AeVerifyTag,
 }
 
 impl SecNative {
@@ -235,6 +252,13 @@ impl SecNative {
             EcGetK => (1, true),
             KaGetInstance => (2, true),
             KaGenerateSecret => (6, true),
+            CsGetInstance => (2, true),
+            CsInit | CsUpdate => (4, false),
+            CsDoFinal => (6, true),
+            AeInit8 => (9, false),
+            AeUpdateAad => (4, false),
+            AeRetrieveTag => (4, true),
+            AeVerifyTag => (5, true),
         }
     }
 }
@@ -355,6 +379,8 @@ pub enum EngineKind {
     KeyPair,
     /// `KeyAgreement`.
     KeyAgreement,
+    /// `Checksum`.
+    Checksum,
 }
 
 /// An engine's running state (RAM).
@@ -370,6 +396,23 @@ pub struct Run {
     pub iv0: Vec<u8>,
     /// The chaining value.
     pub iv: Vec<u8>,
+    /// `AEADCipher`: what `init` set and what `updateAAD`/`doFinal` made.
+    pub aead: AeadRun,
+}
+
+/// The running state of an `AEADCipher` (RAM, like the rest of [`Run`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AeadRun {
+    /// Tag size in bytes.
+    pub tag_len: usize,
+    /// CCM: the AAD and message lengths given at `init` (8-argument form).
+    pub lens: Option<(usize, usize)>,
+    /// The AAD so far.
+    pub aad: Vec<u8>,
+    /// `update` has been called since `init`/`doFinal` (no more AAD: JC API `updateAAD`).
+    pub started: bool,
+    /// The tag of the last `doFinal` (computed over the ciphertext in both modes).
+    pub tag: Option<Vec<u8>>,
 }
 
 /// An engine object's state.
@@ -456,10 +499,12 @@ pub mod ids {
     pub const HMAC_KEY: ClassId = 535;
     pub const INIT_MESSAGE_DIGEST: ClassId = 538;
     pub const CIPHER: ClassId = 769;
+    pub const AEAD_CIPHER: ClassId = 771;
     pub const EC_KEY: ClassId = 529;
     pub const EC_PRIVATE: ClassId = 530;
     pub const EC_PUBLIC: ClassId = 531;
     pub const KEY_AGREEMENT: ClassId = 534;
+    pub const CHECKSUM: ClassId = 533;
     /// Implementation classes: RSA public, private, CRT, DES, AES, HMAC, EC public, EC private.
     pub const IMPL: [ClassId; 8] =
         [512 + 0xC0, 512 + 0xC1, 512 + 0xC2, 512 + 0xC3, 512 + 0xC4, 512 + 0xC5, 512 + 0xC6, 512 + 0xC7];
@@ -614,7 +659,14 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
     iface(2, 18, "javacard/security/ECPrivateKey"),
     iface(2, 19, "javacard/security/ECPublicKey"),
     iface(2, 20, "javacard/security/AESKey"),
-    class(2, 21, "javacard/security/Checksum", cls::OBJECT, &[EQ], &[s(NoSuch { args: 2, ret: true }), Native::Nop]),
+    class(
+        2,
+        21,
+        "javacard/security/Checksum",
+        cls::OBJECT,
+        &[EQ, v(CsInit), v(GetAlgorithm), v(CsDoFinal), v(CsUpdate)],
+        &[s(CsGetInstance), Native::Nop],
+    ),
     class(
         2,
         22,
@@ -736,8 +788,28 @@ pub const SECURITY_CLASSES: &[ApiClass] = &[
         &[s(CiGetInstance), Native::Nop, s(CiGetInstance3)],
     ),
     class(3, 2, "javacardx/crypto/Cipher$OneShot", ids::CIPHER, &[EQ], &[s(NoSuch { args: 2, ret: true })]),
-    // AEADCipher.getInstance is Cipher's (ALG_AES_GCM/CCM: NO_SUCH_ALGORITHM).
-    class(3, 3, "javacardx/crypto/AEADCipher", ids::CIPHER, &[EQ], &[Native::Nop]),
+    // AEADCipher.getInstance is Cipher's (ALG_AES_GCM/CCM make instances of this class).
+    class(
+        3,
+        3,
+        "javacardx/crypto/AEADCipher",
+        ids::CIPHER,
+        &[
+            EQ,
+            v(CiDoFinal),
+            v(GetAlgorithm),
+            v(CiInit),
+            v(CiInit5),
+            v(CiUpdate),
+            v(CiGetCipherAlg),
+            v(CiGetPadAlg),
+            v(AeInit8),
+            v(AeUpdateAad),
+            v(AeRetrieveTag),
+            v(AeVerifyTag),
+        ],
+        &[Native::Nop],
+    ),
 ];
 
 /// The key implementation class of each kind.
@@ -910,6 +982,7 @@ fn hmac(alg: u8, key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
         4 => h!(sha2::Sha256),
         5 => h!(sha2::Sha384),
         6 => h!(sha2::Sha512),
+        7 => h!(sha2::Sha224),
         _ => return None,
     })
 }
@@ -963,7 +1036,7 @@ fn build_key(x: &mut Exec<'_>, ty: u8, bits: i16) -> R {
         KeyKind::Des => matches!(bits, 64 | 128 | 192),
         KeyKind::Aes => matches!(bits, 128 | 192 | 256),
         KeyKind::Hmac => bits > 0 && bits % 8 == 0 && bits <= 1024,
-        KeyKind::EcPublic | KeyKind::EcPrivate => matches!(bits, 256 | 384),
+        KeyKind::EcPublic | KeyKind::EcPrivate => matches!(bits, 256 | 384 | 521),
         _ => (512..=4096).contains(&bits) && bits % 32 == 0,
     };
     if !ok {
@@ -1092,7 +1165,30 @@ fn rsa_len(k: &KeyState) -> usize {
 
 /// The public (or, for a private key, private) RSA primitive on `input` (RFC 8017 §5.1.1,
 /// §5.2.1); `None` when the input is not below the modulus.
+///
+/// Private keys go through [`crate::crypto::rsa`] (OpenSSL's constant-time Montgomery
+/// exponentiation in assembly: the CRT for `RSAPrivateCrtKey`, (n, d) for `RSAPrivateKey`),
+/// several times the `BigUint` arithmetic (`rsa_raw_paths_agree` prints both); what OpenSSL
+/// refuses (an even modulus, a result longer than the key size) is computed as given by
+/// [`rsa_raw_biguint`], as a card would.
 fn rsa_raw(k: &KeyState, input: &[u8]) -> Option<Vec<u8>> {
+    let n_len = rsa_len(k);
+    let fast = match k.kind() {
+        KeyKind::RsaPrivate => {
+            let (n, d) = (k.get(Comp::Modulus)?, k.get(Comp::Exponent)?);
+            crate::crypto::rsa::raw_exponent(n, d, input, n_len).ok()
+        }
+        KeyKind::RsaCrt => {
+            let comps = [Comp::P, Comp::Q, Comp::Dp1, Comp::Dq1, Comp::Pq].map(|c| k.get(c).unwrap_or_default());
+            crate::crypto::rsa::raw_crt(comps, input, n_len).ok()
+        }
+        _ => None,
+    };
+    fast.or_else(|| rsa_raw_biguint(k, input))
+}
+
+/// [`rsa_raw`] on `rsa::BigUint` (the public operation, and private keys as given).
+fn rsa_raw_biguint(k: &KeyState, input: &[u8]) -> Option<Vec<u8>> {
     let n_len = rsa_len(k);
     let c = big(input);
     match k.kind() {
@@ -1300,32 +1396,34 @@ fn oaep_decode(em: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// `KeyPair.genKeyPair()` for RSA: the public exponent the public key holds if preset, else
-/// 65537 (JC API `KeyPair.genKeyPair`).
+/// 65537 (JC API `KeyPair.genKeyPair`). The key is `crypto::rsa::RsaPrivate::generate`'s: prime
+/// candidates from the card RNG (so `--seed` reproduces the key), OpenSSL's primality test
+/// (the card's native applets use the same; `cargo bench --bench rsa` times it).
 fn gen_rsa(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
+    use crate::crypto::rsa::Component as C;
     let (hpub, hpriv) = (kp.keys[0] as i16, kp.keys[1] as i16);
     let mut kpub = key(x, hpub)?;
     let mut kpriv = key(x, hpriv)?;
-    let e = kpub.get(Comp::Exponent).map_or_else(|| BigUint::from(65537u32), big);
+    let e = kpub.get(Comp::Exponent).map_or_else(|| vec![1, 0, 1], <[u8]>::to_vec);
     let mut r = rng(x);
-    let Ok(sk) = rsa::RsaPrivateKey::new_with_exp(&mut r, kp.bits as usize, &e) else {
+    let Ok(sk) = crate::crypto::rsa::RsaPrivate::generate(&mut r, kp.bits as usize, &e) else {
         return Err(cex(x, ILLEGAL_VALUE));
     };
     let n = kp.bits as usize / 8;
     let half = n.div_ceil(2);
+    let fit = |v: Vec<u8>, len: usize| pad_to(big(&v), len);
     let mut comps = || -> Option<()> {
-        kpub.set(Comp::Modulus, pad_to(sk.n().clone(), n));
-        kpub.set(Comp::Exponent, sk.e().to_bytes_be());
+        kpub.set(Comp::Modulus, pad_to(sk.public_key().n().clone(), n));
+        kpub.set(Comp::Exponent, sk.public_key().e().to_bytes_be());
         if kpriv.kind() == KeyKind::RsaCrt {
-            let p = sk.primes().first()?;
-            let q = sk.primes().get(1)?;
-            kpriv.set(Comp::P, pad_to(p.clone(), half));
-            kpriv.set(Comp::Q, pad_to(q.clone(), half));
-            kpriv.set(Comp::Dp1, pad_to(sk.dp()?.clone(), half));
-            kpriv.set(Comp::Dq1, pad_to(sk.dq()?.clone(), half));
-            kpriv.set(Comp::Pq, pad_to(sk.crt_coefficient()?, half));
+            kpriv.set(Comp::P, fit(sk.component(C::P)?, half));
+            kpriv.set(Comp::Q, fit(sk.component(C::Q)?, half));
+            kpriv.set(Comp::Dp1, fit(sk.component(C::Dp)?, half));
+            kpriv.set(Comp::Dq1, fit(sk.component(C::Dq)?, half));
+            kpriv.set(Comp::Pq, fit(sk.component(C::Qinv)?, half));
         } else {
-            kpriv.set(Comp::Modulus, pad_to(sk.n().clone(), n));
-            kpriv.set(Comp::Exponent, pad_to(sk.d().clone(), n));
+            kpriv.set(Comp::Modulus, pad_to(sk.public_key().n().clone(), n));
+            kpriv.set(Comp::Exponent, fit(sk.component(C::D)?, n));
         }
         Some(())
     };
@@ -1482,10 +1580,18 @@ fn unpad(data: &mut Vec<u8>, p: Pad, bs: usize) -> bool {
 /// What a `Cipher.ALG_*` is: (key kind, cbc, padding), or RSA with its padding.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CipherAlg {
-    Block { kind: KeyKind, cbc: bool, pad: Pad },
+    Block {
+        kind: KeyKind,
+        cbc: bool,
+        pad: Pad,
+    },
     RsaPkcs1,
     RsaNoPad,
     RsaOaep,
+    /// `AEADCipher.ALG_AES_GCM` (NIST SP 800-38D).
+    Gcm,
+    /// `AEADCipher.ALG_AES_CCM` (RFC 3610, NIST SP 800-38C).
+    Ccm,
 }
 
 fn cipher_alg(alg: u8) -> Option<CipherAlg> {
@@ -1512,6 +1618,9 @@ fn cipher_alg(alg: u8) -> Option<CipherAlg> {
         25 => a(false, Pad::M1),
         26 => a(false, Pad::M2),
         27 => a(false, Pad::Pkcs5),
+        // AEADCipher.ALG_AES_GCM = -13, ALG_AES_CCM = -12 (the 3.0.5 API's values).
+        0xF3 => Gcm,
+        0xF4 => Ccm,
         _ => return None,
     })
 }
@@ -1539,6 +1648,9 @@ fn cipher_alg3(c: u8, p: u8) -> Option<u8> {
         (7, 0 | 1) => 12,
         (7, 7) => 10,
         (7, 9) => 15,
+        // AEADCipher.CIPHER_AES_GCM = -15, CIPHER_AES_CCM = -14, with PAD_NULL (0).
+        (0xF1, 0) => 0xF3,
+        (0xF2, 0) => 0xF4,
         _ => return None,
     })
 }
@@ -1563,6 +1675,8 @@ fn cipher_codes(alg: u8) -> (u8, u8) {
         Some(CipherAlg::RsaPkcs1) => (7, 7),
         Some(CipherAlg::RsaNoPad) => (7, 1),
         Some(CipherAlg::RsaOaep) => (7, 9),
+        Some(CipherAlg::Gcm) => (0xF1, 0),
+        Some(CipherAlg::Ccm) => (0xF2, 0),
         None => (0, 0),
     }
 }
@@ -1598,6 +1712,9 @@ fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
     let arg = |i: usize| a.get(i).copied().unwrap_or(0);
     let (e, mode, iv_given) = init_args(x, a, with_iv)?;
     let Some(alg) = cipher_alg(e.alg) else { return Err(cex(x, NO_SUCH_ALGORITHM)) };
+    if matches!(alg, CipherAlg::Gcm | CipherAlg::Ccm) {
+        return aead_init(x, arg(0), alg, arg(1), mode, iv_given, None);
+    }
     let iv0 = match alg {
         CipherAlg::Block { kind, cbc, .. } => {
             let k = init_key(x, arg(1), &[kind])?;
@@ -1618,7 +1735,7 @@ fn cipher_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
             Vec::new()
         }
     };
-    set_run(x, arg(0), Run { key: arg(1) as u16, mode, buf: Vec::new(), iv: iv0.clone(), iv0 });
+    set_run(x, arg(0), Run { key: arg(1) as u16, mode, iv: iv0.clone(), iv0, ..Run::default() });
     Ok(None)
 }
 
@@ -1667,6 +1784,16 @@ fn cipher_op(x: &mut Exec<'_>, a: &[i16], last: bool) -> R {
                 data
             }
         }
+        Some(CipherAlg::Gcm | CipherAlg::Ccm) => {
+            let gcm = cipher_alg(e.alg) == Some(CipherAlg::Gcm);
+            match aead_op(&k, gcm, &mut run, &input, last) {
+                Ok(v) => v,
+                Err(r) => {
+                    set_run(x, h, run);
+                    return Err(cex(x, r));
+                }
+            }
+        }
         Some(rsa_alg) => {
             run.buf.extend_from_slice(&input);
             if !last {
@@ -1713,6 +1840,287 @@ fn rsa_cipher(x: &mut Exec<'_>, k: &KeyState, alg: CipherAlg, data: &[u8], encry
             CipherAlg::RsaNoPad => Some(em),
             CipherAlg::RsaPkcs1 => eme_pkcs1_decode(&em, if private { 2 } else { 1 }),
             _ => oaep_decode(&em),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AEAD ciphers (JC API `AEADCipher`): AES-GCM (NIST SP 800-38D, `aes-gcm`) and AES-CCM (RFC 3610
+// = NIST SP 800-38C, written here on the `aes` block cipher: the `ccm` crate fixes the tag and
+// nonce sizes as types, 7 × 7 of them). Input is buffered until `doFinal` (JC API
+// `Cipher.update` may output less than its input), which outputs the whole ciphertext or
+// plaintext and keeps the tag for `retrieveTag` / `verifyTag`: the API verifies a decryption's
+// tag after `doFinal`, so the tag is always computed over the ciphertext.
+
+/// `init` of an AEAD cipher: `nonce` from the 5- or 8-argument form, `lens` (AAD length, message
+/// length, tag size) from the 8-argument form only.
+fn aead_init(
+    x: &mut Exec<'_>,
+    h: i16,
+    alg: CipherAlg,
+    hkey: i16,
+    mode: u8,
+    nonce: Option<Vec<u8>>,
+    lens: Option<(i16, i16, i16)>,
+) -> R {
+    init_key(x, hkey, &[KeyKind::Aes])?;
+    // init(Key, byte) gives no nonce: nothing to encrypt with.
+    let Some(nonce) = nonce else { return Err(cex(x, ILLEGAL_USE)) };
+    let (tag_len, ccm_lens) = match lens {
+        Some((a, m, t)) => {
+            if a < 0 || m < 0 || t < 0 {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            (t as usize, Some((a as usize, m as usize)))
+        }
+        None => (16, None),
+    };
+    let ok = if alg == CipherAlg::Gcm {
+        // SP 800-38D §5.2.1.2: tags of 128, 120, 112, 104, 96 bits (and 64, 32 for some
+        // applications); IVs of any length from 1 byte (§5.2.1.1: 1 ≤ len(IV) ≤ 2^64 − 1 bits).
+        !nonce.is_empty() && matches!(tag_len, 4 | 8 | 12..=16)
+    } else {
+        // RFC 3610 §2: M in 4, 6, ..., 16; a 15 - L byte nonce with L in 2..8; the message
+        // length must fit in L bytes.
+        let l = 15usize.saturating_sub(nonce.len());
+        (7..=13).contains(&nonce.len())
+            && matches!(tag_len, 4 | 6 | 8 | 10 | 12 | 14 | 16)
+            && ccm_lens.is_none_or(|(_, m)| l >= 8 || (m as u64) < (1u64 << (8 * l)))
+    };
+    if !ok {
+        return Err(cex(x, ILLEGAL_VALUE));
+    }
+    let aead = AeadRun { tag_len, lens: ccm_lens, ..AeadRun::default() };
+    set_run(x, h, Run { key: hkey as u16, mode, iv0: nonce.clone(), iv: nonce, aead, ..Run::default() });
+    Ok(None)
+}
+
+/// `update` (buffers, outputs nothing) and `doFinal` (the whole output) of an AEAD cipher; the
+/// error is a `CryptoException` reason.
+fn aead_op(k: &KeyState, gcm: bool, run: &mut Run, input: &[u8], last: bool) -> Result<Vec<u8>, i16> {
+    if run.buf.len() + input.len() > MAX_BUFFERED {
+        return Err(ILLEGAL_USE);
+    }
+    run.buf.extend_from_slice(input);
+    run.aead.started = true;
+    if !last {
+        return Ok(Vec::new());
+    }
+    let data = std::mem::take(&mut run.buf);
+    let aad = std::mem::take(&mut run.aead.aad);
+    run.aead.started = false;
+    let key = k.get(Comp::Key).ok_or(UNINITIALIZED_KEY)?;
+    let encrypt = run.mode == 2;
+    if let Some((a, m)) = run.aead.lens {
+        // RFC 3610 §2.2: B0 and the AAD encoding carry both lengths; what was announced at init
+        // must be what came.
+        if !gcm && (aad.len() != a || data.len() != m) {
+            return Err(ILLEGAL_USE);
+        }
+    }
+    let (out, tag) = if gcm {
+        // Decryption is the same keystream; the tag is over the ciphertext, so a decryption
+        // encrypts its output again to get it.
+        let (out, tag) = gcm_seal(key, &run.iv0, &aad, &data).ok_or(ILLEGAL_USE)?;
+        let tag = if encrypt { tag } else { gcm_seal(key, &run.iv0, &aad, &out).ok_or(ILLEGAL_USE)?.1 };
+        (out, tag)
+    } else {
+        let blk = Blk::new(k).ok_or(UNINITIALIZED_KEY)?;
+        let out = ccm_ctr(&blk, &run.iv0, &data);
+        let pt = if encrypt { &data } else { &out };
+        let tag = ccm_tag(&blk, &run.iv0, &aad, pt, run.aead.tag_len);
+        (out, tag)
+    };
+    let mut tag = tag;
+    tag.truncate(run.aead.tag_len);
+    run.aead.tag = Some(tag);
+    Ok(out)
+}
+
+/// AES-GCM (SP 800-38D §7.1): the output and the full 16-byte tag; `aes-gcm` for the 96-bit IV
+/// (§8.2's recommended length), [`gcm_any_iv`] for the others.
+fn gcm_seal(key: &[u8], nonce: &[u8], aad: &[u8], data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    use aes_gcm::aead::{AeadInPlace, KeyInit};
+    if nonce.len() != 12 {
+        return gcm_any_iv(key, nonce, aad, data);
+    }
+    let mut buf = data.to_vec();
+    let n = aes_gcm::Nonce::from_slice(nonce);
+    let tag = match key.len() {
+        16 => aes_gcm::Aes128Gcm::new_from_slice(key).ok()?.encrypt_in_place_detached(n, aad, &mut buf).ok()?,
+        24 => aes_gcm::AesGcm::<aes::Aes192, aes_gcm::aead::consts::U12>::new_from_slice(key)
+            .ok()?
+            .encrypt_in_place_detached(n, aad, &mut buf)
+            .ok()?,
+        _ => aes_gcm::Aes256Gcm::new_from_slice(key).ok()?.encrypt_in_place_detached(n, aad, &mut buf).ok()?,
+    };
+    Some((buf, tag.to_vec()))
+}
+
+/// GCM-AE's steps (SP 800-38D §7.1 Algorithm 4) for an IV of any length: H = E(0^128),
+/// J0 = GHASH_H(IV || 0^(s+64) || [len(IV)]_64) (96 bits: IV || 0^31 || 1), C = GCTR(inc32(J0),
+/// P), S = GHASH_H(A || 0^v || C || 0^u || [len(A)]_64 || [len(C)]_64), T = E(J0) ^ S.
+fn gcm_any_iv(key: &[u8], iv: &[u8], aad: &[u8], data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    use ghash::universal_hash::{KeyInit, UniversalHash};
+    use ghash::GHash;
+    let mut k = KeyState { ty: 15, bits: 0, transience: Transience::Persistent, comps: Vec::new() };
+    k.set(Comp::Key, key.to_vec());
+    let blk = Blk::new(&k)?;
+    let mut h = [0u8; 16];
+    blk.enc(&mut h);
+    let ghash = |parts: &[&[u8]], lens: Option<[u64; 2]>| -> [u8; 16] {
+        let mut g = GHash::new(&h.into());
+        for p in parts {
+            g.update_padded(p);
+        }
+        if let Some([a, b]) = lens {
+            let mut l = [0u8; 16];
+            l[..8].copy_from_slice(&a.to_be_bytes());
+            l[8..].copy_from_slice(&b.to_be_bytes());
+            g.update_padded(&l);
+        }
+        g.finalize().into()
+    };
+    let bits = |n: usize| (n as u64).wrapping_mul(8);
+    let j0 = if iv.len() == 12 {
+        let mut j = [0u8; 16];
+        j[..12].copy_from_slice(iv);
+        j[15] = 1;
+        j
+    } else {
+        ghash(&[iv], Some([0, bits(iv.len())]))
+    };
+    let inc32 = |cb: &mut [u8; 16]| {
+        let c = u32::from_be_bytes([cb[12], cb[13], cb[14], cb[15]]).wrapping_add(1);
+        cb[12..].copy_from_slice(&c.to_be_bytes());
+    };
+    let mut cb = j0;
+    let mut out = Vec::with_capacity(data.len());
+    for chunk in data.chunks(16) {
+        inc32(&mut cb);
+        let mut ks = cb;
+        blk.enc(&mut ks);
+        out.extend(chunk.iter().zip(ks.iter()).map(|(a, b)| a ^ b));
+    }
+    let s = ghash(&[aad, &out], Some([bits(aad.len()), bits(out.len())]));
+    let mut t = j0;
+    blk.enc(&mut t);
+    Some((out, t.iter().zip(s.iter()).map(|(a, b)| a ^ b).collect()))
+}
+
+/// CCM's counter block A_i (RFC 3610 §2.3): flags L' = L - 1, the nonce, i in L bytes.
+fn ccm_ctr_block(nonce: &[u8], i: u64) -> [u8; 16] {
+    let l = 15 - nonce.len();
+    let mut a = [0u8; 16];
+    a[0] = u8::try_from(l - 1).unwrap_or(0);
+    a[1..=nonce.len()].copy_from_slice(nonce);
+    let ib = i.to_be_bytes();
+    for j in 0..l.min(8) {
+        a[15 - j] = ib[7 - j];
+    }
+    a
+}
+
+/// CCM encryption / decryption (RFC 3610 §2.3): the data xor'd with E(A_1), E(A_2), ...
+fn ccm_ctr(blk: &Blk, nonce: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for (i, chunk) in data.chunks(16).enumerate() {
+        let mut s = ccm_ctr_block(nonce, i as u64 + 1);
+        blk.enc(&mut s);
+        out.extend(chunk.iter().zip(s.iter()).map(|(a, b)| a ^ b));
+    }
+    out
+}
+
+/// The CCM tag (RFC 3610 §2.2-2.3): CBC-MAC over B_0 (flags, nonce, l(m)), the AAD with its
+/// length prefix, the message, each zero-padded to a block; its first M bytes xor'd with E(A_0).
+fn ccm_tag(blk: &Blk, nonce: &[u8], aad: &[u8], msg: &[u8], m: usize) -> Vec<u8> {
+    let l = 15 - nonce.len();
+    let mut b0 = [0u8; 16];
+    let flags = (if aad.is_empty() { 0 } else { 0x40 }) | (((m - 2) / 2) << 3) | (l - 1);
+    b0[0] = u8::try_from(flags).unwrap_or(0);
+    b0[1..=nonce.len()].copy_from_slice(nonce);
+    let lb = (msg.len() as u64).to_be_bytes();
+    for j in 0..l.min(8) {
+        b0[15 - j] = lb[7 - j];
+    }
+    let mut input = b0.to_vec();
+    if !aad.is_empty() {
+        // §2.2: l(a) in 2 bytes below 2^16 - 2^8, else FF FE and 4 bytes (FF FF and 8 bytes
+        // beyond 2^32: not reachable under MAX_BUFFERED).
+        match u16::try_from(aad.len()) {
+            Ok(la) if la < 0xFF00 => input.extend_from_slice(&la.to_be_bytes()),
+            _ => {
+                input.extend_from_slice(&[0xFF, 0xFE]);
+                input.extend_from_slice(&u32::try_from(aad.len()).unwrap_or(u32::MAX).to_be_bytes());
+            }
+        }
+        input.extend_from_slice(aad);
+        input.resize(input.len().div_ceil(16) * 16, 0);
+    }
+    input.extend_from_slice(msg);
+    input.resize(input.len().div_ceil(16) * 16, 0);
+    let mut chain = [0u8; 16];
+    for b in input.chunks(16) {
+        chain.iter_mut().zip(b).for_each(|(c, v)| *c ^= v);
+        blk.enc(&mut chain);
+    }
+    let mut s0 = ccm_ctr_block(nonce, 0);
+    blk.enc(&mut s0);
+    chain.iter().zip(s0.iter()).take(m).map(|(a, b)| a ^ b).collect()
+}
+
+/// `AEADCipher.updateAAD`, `retrieveTag`, `verifyTag`.
+fn aead_call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let h = arg(0);
+    let e = engine(x, h)?;
+    if !matches!(cipher_alg(e.alg), Some(CipherAlg::Gcm | CipherAlg::Ccm)) {
+        return Err(x.security());
+    }
+    if e.run.key == 0 {
+        return Err(cex(x, INVALID_INIT));
+    }
+    let data = read(x, arg(1), arg(2), arg(3))?;
+    let encrypt = e.run.mode == 2;
+    match n {
+        AeUpdateAad => {
+            // JC API updateAAD: ILLEGAL_USE once update has been called (the AAD comes first),
+            // or past the AAD length a CCM init announced.
+            let over = e.run.aead.lens.is_some_and(|(l, _)| e.run.aead.aad.len() + data.len() > l);
+            if e.run.aead.started || over || e.run.aead.aad.len() + data.len() > MAX_BUFFERED {
+                return Err(cex(x, ILLEGAL_USE));
+            }
+            if let Some(r) = run_mut(x, h) {
+                r.aead.aad.extend_from_slice(&data);
+            }
+            Ok(None)
+        }
+        AeRetrieveTag => {
+            // The tag of an encryption's doFinal; tagLen a prefix of it for GCM (SP 800-38D
+            // §5.2.1.2 MSB_t), exactly M for CCM (M is in B_0).
+            let len = arg(3);
+            let Some(tag) = e.run.aead.tag.clone().filter(|_| encrypt) else { return Err(cex(x, ILLEGAL_USE)) };
+            let gcm = cipher_alg(e.alg) == Some(CipherAlg::Gcm);
+            let ok = len > 0 && (len as usize) <= tag.len() && (gcm || len as usize == tag.len());
+            if !ok {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            write(x, arg(1), arg(2), &tag[..len as usize])?;
+            Ok(Some(len))
+        }
+        _ => {
+            // verifyTag(receivedTagBuf, off, receivedTagLen, requiredTagLen): the received tag
+            // must be the required length and equal the computed tag's first bytes.
+            let required = arg(4);
+            let Some(tag) = e.run.aead.tag.clone().filter(|_| !encrypt) else { return Err(cex(x, ILLEGAL_USE)) };
+            let gcm = cipher_alg(e.alg) == Some(CipherAlg::Gcm);
+            let n = data.len();
+            let fits = n > 0 && n <= tag.len() && (gcm || n == tag.len());
+            // Every byte compared (no early exit on the first difference).
+            let diff = tag.iter().zip(&data).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            let ok = fits && required >= 0 && required as usize == n && diff == 0;
+            Ok(Some(i16::from(ok)))
         }
     }
 }
@@ -1895,7 +2303,7 @@ fn sig_init(x: &mut Exec<'_>, a: &[i16], with_iv: bool) -> R {
             }
         }
     };
-    set_run(x, arg(0), Run { key: arg(1) as u16, mode, buf: Vec::new(), iv: iv0.clone(), iv0 });
+    set_run(x, arg(0), Run { key: arg(1) as u16, mode, iv: iv0.clone(), iv0, ..Run::default() });
     Ok(None)
 }
 
@@ -1921,7 +2329,7 @@ fn sig_compute(x: &mut Exec<'_>, alg: SigAlg, k: &KeyState, iv: &[u8], data: &[u
         SigAlg::Hmac(md) => hmac(md, k.get(Comp::Key).unwrap_or_default(), data).ok_or(ILLEGAL_USE),
         SigAlg::Ecdsa(md) => {
             let hash = if pre { data.to_vec() } else { digest(md, data).ok_or(NO_SUCH_ALGORITHM)? };
-            ecdsa_sign(k, &hash).ok_or(ILLEGAL_USE)
+            ecdsa_sign(k, md, &hash).ok_or(ILLEGAL_USE)
         }
         SigAlg::RsaPss(md) => {
             let hash = if pre {
@@ -2072,9 +2480,14 @@ pub enum Curve {
     P256,
     /// NIST P-384 (secp384r1).
     P384,
+    /// NIST P-521 (secp521r1).
+    P521,
+    /// secp256k1 (SEC 2 §2.4.1; Bitcoin's curve).
+    Secp256k1,
 }
 
-/// Domain parameters (p, a, b, G uncompressed, r) of SEC 2 v2 §2.4.2 / §2.5.1.
+/// Domain parameters (p, a, b, G uncompressed, r) of SEC 2 v2 §2.4.2 (P-256), §2.5.1 (P-384),
+/// §2.6.1 (P-521) and §2.4.1 (secp256k1); checked against the curve crates by the unit tests.
 fn params(c: Curve) -> [&'static str; 5] {
     match c {
         Curve::P256 => [
@@ -2091,6 +2504,20 @@ fn params(c: Curve) -> [&'static str; 5] {
             "04aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab73617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
             "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
         ],
+        Curve::P521 => [
+            "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc",
+            "0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
+            "0400c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650",
+            "01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+        ],
+        Curve::Secp256k1 => [
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000007",
+            "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        ],
     }
 }
 
@@ -2099,24 +2526,36 @@ const PARAM_COMPS: [Comp; 5] = [Comp::Field, Comp::A, Comp::B, Comp::G, Comp::R]
 impl Curve {
     /// The curve whose parameters the key holds.
     pub fn of(k: &KeyState) -> Option<Curve> {
-        [Curve::P256, Curve::P384].into_iter().find(|c| {
+        [Curve::P256, Curve::P384, Curve::P521, Curve::Secp256k1].into_iter().find(|c| {
             PARAM_COMPS.iter().zip(params(*c)).all(|(comp, hexv)| {
                 k.get(*comp).is_some_and(|v| strip(v) == strip(&hex::decode(hexv).unwrap_or_default()))
             })
         })
     }
 
+    /// The curve a key pair gets when the applet sets no parameters: the NIST curve of that
+    /// size (secp256k1 only by its parameters).
     fn for_bits(bits: u16) -> Option<Curve> {
         match bits {
             256 => Some(Curve::P256),
             384 => Some(Curve::P384),
+            521 => Some(Curve::P521),
             _ => None,
+        }
+    }
+
+    /// Bytes of a field element (and of the order: none of these curves has r > p).
+    fn field_len(self) -> usize {
+        match self {
+            Curve::P256 | Curve::Secp256k1 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
         }
     }
 }
 
-/// `KeyPair.genKeyPair()` for `ALG_EC_FP`: the domain parameters the keys hold, or P-256 /
-/// P-384 by the key size when none are set (then written to both keys).
+/// `KeyPair.genKeyPair()` for `ALG_EC_FP`: the domain parameters the keys hold, or the NIST
+/// curve of the key size when none are set (then written to both keys).
 fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
     let (hpub, hpriv) = (kp.keys[0] as i16, kp.keys[1] as i16);
     let mut kpub = key(x, hpub)?;
@@ -2136,16 +2575,21 @@ fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
             k.set(*comp, hex::decode(hexv).unwrap_or_default());
         }
     }
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
     let mut r = rng(x);
+    macro_rules! gen {
+        ($c:ident) => {{
+            // Uncompressed (SEC 1 §2.3.3; `k256` would compress by default).
+            let sk = $c::SecretKey::random(&mut r);
+            let w = sk.public_key().to_encoded_point(false).as_bytes().to_vec();
+            (sk.to_bytes().to_vec(), w)
+        }};
+    }
     let (s, w) = match curve {
-        Curve::P256 => {
-            let sk = p256::SecretKey::random(&mut r);
-            (sk.to_bytes().to_vec(), sk.public_key().to_sec1_bytes().to_vec())
-        }
-        Curve::P384 => {
-            let sk = p384::SecretKey::random(&mut r);
-            (sk.to_bytes().to_vec(), sk.public_key().to_sec1_bytes().to_vec())
-        }
+        Curve::P256 => gen!(p256),
+        Curve::P384 => gen!(p384),
+        Curve::P521 => gen!(p521),
+        Curve::Secp256k1 => gen!(k256),
     };
     kpub.set(Comp::W, w);
     kpriv.set(Comp::S, s);
@@ -2153,38 +2597,123 @@ fn gen_ec(x: &mut Exec<'_>, kp: &Engine) -> Result<(), Thrown> {
     put_key(x, hpriv, kpriv)
 }
 
-/// ECDSA over a hash (RFC 6979 deterministic nonce with the HMAC of the hash's own
-/// algorithm, `crypto::ecdsa`), DER-encoded (JC API `ALG_ECDSA_*`).
-fn ecdsa_sign(k: &KeyState, hash: &[u8]) -> Option<Vec<u8>> {
-    let sk = k.get(Comp::S)?;
-    match Curve::of(k)? {
-        Curve::P256 => crate::crypto::ecdsa::sign_rfc6979::<p256::NistP256>(sk, hash),
-        Curve::P384 => crate::crypto::ecdsa::sign_rfc6979::<p384::NistP384>(sk, hash),
+/// The hash as the curve crates take it: one shorter than the field left-padded with zeros.
+/// FIPS 186-4 §6.4 takes the leftmost min(N, outlen) bits as the integer e, so a shorter hash
+/// is e as it stands, and the padding keeps its value; the `ecdsa` crate refuses a prehash
+/// below half the field size (SHA-1 on P-384/P-521), which a card does not.
+fn ec_hash(c: Curve, hash: &[u8]) -> Vec<u8> {
+    let n = c.field_len();
+    if hash.len() >= n {
+        return hash.to_vec();
+    }
+    let mut v = vec![0u8; n - hash.len()];
+    v.extend_from_slice(hash);
+    v
+}
+
+/// The RFC 6979 §3.2 nonce with HMAC over the message's hash `md` (`MessageDigest.ALG_*`), as
+/// RFC 6979 defines it for every hash and curve: the crates' own signers key the HMAC with the
+/// curve's hash instead (equal only for SHA-256 on P-256, SHA-384 on P-384...), and `p521`
+/// 0.13 draws a random nonce. bits2int keeps the leftmost qlen bits (P-521: 521 of a 528-bit
+/// T). `x` is the private key, `h1` the hash; the nonce is rlen bytes.
+fn rfc6979_k(c: Curve, md: u8, x: &[u8], h1: &[u8]) -> Option<Vec<u8>> {
+    let q = big(&hex::decode(params(c)[4]).ok()?);
+    let qlen = q.bits();
+    let rlen = c.field_len();
+    let bits2int = |b: &[u8]| {
+        let v = big(b);
+        let blen = 8 * b.len();
+        if blen > qlen {
+            v >> (blen - qlen)
+        } else {
+            v
+        }
+    };
+    let int2octets = |v: &BigUint| pad_to(v.clone(), rlen);
+    let z1 = bits2int(h1);
+    let z2 = if z1 >= q { &z1 - &q } else { z1 };
+    let seed = [int2octets(&big(x)), int2octets(&z2)].concat();
+    let hlen = digest_len(md)?;
+    let mut v = vec![0x01u8; hlen];
+    let mut kk = vec![0x00u8; hlen];
+    for tag in [0x00u8, 0x01] {
+        kk = hmac(md, &kk, &[&v[..], &[tag], &seed].concat())?;
+        v = hmac(md, &kk, &v)?;
+    }
+    loop {
+        let mut t = Vec::new();
+        while 8 * t.len() < qlen {
+            v = hmac(md, &kk, &v)?;
+            t.extend_from_slice(&v);
+        }
+        let k = bits2int(&t);
+        if k > BigUint::from(0u8) && k < q {
+            return Some(int2octets(&k));
+        }
+        kk = hmac(md, &kk, &[&v[..], &[0x00]].concat())?;
+        v = hmac(md, &kk, &v)?;
     }
 }
 
+/// bits2field of the hash for a byte-aligned field or P-521's (FIPS 186-4 §6.4: the leftmost
+/// field-size bytes of a longer hash, a shorter one as its integer, zero-extended).
+fn ec_field_hash(c: Curve, hash: &[u8]) -> Vec<u8> {
+    let n = c.field_len();
+    let mut v = ec_hash(c, hash);
+    v.truncate(n);
+    v
+}
+
+/// ECDSA over a hash, DER-encoded (JC API `ALG_ECDSA_*`): s = k⁻¹(z + r·d) (FIPS 186-4
+/// §6.4.1, `ecdsa` hazmat) with the RFC 6979 nonce of [`rfc6979_k`]; on secp256k1 the low s
+/// (BIP 62, what `k256` and wallets give; both verify).
+fn ecdsa_sign(k: &KeyState, md: u8, hash: &[u8]) -> Option<Vec<u8>> {
+    use p256::elliptic_curve::ff::PrimeField;
+    let sk = k.get(Comp::S)?;
+    let c = Curve::of(k)?;
+    let z = ec_field_hash(c, hash);
+    macro_rules! sign {
+        ($c:ident, $curve:ty) => {{
+            let d = $c::SecretKey::from_slice(sk).ok()?;
+            let kb = rfc6979_k(c, md, &d.to_bytes(), hash)?;
+            let kn = Option::<$c::Scalar>::from($c::Scalar::from_repr($c::FieldBytes::clone_from_slice(&kb)))?;
+            let z = $c::FieldBytes::clone_from_slice(&z);
+            let (sig, _) = ecdsa::hazmat::sign_prehashed::<$curve, _>(d.to_nonzero_scalar().as_ref(), kn, &z).ok()?;
+            sig
+        }};
+    }
+    Some(match c {
+        Curve::P256 => sign!(p256, p256::NistP256).to_der().as_bytes().to_vec(),
+        Curve::P384 => sign!(p384, p384::NistP384).to_der().as_bytes().to_vec(),
+        Curve::P521 => sign!(p521, p521::NistP521).to_der().as_bytes().to_vec(),
+        Curve::Secp256k1 => {
+            let sig = sign!(k256, k256::Secp256k1);
+            sig.normalize_s().unwrap_or(sig).to_der().as_bytes().to_vec()
+        }
+    })
+}
+
+/// ECDSA verification (FIPS 186-4 §6.4.2). A high s is accepted: plain ECDSA has both (r, s)
+/// and (r, n - s), while `k256` wants the low one (BIP 62/146), so s is normalised first.
 fn ecdsa_verify(k: &KeyState, hash: &[u8], der: &[u8]) -> bool {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
     let (Some(w), Some(c)) = (k.get(Comp::W), Curve::of(k)) else { return false };
-    // A hash shorter than the field as its integer (SHA-1 on P-384), `crypto::ecdsa::field_hash`.
-    let hash = &crate::crypto::ecdsa::field_hash(hash, w.len() / 2);
+    let hash = ec_hash(c, hash);
+    macro_rules! verify {
+        ($c:ident) => {{
+            let (Ok(key), Ok(sig)) = ($c::ecdsa::VerifyingKey::from_sec1_bytes(w), $c::ecdsa::Signature::from_der(der))
+            else {
+                return false;
+            };
+            let sig = sig.normalize_s().unwrap_or(sig);
+            key.verify_prehash(&hash, &sig).is_ok()
+        }};
+    }
     match c {
-        Curve::P256 => {
-            let (Ok(key), Ok(sig)) =
-                (p256::ecdsa::VerifyingKey::from_sec1_bytes(w), p256::ecdsa::Signature::from_der(der))
-            else {
-                return false;
-            };
-            key.verify_prehash(hash, &sig).is_ok()
-        }
-        Curve::P384 => {
-            let (Ok(key), Ok(sig)) =
-                (p384::ecdsa::VerifyingKey::from_sec1_bytes(w), p384::ecdsa::Signature::from_der(der))
-            else {
-                return false;
-            };
-            key.verify_prehash(hash, &sig).is_ok()
-        }
+        Curve::P256 => verify!(p256),
+        Curve::P384 => verify!(p384),
+        Curve::P521 => verify!(p521),
+        Curve::Secp256k1 => verify!(k256),
     }
 }
 
@@ -2192,18 +2721,120 @@ fn ecdsa_verify(k: &KeyState, hash: &[u8], der: &[u8]) -> bool {
 fn ecdh(k: &KeyState, public: &[u8]) -> Option<Vec<u8>> {
     use p256::elliptic_curve::sec1::ToEncodedPoint;
     let s = k.get(Comp::S)?;
+    macro_rules! dh {
+        ($c:ident) => {{
+            let sk = $c::SecretKey::from_slice(s).ok()?;
+            let pk = $c::PublicKey::from_sec1_bytes(public).ok()?;
+            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
+            Some(p.to_encoded_point(false).as_bytes().to_vec())
+        }};
+    }
     match Curve::of(k)? {
-        Curve::P256 => {
-            let sk = p256::SecretKey::from_slice(s).ok()?;
-            let pk = p256::PublicKey::from_sec1_bytes(public).ok()?;
-            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
-            Some(p.to_encoded_point(false).as_bytes().to_vec())
+        Curve::P256 => dh!(p256),
+        Curve::P384 => dh!(p384),
+        Curve::P521 => dh!(p521),
+        Curve::Secp256k1 => dh!(k256),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checksums (JC API `Checksum`, ISO/IEC 3309 / ISO/IEC 13239 §4.2.5 frame checking sequences).
+
+/// The CRC register after `data`, for `Checksum.ALG_ISO3309_CRC16` (1, two bytes) or
+/// `ALG_ISO3309_CRC32` (2, four bytes); `reg` is the register as `init` set it (big-endian, 0
+/// when never set).
+///
+/// The JC API (3.0.5, `Checksum` field details) gives both algorithms exactly: CRC16 uses the
+/// polynomial 0x1021 with the input and the FCS not reflected; CRC32 uses 0x04C11DB7 with the
+/// input and the FCS reflected (hence crc32fast, whose state is that reflected register). The
+/// default initial value 0 is the register's: `init` with FFFF / FFFFFFFF gives the CCITT /
+/// PKZIP values. NXP JCOP cards answer CRC16 C46A3D01F5494013F9DFF3C5392C64 with 0B93 (jCardSim's
+/// CRC16Test), which is this CRC16; jCardSim issue #203 reports NXP and ST cards' CRC32
+/// reflected as the API says.
+fn crc_update(alg: u8, reg: u32, data: &[u8]) -> u32 {
+    if alg == 1 {
+        let mut fcs = reg & 0xFFFF;
+        for b in data {
+            fcs ^= u32::from(*b) << 8;
+            for _ in 0..8 {
+                let shifted = (fcs << 1) & 0xFFFF;
+                fcs = if fcs & 0x8000 != 0 { shifted ^ 0x1021 } else { shifted };
+            }
         }
-        Curve::P384 => {
-            let sk = p384::SecretKey::from_slice(s).ok()?;
-            let pk = p384::PublicKey::from_sec1_bytes(public).ok()?;
-            let p = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
-            Some(p.to_encoded_point(false).as_bytes().to_vec())
+        fcs
+    } else {
+        // crc32fast's state is the ones' complement of the register (zlib's convention).
+        let mut h = crc32fast::Hasher::new_with_initial(!reg);
+        h.update(data);
+        !h.finalize()
+    }
+}
+
+/// The checksum `doFinal` outputs from the register: the FCS xor'd with all ones (JC API
+/// "The 16 bit FCS is xor'd with 0xFFFF" / "The reversed 32 bit FCS is xor'd with
+/// 0xFFFFFFFF"), most significant byte first.
+fn crc_output(alg: u8, reg: u32) -> Vec<u8> {
+    let v = !reg;
+    if alg == 1 {
+        v.to_be_bytes()[2..].to_vec()
+    } else {
+        v.to_be_bytes().to_vec()
+    }
+}
+
+fn crc_len(alg: u8) -> usize {
+    if alg == 1 {
+        2
+    } else {
+        4
+    }
+}
+
+fn crc_reg(run: &Run) -> u32 {
+    run.iv.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b))
+}
+
+fn set_crc_reg(x: &mut Exec<'_>, h: i16, alg: u8, reg: u32) {
+    let bytes = reg.to_be_bytes()[4 - crc_len(alg)..].to_vec();
+    if let Some(r) = run_mut(x, h) {
+        r.iv = bytes;
+    }
+}
+
+/// `Checksum.init/update/doFinal`: the register lives in the engine's RAM state (a tear or a
+/// reset brings the object back to its state upon construction, JC API `Checksum`; it is not
+/// part of transactions).
+fn checksum_call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
+    let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+    let e = engine(x, arg(0))?;
+    if e.kind != EngineKind::Checksum {
+        return Err(x.security());
+    }
+    let data = read(x, arg(1), arg(2), arg(3))?;
+    match n {
+        CsInit => {
+            // "CRC16 expects 2 bytes of parameter information ... CRC32 expects 4 bytes";
+            // another length is ILLEGAL_VALUE.
+            if data.len() != crc_len(e.alg) {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            let reg = data.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+            set_crc_reg(x, arg(0), e.alg, reg);
+            Ok(None)
+        }
+        CsUpdate => {
+            let reg = crc_update(e.alg, crc_reg(&e.run), &data);
+            set_crc_reg(x, arg(0), e.alg, reg);
+            Ok(None)
+        }
+        _ => {
+            let reg = crc_update(e.alg, crc_reg(&e.run), &data);
+            let out = crc_output(e.alg, reg);
+            write(x, arg(4), arg(5), &out)?;
+            // "The ALG_ISO3309_CRC16 and ALG_ISO3309_CRC32 algorithms reset the initial
+            // checksum value to 0."
+            set_crc_reg(x, arg(0), e.alg, 0);
+            Ok(len16(out.len()))
         }
     }
 }
@@ -2417,6 +3048,7 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
         CiGetInstance | CiGetInstance3 => {
             let alg = if n == CiGetInstance { Some(arg(0) as u8) } else { cipher_alg3(arg(0) as u8, arg(1) as u8) };
             match alg.filter(|a| cipher_alg(*a).is_some()) {
+                Some(a @ (0xF3 | 0xF4)) => new_engine(x, ids::AEAD_CIPHER, EngineKind::Cipher, a),
                 Some(a) => new_engine(x, ids::CIPHER, EngineKind::Cipher, a),
                 None => Err(cex(x, NO_SUCH_ALGORITHM)),
             }
@@ -2493,8 +3125,31 @@ pub fn call(x: &mut Exec<'_>, n: SecNative, a: &[i16]) -> R {
         }
         CiGetCipherAlg | CiGetPadAlg => {
             let (c, p) = cipher_codes(engine(x, arg(0))?.alg);
-            Ok(Some(if n == CiGetCipherAlg { c } else { p } as i16))
+            // A byte result is sign-extended (CIPHER_AES_GCM is -15).
+            Ok(Some(if n == CiGetCipherAlg { c } else { p } as i8 as i16))
         }
+        CsGetInstance => {
+            // ALG_ISO3309_CRC16 1, ALG_ISO3309_CRC32 2.
+            let alg = arg(0) as u8;
+            if !matches!(alg, 1 | 2) {
+                return Err(cex(x, NO_SUCH_ALGORITHM));
+            }
+            new_engine(x, ids::CHECKSUM, EngineKind::Checksum, alg)
+        }
+        CsInit | CsUpdate | CsDoFinal => checksum_call(x, n, a),
+        AeInit8 => {
+            let e = engine(x, arg(0))?;
+            let mode = arg(2) as u8;
+            if mode != 1 && mode != 2 {
+                return Err(cex(x, ILLEGAL_VALUE));
+            }
+            let Some(alg) = cipher_alg(e.alg).filter(|a| matches!(a, CipherAlg::Gcm | CipherAlg::Ccm)) else {
+                return Err(x.security());
+            };
+            let nonce = read(x, arg(3), arg(4), arg(5))?;
+            aead_init(x, arg(0), alg, arg(1), mode, Some(nonce), Some((arg(6), arg(7), arg(8))))
+        }
+        AeUpdateAad | AeRetrieveTag | AeVerifyTag => aead_call(x, n, a),
     }
 }
 
@@ -2534,7 +3189,9 @@ mod tests {
         use p256::elliptic_curve::sec1::ToEncodedPoint;
         let g256 = p256::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
         let g384 = p384::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
-        for (c, g) in [(Curve::P256, g256), (Curve::P384, g384)] {
+        let g521 = p521::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
+        let gk1 = k256::AffinePoint::GENERATOR.to_encoded_point(false).as_bytes().to_vec();
+        for (c, g) in [(Curve::P256, g256), (Curve::P384, g384), (Curve::P521, g521), (Curve::Secp256k1, gk1)] {
             let [p, a, b, gh, _r] = params(c).map(|h| hex::decode(h).unwrap());
             assert_eq!(gh, g, "{c:?} G");
             let n = (gh.len() - 1) / 2;
@@ -2547,6 +3204,126 @@ mod tests {
         use p256::elliptic_curve::Curve as _;
         assert_eq!(format!("{:x}", p256::NistP256::ORDER), params(Curve::P256)[4]);
         assert_eq!(format!("{:x}", p384::NistP384::ORDER), params(Curve::P384)[4]);
+        // P-521's order printed without its leading zero nibble of the 66-byte form.
+        assert_eq!(
+            format!("{:x}", p521::NistP521::ORDER).trim_start_matches('0'),
+            params(Curve::P521)[4].trim_start_matches('0')
+        );
+        assert_eq!(format!("{:x}", k256::Secp256k1::ORDER), params(Curve::Secp256k1)[4]);
+    }
+
+    /// The CRC catalogue's check values over "123456789" (Greg Cook's reveng catalogue):
+    /// CRC-16/GSM (0x1021, init 0, not reflected, xorout FFFF) = CE3C and CRC-16/GENIBUS (the
+    /// same with init FFFF) = D64E; CRC-32/ISO-HDLC (init FFFFFFFF, reflected) = CBF43926;
+    /// with the register at 0, Python's `binascii.crc32(b"123456789", 0xFFFFFFFF)` = D202D277.
+    #[test]
+    fn crc_check_values() {
+        let m = b"123456789";
+        assert_eq!(crc_output(1, crc_update(1, 0, m)), [0xCE, 0x3C]);
+        assert_eq!(crc_output(1, crc_update(1, 0xFFFF, m)), [0xD6, 0x4E]);
+        assert_eq!(crc_output(2, crc_update(2, 0xFFFF_FFFF, m)), [0xCB, 0xF4, 0x39, 0x26]);
+        assert_eq!(crc_output(2, crc_update(2, 0, m)), [0xD2, 0x02, 0xD2, 0x77]);
+        // In two parts: the same.
+        let r = crc_update(2, 0, &m[..4]);
+        assert_eq!(crc_output(2, crc_update(2, r, &m[4..])), [0xD2, 0x02, 0xD2, 0x77]);
+    }
+
+    /// The OpenSSL path of [`rsa_raw`] and the `BigUint` one agree, for a CRT key and for the
+    /// (n, d) form of the same key (a 2048-bit key of the `rsa` crate), and print how long each
+    /// takes (`--nocapture`).
+    #[test]
+    fn rsa_raw_paths_agree() {
+        use rand_core::SeedableRng;
+        use rsa::traits::PrivateKeyParts;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let sk = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+        let half = 128;
+        let crt = KeyState {
+            ty: 6,
+            bits: 2048,
+            transience: Transience::Persistent,
+            comps: vec![
+                (Comp::P, Secret(pad_to(sk.primes()[0].clone(), half))),
+                (Comp::Q, Secret(pad_to(sk.primes()[1].clone(), half))),
+                (Comp::Dp1, Secret(pad_to(sk.dp().unwrap().clone(), half))),
+                (Comp::Dq1, Secret(pad_to(sk.dq().unwrap().clone(), half))),
+                (Comp::Pq, Secret(pad_to(sk.crt_coefficient().unwrap(), half))),
+            ],
+        };
+        let plain = KeyState {
+            ty: 5,
+            bits: 2048,
+            transience: Transience::Persistent,
+            comps: vec![
+                (Comp::Modulus, Secret(pad_to(sk.n().clone(), 256))),
+                (Comp::Exponent, Secret(pad_to(sk.d().clone(), 256))),
+            ],
+        };
+        let mut m = vec![0x5Au8; 256];
+        m[0] = 0;
+        for k in [&crt, &plain] {
+            let median = |f: &dyn Fn() -> Vec<u8>| {
+                let mut t: Vec<_> = (0..15)
+                    .map(|_| {
+                        let t0 = std::time::Instant::now();
+                        f();
+                        t0.elapsed()
+                    })
+                    .collect();
+                t.sort();
+                t[7]
+            };
+            let fast = rsa_raw(k, &m).unwrap();
+            assert_eq!(fast, rsa_raw_biguint(k, &m).unwrap(), "type {}", k.ty);
+            let t_fast = median(&|| rsa_raw(k, &m).unwrap());
+            let t_slow = median(&|| rsa_raw_biguint(k, &m).unwrap());
+            eprintln!("type {}: OpenSSL {t_fast:?}, BigUint {t_slow:?} (medians of 15)", k.ty);
+        }
+        // The input at or above the modulus: None on both paths.
+        assert!(rsa_raw(&plain, &[0xFF; 256]).is_none());
+        assert!(rsa_raw(&crt, &[0xFF; 256]).is_none());
+    }
+
+    /// The any-IV GCM path equals `aes-gcm` on 96-bit IVs, and gives the GCM specification's
+    /// test cases 5 (64-bit IV) and 6 (480-bit IV) (McGrew & Viega; Python `cryptography` 48
+    /// `AESGCM(k).encrypt(iv, p, a)` gives the same).
+    #[test]
+    fn gcm_any_iv_vectors() {
+        let k = hex::decode("feffe9928665731c6d6a8f9467308308").unwrap();
+        let p = hex::decode("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39").unwrap();
+        let a = hex::decode("feedfacedeadbeeffeedfacedeadbeefabaddad2").unwrap();
+        for n in [0usize, 1, 15, 16, 17, 60] {
+            let iv = hex::decode("cafebabefacedbaddecaf888").unwrap();
+            assert_eq!(gcm_any_iv(&k, &iv, &a, &p[..n]), gcm_seal(&k, &iv, &a, &p[..n]), "{n} bytes");
+        }
+        let (c, t) = gcm_any_iv(&k, &hex::decode("cafebabefacedbad").unwrap(), &a, &p).unwrap();
+        assert_eq!(hex::encode(c), "61353b4c2806934a777ff51fa22a4755699b2a714fcdc6f83766e5f97b6c742373806900e49f24b22b097544d4896b424989b5e1ebac0f07c23f4598");
+        assert_eq!(hex::encode(t), "3612d2e79e3b0785561be14aaca2fccb");
+        let iv6 = hex::decode("9313225df88406e555909c5aff5269aa6a7a9538534f7da1e4c303d2a318a728c3c0c95156809539fcf0e2429a6b525416aedbf5a0de6a57a637b39b").unwrap();
+        let (c, t) = gcm_any_iv(&k, &iv6, &a, &p).unwrap();
+        assert_eq!(hex::encode(c), "8ce24998625615b603a033aca13fb894be9112a5c3a211a8ba262a3cca7e2ca701e4a9a4fba43c90ccdcb281d48c7c6fd62875d2aca417034c34aee5");
+        assert_eq!(hex::encode(t), "619cc5aefffe0bfa462af43c1699d050");
+    }
+
+    /// A key holding a curve's SEC 2 parameters is that curve (P-521's cannot come in one short
+    /// APDU through the crypto applet); another b is no curve (`ILLEGAL_VALUE` at init).
+    #[test]
+    fn curves_recognised_by_parameters() {
+        for c in [Curve::P256, Curve::P384, Curve::P521, Curve::Secp256k1] {
+            let n = c.field_len();
+            let mut k = KeyState { ty: 12, bits: 0, transience: Transience::Persistent, comps: Vec::new() };
+            for (comp, hexv) in PARAM_COMPS.iter().zip(params(c)) {
+                // As setA etc. store them: field-size, leading zeros kept.
+                let v = hex::decode(hexv).unwrap();
+                let v = if *comp == Comp::G { v } else { pad_to(big(&v), n) };
+                k.set(*comp, v);
+            }
+            assert_eq!(Curve::of(&k), Some(c));
+            let mut b = k.get(Comp::B).unwrap().to_vec();
+            b[n - 1] ^= 1;
+            k.set(Comp::B, b);
+            assert_eq!(Curve::of(&k), None);
+        }
     }
 
     #[test]

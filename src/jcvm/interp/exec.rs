@@ -62,6 +62,12 @@ pub struct Frame {
     switched: bool,
 }
 
+/// Most argument words (receiver included) a native takes: the API's longest signatures are
+/// 9 words (`AEADCipher.init(Key, byte, byte[], short, short, short, short, short)`,
+/// `javacardx.external.MemoryAccess.readData`); 16 leaves room without a heap allocation per
+/// call. A native table entry declaring more is refused as a bad invoke.
+pub(crate) const MAX_NATIVE_ARGS: usize = 16;
+
 /// Opcodes that need the int type (JCVM §3.3: optional; Header ACC_INT).
 const fn int_ops() -> [bool; 256] {
     let mut t = [false; 256];
@@ -1250,10 +1256,10 @@ impl<'a> Exec<'a> {
                             }
                             Target::Native(nv) => {
                                 let (na, ret) = nv.signature();
-                                if na as usize != nargs || nargs > 8 {
+                                if na as usize != nargs || nargs > MAX_NATIVE_ARGS {
                                     bad!()
                                 }
-                                let mut args = [0i16; 8];
+                                let mut args = [0i16; MAX_NATIVE_ARGS];
                                 args[..nargs].copy_from_slice(&stack[sp - nargs..sp]);
                                 sp -= nargs;
                                 let r = natives::call(self, nv, &args[..nargs]);

@@ -7,6 +7,7 @@ import javacard.framework.ISOException;
 import javacard.framework.JCSystem;
 import javacard.framework.Util;
 import javacard.security.AESKey;
+import javacard.security.Checksum;
 import javacard.security.CryptoException;
 import javacard.security.DESKey;
 import javacard.security.ECPrivateKey;
@@ -21,6 +22,7 @@ import javacard.security.RSAPrivateCrtKey;
 import javacard.security.RSAPublicKey;
 import javacard.security.RandomData;
 import javacard.security.Signature;
+import javacardx.crypto.AEADCipher;
 import javacardx.crypto.Cipher;
 
 /**
@@ -59,15 +61,33 @@ import javacardx.crypto.Cipher;
  *                 5 buildKey(TYPE_AES, 100)                                 → 3
  *                 6 Signature.getInstance(ALG_DSA_SHA)                      → 3 (not implemented)
  *                 7 Cipher AES CBC init with an 8-byte IV                   → 1
+ *                 8 AES-GCM updateAAD after update                          → 5
+ *                 9 AES-CCM init with a 5-byte tag                          → 1
+ *                10 Checksum.getInstance(3)                                 → 3
+ *                11 CRC16 init with 4 bytes                                 → 1
+ *                12 AES-CCM init for 16 message bytes, doFinal of 15         → 5
+ *                13 AES-GCM decryption's doFinal, then retrieveTag           → 5
  *               no exception: 0000
  *   41 --  --   key → tk: setKey (16 bytes), isInitialized (1)
  *   42 --  --   --  → tk.isInitialized (1) (0 after a reselect: CLEAR_ON_DESELECT)
- *   50 --  bits/8 [p a b G r] → new KeyPair(ALG_EC_FP, bits); with data (each field-size, G
- *               uncompressed) the domain parameters are set on both keys first; genKeyPair: W
+ *   50 --  fieldbytes [p a b G r] → new KeyPair(ALG_EC_FP, bits) (bits = 8 × fieldbytes, 521
+ *               for 66); with data (each field-size, G uncompressed) the domain parameters are
+ *               set on both keys first; genKeyPair: W
  *   51 alg --   msg → Signature alg (ECDSA) with ec's private key: sign(msg) (DER)
  *   52 alg --   sig msg (sig: 1-byte length first) → verify with ec's public key → 01 / 00
  *   53 alg --   W   → KeyAgreement alg with ec's private key: generateSecret(W)
  *   54 --  --   --  → ec public key: getField, getA, getB, getG, getR lengths (1 byte each), getK (2)
+ *   55 --  --   S   → ec private key: setS(S) (known-answer signatures with 51)
+ *   60 alg --   initlen [init] msg → Checksum.getInstance(alg); init(init) when initlen > 0;
+ *               update(first half), doFinal(rest); then doFinal(msg) again (after the reset to
+ *               0) and getAlgorithm (1)
+ *   62 alg form nlen nonce alen aad tlen msg → (AEADCipher) Cipher.getInstance(alg) on sk
+ *               (form bit 0x80: getInstance(alg - 2 = CIPHER_AES_*, PAD_NULL)); form bit 0x01:
+ *               init(sk, MODE_ENCRYPT, nonce) else init(sk, MODE_ENCRYPT, nonce, alen, msglen,
+ *               tlen); updateAAD(first half), updateAAD(rest); update(first half of msg),
+ *               doFinal(rest); retrieveTag(tlen): ciphertext || tag
+ *   63 alg form nlen nonce alen aad tlen tag ct → the same with MODE_DECRYPT: plaintext,
+ *               then verifyTag(tag, tlen, tlen) (1: 01 / 00)
  *   other INS: 6D00.
  */
 public class Crypto extends Applet {
@@ -249,7 +269,7 @@ public class Crypto extends Applet {
             n = 1;
             break;
         case 0x50: {
-            short bits = (short) ((p2 & 0xFF) * 8);
+            short bits = (short) ((p2 & 0xFF) == 66 ? 521 : (p2 & 0xFF) * 8);
             ec = new KeyPair(KeyPair.ALG_EC_FP, bits);
             if (len > 0) {
                 short f = (short) ((p2 & 0xFF));
@@ -289,6 +309,9 @@ public class Crypto extends Applet {
             n = ka.generateSecret(b, off, len, buf, (short) 0);
             break;
         }
+        case 0x55:
+            ((ECPrivateKey) ec.getPrivate()).setS(b, off, len);
+            break;
         case 0x54: {
             ECPublicKey pub = (ECPublicKey) ec.getPublic();
             buf[0] = (byte) pub.getField(buf, (short) 10);
@@ -297,6 +320,59 @@ public class Crypto extends Applet {
             buf[3] = (byte) pub.getG(buf, (short) 10);
             buf[4] = (byte) pub.getR(buf, (short) 10);
             n = Util.setShort(buf, (short) 5, pub.getK());
+            break;
+        }
+        case 0x60: {
+            Checksum cs = Checksum.getInstance(p1, false);
+            short il = (short) (b[off] & 0xFF);
+            if (il > 0) {
+                cs.init(b, (short) (off + 1), il);
+            }
+            short in = (short) (off + 1 + il);
+            short inLen = (short) (len - 1 - il);
+            short half = (short) (inLen / 2);
+            cs.update(b, in, half);
+            n = cs.doFinal(b, (short) (in + half), (short) (inLen - half), buf, (short) 0);
+            n += cs.doFinal(b, in, inLen, buf, n);
+            buf[n++] = cs.getAlgorithm();
+            break;
+        }
+        case 0x62:
+        case 0x63: {
+            boolean enc = b[ISO7816.OFFSET_INS] == 0x62;
+            AEADCipher c = (AEADCipher) ((p2 & 0x80) != 0
+                ? Cipher.getInstance((byte) (p1 - 2), Cipher.PAD_NULL, false)
+                : Cipher.getInstance(p1, false));
+            short o = off;
+            short nl = (short) (b[o++] & 0xFF);
+            short nonce = o;
+            o += nl;
+            short al = (short) (b[o++] & 0xFF);
+            short aad = o;
+            o += al;
+            short tl = (short) (b[o++] & 0xFF);
+            short tag = o;
+            if (!enc) {
+                o += tl;
+            }
+            short ml = (short) (off + len - o);
+            byte mode = enc ? Cipher.MODE_ENCRYPT : Cipher.MODE_DECRYPT;
+            if ((p2 & 0x01) != 0) {
+                c.init(sk, mode, b, nonce, nl);
+            } else {
+                c.init(sk, mode, b, nonce, nl, al, ml, tl);
+            }
+            short ah = (short) (al / 2);
+            c.updateAAD(b, aad, ah);
+            c.updateAAD(b, (short) (aad + ah), (short) (al - ah));
+            short mh = (short) (ml / 2);
+            n = c.update(b, o, mh, buf, (short) 0);
+            n += c.doFinal(b, (short) (o + mh), (short) (ml - mh), buf, n);
+            if (enc) {
+                n += c.retrieveTag(buf, n, tl);
+            } else {
+                buf[n++] = (byte) (c.verifyTag(b, tag, tl, tl) ? 1 : 0);
+            }
             break;
         }
         default:
@@ -345,6 +421,45 @@ public class Crypto extends Applet {
             Cipher.getInstance(Cipher.ALG_AES_BLOCK_128_CBC_NOPAD, false).init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 8);
             break;
         }
+        case 8: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_GCM, false);
+            g.init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 12);
+            g.update(b, (short) 0, (short) 16, buf, (short) 0);
+            g.updateAAD(b, (short) 0, (short) 4);
+            break;
+        }
+        case 9: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_CCM, false);
+            g.init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 12, (short) 0, (short) 16, (short) 5);
+            break;
+        }
+        case 10:
+            Checksum.getInstance((byte) 3, false);
+            break;
+        case 12: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_CCM, false);
+            g.init(k, Cipher.MODE_ENCRYPT, b, (short) 0, (short) 12, (short) 0, (short) 16, (short) 16);
+            g.doFinal(b, (short) 0, (short) 15, buf, (short) 0);
+            break;
+        }
+        case 13: {
+            AESKey k = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, KeyBuilder.LENGTH_AES_128, false);
+            k.setKey(b, (short) 0);
+            AEADCipher g = (AEADCipher) Cipher.getInstance(AEADCipher.ALG_AES_GCM, false);
+            g.init(k, Cipher.MODE_DECRYPT, b, (short) 0, (short) 12);
+            g.doFinal(b, (short) 0, (short) 16, buf, (short) 0);
+            g.retrieveTag(buf, (short) 100, (short) 16);
+            break;
+        }
+        case 11:
+            Checksum.getInstance(Checksum.ALG_ISO3309_CRC16, false).init(b, (short) 0, (short) 4);
+            break;
         default:
             break;
         }
