@@ -20,16 +20,12 @@ use std::process::Command;
 const OPENPGP_AID: &str = "D2760001240102000000000000010000";
 
 fn gpse(args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_gpse")).args(args).env_remove("GPSE_STATE").output().unwrap();
-    assert!(o.status.success(), "gpse {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    gpse_ok(args);
 }
 
-/// Runs an OpenSC tool and asserts it succeeded; its stdout.
+/// Runs an OpenSC tool and asserts it succeeded; its output.
 fn ok(cmd: &str, args: &[&str], serve: &Serve) -> String {
-    let (st, out, err) = tool(cmd, args);
-    assert!(st.success(), "{cmd} {args:?}: {st}\n{out}\n{err}\ngpse serve log:\n{}", serve.log());
-    say(&format!("e2e_openpgp: {cmd} {}: ok", args.join(" ")));
-    out
+    client_ok("e2e_openpgp", cmd, args, &[], serve)
 }
 
 #[test]

@@ -30,18 +30,11 @@ use common::piv::{personalisation, ADMIN_KEY, PIN, PIV};
 use std::process::Command;
 
 fn gpse(args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_gpse")).args(args).env_remove("GPSE_STATE").output().unwrap();
-    assert!(o.status.success(), "gpse {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into()
+    gpse_ok(args)
 }
 
-/// Runs a client tool with extra environment; asserts it succeeded; its stdout.
 fn ok(cmd: &str, args: &[&str], env: &[(&str, &str)], serve: &Serve) -> String {
-    let o = Command::new("timeout").arg("60").arg(cmd).args(args).envs(env.iter().copied()).output().unwrap();
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "{cmd} {args:?}: {}\n{out}\n{err}\ngpse serve log:\n{}", o.status, serve.log());
-    say(&format!("e2e_piv: {cmd} {}: ok", args.join(" ")));
-    format!("{out}{err}")
+    client_ok("e2e_piv", cmd, args, env, serve)
 }
 
 #[test]

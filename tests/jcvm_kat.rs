@@ -793,27 +793,7 @@ fn set_pkcs1_key(k: &mut Kat, key: &HashMap<String, Vec<u8>>) -> usize {
 /// with the public key (its own random seed) it decrypts back.
 #[test]
 fn kat_rsa_oaep_decrypt() {
-    let mut k = Kat::new();
-    let ex = pkcs1_examples(&vectors("rsa/oaep-vect-subset.txt"));
-    assert_eq!(ex.len(), 3);
-    let mut n = 0;
-    for e in &ex {
-        let bits = set_pkcs1_key(&mut k, &e.key);
-        for v in &e.vectors {
-            let (msg, ct) = (&v["Message"], &v["Encryption"]);
-            for ty in [TYPE_RSA_CRT_PRIVATE, TYPE_RSA_PRIVATE] {
-                k.init(CIPHER, 15, MODE_DECRYPT, ty, bits, &[]).unwrap();
-                assert_eq!(up(&k.run(ct, 4096).unwrap()), up(msg), "{bits} bits type {ty}");
-            }
-            k.init(CIPHER, 15, MODE_ENCRYPT, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
-            let mine = k.run(msg, 4096).unwrap();
-            assert_eq!(mine.len(), bits / 8);
-            k.init(CIPHER, 15, MODE_DECRYPT, TYPE_RSA_CRT_PRIVATE, bits, &[]).unwrap();
-            assert_eq!(up(&k.run(&mine, 4096).unwrap()), up(msg), "{bits} bits: the card's own encryption");
-            n += 1;
-        }
-    }
-    assert_eq!(n, 18);
+    assert_eq!(rsa_decrypt_examples(15, "rsa/oaep-vect-subset.txt", 3), 18);
 }
 
 /// RSAES-PKCS1-v1_5 (`Cipher.ALG_RSA_PKCS1`): the examples of `pkcs1v15crypt-vectors.txt` for a
@@ -822,28 +802,36 @@ fn kat_rsa_oaep_decrypt() {
 /// never the same twice.
 #[test]
 fn kat_rsa_pkcs1_v15_decrypt() {
+    assert_eq!(rsa_decrypt_examples(10, "rsa/pkcs1v15crypt-vectors-subset.txt", 2), 40);
+}
+
+/// The RSA decryption examples of a PKCS#1 examples file through `Cipher` algorithm `alg` (10
+/// PKCS1, 15 OAEP): each ciphertext decrypts to its message with the CRT and with the n/d key;
+/// the card's own encryption with the public key (random padding, so never the file's
+/// ciphertext) decrypts back. Returns the number of examples run.
+fn rsa_decrypt_examples(alg: u8, file: &str, keys: usize) -> usize {
     let mut k = Kat::new();
-    let ex = pkcs1_examples(&vectors("rsa/pkcs1v15crypt-vectors-subset.txt"));
-    assert_eq!(ex.len(), 2);
+    let ex = pkcs1_examples(&vectors(file));
+    assert_eq!(ex.len(), keys);
     let mut n = 0;
     for e in &ex {
         let bits = set_pkcs1_key(&mut k, &e.key);
         for v in &e.vectors {
             let (msg, ct) = (&v["Message"], &v["Encryption"]);
             for ty in [TYPE_RSA_CRT_PRIVATE, TYPE_RSA_PRIVATE] {
-                k.init(CIPHER, 10, MODE_DECRYPT, ty, bits, &[]).unwrap();
+                k.init(CIPHER, alg, MODE_DECRYPT, ty, bits, &[]).unwrap();
                 assert_eq!(up(&k.run(ct, 4096).unwrap()), up(msg), "{bits} bits type {ty}");
             }
-            k.init(CIPHER, 10, MODE_ENCRYPT, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
+            k.init(CIPHER, alg, MODE_ENCRYPT, TYPE_RSA_PUBLIC, bits, &[]).unwrap();
             let mine = k.run(msg, 4096).unwrap();
             assert_eq!(mine.len(), bits / 8);
             assert_ne!(&mine, ct);
-            k.init(CIPHER, 10, MODE_DECRYPT, TYPE_RSA_CRT_PRIVATE, bits, &[]).unwrap();
+            k.init(CIPHER, alg, MODE_DECRYPT, TYPE_RSA_CRT_PRIVATE, bits, &[]).unwrap();
             assert_eq!(up(&k.run(&mine, 4096).unwrap()), up(msg), "{bits} bits: the card's own encryption");
             n += 1;
         }
     }
-    assert_eq!(n, 40);
+    n
 }
 
 /// RSASSA-PSS (SHA-1, MGF1-SHA-1, 20-byte salt: `Signature.ALG_RSA_SHA_PKCS1_PSS`): the

@@ -233,6 +233,26 @@ pub fn tool(cmd: &str, args: &[&str]) -> (ExitStatus, String, String) {
     (out.status, String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
+/// Runs `gpse` (the binary under test) without `$GPSE_STATE` and asserts it succeeded; its
+/// stdout.
+pub fn gpse_ok(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_gpse")).args(args).env_remove("GPSE_STATE").output().unwrap();
+    assert!(o.status.success(), "gpse {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into()
+}
+
+/// Runs a client tool (with extra environment) under a 60 s timeout, asserts it succeeded
+/// (showing its output and the serve log otherwise), says so; its stdout and stderr.
+pub fn client_ok(test: &str, cmd: &str, args: &[&str], env: &[(&str, &str)], serve: &Serve) -> String {
+    let o =
+        Command::new("timeout").arg("60").arg(cmd).args(args).envs(env.iter().copied()).stdin(Stdio::null()).output();
+    let o = o.unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{cmd} {args:?}: {}\n{out}\n{err}\ngpse serve log:\n{}", o.status, serve.log());
+    say(&format!("{test}: {cmd} {}: ok", args.join(" ")));
+    format!("{out}{err}")
+}
+
 pub fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
