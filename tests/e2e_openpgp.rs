@@ -19,10 +19,6 @@ use std::process::Command;
 /// OpenPGP card AID with the applet's serial number 00000001 (OpenPGP card spec v2.0 §4.2.1).
 const OPENPGP_AID: &str = "D2760001240102000000000000010000";
 
-fn gpse(args: &[&str]) {
-    gpse_ok(args);
-}
-
 /// Runs an OpenSC tool and asserts it succeeded; its output.
 fn ok(cmd: &str, args: &[&str], serve: &Serve) -> String {
     client_ok("e2e_openpgp", cmd, args, &[], serve)
@@ -31,15 +27,8 @@ fn ok(cmd: &str, args: &[&str], serve: &Serve) -> String {
 #[test]
 #[ignore = "needs pcscd + vpcd + OpenSC + GnuPG scdaemon: scripts/test runs it with --ignored (GPSE_E2E=0 skips)"]
 fn e2e_openpgp() {
-    let cap = root().join("../shared/javacard/caps/ykneo-openpgp.cap");
-    assert!(cap.exists(), "{}: this test needs ../shared/javacard", cap.display());
     let _pcscd = Pcscd::get();
-    let tmp = tempfile::tempdir().unwrap();
-    let images = tmp.path().join("cards");
-    let card = images.join("0");
-    let card_s = card.to_str().unwrap();
-    gpse(&["card", "init", "--state", card_s]);
-    gpse(&["gp", "install", "--state", card_s, cap.to_str().unwrap()]);
+    let (tmp, images, _card) = card_with_shared_cap("ykneo-openpgp.cap");
     let serve = Serve::start(&images, &[]);
     drop(wait_card(R0, &serve));
 

@@ -29,10 +29,6 @@ use common::e2e::*;
 use common::piv::{personalisation, ADMIN_KEY, PIN, PIV};
 use std::process::Command;
 
-fn gpse(args: &[&str]) -> String {
-    gpse_ok(args)
-}
-
 fn ok(cmd: &str, args: &[&str], env: &[(&str, &str)], serve: &Serve) -> String {
     client_ok("e2e_piv", cmd, args, env, serve)
 }
@@ -40,15 +36,9 @@ fn ok(cmd: &str, args: &[&str], env: &[(&str, &str)], serve: &Serve) -> String {
 #[test]
 #[ignore = "needs pcscd + vpcd + OpenSC + yubico-piv-tool: scripts/test runs it with --ignored (GPSE_E2E=0 skips)"]
 fn e2e_piv() {
-    let cap = root().join("../shared/javacard/caps/openfips201.cap");
-    assert!(cap.exists(), "{}: this test needs ../shared/javacard", cap.display());
     let _pcscd = Pcscd::get();
-    let tmp = tempfile::tempdir().unwrap();
-    let images = tmp.path().join("cards");
-    let card = images.join("0");
-    let card_s = card.to_str().unwrap();
-    gpse(&["card", "init", "--state", card_s]);
-    gpse(&["gp", "install", "--state", card_s, cap.to_str().unwrap()]);
+    let (tmp, images, card) = card_with_shared_cap("openfips201.cap");
+    let card_s = card.as_str();
     // Pre-personalisation: SELECT the PIV application, then its commands wrapped at C-MAC +
     // C-DECRYPTION in the session `gpse send --scp03` opens with the selected applet (which
     // hands INITIALIZE UPDATE and EXTERNAL AUTHENTICATE to SecureChannel.processSecurity).
@@ -56,7 +46,7 @@ fn e2e_piv() {
     let mut args = vec!["send", "--state", card_s, "-q", "--scp03", common::capcard::K, "--level", "03", &select];
     let perso = personalisation();
     args.extend(perso.iter().map(String::as_str));
-    let out = gpse(&args);
+    let out = gpse_ok(&args);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), perso.len() + 1, "{out}");
     assert!(lines[0].ends_with("9000"), "SELECT: {out}");

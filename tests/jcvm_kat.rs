@@ -870,6 +870,31 @@ fn kat_rsa_pss_verify() {
     assert_eq!(n, 18);
 }
 
+/// Every test of one Wycheproof test group through `Signature` algorithm `alg` verify with the
+/// public key already set (`ty`, `bits`): `valid` verifies (01), `invalid` is refused (00).
+/// Returns how many of each.
+fn wycheproof_verify(k: &mut Kat, g: &serde_json::Value, alg: u8, ty: u8, bits: usize) -> (usize, usize) {
+    let (mut valid, mut invalid) = (0, 0);
+    for t in g["tests"].as_array().unwrap() {
+        let what = format!("tcId {} {}", t["tcId"], t["comment"]);
+        let ok = match t["result"].as_str().unwrap() {
+            "valid" => true,
+            "invalid" => false,
+            r => panic!("{what}: result {r}"),
+        };
+        k.init(SIG, alg, MODE_VERIFY, ty, bits, &[]).unwrap();
+        k.stage(&h(t["sig"].as_str().unwrap()));
+        let got = k.run(&h(t["msg"].as_str().unwrap()), 100).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"));
+        assert_eq!(got, [u8::from(ok)], "{what}");
+        if ok {
+            valid += 1;
+        } else {
+            invalid += 1;
+        }
+    }
+    (valid, invalid)
+}
+
 /// Wycheproof `rsa_pss_2048_sha256_mgf1_32_test.json` (`vectors/kat/wycheproof/`): RSASSA-PSS with
 /// SHA-256, MGF1-SHA-256 and a 32-byte salt, JC's `ALG_RSA_SHA_256_PKCS1_PSS` (salt of the hash's
 /// length). `valid` verifies (01), `invalid` is refused (00).
@@ -890,23 +915,8 @@ fn kat_rsa_pss_sha256_wycheproof() {
         assert_eq!(n.len(), 256);
         k.set(TYPE_RSA_PUBLIC, 2048, 1, n).unwrap();
         k.set(TYPE_RSA_PUBLIC, 2048, 2, &h(g["publicKey"]["publicExponent"].as_str().unwrap())).unwrap();
-        for t in g["tests"].as_array().unwrap() {
-            let what = format!("tcId {} {}", t["tcId"], t["comment"]);
-            let ok = match t["result"].as_str().unwrap() {
-                "valid" => true,
-                "invalid" => false,
-                r => panic!("{what}: result {r}"),
-            };
-            k.init(SIG, 44, MODE_VERIFY, TYPE_RSA_PUBLIC, 2048, &[]).unwrap();
-            k.stage(&h(t["sig"].as_str().unwrap()));
-            let got = k.run(&h(t["msg"].as_str().unwrap()), 100).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"));
-            assert_eq!(got, [u8::from(ok)], "{what}");
-            if ok {
-                valid += 1;
-            } else {
-                invalid += 1;
-            }
-        }
+        let (v, i) = wycheproof_verify(&mut k, g, 44, TYPE_RSA_PUBLIC, 2048);
+        (valid, invalid) = (valid + v, invalid + i);
     }
     assert_eq!((valid, invalid), (63, 45));
 }
@@ -1010,24 +1020,8 @@ fn kat_ecdsa_p256_wycheproof() {
         assert_eq!(g["sha"], "SHA-256");
         let w = h(g["publicKey"]["uncompressed"].as_str().unwrap());
         k.set(TYPE_EC_FP_PUBLIC, 256, 16, &w).unwrap();
-        for t in g["tests"].as_array().unwrap() {
-            let id = &t["tcId"];
-            let what = format!("tcId {id} {}", t["comment"]);
-            let ok = match t["result"].as_str().unwrap() {
-                "valid" => true,
-                "invalid" => false,
-                r => panic!("{what}: result {r}"),
-            };
-            k.init(SIG, 33, MODE_VERIFY, TYPE_EC_FP_PUBLIC, 256, &[]).unwrap();
-            k.stage(&h(t["sig"].as_str().unwrap()));
-            let got = k.run(&h(t["msg"].as_str().unwrap()), 100).unwrap_or_else(|sw| panic!("{what}: {sw:04X}"));
-            assert_eq!(got, [u8::from(ok)], "{what}");
-            if ok {
-                valid += 1;
-            } else {
-                invalid += 1;
-            }
-        }
+        let (v, i) = wycheproof_verify(&mut k, g, 33, TYPE_EC_FP_PUBLIC, 256);
+        (valid, invalid) = (valid + v, invalid + i);
     }
     assert_eq!((valid, invalid), (170, 301));
     assert_eq!(j["numberOfTests"], 471);

@@ -10,7 +10,7 @@
 use super::api::gp::GpCard;
 use super::{Env, Jcvm};
 use crate::apdu::Command;
-use crate::card::cvm::{CvmCall, CvmSession, GlobalPin};
+use crate::card::cvm::CvmCall;
 use crate::card::{Aid, Applet, Ctx, GpApi, InstallRequest, Module, Outcome, RegistryCall};
 use crate::crypto::CardRng;
 use crate::sw::Sw;
@@ -110,12 +110,9 @@ impl GpCard for CardEnv<'_, '_> {
     fn crypt_data(&mut self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, Sw> {
         self.gp.as_ref().ok_or(Sw::ConditionsNotSatisfied)?.crypt_data(data, encrypt)
     }
+    // `gp()` hands this out only with GP services there; the natives answer a bare VM themselves.
     fn cvm(&mut self, call: CvmCall<'_>) -> i16 {
-        match self.gp.as_mut() {
-            Some(g) => g.cvm(call),
-            // At INSTALL (no GP services yet): as a NOT_READY CVM the applet may not manage.
-            None => GlobalPin::default().call(false, call, &mut CvmSession::None),
-        }
+        self.gp.as_mut().map_or(0, |g| g.cvm(call))
     }
     fn registry_entry(&self, aid: Option<&[u8]>) -> Option<Vec<u8>> {
         self.gp.as_ref()?.registry_entry(aid).map(|a| a.as_bytes().to_vec())

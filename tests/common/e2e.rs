@@ -241,6 +241,20 @@ pub fn gpse_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into()
 }
 
+/// A card image directory with `../shared/javacard/caps/<cap>` installed by `gpse card init`
+/// and `gpse gp install`: the temp dir (keep it), the images directory `gpse serve` takes
+/// (`DIR/0` is the card) and the card's own directory.
+pub fn card_with_shared_cap(cap: &str) -> (tempfile::TempDir, PathBuf, String) {
+    let cap = root().join("../shared/javacard/caps").join(cap);
+    assert!(cap.exists(), "{}: this test needs ../shared/javacard", cap.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let images = tmp.path().join("cards");
+    let card = images.join("0").display().to_string();
+    gpse_ok(&["card", "init", "--state", &card]);
+    gpse_ok(&["gp", "install", "--state", &card, cap.to_str().unwrap()]);
+    (tmp, images, card)
+}
+
 /// Runs a client tool (with extra environment) under a 60 s timeout, asserts it succeeded
 /// (showing its output and the serve log otherwise), says so; its stdout and stderr.
 pub fn client_ok(test: &str, cmd: &str, args: &[&str], env: &[(&str, &str)], serve: &Serve) -> String {

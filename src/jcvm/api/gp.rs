@@ -191,14 +191,18 @@ fn b(v: bool) -> Option<i16> {
     Some(i16::from(v))
 }
 
-/// The JCRE-owned `SecureChannel` object (one per VM, made at first use; a permanent JCRE entry
-/// point object, kept in the JCRE's table of its own instances).
-fn secure_channel_object(x: &mut Exec<'_>) -> R {
-    if let Some(h) = x.rt.system_exceptions.get(&SECURE_CHANNEL_IMPL) {
+/// The JCRE-owned objects of these classes are permanent JCRE entry point objects (JCRE §6.2.1):
+/// applets may keep them in fields.
+pub const PERMANENT_ENTRY_POINTS: [ClassId; 2] = [SECURE_CHANNEL_IMPL, CVM_IMPL];
+
+/// The one JCRE-owned object of `class` (the `SecureChannel`, the global PIN), made at first
+/// use and kept in the JCRE's table of its own instances.
+fn jcre_object(x: &mut Exec<'_>, class: ClassId) -> R {
+    if let Some(h) = x.rt.system_exceptions.get(&class) {
         return Ok(Some(*h as i16));
     }
-    let h = x.rt.heap.new_instance(SECURE_CHANNEL_IMPL, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
-    x.rt.system_exceptions.insert(SECURE_CHANNEL_IMPL, h);
+    let h = x.rt.heap.new_instance(class, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
+    x.rt.system_exceptions.insert(class, h);
     Ok(Some(h as i16))
 }
 
@@ -206,17 +210,6 @@ fn secure_channel_object(x: &mut Exec<'_>) -> R {
 fn command_at(x: &mut Exec<'_>, h: i16, off: i16, len: i16) -> Result<Command, Thrown> {
     let bytes = super::natives::read(x, h, off, len)?;
     Command::parse(&bytes).map_err(|_| iso(x, Sw::WrongLength))
-}
-
-/// The JCRE-owned global PIN object (one per VM, made at first use, a permanent JCRE entry
-/// point object like the `SecureChannel`).
-fn cvm_object(x: &mut Exec<'_>) -> R {
-    if let Some(h) = x.rt.system_exceptions.get(&CVM_IMPL) {
-        return Ok(Some(*h as i16));
-    }
-    let h = x.rt.heap.new_instance(CVM_IMPL, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
-    x.rt.system_exceptions.insert(CVM_IMPL, h);
-    Ok(Some(h as i16))
 }
 
 /// The CVM value argument of `update` / `verify`: `SecurityException` unless a global array
@@ -325,9 +318,7 @@ fn registry(x: &mut Exec<'_>, m: RegistryMethod, a: &[i16]) -> R {
             if let Some(i) = x.rt.instances.iter().find(|i| i.aid == entry) {
                 return Ok(Some(i.aid_object as i16));
             }
-            let h = x.rt.heap.new_instance(cls::AID, 0, 0).map_err(|_| Thrown::Fault(Fault::OutOfMemory))?;
-            x.rt.heap.set_native(h, NativeState::Aid(entry)).map_err(|e| x.access(e))?;
-            return Ok(Some(h as i16));
+            return Ok(Some(super::natives::new_aid_object(x, &entry)? as i16));
         }
         RegistryMethod::GetPrivileges => {
             let p = x.env.gp().and_then(|g| g.entry_privileges(&entry)).unwrap_or([0; 3]);
@@ -379,13 +370,13 @@ pub fn call(x: &mut Exec<'_>, n: GpNative, a: &[i16]) -> R {
         SetCardContentState => Ok(b(x.env.gp().is_some_and(|g| g.set_own_state(arg(0) as u8)))),
         LockCard => Ok(b(x.env.gp().is_some_and(|g| g.lock_card()))),
         TerminateCard => Ok(b(x.env.gp().is_some_and(|g| g.terminate_card()))),
-        GetCvm if arg(0) as u8 == CVM_GLOBAL_PIN => cvm_object(x),
+        GetCvm if arg(0) as u8 == CVM_GLOBAL_PIN => jcre_object(x, CVM_IMPL),
         GetCvm => Ok(Some(0)),
         Cvm(m) => cvm(x, m, a),
         GetRegistryEntry => registry_entry_object(x, arg(0)),
         Registry(m) => registry(x, m, a),
         SetAtrHistBytes => Ok(b(false)),
-        GetSecureChannel => secure_channel_object(x),
+        GetSecureChannel => jcre_object(x, SECURE_CHANNEL_IMPL),
         GetSecurityLevel => Ok(Some(i16::from(x.env.gp().map_or(0, |g| g.security_level()) as i8))),
         ResetSecurity => {
             if let Some(g) = x.env.gp() {

@@ -240,7 +240,8 @@ fn transient_array(x: &mut Exec<'_>, elem: ElemType, len: i16, event: i16) -> R 
     }
 }
 
-fn new_aid_object(x: &mut Exec<'_>, aid: &[u8]) -> Result<Handle, Thrown> {
+/// A new JCRE-owned `AID` object for these bytes.
+pub(super) fn new_aid_object(x: &mut Exec<'_>, aid: &[u8]) -> Result<Handle, Thrown> {
     let h = x.rt.heap.new_instance(cls::AID, 0, 0).map_err(|_| x.throw(cls::SYSTEM_EXCEPTION, SYS_NO_RESOURCE))?;
     set_native(x, h as i16, NativeState::Aid(aid.to_vec()))?;
     Ok(h)

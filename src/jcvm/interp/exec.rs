@@ -201,10 +201,8 @@ impl<'a> Exec<'a> {
         v == self.rt.apdu_object
             || v == self.rt.apdu_buffer
             || v == self.rt.install_buffer
-            // The SecureChannel and global PIN objects are permanent entry point objects (storable).
-            || self.rt.system_exceptions.iter().any(|(c, h)| {
-                *h == v && *c != crate::jcvm::api::gp::SECURE_CHANNEL_IMPL && *c != crate::jcvm::api::gp::CVM_IMPL
-            })
+            // Permanent entry point objects (the SecureChannel, the global PIN) are storable.
+            || self.rt.system_exceptions.iter().any(|(c, h)| *h == v && !crate::jcvm::api::gp::PERMANENT_ENTRY_POINTS.contains(c))
     }
 
     /// Switches to the context of the applet whose package is `owner - 1` (JCRE §6.2.8.6);
