@@ -247,16 +247,19 @@ impl Store {
     }
 
     fn write(&mut self, payload: &[u8]) -> Result<(), StoreError> {
-        let bytes = encode_image(payload);
         let dir = match &mut self.backend {
             Backend::Memory { committed } => {
-                *committed = payload.to_vec();
+                // No header nor CRC in memory (nothing reads them back), and the last image's
+                // allocation is reused.
+                committed.clear();
+                committed.extend_from_slice(payload);
                 self.commits += 1;
                 return Ok(());
             }
             Backend::Dir { dir, .. } => dir.clone(),
             Backend::ReadOnly { dir, .. } => return Err(StoreError::ReadOnly(dir.clone())),
         };
+        let bytes = encode_image(payload);
         let io = |e| StoreError::Io(dir.clone(), e);
         let new = dir.join(NEW_FILE);
         self.step()?;
